@@ -1,0 +1,321 @@
+"""Users, the firm, client accounts, their people and their matters.
+
+Row invariants live here; every write that involves a rule (who may do it, which grants
+follow) goes through ``accounts.services``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import Group, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.ids import (
+    account_public_id,
+    invitation_public_id,
+    matter_public_id,
+    user_public_id,
+)
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #RRGGBB.")
+
+
+def normalize_email(email: str) -> str:
+    """E-mail addresses are compared case-insensitively and stored lower-cased."""
+    return (email or "").strip().lower()
+
+
+class FirmRole(models.TextChoices):
+    ADMIN = "admin", "Firm admin"
+    STAFF = "staff", "Staff"
+    NONE = "", "Client user"
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str) -> User:
+        return self.get(email=normalize_email(username))
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        if not email:
+            raise ValueError("A user needs an e-mail address.")
+        user = self.model(email=normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        fields.pop("is_staff", None)
+        fields.pop("is_superuser", None)
+        fields["firm_role"] = FirmRole.ADMIN
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in: firm staff (admin or staff) or a client user."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=user_public_id, editable=False)
+    email = models.EmailField("e-mail address", unique=True)
+    name = models.CharField(max_length=150)
+    firm_role = models.CharField(max_length=8, choices=FirmRole.choices, blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = normalize_email(self.email)
+        # Firm admins run the deployment: they are the Django admin's superusers. Object
+        # grants on privileged items are still checked explicitly (accounts.permissions).
+        self.is_superuser = self.firm_role == FirmRole.ADMIN
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "firm_role" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_superuser"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_staff(self) -> bool:
+        """Access to the Django admin: firm admins only."""
+        return self.is_active and self.firm_role == FirmRole.ADMIN
+
+    @property
+    def is_firm_admin(self) -> bool:
+        return self.firm_role == FirmRole.ADMIN
+
+    @property
+    def is_firm_staff(self) -> bool:
+        """Firm admins and staff: the people who serve the clients."""
+        return self.firm_role in (FirmRole.ADMIN, FirmRole.STAFF)
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in (self.name or "").split() if p[:1].isalpha()]
+        if len(parts) >= 2:
+            return (parts[0][0] + parts[-1][0]).upper()
+        if parts:
+            return parts[0][:2].upper()
+        return (self.email[:2] or "?").upper()
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.name.split()[0] if self.name else self.email
+
+
+def _logo_name(instance: Firm, filename: str) -> str:
+    # The stored name never derives from the uploader's file name.
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    if extension not in {"png", "jpg", "jpeg", "gif", "webp"}:
+        extension = "png"
+    return f"branding/logo-{secrets.token_hex(8)}.{extension}"
+
+
+class Firm(models.Model):
+    """The firm that runs this deployment, and its branding. Exactly one row."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    name = models.CharField(max_length=120, default="Atrium")
+    logo = models.ImageField(upload_to=_logo_name, blank=True)
+    primary_colour = models.CharField(max_length=7, default="#1f3a5f", validators=[hex_colour])
+    accent_colour = models.CharField(max_length=7, default="#e07a2f", validators=[hex_colour])
+    support_email = models.EmailField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(singleton=True), name="accounts_firm_singleton"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ARCHIVED = "archived", "Archived"
+
+
+class ClientAccount(models.Model):
+    """A client of the firm: a company or person with people, a team, and matters."""
+
+    public_id = models.CharField(
+        max_length=40, unique=True, default=account_public_id, editable=False
+    )
+    name = models.CharField(max_length=160)
+    slug = models.SlugField(max_length=80, unique=True)
+    status = models.CharField(
+        max_length=8, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # One group per role; guardian object permissions on this account are granted to
+    # the groups, and memberships and team assignments move users in and out of them.
+    members_group = models.OneToOneField(
+        Group, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    admins_group = models.OneToOneField(
+        Group, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    team_group = models.OneToOneField(
+        Group, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("invite_clientaccount", "Can invite people to the client account")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClientRole(models.TextChoices):
+    ADMIN = "admin", "Client admin"
+    MEMBER = "member", "Client member"
+
+
+class Membership(models.Model):
+    """A client user's place in a client account."""
+
+    account = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=ClientRole.choices, default=ClientRole.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account__name", "user__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "user"], name="accounts_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account} ({self.get_role_display()})"
+
+
+class TeamAssignment(models.Model):
+    """A staff member on a client account's team."""
+
+    account = models.ForeignKey(
+        ClientAccount, on_delete=models.CASCADE, related_name="team_assignments"
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="team_assignments")
+    title = models.CharField(
+        max_length=80, blank=True, help_text="Shown to the client, e.g. 'Account lead'."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["account__name", "user__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "user"], name="accounts_team_assignment_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.account}"
+
+
+class MatterStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    IN_PROGRESS = "in_progress", "In progress"
+    WAITING_ON_CLIENT = "waiting_on_client", "Waiting on client"
+    ON_HOLD = "on_hold", "On hold"
+    DONE = "done", "Done"
+
+
+class Matter(models.Model):
+    """A piece of work done for a client account (a project, an engagement, a legal matter).
+
+    A privileged matter is visible only to the users explicitly granted it, never through
+    membership of the account alone.
+    """
+
+    public_id = models.CharField(
+        max_length=40, unique=True, default=matter_public_id, editable=False
+    )
+    account = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="matters")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=MatterStatus.choices, default=MatterStatus.PLANNED
+    )
+    privileged = models.BooleanField(default=False)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["account__name", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Invitation(models.Model):
+    """An e-mailed, single-use, expiring invitation into a client account.
+
+    Only a SHA-256 digest of the link's token is stored, so a copy of the database does not
+    hold usable links.
+    """
+
+    public_id = models.CharField(
+        max_length=40, unique=True, default=invitation_public_id, editable=False
+    )
+    account = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=8, choices=ClientRole.choices, default=ClientRole.MEMBER)
+    token_digest = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.account}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"

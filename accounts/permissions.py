@@ -1,0 +1,237 @@
+"""The one permission API: "may this user do X to this object", for HTTP, WebSocket and
+services alike, built on django-guardian.
+
+Grants follow the data. Creating a client account creates three groups (members, client
+admins, account team) holding guardian object permissions on it; memberships and team
+assignments move users in and out of those groups (``accounts.services``). A privileged item
+(a matter now; threads and documents later) is visible only through an explicit per-user
+guardian grant on the item itself *and* access to its account, never through membership
+alone: that is why those checks pass ``use_groups=False, with_superuser=False``.
+
+A missing object and a forbidden one answer alike: callers get ``accounts.errors.NotFound``
+for both.
+Global (model-wide) permissions are never honoured for object access, so a stray
+``accounts.view_clientaccount`` granted in the admin opens nothing.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from django.db import models
+from django.db.models import Q, QuerySet
+from guardian.core import ObjectPermissionChecker
+from guardian.shortcuts import assign_perm, get_objects_for_user, get_users_with_perms, remove_perm
+
+from accounts.errors import NotFound
+from accounts.models import ClientAccount, ClientRole, Matter
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
+    AnyUser = User | AnonymousUser
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    CHANGE = "change"
+    INVITE = "invite"
+
+
+class Role(StrEnum):
+    FIRM_ADMIN = "firm_admin"
+    STAFF = "staff"
+    CLIENT_ADMIN = "client_admin"
+    CLIENT_MEMBER = "client_member"
+
+    @property
+    def label(self) -> str:
+        return self.replace("_", " ").capitalize()
+
+
+class AccountScoped(Protocol):
+    """An item that belongs to a client account and may be privileged."""
+
+    pk: int
+    account_id: int
+    privileged: bool
+
+
+_ACCOUNT_PERMS = {
+    Action.VIEW: "view_clientaccount",
+    Action.CHANGE: "change_clientaccount",
+    Action.INVITE: "invite_clientaccount",
+}
+
+# What each account group may do; services keep group membership in step with the data.
+ACCOUNT_GROUP_PERMS = {
+    "members_group": ["view_clientaccount"],
+    "admins_group": ["view_clientaccount", "invite_clientaccount"],
+    "team_group": ["view_clientaccount", "change_clientaccount", "invite_clientaccount"],
+}
+
+M = TypeVar("M", bound=models.Model)
+
+
+def _active(user: AnyUser | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _view_codename(model: type[models.Model]) -> str:
+    return f"{model._meta.app_label}.view_{model._meta.model_name}"
+
+
+# --- client accounts -------------------------------------------------------------------------
+
+
+def accounts_visible_to(user: AnyUser) -> QuerySet[ClientAccount]:
+    """Every client account the user may see, by firm role, team or membership."""
+    if not _active(user):
+        return ClientAccount.objects.none()
+    return get_objects_for_user(
+        user, "accounts.view_clientaccount", klass=ClientAccount, accept_global_perms=False
+    )
+
+
+def can_on_account(user: AnyUser, action: Action, account: ClientAccount) -> bool:
+    if not _active(user):
+        return False
+    return ObjectPermissionChecker(user).has_perm(_ACCOUNT_PERMS[action], account)
+
+
+def account_for(user: AnyUser, public_id: str, action: Action = Action.VIEW) -> ClientAccount:
+    """The account with this public id if the user may do ``action`` to it, else NotFound.
+
+    A user who may see the account but not change it also gets NotFound for CHANGE: the
+    answer never tells more than the user may already know.
+    """
+    try:
+        account = ClientAccount.objects.get(public_id=public_id)
+    except (ClientAccount.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+    if not can_on_account(user, action, account):
+        raise NotFound
+    return account
+
+
+def role_in_account(user: AnyUser, account: ClientAccount) -> Role | None:
+    """The user's role towards one account, for display and for the API."""
+    if not can_on_account(user, Action.VIEW, account):
+        return None
+    if user.is_firm_admin:
+        return Role.FIRM_ADMIN
+    if user.is_firm_staff:
+        return Role.STAFF
+    membership = account.memberships.filter(user=user).only("role").first()
+    if membership is None:
+        return None
+    return Role.CLIENT_ADMIN if membership.role == ClientRole.ADMIN else Role.CLIENT_MEMBER
+
+
+def roles_by_account(user: AnyUser, accounts: list[ClientAccount]) -> dict[int, Role]:
+    """Roles for many accounts in one query (lists must not query per row)."""
+    if not _active(user):
+        return {}
+    if user.is_firm_admin:
+        return dict.fromkeys((a.pk for a in accounts), Role.FIRM_ADMIN)
+    if user.is_firm_staff:
+        return dict.fromkeys((a.pk for a in accounts), Role.STAFF)
+    memberships = user.memberships.filter(account__in=accounts).values_list("account_id", "role")
+    return {
+        account_id: Role.CLIENT_ADMIN if role == ClientRole.ADMIN else Role.CLIENT_MEMBER
+        for account_id, role in memberships
+    }
+
+
+def can_manage_team(user: AnyUser) -> bool:
+    """Who serves which client is decided by firm admins."""
+    return _active(user) and user.is_firm_admin
+
+
+def can_manage_firm(user: AnyUser) -> bool:
+    return _active(user) and user.is_firm_admin
+
+
+# --- account-scoped items (matters now; threads and documents use the same rules) ----------
+
+
+def visible_items(user: AnyUser, queryset: QuerySet[M]) -> QuerySet[M]:
+    """Filter a queryset of account-scoped items to those the user may see."""
+    if not _active(user):
+        return queryset.none()
+    granted = get_objects_for_user(
+        user,
+        _view_codename(queryset.model),
+        klass=queryset.model,
+        use_groups=False,
+        with_superuser=False,
+        accept_global_perms=False,
+    ).values("pk")
+    return queryset.filter(account__in=accounts_visible_to(user).values("pk")).filter(
+        Q(privileged=False) | Q(pk__in=granted)
+    )
+
+
+def can_on_item(user: AnyUser, action: Action, item: AccountScoped) -> bool:
+    """VIEW: may see the account (and, if privileged, holds an explicit grant).
+    CHANGE: may also change the account, i.e. firm admin or on the account team."""
+    if not _active(user):
+        return False
+    account = item.account
+    if item.privileged and not has_privileged_grant(user, item):
+        return False
+    account_action = Action.VIEW if action == Action.VIEW else Action.CHANGE
+    return can_on_account(user, account_action, account)
+
+
+def has_privileged_grant(user: AnyUser, item: models.Model) -> bool:
+    if not _active(user):
+        return False
+    codename = f"view_{item._meta.model_name}"
+    # An explicit grant to this very user: not a group's, not a superuser's blanket access.
+    return codename in ObjectPermissionChecker(user).get_user_perms(item)
+
+
+def privileged_grant(item: models.Model, user: User) -> None:
+    """Low-level: record an explicit grant. Callers are services that checked the actor."""
+    assign_perm(f"view_{item._meta.model_name}", user, item)
+
+
+def privileged_revoke(item: models.Model, user: User) -> None:
+    remove_perm(f"view_{item._meta.model_name}", user, item)
+
+
+def privileged_grantees(item: models.Model) -> QuerySet:
+    return get_users_with_perms(
+        item,
+        only_with_perms_in=[f"view_{item._meta.model_name}"],
+        with_group_users=False,
+        with_superusers=False,
+    )
+
+
+def item_for(
+    user: AnyUser, queryset: QuerySet[M], public_id: str, action: Action = Action.VIEW
+) -> M:
+    """One account-scoped item by public id, or NotFound if missing or not permitted."""
+    try:
+        item = queryset.select_related("account").get(public_id=public_id)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+    if not can_on_item(user, action, item):
+        raise NotFound
+    return item
+
+
+def matters_visible_to(user: AnyUser, account: ClientAccount | None = None) -> QuerySet[Matter]:
+    queryset = Matter.objects.all()
+    if account is not None:
+        queryset = queryset.filter(account=account)
+    return visible_items(user, queryset)
+
+
+def matter_for(user: AnyUser, public_id: str, action: Action = Action.VIEW) -> Matter:
+    return item_for(user, Matter.objects.all(), public_id, action)

@@ -1,0 +1,123 @@
+"""Reads of the accounts app, filtered by what the user may see (through
+``accounts.permissions``), shaped for pages and the API with a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from accounts import permissions
+from accounts.models import (
+    ClientAccount,
+    Invitation,
+    Matter,
+    Membership,
+    TeamAssignment,
+    User,
+)
+from accounts.permissions import Action, Role
+
+
+@dataclass
+class AccountSummary:
+    account: ClientAccount
+    role: Role | None
+    team: list[TeamAssignment] = field(default_factory=list)
+    matters: list[Matter] = field(default_factory=list)
+    member_count: int = 0
+
+
+def accounts_for_user(user: User, *, include_archived: bool = True) -> list[AccountSummary]:
+    """The accounts the user may see, each with their role, its team and the matters they
+    may see. Four queries whatever the number of accounts."""
+    accounts_qs: QuerySet[ClientAccount] = permissions.accounts_visible_to(user)
+    if not include_archived:
+        accounts_qs = accounts_qs.filter(status="active")
+    visible_matters = permissions.matters_visible_to(user).order_by("title")
+    accounts = list(
+        accounts_qs.annotate(member_count=Count("memberships", distinct=True))
+        .prefetch_related(
+            Prefetch(
+                "team_assignments",
+                queryset=TeamAssignment.objects.select_related("user").filter(user__is_active=True),
+            ),
+            Prefetch("matters", queryset=visible_matters, to_attr="visible_matters"),
+        )
+        .order_by("status", "name")
+    )
+    roles = permissions.roles_by_account(user, accounts)
+    return [
+        AccountSummary(
+            account=a,
+            role=roles.get(a.pk),
+            team=list(a.team_assignments.all()),
+            matters=a.visible_matters,
+            member_count=a.member_count,
+        )
+        for a in accounts
+    ]
+
+
+@dataclass
+class AccountDetail:
+    account: ClientAccount
+    role: Role | None
+    can_change: bool
+    can_invite: bool
+    members: list[Membership]
+    team: list[TeamAssignment]
+    matters: list[Matter]
+    invitations: list[Invitation]
+
+
+def account_detail(user: User, account: ClientAccount) -> AccountDetail:
+    """Everything the account page shows. The caller has already resolved ``account``
+    through ``permissions.account_for`` (so the user may see it)."""
+    can_invite = permissions.can_on_account(user, Action.INVITE, account)
+    invitations: list[Invitation] = []
+    if can_invite:
+        invitations = list(
+            account.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+            .select_related("invited_by")
+            .order_by("-created_at")
+        )
+    return AccountDetail(
+        account=account,
+        role=permissions.role_in_account(user, account),
+        can_change=permissions.can_on_account(user, Action.CHANGE, account),
+        can_invite=can_invite,
+        members=list(
+            account.memberships.select_related("user")
+            .filter(user__is_active=True)
+            .order_by("user__name")
+        ),
+        team=list(account.team_assignments.select_related("user").filter(user__is_active=True)),
+        matters=list(permissions.matters_visible_to(user, account).order_by("title")),
+        invitations=invitations,
+    )
+
+
+def matter_people(matter: Matter) -> list[User]:
+    """Who can see a matter: for a privileged one, its grantees who still reach the account;
+    otherwise everyone with access to the account."""
+    account = matter.account
+    reach = Q(memberships__account=account) | Q(team_assignments__account=account)
+    people = User.objects.filter(is_active=True)
+    if matter.privileged:
+        # Firm admins reach every account, so a grant is all they need.
+        granted = permissions.privileged_grantees(matter).values("pk")
+        people = people.filter(pk__in=granted).filter(reach | Q(firm_role="admin"))
+    else:
+        people = people.filter(reach)
+    return list(people.distinct().order_by("name"))
+
+
+def account_people(account: ClientAccount) -> list[User]:
+    """The active people of an account: its client members and its team."""
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(Q(memberships__account=account) | Q(team_assignments__account=account))
+        .distinct()
+        .order_by("name")
+    )

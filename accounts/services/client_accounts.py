@@ -1,0 +1,134 @@
+"""Client accounts, their people and their team; grants follow these writes."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils.text import slugify
+from guardian.shortcuts import assign_perm
+
+from accounts import permissions
+from accounts.errors import Conflict, Forbidden, Invalid
+from accounts.models import (
+    AccountStatus,
+    ClientAccount,
+    ClientRole,
+    Membership,
+    TeamAssignment,
+    User,
+)
+from accounts.permissions import Action
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "client"
+    slug, n = base, 2
+    while ClientAccount.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def client_account_create(*, actor: User | None, name: str, slug: str = "") -> ClientAccount:
+    """Open a client account with its three permission groups.
+
+    ``actor=None`` is the system (commands, seeding); otherwise firm admins only.
+    """
+    if actor is not None and not permissions.can_manage_team(actor):
+        raise Forbidden("Only firm admins open client accounts.")
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("Enter the client's name.", fields={"name": "required"})
+    with transaction.atomic():
+        slug = slugify(slug)[:80] if slug else _unique_slug(name)
+        if ClientAccount.objects.filter(slug=slug).exists():
+            raise Conflict("That short name is taken.", code="slug_taken")
+        account = ClientAccount(name=name[:160], slug=slug)
+        for field in permissions.ACCOUNT_GROUP_PERMS:
+            setattr(
+                account,
+                field,
+                Group.objects.create(name=f"account:{account.public_id}:{field[:-6]}"),
+            )
+        account.save()
+        for field, codenames in permissions.ACCOUNT_GROUP_PERMS.items():
+            for codename in codenames:
+                assign_perm(codename, getattr(account, field), account)
+    return account
+
+
+def client_account_set_status(*, actor: User, account: ClientAccount, status: str) -> ClientAccount:
+    if not permissions.can_on_account(actor, Action.CHANGE, account):
+        raise Forbidden
+    if status not in AccountStatus.values:
+        raise Invalid("Unknown status.", fields={"status": "invalid"})
+    account.status = status
+    account.save(update_fields=["status"])
+    return account
+
+
+def _group_for_role(account: ClientAccount, role: str) -> Group:
+    return account.admins_group if role == ClientRole.ADMIN else account.members_group
+
+
+def membership_add(
+    *, actor: User | None, account: ClientAccount, user: User, role: str = ClientRole.MEMBER
+) -> Membership:
+    """Put a client user into an account (or change their role there) and grant access.
+
+    Firm staff cannot be client members: they reach accounts through the team.
+    """
+    if actor is not None and not permissions.can_on_account(actor, Action.INVITE, account):
+        raise Forbidden
+    if user.is_firm_staff:
+        raise Invalid(
+            "Firm staff join accounts through the team, not as client members.",
+            code="staff_not_client",
+        )
+    if role not in ClientRole.values:
+        raise Invalid("Unknown role.", fields={"role": "invalid"})
+    with transaction.atomic():
+        membership, created = Membership.objects.select_for_update().get_or_create(
+            account=account, user=user, defaults={"role": role}
+        )
+        if not created and membership.role != role:
+            user.groups.remove(_group_for_role(account, membership.role))
+            membership.role = role
+            membership.save(update_fields=["role"])
+        user.groups.add(_group_for_role(account, role))
+    return membership
+
+
+def membership_remove(*, actor: User | None, account: ClientAccount, user: User) -> None:
+    """Take a client user out of an account; every grant through it ends with the commit."""
+    if actor is not None and not permissions.can_on_account(actor, Action.INVITE, account):
+        raise Forbidden
+    with transaction.atomic():
+        Membership.objects.filter(account=account, user=user).delete()
+        user.groups.remove(account.members_group, account.admins_group)
+
+
+def team_assign(
+    *, actor: User | None, account: ClientAccount, user: User, title: str = ""
+) -> TeamAssignment:
+    """Put a firm staff member on an account's team. Firm admins only."""
+    if actor is not None and not permissions.can_manage_team(actor):
+        raise Forbidden("Only firm admins decide who serves a client.")
+    if not user.is_firm_staff:
+        raise Invalid("Only firm staff can be on an account team.", code="not_staff")
+    with transaction.atomic():
+        assignment, created = TeamAssignment.objects.get_or_create(
+            account=account, user=user, defaults={"title": title[:80]}
+        )
+        if not created and title and assignment.title != title:
+            assignment.title = title[:80]
+            assignment.save(update_fields=["title"])
+        user.groups.add(account.team_group)
+    return assignment
+
+
+def team_unassign(*, actor: User | None, account: ClientAccount, user: User) -> None:
+    if actor is not None and not permissions.can_manage_team(actor):
+        raise Forbidden("Only firm admins decide who serves a client.")
+    with transaction.atomic():
+        TeamAssignment.objects.filter(account=account, user=user).delete()
+        user.groups.remove(account.team_group)

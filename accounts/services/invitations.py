@@ -1,0 +1,181 @@
+"""Invitations: staff (or a client admin) invite a person into a client account by e-mail.
+
+The link carries a random token; the database keeps only its SHA-256 digest. A link works
+once, until it expires (``ATRIUM_INVITATION_TTL_DAYS``) or is revoked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.errors import Conflict, Forbidden, Invalid, NotFound
+from accounts.mail import send_branded_mail
+from accounts.models import ClientAccount, ClientRole, Invitation, Membership, User, normalize_email
+from accounts.permissions import Action
+from accounts.services.client_accounts import membership_add
+from accounts.services.users import checked_email, user_create
+
+log = logging.getLogger(__name__)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str
+
+    @property
+    def url(self) -> str:
+        return settings.ATRIUM_BASE_URL.rstrip("/") + reverse(
+            "frontend:invitation", args=[self.token]
+        )
+
+
+def invitation_create(
+    *,
+    actor: User,
+    account: ClientAccount,
+    email: str,
+    name: str = "",
+    role: str = ClientRole.MEMBER,
+) -> IssuedInvitation:
+    """Invite ``email`` into ``account`` and send the link.
+
+    Firm admins, the account team and client admins may invite; only the firm side may
+    invite client admins. A pending invitation to the same address is replaced.
+    """
+    if not permissions.can_on_account(actor, Action.INVITE, account):
+        raise Forbidden("You may not invite people to this account.")
+    if role not in ClientRole.values:
+        raise Invalid("Unknown role.", fields={"role": "invalid"})
+    if role == ClientRole.ADMIN and not actor.is_firm_staff:
+        raise Forbidden("Only the firm can invite client admins.")
+    email = checked_email(email)
+    existing = User.objects.filter(email=email).first()
+    if existing is not None and existing.is_firm_staff:
+        raise Invalid("That address belongs to firm staff.", code="staff_not_client")
+    if existing is not None and Membership.objects.filter(account=account, user=existing).exists():
+        raise Conflict("That person is already in this account.", code="already_member")
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(
+            account=account, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            account=account,
+            email=email,
+            name=(name or "").strip()[:150],
+            role=role,
+            token_digest=_digest(token),
+            invited_by=actor,
+            created_at=now,
+            expires_at=now + settings.ATRIUM_INVITATION_TTL,
+        )
+        issued = IssuedInvitation(invitation, token)
+        transaction.on_commit(lambda: _send_invitation(issued))
+    log.info(
+        "invitation %s to account %s issued by %s",
+        invitation.public_id,
+        account.public_id,
+        actor.public_id,
+    )
+    return issued
+
+
+def _send_invitation(issued: IssuedInvitation) -> None:
+    invitation = issued.invitation
+    inviter = invitation.invited_by
+    send_branded_mail(
+        to=[invitation.email],
+        subject=f"{inviter.name if inviter else 'Your team'} invited you to "
+        f"{invitation.account.name}",
+        template="accounts/email/invitation",
+        context={"invitation": invitation, "inviter": inviter, "url": issued.url},
+    )
+
+
+def invitation_lookup(token: str) -> Invitation:
+    """The invitation a link's token belongs to, in whatever state; NotFound if none
+    (a tampered or made-up link)."""
+    if not token or len(token) > 128:
+        raise NotFound("This invitation link is not valid.")
+    invitation = (
+        Invitation.objects.select_related("account", "invited_by")
+        .filter(token_digest=_digest(token))
+        .first()
+    )
+    if invitation is None:
+        raise NotFound("This invitation link is not valid.")
+    return invitation
+
+
+def _claim(token: str) -> Invitation:
+    """Lock a pending invitation for acceptance; raise with the reason it cannot be used."""
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("account")
+        .filter(token_digest=_digest(token))
+        .first()
+    )
+    if invitation is None:
+        raise NotFound("This invitation link is not valid.")
+    state = invitation.state
+    if state != "pending":
+        raise Conflict(f"This invitation has been {state}.", code=f"invitation_{state}")
+    return invitation
+
+
+def invitation_accept_new_user(*, token: str, name: str, password: str) -> User:
+    """Create the invited person's user with their chosen password and join the account."""
+    with transaction.atomic():
+        invitation = _claim(token)
+        if User.objects.filter(email=invitation.email).exists():
+            raise Conflict(
+                "An account with this address exists: sign in to accept.", code="sign_in_to_accept"
+            )
+        user = user_create(email=invitation.email, name=name, password=password)
+        membership_add(actor=None, account=invitation.account, user=user, role=invitation.role)
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+    log.info("invitation %s accepted by new user %s", invitation.public_id, user.public_id)
+    return user
+
+
+def invitation_accept_existing_user(*, token: str, user: User) -> Invitation:
+    """Join the account as the signed-in person the invitation was sent to."""
+    with transaction.atomic():
+        invitation = _claim(token)
+        if normalize_email(user.email) != invitation.email:
+            raise Forbidden("This invitation was sent to another address.", code="wrong_user")
+        membership_add(actor=None, account=invitation.account, user=user, role=invitation.role)
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+    log.info("invitation %s accepted by %s", invitation.public_id, user.public_id)
+    return invitation
+
+
+def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
+    if not permissions.can_on_account(actor, Action.INVITE, invitation.account):
+        raise NotFound
+    if invitation.state != "pending":
+        raise Conflict(
+            f"This invitation has been {invitation.state}.", code=f"invitation_{invitation.state}"
+        )
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    return invitation

@@ -1,0 +1,76 @@
+"""Creating and retiring people."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from accounts.errors import Conflict, Invalid
+from accounts.models import FirmRole, User, normalize_email
+
+
+def login_identifier(request, credentials: dict) -> str:
+    """What login throttling counts failures against: the e-mail, case-folded, so that
+    ``Alice@x`` and ``alice@x`` share one counter."""
+    return normalize_email((credentials or {}).get("username", ""))
+
+
+def checked_email(email: str) -> str:
+    email = normalize_email(email)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Invalid("Enter a valid e-mail address.", fields={"email": "invalid"}) from None
+    return email
+
+
+def checked_password(password: str, user: User | None = None) -> str:
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise Invalid(" ".join(error.messages), fields={"password": "weak"}) from None
+    return password
+
+
+def user_create(
+    *,
+    email: str,
+    name: str,
+    password: str | None,
+    firm_role: str = FirmRole.NONE,
+    validate: bool = True,
+) -> User:
+    """Create a user. ``password=None`` leaves the account without a usable password
+    (the person sets one through an invitation or a reset link).
+
+    Raises Invalid for a bad address, name or password and Conflict if the address is taken.
+    """
+    email = checked_email(email)
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("Enter a name.", fields={"name": "required"})
+    if firm_role not in FirmRole.values:
+        raise Invalid("Unknown firm role.", fields={"firm_role": "invalid"})
+    user = User(email=email, name=name[:150], firm_role=firm_role)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        if validate:
+            checked_password(password, user)
+        user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise Conflict("Someone already uses that e-mail address.", code="email_taken") from None
+    return user
+
+
+def user_deactivate(*, user: User) -> User:
+    """Retire a person: they can no longer sign in, and every grant stops answering yes
+    (``accounts.permissions`` treats inactive users as having no access)."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    return user

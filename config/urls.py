@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "Atrium administration"
+admin.site.site_title = "Atrium admin"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
+    path("", include("frontend.urls")),
+]
+
+handler400 = "frontend.errors.bad_request"
+handler403 = "frontend.errors.permission_denied"
+handler404 = "frontend.errors.not_found"
+handler500 = "frontend.errors.server_error"

@@ -1,0 +1,115 @@
+"""Forms parse and validate input only; writes happen in services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.mail import send_branded_mail
+from accounts.models import ClientRole, MatterStatus
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    username = forms.EmailField(
+        label="E-mail address",
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    error_messages = {
+        "invalid_login": "That e-mail address and password do not match an account.",
+        "inactive": "This account is disabled.",
+    }
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset flow (same tokens, same silence about unknown addresses), sent as
+    branded mail with a link to the configured base URL rather than the request's host."""
+
+    def save(self, *, token_generator=default_token_generator, **ignored) -> None:
+        base = settings.ATRIUM_BASE_URL.rstrip("/")
+        for user in self.get_users(self.cleaned_data["email"]):
+            path = reverse(
+                "frontend:password_reset_confirm",
+                kwargs={
+                    "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                    "token": token_generator.make_token(user),
+                },
+            )
+            send_branded_mail(
+                to=[user.email],
+                subject="Reset your password",
+                template="accounts/email/password_reset",
+                context={"user": user, "reset_url": base + path},
+            )
+
+
+class NewPasswordMixin(forms.Form):
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Repeat the password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return cleaned
+
+
+class AcceptInvitationForm(NewPasswordMixin):
+    name = forms.CharField(
+        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    field_order = ["name", "password1", "password2"]
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    name = forms.CharField(label="Name (optional)", max_length=150, required=False)
+    role = forms.ChoiceField(label="Role", choices=ClientRole.choices, initial=ClientRole.MEMBER)
+
+
+class MatterStatusForm(forms.Form):
+    status = forms.ChoiceField(label="Status", choices=MatterStatus.choices)
+
+
+class MatterForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    status = forms.ChoiceField(choices=MatterStatus.choices, initial=MatterStatus.PLANNED)
+    privileged = forms.BooleanField(
+        required=False, label="Privileged: visible only to people I grant"
+    )
+
+
+class GrantForm(forms.Form):
+    user = forms.CharField(label="Person", max_length=40)
+
+
+class BrandingForm(forms.Form):
+    name = forms.CharField(label="Firm name", max_length=120)
+    primary_colour = forms.RegexField(
+        label="Primary colour",
+        regex=r"^#[0-9a-fA-F]{6}$",
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+    accent_colour = forms.RegexField(
+        label="Accent colour",
+        regex=r"^#[0-9a-fA-F]{6}$",
+        widget=forms.TextInput(attrs={"type": "color"}),
+    )
+    support_email = forms.EmailField(label="Support e-mail", required=False)
+    logo = forms.FileField(label="Logo (PNG, JPEG, GIF or WebP, up to 512 KiB)", required=False)
+    remove_logo = forms.BooleanField(label="Remove the logo", required=False)

@@ -1,0 +1,34 @@
+from django.urls import path
+
+from frontend import views
+
+app_name = "frontend"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("invite/<str:token>/", views.invitation_page, name="invitation"),
+    path("clients/<str:account_id>/", views.account_page, name="account"),
+    path("clients/<str:account_id>/invite/", views.account_invite, name="account_invite"),
+    path("clients/<str:account_id>/matters/", views.matter_create, name="matter_create"),
+    path(
+        "invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"
+    ),
+    path("matters/<str:matter_id>/", views.matter_page, name="matter"),
+    path("matters/<str:matter_id>/access/", views.matter_access, name="matter_access"),
+    path("settings/branding/", views.branding_page, name="branding"),
+    path("brand/logo", views.firm_logo, name="logo"),
+]

@@ -1,0 +1,344 @@
+"""Portal pages. Thin: parse input, call a service or selector, render."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import permissions, selectors
+from accounts.errors import AtriumError, NotFound
+from accounts.models import Invitation, User
+from accounts.permissions import Action
+from accounts.services import firm as firm_services
+from accounts.services import invitations as invitation_services
+from accounts.services import matters as matter_services
+from frontend import forms
+
+log = logging.getLogger(__name__)
+
+
+# --- signing in and out -----------------------------------------------------------------
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "frontend/login.html"
+    authentication_form = forms.LoginForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "frontend/password_reset.html"
+    form_class = forms.PasswordResetForm
+    success_url = reverse_lazy("frontend:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "frontend/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "frontend/password_reset_confirm.html"
+    success_url = reverse_lazy("frontend:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "frontend/password_reset_complete.html"
+
+
+# --- homes ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    summaries = selectors.accounts_for_user(request.user)
+    template = (
+        "frontend/staff_home.html" if request.user.is_firm_staff else "frontend/client_home.html"
+    )
+    return render(request, template, {"summaries": summaries})
+
+
+def _account_or_404(user: User, public_id: str, action: Action = Action.VIEW):
+    try:
+        return permissions.account_for(user, public_id, action)
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+@require_GET
+def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = _account_or_404(request.user, account_id)
+    detail = selectors.account_detail(request.user, account)
+    return render(
+        request,
+        "frontend/account.html",
+        {
+            "detail": detail,
+            "invite_form": forms.InviteForm(),
+            "matter_form": forms.MatterForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = _account_or_404(request.user, account_id)
+    form = forms.InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            issued = invitation_services.invitation_create(
+                actor=request.user, account=account, **form.cleaned_data
+            )
+        except AtriumError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Invitation sent to {issued.invitation.email}.")
+    else:
+        messages.error(request, "Enter a valid e-mail address to invite.")
+    return redirect("frontend:account", account_id=account.public_id)
+
+
+@login_required
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
+    invitation = (
+        Invitation.objects.select_related("account").filter(public_id=invitation_id).first()
+    )
+    if invitation is None or not permissions.can_on_account(
+        request.user, Action.INVITE, invitation.account
+    ):
+        raise Http404
+    try:
+        invitation_services.invitation_revoke(actor=request.user, invitation=invitation)
+    except AtriumError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The invitation to {invitation.email} no longer works.")
+    return redirect("frontend:account", account_id=invitation.account.public_id)
+
+
+@login_required
+@require_POST
+def matter_create(request: HttpRequest, account_id: str) -> HttpResponse:
+    account = _account_or_404(request.user, account_id)
+    form = forms.MatterForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A matter needs a title.")
+        return redirect("frontend:account", account_id=account.public_id)
+    try:
+        matter = matter_services.matter_create(
+            actor=request.user, account=account, **form.cleaned_data
+        )
+    except AtriumError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:account", account_id=account.public_id)
+    return redirect("frontend:matter", matter_id=matter.public_id)
+
+
+def _matter_or_404(user: User, public_id: str):
+    try:
+        return permissions.matter_for(user, public_id)
+    except NotFound:
+        raise Http404 from None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def matter_page(request: HttpRequest, matter_id: str) -> HttpResponse:
+    matter = _matter_or_404(request.user, matter_id)
+    can_change = permissions.can_on_item(request.user, Action.CHANGE, matter)
+    if request.method == "POST":
+        form = forms.MatterStatusForm(request.POST)
+        if form.is_valid():
+            try:
+                matter_services.matter_set_status(
+                    actor=request.user, matter=matter, status=form.cleaned_data["status"]
+                )
+            except AtriumError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, f"Status set to {matter.get_status_display()}.")
+        else:
+            messages.error(request, "Choose one of the listed statuses.")
+        return redirect("frontend:matter", matter_id=matter.public_id)
+    people = selectors.matter_people(matter)
+    grantable = []
+    if matter.privileged and can_change:
+        grantable = [u for u in selectors.account_people(matter.account) if u not in people]
+    return render(
+        request,
+        "frontend/matter.html",
+        {
+            "matter": matter,
+            "people": people,
+            "grantable": grantable,
+            "can_change": can_change,
+            "status_form": forms.MatterStatusForm(initial={"status": matter.status}),
+        },
+    )
+
+
+@login_required
+@require_POST
+def matter_access(request: HttpRequest, matter_id: str) -> HttpResponse:
+    matter = _matter_or_404(request.user, matter_id)
+    form = forms.GrantForm(request.POST)
+    person = None
+    if form.is_valid():
+        person = User.objects.filter(public_id=form.cleaned_data["user"], is_active=True).first()
+    if person is None:
+        messages.error(request, "Choose a person from the list.")
+        return redirect("frontend:matter", matter_id=matter.public_id)
+    try:
+        if request.POST.get("action") == "revoke":
+            matter_services.matter_revoke(actor=request.user, matter=matter, user=person)
+            messages.success(request, f"{person.name} no longer sees this matter.")
+        else:
+            matter_services.matter_grant(actor=request.user, matter=matter, user=person)
+            messages.success(request, f"{person.name} can now see this matter.")
+    except NotFound:
+        raise Http404 from None
+    except AtriumError as error:
+        messages.error(request, error.message)
+    return redirect("frontend:matter", matter_id=matter.public_id)
+
+
+# --- invitations ------------------------------------------------------------------------
+
+
+_INVITATION_GONE = {
+    "accepted": "This invitation has already been used. Sign in with the address it was sent to.",
+    "expired": "This invitation has expired. Ask the person who invited you for a new one.",
+    "revoked": "This invitation was withdrawn. Ask the person who invited you for a new one.",
+}
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Accept an invitation: a new person sets a name and password; someone who already has
+    an account signs in as the invited address and joins."""
+    try:
+        invitation = invitation_services.invitation_lookup(token)
+    except NotFound:
+        log.info("invitation link with unknown token opened")
+        return render(
+            request, "frontend/invitation_invalid.html", {"reason": "invalid"}, status=404
+        )
+    if invitation.state != "pending":
+        return render(
+            request,
+            "frontend/invitation_invalid.html",
+            {
+                "reason": invitation.state,
+                "explanation": _INVITATION_GONE[invitation.state],
+                "invitation": invitation,
+            },
+            status=410,
+        )
+    existing = User.objects.filter(email=invitation.email).first()
+    context = {"invitation": invitation, "existing": existing}
+    if existing is not None:
+        if request.method == "POST" and request.user.is_authenticated:
+            try:
+                invitation_services.invitation_accept_existing_user(token=token, user=request.user)
+            except AtriumError as error:
+                messages.error(request, error.message)
+                return redirect("frontend:invitation", token=token)
+            messages.success(request, f"You have joined {invitation.account.name}.")
+            return redirect("frontend:account", account_id=invitation.account.public_id)
+        return render(request, "frontend/invitation_existing.html", context)
+
+    form = forms.AcceptInvitationForm(request.POST or None, initial={"name": invitation.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = invitation_services.invitation_accept_new_user(
+                token=token, name=form.cleaned_data["name"], password=form.cleaned_data["password1"]
+            )
+        except AtriumError as error:
+            if error.fields.get("password"):
+                form.add_error("password1", error.message)
+            else:
+                form.add_error(None, error.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to {invitation.account.name}.")
+            return redirect("frontend:home")
+    return render(
+        request,
+        "frontend/invitation_accept.html",
+        {**context, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- branding ---------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def branding_page(request: HttpRequest) -> HttpResponse:
+    if not permissions.can_manage_firm(request.user):
+        raise Http404
+    firm = firm_services.firm_get()
+    form = forms.BrandingForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={
+            "name": firm.name,
+            "primary_colour": firm.primary_colour,
+            "accent_colour": firm.accent_colour,
+            "support_email": firm.support_email,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            firm_services.firm_update_branding(actor=request.user, **form.cleaned_data)
+        except AtriumError as error:
+            for field in error.fields:
+                if field in form.fields:
+                    form.add_error(field, error.message)
+                    break
+            else:
+                form.add_error(None, error.message)
+        else:
+            messages.success(request, "Branding saved.")
+            return redirect("frontend:branding")
+    return render(
+        request,
+        "frontend/branding.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def firm_logo(request: HttpRequest) -> HttpResponse:
+    """The firm's logo, public (the sign-in page shows it). Served from storage by the app
+    so that no media directory needs to be exposed."""
+    firm = firm_services.firm_get()
+    if not firm.logo:
+        raise Http404
+    try:
+        handle = firm.logo.open("rb")
+    except FileNotFoundError:
+        log.warning("firm logo %s is missing from storage", firm.logo.name)
+        raise Http404 from None
+    content_type = mimetypes.guess_type(firm.logo.name)[0] or "application/octet-stream"
+    return FileResponse(handle, content_type=content_type)

@@ -1,0 +1,46 @@
+"""Frames of the WebSocket protocol (``docs/protocol.md``): parsing and building."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 64 * 1024
+
+
+def error_frame(code: str, message: str, *, ref: Any = None) -> dict:
+    frame: dict = {"type": "error", "code": code, "message": message}
+    if ref is not None:
+        frame["ref"] = ref
+    return frame
+
+
+def parse_frame(text_data: str | None, bytes_data: bytes | None) -> tuple[dict, dict | None]:
+    """Decode one inbound frame. Returns ``(frame, None)`` or ``({}, error_frame)``."""
+    if text_data is None:
+        return {}, error_frame("bad_frame", "Frames are JSON text, not binary.")
+    if len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
+        return {}, error_frame("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
+    try:
+        frame = json.loads(text_data)
+    except ValueError:
+        return {}, error_frame("bad_json", "The frame is not valid JSON.")
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        return {}, error_frame("bad_frame", "A frame is a JSON object with a string 'type'.")
+    return frame, None
+
+
+def hello_frame(user) -> dict:
+    """The first frame of every connection: who you are and what you may read."""
+    return {
+        "type": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "user": {
+            "id": user.public_id,
+            "name": user.name,
+            "initials": user.initials,
+            "firm_role": user.firm_role or None,
+        },
+        "threads": [],
+    }

@@ -1,0 +1,51 @@
+"""Shared fixtures.
+
+Parts a fresh laptop may lack (Chromium, PostgreSQL, Redis) are skipped with a one-line
+reason; CI sets ATRIUM_REQUIRE_ALL=1, which turns every such skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests import factories
+
+SHARED_VECTORS = Path(__file__).resolve().parent.parent.parent / "shared" / "vectors"
+
+
+def require_or_skip(reason: str) -> None:
+    """Skip with ``reason``, unless the run demands everything (CI), then fail."""
+    if os.environ.get("ATRIUM_REQUIRE_ALL") == "1":
+        pytest.fail(f"required part missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def acme(db):
+    return factories.account("Acme")
+
+
+@pytest.fixture
+def globex(db):
+    return factories.account("Globex")
+
+
+@pytest.fixture
+def people(acme, globex):
+    """One person per role around Acme, plus Globex's client for 'other account'."""
+    return {
+        "firm_admin": factories.firm_admin(name="Fiona Admin"),
+        "staff_on_team": factories.staff(accounts=(acme,), name="Sam Staff"),
+        "staff_off_team": factories.staff(accounts=(globex,), name="Olive Other"),
+        "client_admin": factories.client(acme, role="admin", name="Alex Acme"),
+        "client_member": factories.client(acme, name="Morgan Member"),
+        "other_client": factories.client(globex, role="admin", name="Gina Globex"),
+    }

@@ -1,0 +1,80 @@
+"""Test data built through the services, so every grant follows as it does in the product."""
+
+from __future__ import annotations
+
+import itertools
+from functools import cache
+
+from django.contrib.auth.hashers import make_password
+
+from accounts.models import ClientAccount, ClientRole, FirmRole, Matter, User
+from accounts.services import client_accounts, matters
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+@cache
+def _password_hash() -> str:
+    # One real argon2 hash for every test user: hashing per user would dominate the suite.
+    return make_password(PASSWORD)
+
+
+def user(
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    firm_role: str = FirmRole.NONE,
+    active: bool = True,
+) -> User:
+    n = next(_counter)
+    person = User(
+        email=email or f"person{n}@example.test",
+        name=name or f"Person {n}",
+        firm_role=firm_role,
+        is_active=active,
+        password=_password_hash(),
+    )
+    person.save()
+    return person
+
+
+def firm_admin(**kwargs) -> User:
+    return user(firm_role=FirmRole.ADMIN, **kwargs)
+
+
+def staff(*, accounts: tuple[ClientAccount, ...] = (), **kwargs) -> User:
+    person = user(firm_role=FirmRole.STAFF, **kwargs)
+    for account in accounts:
+        client_accounts.team_assign(actor=None, account=account, user=person)
+    return person
+
+
+def client(account: ClientAccount, *, role: str = ClientRole.MEMBER, **kwargs) -> User:
+    person = user(**kwargs)
+    client_accounts.membership_add(actor=None, account=account, user=person, role=role)
+    return person
+
+
+def account(name: str | None = None) -> ClientAccount:
+    return client_accounts.client_account_create(
+        actor=None, name=name or f"Client {next(_counter)}"
+    )
+
+
+def matter(
+    account: ClientAccount,
+    *,
+    privileged: bool = False,
+    grants: tuple[User, ...] = (),
+    title: str | None = None,
+) -> Matter:
+    item = matters.matter_create(
+        actor=None,
+        account=account,
+        title=title or f"Matter {next(_counter)}",
+        privileged=privileged,
+    )
+    for person in grants:
+        matters.matter_grant(actor=None, matter=item, user=person)
+    return item
