@@ -24,7 +24,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Atrium is serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	$(BIN)/daphne --bind $(HOST) --port $(PORT) --proxy-headers config.asgi:application
+	$(BIN)/daphne --bind $(HOST) --port $(PORT) config.asgi:application
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

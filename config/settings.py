@@ -40,10 +40,16 @@ def _development_secret() -> str:
     return path.read_text().strip()
 
 
+def _env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list; spaces around items are ignored and empty items dropped
+    ("a.com, b.com" is two hosts, not "a.com" and " b.com")."""
+    return [item.strip() for item in env.list(name, default=default) if item.strip()]
+
+
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 SECRET_KEY = env.str("SECRET_KEY", default="")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", default=[])
 
 if PRODUCTION:
     problems = []
@@ -114,9 +120,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'atrium.sqlite3'}")
 }
-DATABASES["default"].setdefault(
-    "CONN_MAX_AGE", 0 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 60
-)
+# Persistent connections leak under ASGI (each request may run on another thread), so
+# every request opens and closes its own; put a pooler in front for heavy load.
+DATABASES["default"].setdefault("CONN_MAX_AGE", 0)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web process and tests read while another connection writes.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -176,14 +182,17 @@ AXES_FAILURE_LIMIT = env.int("ATRIUM_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ATRIUM_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The login form's field name. Axes otherwise keys the credentials it checks before
+# authenticating by USERNAME_FIELD ("email") while failures arrive keyed "username", so the
+# lock-out would be counted but never enforced against a correct password.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.services.users.login_identifier"
 AXES_LOCKOUT_TEMPLATE = "frontend/locked_out.html"
 AXES_VERBOSE = False
-if env.bool("ATRIUM_BEHIND_PROXY", default=PRODUCTION):
-    AXES_IPWARE_PROXY_COUNT = env.int("ATRIUM_PROXY_COUNT", default=1)
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# The client address axes counts against is REMOTE_ADDR. Behind a proxy, Daphne runs with
+# --proxy-headers and takes it from X-Forwarded-For, which the proxy must overwrite (never
+# append to), or a client could pick a fresh address for every guess (docs/deployment.md).
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 GUARDIAN_RAISE_403 = False
 GUARDIAN_MONKEY_PATCH_USER = False
@@ -191,7 +200,6 @@ ANONYMOUS_USER_NAME = None
 
 ATRIUM_INVITATION_TTL = timedelta(days=env.int("ATRIUM_INVITATION_TTL_DAYS", default=7))
 ATRIUM_BASE_URL = env.str("ATRIUM_BASE_URL", default="http://127.0.0.1:8000")
-ATRIUM_LOGO_MAX_BYTES = 512 * 1024
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -199,7 +207,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Collected files, for production; development serves straight from the apps' folders.
+STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
