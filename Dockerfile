@@ -1,0 +1,35 @@
+# Atrium: one image for the web workers (Daphne) and the one-off management commands.
+FROM python:3.12-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    ATRIUM_VAR_DIR=/var/lib/atrium
+
+# An unprivileged user owns only the var directory; the code under /app stays root-owned and
+# read-only for the process. The var directory exists in the image so that a named volume
+# mounted over it starts out owned by this user.
+RUN groupadd --system --gid 10001 atrium \
+    && useradd --system --uid 10001 --gid atrium --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin atrium \
+    && install -d -o atrium -g atrium -m 0750 /var/lib/atrium
+
+WORKDIR /app
+COPY . .
+RUN pip install . && rm -rf build ./*.egg-info
+
+USER atrium
+
+# Static files are collected into /app/staticfiles at build time. Production settings
+# refuse to load without SECRET_KEY and ALLOWED_HOSTS, so this one command gets throwaway
+# build-only values inline; they are not stored in the image's environment.
+RUN ATRIUM_ENV=production \
+    SECRET_KEY=build-only-placeholder-for-collectstatic-not-a-real-secret-key \
+    ALLOWED_HOSTS=build.invalid \
+    python manage.py collectstatic --noinput
+
+EXPOSE 8000
+
+CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", "config.asgi:application"]
