@@ -155,6 +155,10 @@ class MatterAdmin(FirmAdminOnlyObjectPermissions, admin.ModelAdmin):
     search_fields = ["title", "account__name"]
     readonly_fields = ["public_id", "created_by", "created_at", "updated_at"]
 
+    def get_queryset(self, request):
+        # The ethical wall holds here too: a privileged matter is listed only to its grantees.
+        return permissions.visible_items(request.user, super().get_queryset(request))
+
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):

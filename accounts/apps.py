@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and access"
+
+    def ready(self) -> None:
+        from accounts.models import Matter
+        from accounts.permissions import register_privileged_model
+
+        register_privileged_model(Matter)

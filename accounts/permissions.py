@@ -19,9 +19,12 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
+from django.db.models.functions import Cast
 from guardian.core import ObjectPermissionChecker
+from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, get_objects_for_user, get_users_with_perms, remove_perm
 
 from accounts.errors import NotFound
@@ -138,7 +141,13 @@ def roles_by_account(user: AnyUser, accounts: list[ClientAccount]) -> dict[int, 
     if user.is_firm_admin:
         return dict.fromkeys((a.pk for a in accounts), Role.FIRM_ADMIN)
     if user.is_firm_staff:
-        return dict.fromkeys((a.pk for a in accounts), Role.STAFF)
+        # Only the accounts whose team the user is on (the team group grants the access).
+        on_team = set(
+            user.groups.filter(pk__in=[a.team_group_id for a in accounts]).values_list(
+                "pk", flat=True
+            )
+        )
+        return {a.pk: Role.STAFF for a in accounts if a.team_group_id in on_team}
     memberships = user.memberships.filter(account__in=accounts).values_list("account_id", "role")
     return {
         account_id: Role.CLIENT_ADMIN if role == ClientRole.ADMIN else Role.CLIENT_MEMBER
@@ -202,6 +211,38 @@ def privileged_grant(item: models.Model, user: User) -> None:
 
 def privileged_revoke(item: models.Model, user: User) -> None:
     remove_perm(f"view_{item._meta.model_name}", user, item)
+
+
+_privileged_models: list[type[models.Model]] = []
+
+
+def register_privileged_model(model: type[models.Model]) -> None:
+    """Declare an account-scoped model whose rows may be privileged (each app, in ready()),
+    so that losing an account also withdraws the grants on its items."""
+    if model not in _privileged_models:
+        _privileged_models.append(model)
+
+
+def privileged_grants_withdraw(user: User, account: ClientAccount) -> int:
+    """Withdraw every explicit grant ``user`` holds on the privileged items of ``account``,
+    unless they can still see the account. A grant outliving the access it depended on would
+    come back to life if the person were ever let in again. Returns how many were removed."""
+    if can_on_account(user, Action.VIEW, account):
+        return 0
+    removed = 0
+    for model in _privileged_models:
+        item_pks = (
+            model._default_manager.filter(account=account)
+            .annotate(pk_text=Cast("pk", output_field=models.CharField()))
+            .values("pk_text")
+        )
+        count, _ = UserObjectPermission.objects.filter(
+            user=user,
+            content_type=ContentType.objects.get_for_model(model),
+            object_pk__in=Subquery(item_pks),
+        ).delete()
+        removed += count
+    return removed
 
 
 def privileged_grantees(item: models.Model) -> QuerySet:

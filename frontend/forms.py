@@ -78,7 +78,13 @@ class AcceptInvitationForm(NewPasswordMixin):
 class InviteForm(forms.Form):
     email = forms.EmailField(label="E-mail address")
     name = forms.CharField(label="Name (optional)", max_length=150, required=False)
-    role = forms.ChoiceField(label="Role", choices=ClientRole.choices, initial=ClientRole.MEMBER)
+    # Optional: the account page shows client admins no role field (they invite members).
+    role = forms.ChoiceField(
+        label="Role", choices=ClientRole.choices, initial=ClientRole.MEMBER, required=False
+    )
+
+    def clean_role(self) -> str:
+        return self.cleaned_data.get("role") or ClientRole.MEMBER
 
 
 class MatterStatusForm(forms.Form):

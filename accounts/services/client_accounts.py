@@ -105,6 +105,7 @@ def membership_remove(*, actor: User | None, account: ClientAccount, user: User)
     with transaction.atomic():
         Membership.objects.filter(account=account, user=user).delete()
         user.groups.remove(account.members_group, account.admins_group)
+        permissions.privileged_grants_withdraw(user, account)
 
 
 def team_assign(
@@ -132,3 +133,4 @@ def team_unassign(*, actor: User | None, account: ClientAccount, user: User) -> 
     with transaction.atomic():
         TeamAssignment.objects.filter(account=account, user=user).delete()
         user.groups.remove(account.team_group)
+        permissions.privileged_grants_withdraw(user, account)

@@ -30,7 +30,13 @@ def _checked_logo(logo: UploadedFile) -> UploadedFile:
         with Image.open(logo) as image:
             image.verify()
             kind = image.format
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ):
         raise Invalid(
             "The logo must be a PNG, JPEG, GIF or WebP image.", fields={"logo": "not_an_image"}
         ) from None
@@ -56,7 +62,8 @@ def firm_update_branding(
     """Change the firm's branding. Firm admins only (Forbidden otherwise)."""
     if not permissions.can_manage_firm(actor):
         raise Forbidden("Only firm admins can change the branding.")
-    name = (name or "").strip()
+    # One line: the name is the sender's display name on every e-mail.
+    name = " ".join((name or "").split())
     if not name:
         raise Invalid("The firm needs a name.", fields={"name": "required"})
     for field, value in (("primary_colour", primary_colour), ("accent_colour", accent_colour)):

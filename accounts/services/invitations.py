@@ -98,13 +98,18 @@ def invitation_create(
 def _send_invitation(issued: IssuedInvitation) -> None:
     invitation = issued.invitation
     inviter = invitation.invited_by
-    send_branded_mail(
-        to=[invitation.email],
-        subject=f"{inviter.name if inviter else 'Your team'} invited you to "
-        f"{invitation.account.name}",
-        template="accounts/email/invitation",
-        context={"invitation": invitation, "inviter": inviter, "url": issued.url},
-    )
+    subject = f"{inviter.name if inviter else 'Your team'} invited you to {invitation.account.name}"
+    try:
+        send_branded_mail(
+            to=[invitation.email],
+            subject=" ".join(subject.split()),
+            template="accounts/email/invitation",
+            context={"invitation": invitation, "inviter": inviter, "url": issued.url},
+        )
+    except Exception:
+        # The invitation stands (it can be withdrawn and sent again); a mail outage must
+        # not turn the inviter's request into an error page.
+        log.exception("sending invitation %s failed", invitation.public_id)
 
 
 def invitation_lookup(token: str) -> Invitation:

@@ -48,7 +48,8 @@ def user_create(
     Raises Invalid for a bad address, name or password and Conflict if the address is taken.
     """
     email = checked_email(email)
-    name = (name or "").strip()
+    # One line: names go into e-mail subjects, where a newline is refused.
+    name = " ".join((name or "").split())
     if not name:
         raise Invalid("Enter a name.", fields={"name": "required"})
     if firm_role not in FirmRole.values:

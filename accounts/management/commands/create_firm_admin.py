@@ -33,6 +33,10 @@ class Command(BaseCommand):
         existing = User.objects.filter(email__iexact=email.strip()).first()
         try:
             if existing is not None:
+                if existing.memberships.exists():
+                    raise CommandError(
+                        f"{existing.email} is a client user; firm staff cannot be client members."
+                    )
                 checked_password(password, existing)
                 existing.firm_role = FirmRole.ADMIN
                 existing.is_active = True
