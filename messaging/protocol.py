@@ -9,6 +9,11 @@ PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
 
 
+def _refuse_constant(name: str) -> None:
+    # NaN and Infinity are not JSON; echoing them would send browsers invalid frames.
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def error_frame(code: str, message: str, *, ref: Any = None) -> dict:
     frame: dict = {"type": "error", "code": code, "message": message}
     if ref is not None:
@@ -23,11 +28,14 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None) -> tuple[dict, 
     if len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
         return {}, error_frame("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
     try:
-        frame = json.loads(text_data)
-    except ValueError:
+        frame = json.loads(text_data, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
         return {}, error_frame("bad_json", "The frame is not valid JSON.")
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-        return {}, error_frame("bad_frame", "A frame is a JSON object with a string 'type'.")
+        ref = frame.get("ref") if isinstance(frame, dict) else None
+        return {}, error_frame(
+            "bad_frame", "A frame is a JSON object with a string 'type'.", ref=ref
+        )
     return frame, None
 
 
