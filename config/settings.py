@@ -148,7 +148,9 @@ if REDIS_URL:
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1500}}
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
@@ -199,6 +201,13 @@ GUARDIAN_MONKEY_PATCH_USER = False
 ANONYMOUS_USER_NAME = None
 
 ATRIUM_INVITATION_TTL = timedelta(days=env.int("ATRIUM_INVITATION_TTL_DAYS", default=7))
+# Per-user limits: (count, seconds). Sends and edits count against "message".
+ATRIUM_RATE_LIMITS = {
+    "message": (
+        env.int("ATRIUM_MESSAGE_RATE_COUNT", default=30),
+        env.int("ATRIUM_MESSAGE_RATE_SECONDS", default=10),
+    ),
+}
 ATRIUM_BASE_URL = env.str("ATRIUM_BASE_URL", default="http://127.0.0.1:8000")
 
 LANGUAGE_CODE = "en-us"

@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = "Messaging"
+
+    def ready(self) -> None:
+        from accounts import signals
+        from accounts.permissions import register_privileged_model
+        from messaging import receivers
+        from messaging.models import Thread
+
+        register_privileged_model(Thread)
+        signals.client_account_created.connect(receivers.open_general_thread)
+        signals.access_reduced.connect(receivers.notify_access_reduced)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from messaging.selectors import thread_summaries
+
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 * 1024
 
@@ -41,6 +43,7 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None) -> tuple[dict, 
 
 def hello_frame(user) -> dict:
     """The first frame of every connection: who you are and what you may read."""
+
     return {
         "type": "hello",
         "protocol": PROTOCOL_VERSION,
@@ -50,5 +53,5 @@ def hello_frame(user) -> dict:
             "initials": user.initials,
             "firm_role": user.firm_role or None,
         },
-        "threads": [],
+        "threads": thread_summaries(user),
     }

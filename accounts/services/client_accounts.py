@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm
 
-from accounts import permissions
+from accounts import permissions, signals
 from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import (
     AccountStatus,
@@ -53,6 +53,9 @@ def client_account_create(*, actor: User | None, name: str, slug: str = "") -> C
         for field, codenames in permissions.ACCOUNT_GROUP_PERMS.items():
             for codename in codenames:
                 assign_perm(codename, getattr(account, field), account)
+        # Inside the transaction: what other apps attach to a new account (its General
+        # thread) is created with it or not at all.
+        signals.client_account_created.send(sender=ClientAccount, account=account)
     return account
 
 
@@ -94,6 +97,7 @@ def membership_add(
             user.groups.remove(_group_for_role(account, membership.role))
             membership.role = role
             membership.save(update_fields=["role"])
+            signals.access_reduced_on_commit({user.pk})
         user.groups.add(_group_for_role(account, role))
     return membership
 
@@ -106,6 +110,7 @@ def membership_remove(*, actor: User | None, account: ClientAccount, user: User)
         Membership.objects.filter(account=account, user=user).delete()
         user.groups.remove(account.members_group, account.admins_group)
         permissions.privileged_grants_withdraw(user, account)
+        signals.access_reduced_on_commit({user.pk})
 
 
 def team_assign(
@@ -134,3 +139,4 @@ def team_unassign(*, actor: User | None, account: ClientAccount, user: User) -> 
         TeamAssignment.objects.filter(account=account, user=user).delete()
         user.groups.remove(account.team_group)
         permissions.privileged_grants_withdraw(user, account)
+        signals.access_reduced_on_commit({user.pk})

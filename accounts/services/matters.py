@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from accounts import permissions
+from accounts import permissions, signals
 from accounts.errors import Forbidden, Invalid, NotFound
 from accounts.models import ClientAccount, Matter, MatterStatus, User
 from accounts.permissions import Action
@@ -70,3 +70,4 @@ def matter_revoke(*, actor: User | None, matter: Matter, user: User) -> None:
         raise NotFound
     with transaction.atomic():
         permissions.privileged_revoke(matter, user)
+        signals.access_reduced_on_commit({user.pk})

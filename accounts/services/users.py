@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from accounts import signals
 from accounts.errors import Conflict, Invalid
 from accounts.models import FirmRole, User, normalize_email
 
@@ -72,6 +73,8 @@ def user_create(
 def user_deactivate(*, user: User) -> User:
     """Retire a person: they can no longer sign in, and every grant stops answering yes
     (``accounts.permissions`` treats inactive users as having no access)."""
-    user.is_active = False
-    user.save(update_fields=["is_active"])
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        signals.access_reduced_on_commit({user.pk})
     return user

@@ -4,24 +4,21 @@
 from __future__ import annotations
 
 import json
-from importlib import import_module
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import User
 from accounts.services import users
-from config.asgi import application
 from messaging.consumers import PortalConsumer
 from messaging.protocol import MAX_FRAME_BYTES
+from tests.messaging.sockets import TIMEOUT, communicator, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ORIGIN = b"http://127.0.0.1"
 ROLES = [
     "firm_admin",
     "staff_on_team",
@@ -30,28 +27,6 @@ ROLES = [
     "client_member",
     "other_client",
 ]
-# Generous: the first frame waits on a database thread; nothing here measures time.
-TIMEOUT = 5
-
-
-@database_sync_to_async
-def session_cookie(user: User) -> bytes:
-    """A signed-in session for ``user``, as ``django.contrib.auth.login`` would store it."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
-    store[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.save()
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}".encode()
-
-
-def communicator(cookie: bytes | None = None, origin: bytes | None = ORIGIN):
-    headers = [(b"host", b"127.0.0.1")]
-    if cookie is not None:
-        headers.append((b"cookie", cookie))
-    if origin is not None:
-        headers.append((b"origin", origin))
-    return WebsocketCommunicator(application, "/ws/", headers=headers)
 
 
 async def refused(ws: WebsocketCommunicator) -> bool:
@@ -158,6 +133,17 @@ async def test_session_from_before_a_password_change_is_refused(people):
     assert await refused(communicator(cookie))
 
 
+# Which accounts' General threads each role reads (acme and globex from the fixtures).
+GENERAL_THREADS = {
+    "firm_admin": {"Acme", "Globex"},
+    "staff_on_team": {"Acme"},
+    "staff_off_team": {"Globex"},
+    "client_admin": {"Acme"},
+    "client_member": {"Acme"},
+    "other_client": {"Globex"},
+}
+
+
 @pytest.mark.parametrize("role", ROLES)
 async def test_each_role_connects_and_is_greeted(people, role):
     user = people[role]
@@ -165,6 +151,12 @@ async def test_each_role_connects_and_is_greeted(people, role):
     connected, _ = await ws.connect(timeout=TIMEOUT)
     assert connected
     hello = await ws.receive_json_from(timeout=TIMEOUT)
+    threads = hello.pop("threads")
+    assert {t["account"]["name"] for t in threads} == GENERAL_THREADS[role]
+    for thread in threads:
+        assert thread["id"].startswith("thr_")
+        assert thread["title"] == "General"
+        assert (thread["last_seq"], thread["unread"], thread["privileged"]) == (0, 0, False)
     assert hello == {
         "type": "hello",
         "protocol": 1,
@@ -174,7 +166,6 @@ async def test_each_role_connects_and_is_greeted(people, role):
             "initials": user.initials,
             "firm_role": user.firm_role or None,
         },
-        "threads": [],
     }
     assert hello["user"]["id"].startswith("usr_")
     assert await ws.receive_nothing()

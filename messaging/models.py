@@ -1,0 +1,122 @@
+"""Threads, their numbered events, messages and read state."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.ids import new_public_id
+from accounts.models import ClientAccount, Matter
+
+
+def thread_public_id() -> str:
+    return new_public_id("thr")
+
+
+def message_public_id() -> str:
+    return new_public_id("msg")
+
+
+class Thread(models.Model):
+    """A conversation that belongs to a client account (optionally to one of its matters).
+
+    ``last_seq`` is the number of the thread's newest event; services advance it inside the
+    writing transaction, so numbers are gap-free and unique even with several writers.
+    A thread of a privileged matter is privileged: only users granted the thread see it.
+    """
+
+    public_id = models.CharField(
+        max_length=40, unique=True, default=thread_public_id, editable=False
+    )
+    account = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="threads")
+    matter = models.ForeignKey(
+        Matter, on_delete=models.SET_NULL, null=True, blank=True, related_name="threads"
+    )
+    title = models.CharField(max_length=200)
+    privileged = models.BooleanField(default=False)
+    is_general = models.BooleanField(default=False, editable=False)
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_activity_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(is_general=True),
+                name="messaging_one_general_thread",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Message(models.Model):
+    public_id = models.CharField(
+        max_length=40, unique=True, default=message_public_id, editable=False
+    )
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="messages"
+    )
+    client_id = models.UUIDField()
+    body = models.TextField()
+    seq = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["thread", "seq"]
+        constraints = [
+            # A retried send (same sender, same client id) is stored once.
+            models.UniqueConstraint(
+                fields=["author", "client_id"], name="messaging_message_idempotent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} in {self.thread_id}"
+
+
+class Event(models.Model):
+    """One numbered event of a thread, with the frame subscribers receive, encoded once."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=32)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, null=True, related_name="events")
+    frame = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["thread", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "seq"], name="messaging_event_seq_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.seq} of thread {self.thread_id}"
+
+
+class ReadState(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="read_states"
+    )
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="read_states")
+    last_read_seq = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "thread"], name="messaging_read_state_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} read thread {self.thread_id} to #{self.last_read_seq}"

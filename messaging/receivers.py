@@ -1,0 +1,16 @@
+"""What messaging does when something changes in accounts."""
+
+from __future__ import annotations
+
+from messaging import events, services
+
+
+def open_general_thread(sender, account, **kwargs) -> None:
+    """Every client account has a General thread from the start."""
+    services.thread_ensure_general(account)
+
+
+def notify_access_reduced(sender, user_ids, **kwargs) -> None:
+    """Open sockets of these users re-check what they may read and drop the rest at once."""
+    for user_id in user_ids:
+        events.publish_user_notice(user_id=user_id, notice={"kind": "access_reduced"})

@@ -1,0 +1,304 @@
+"""Every write of the messaging app. Each runs in one transaction, checks the actor through
+``accounts.permissions`` and publishes its events after the commit."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.errors import Forbidden, Invalid, NotFound
+from accounts.models import ClientAccount, Matter, User
+from accounts.permissions import Action
+from messaging import events
+from messaging.models import Event, Message, ReadState, Thread
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_CHARS = 10_000
+MAX_TITLE_CHARS = 200
+
+
+def _author_json(user: User) -> dict:
+    return {"id": user.public_id, "name": user.name, "initials": user.initials}
+
+
+def message_json(message: Message, author: User) -> dict:
+    deleted = message.deleted_at is not None
+    return {
+        "id": message.public_id,
+        "author": _author_json(author),
+        "body": "" if deleted else message.body,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": deleted,
+        "client_id": str(message.client_id),
+    }
+
+
+def _next_seq(thread: Thread) -> int:
+    """Advance the thread's sequence inside the caller's transaction. The UPDATE takes the
+    row lock, so concurrent writers on any worker get consecutive numbers in commit order."""
+    Thread.objects.filter(pk=thread.pk).update(
+        last_seq=F("last_seq") + 1, last_activity_at=timezone.now()
+    )
+    return Thread.objects.filter(pk=thread.pk).values_list("last_seq", flat=True).get()
+
+
+def _append_event(thread: Thread, seq: int, frame: dict, message: Message | None) -> Event:
+    text = events.encode(frame)
+    event = Event.objects.create(
+        thread=thread, seq=seq, type=frame["type"], message=message, frame=text
+    )
+    events.publish_thread_event_on_commit(thread_id=thread.pk, seq=seq, frame=text)
+    return event
+
+
+# --- threads ------------------------------------------------------------------------------
+
+
+def thread_create(
+    *,
+    actor: User | None,
+    account: ClientAccount,
+    title: str,
+    matter: Matter | None = None,
+    privileged: bool = False,
+    is_general: bool = False,
+) -> Thread:
+    """Open a thread in an account. Firm admins and the account team may; a thread of a
+    privileged matter is privileged and starts granted to the matter's grantees."""
+    if actor is not None and not permissions.can_on_account(actor, Action.CHANGE, account):
+        raise Forbidden("Only the account team opens threads.")
+    title = (title or "").strip()
+    if not title:
+        raise Invalid("Give the thread a title.", fields={"title": "required"})
+    if matter is not None:
+        if matter.account_id != account.pk:
+            raise Invalid("That matter belongs to another account.", fields={"matter": "invalid"})
+        if actor is not None and not permissions.can_on_item(actor, Action.VIEW, matter):
+            raise NotFound
+        privileged = privileged or matter.privileged
+    with transaction.atomic():
+        thread = Thread.objects.create(
+            account=account,
+            matter=matter,
+            title=title[:MAX_TITLE_CHARS],
+            privileged=privileged,
+            is_general=is_general,
+            created_by=actor,
+        )
+        if privileged:
+            grantees = set(permissions.privileged_grantees(matter)) if matter is not None else set()
+            if actor is not None:
+                grantees.add(actor)
+            for person in grantees:
+                permissions.privileged_grant(thread, person)
+    return thread
+
+
+def thread_ensure_general(account: ClientAccount) -> Thread:
+    thread = Thread.objects.filter(account=account, is_general=True).first()
+    if thread is not None:
+        return thread
+    try:
+        with transaction.atomic():
+            return thread_create(actor=None, account=account, title="General", is_general=True)
+    except IntegrityError:
+        return Thread.objects.get(account=account, is_general=True)
+
+
+# --- messages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message_id: str
+    seq: int
+    duplicate: bool
+
+
+def _checked_body(body: object) -> str:
+    if not isinstance(body, str):
+        raise Invalid("The body must be text.", code="bad_field", fields={"body": "type"})
+    body = body.strip()
+    if not body:
+        raise Invalid("A message needs some text.", code="empty_body", fields={"body": "required"})
+    if len(body) > MAX_BODY_CHARS:
+        raise Invalid(
+            f"Messages are limited to {MAX_BODY_CHARS} characters.",
+            code="body_too_long",
+            fields={"body": "too_long"},
+        )
+    return body
+
+
+def thread_for(user: User, public_id: str) -> Thread:
+    """A thread the user may read, by public id; NotFound otherwise."""
+    return permissions.item_for(user, Thread.objects.all(), public_id)
+
+
+def message_send(*, actor: User, thread_id: str, client_id: uuid.UUID, body: object) -> SendResult:
+    """Store a message and publish ``message.new``. The same ``client_id`` from the same
+    sender stores one message: a retry gets the first one's id and seq back."""
+    body = _checked_body(body)
+    thread = thread_for(actor, thread_id)
+    existing = (
+        Message.objects.filter(author=actor, client_id=client_id)
+        .values_list("public_id", "seq", "thread_id")
+        .first()
+    )
+    if existing is not None:
+        if existing[2] != thread.pk:
+            raise Invalid("That client_id was used for another thread.", code="client_id_reused")
+        return SendResult(existing[0], existing[1], duplicate=True)
+    try:
+        with transaction.atomic():
+            seq = _next_seq(thread)
+            message = Message.objects.create(
+                thread=thread, author=actor, client_id=client_id, body=body, seq=seq
+            )
+            frame = {
+                "type": "message.new",
+                "thread": thread.public_id,
+                "seq": seq,
+                "message": message_json(message, actor),
+            }
+            _append_event(thread, seq, frame, message)
+            _mark_read(actor, thread, seq)
+    except IntegrityError:
+        # The same client_id raced in from another tab or worker: the first one won.
+        existing = (
+            Message.objects.filter(author=actor, client_id=client_id)
+            .values_list("public_id", "seq")
+            .first()
+        )
+        if existing is None:
+            raise
+        return SendResult(existing[0], existing[1], duplicate=True)
+    return SendResult(message.public_id, seq, duplicate=False)
+
+
+def _own_message(actor: User, message_id: str) -> Message:
+    """A message of a thread the actor may read, written by the actor; NotFound if missing
+    or unreadable, Forbidden if it is someone else's."""
+    message = (
+        Message.objects.select_related("thread", "thread__account")
+        .filter(public_id=message_id)
+        .first()
+    )
+    if message is None or not permissions.can_on_item(actor, Action.VIEW, message.thread):
+        raise NotFound
+    if message.author_id != actor.pk:
+        raise Forbidden("Only the author can change a message.", code="not_author")
+    if message.deleted_at is not None:
+        raise Invalid("That message was deleted.", code="message_deleted")
+    return message
+
+
+def _rewrite_original(message: Message, author: User) -> None:
+    """Keep the stored ``message.new`` frame in step with the message, so that a later
+    catch-up neither shows a deleted body nor an outdated one."""
+    frame = {
+        "type": "message.new",
+        "thread": message.thread.public_id,
+        "seq": message.seq,
+        "message": message_json(message, author),
+    }
+    Event.objects.filter(thread=message.thread, seq=message.seq).update(frame=events.encode(frame))
+
+
+def message_edit(*, actor: User, message_id: str, body: object) -> int:
+    """Replace the text of one's own message; returns the seq of the ``message.edited`` event."""
+    body = _checked_body(body)
+    with transaction.atomic():
+        message = _own_message(actor, message_id)
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.deleted_at is not None:
+            raise Invalid("That message was deleted.", code="message_deleted")
+        message.body = body
+        message.edited_at = timezone.now()
+        message.save(update_fields=["body", "edited_at"])
+        thread = message.thread
+        seq = _next_seq(thread)
+        _rewrite_original(message, actor)
+        _append_event(
+            thread,
+            seq,
+            {
+                "type": "message.edited",
+                "thread": thread.public_id,
+                "seq": seq,
+                "message": message_json(message, actor),
+            },
+            message,
+        )
+    return seq
+
+
+def message_delete(*, actor: User, message_id: str) -> int:
+    """Delete one's own message: its text is gone from storage and from every replay."""
+    with transaction.atomic():
+        message = _own_message(actor, message_id)
+        message = Message.objects.select_for_update().get(pk=message.pk)
+        if message.deleted_at is not None:
+            raise Invalid("That message was deleted.", code="message_deleted")
+        message.body = ""
+        message.deleted_at = timezone.now()
+        message.save(update_fields=["body", "deleted_at"])
+        thread = message.thread
+        seq = _next_seq(thread)
+        _rewrite_original(message, actor)
+        _append_event(
+            thread,
+            seq,
+            {
+                "type": "message.deleted",
+                "thread": thread.public_id,
+                "seq": seq,
+                "message": message_json(message, actor),
+            },
+            message,
+        )
+    return seq
+
+
+# --- read state and ephemeral signals -----------------------------------------------------
+
+
+def _mark_read(user: User, thread: Thread, seq: int) -> int:
+    state, created = ReadState.objects.get_or_create(
+        user=user, thread=thread, defaults={"last_read_seq": seq}
+    )
+    if not created and state.last_read_seq < seq:
+        ReadState.objects.filter(pk=state.pk, last_read_seq__lt=seq).update(last_read_seq=seq)
+        return seq
+    return max(state.last_read_seq, seq) if not created else seq
+
+
+def read_mark(*, actor: User, thread_id: str, seq: object) -> int:
+    """Record that the user has read the thread up to ``seq`` (never moves backwards).
+    Returns the stored position; other tabs of the user are told."""
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise Invalid(
+            "seq must be a non-negative integer.", code="bad_field", fields={"seq": "type"}
+        )
+    thread = thread_for(actor, thread_id)
+    seq = min(seq, thread.last_seq)
+    with transaction.atomic():
+        position = _mark_read(actor, thread, seq)
+        events.publish_user_notice_on_commit(
+            user_id=actor.pk, notice={"kind": "read", "thread": thread.public_id, "seq": position}
+        )
+    return position
+
+
+def typing_frame(*, actor: User, thread: Thread) -> str:
+    return events.encode(
+        {"type": "typing", "thread": thread.public_id, "user": _author_json(actor)}
+    )
