@@ -6,6 +6,11 @@ from django.dispatch import Signal
 # A client account was opened; sent inside the opening transaction. Arguments: account.
 client_account_created = Signal()
 
+# Someone was granted (granted=True) or lost (False) a privileged matter; sent inside the
+# transaction, so what follows the matter (its privileged threads) changes with it.
+# Arguments: matter, user, granted.
+matter_access_changed = Signal()
+
 # Some users may see less than before (membership or team removed, role lowered, user
 # deactivated, a privileged grant withdrawn); sent after the commit. Arguments: user_ids.
 access_reduced = Signal()

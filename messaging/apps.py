@@ -14,3 +14,4 @@ class MessagingConfig(AppConfig):
         register_privileged_model(Thread)
         signals.client_account_created.connect(receivers.open_general_thread)
         signals.access_reduced.connect(receivers.notify_access_reduced)
+        signals.matter_access_changed.connect(receivers.follow_matter_access)

@@ -62,7 +62,9 @@ def matter_grant(*, actor: User | None, matter: Matter, user: User) -> None:
         raise NotFound
     if not permissions.can_on_account(user, Action.VIEW, matter.account):
         raise Invalid("That person has no access to this client account.", code="no_account_access")
-    permissions.privileged_grant(matter, user)
+    with transaction.atomic():
+        permissions.privileged_grant(matter, user)
+        signals.matter_access_changed.send(sender=Matter, matter=matter, user=user, granted=True)
 
 
 def matter_revoke(*, actor: User | None, matter: Matter, user: User) -> None:
@@ -70,4 +72,5 @@ def matter_revoke(*, actor: User | None, matter: Matter, user: User) -> None:
         raise NotFound
     with transaction.atomic():
         permissions.privileged_revoke(matter, user)
+        signals.matter_access_changed.send(sender=Matter, matter=matter, user=user, granted=False)
         signals.access_reduced_on_commit({user.pk})

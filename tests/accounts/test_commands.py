@@ -253,3 +253,24 @@ def test_create_firm_admin_refuses_to_promote_a_client_user(acme, monkeypatch):
         call_command("create_firm_admin", email="buyer@acme.test", name="B", stdout=_Sink())
     person.refresh_from_db()
     assert person.firm_role == FirmRole.NONE
+
+
+def test_seed_demo_threads_follow_the_privileged_wall(seeded):
+    from messaging.models import Message, Thread
+    from messaging.selectors import thread_summaries
+
+    def titles(email):
+        return {(t["account"]["name"], t["title"]) for t in thread_summaries(seeded[email])}
+
+    wall = ("Initech Holdings", "Penetrode: counsel only")
+    assert wall in titles("counsel@atrium.test")
+    assert wall in titles("gc@initech.test")
+    assert wall not in titles("staff@atrium.test")
+    assert wall not in titles("assistant@initech.test")
+    assert wall not in titles("admin@atrium.test")
+    assert ("Acme Corporation", "General") in titles("client@acme.test")
+    assert not {name for name, _ in titles("client@acme.test")} - {"Acme Corporation"}
+    messages = Message.objects.count()
+    seed()
+    assert Message.objects.count() == messages > 0
+    assert Thread.objects.filter(title="General").count() == 3

@@ -1,8 +1,10 @@
-"""Load the demo firm, accounts and people. Idempotent: running it again changes nothing
-that is already there and repairs what is missing."""
+"""Load the demo: firm, client accounts, people, matters, threads and a few messages.
+Idempotent: running it again changes nothing that is already there and repairs what is
+missing. It lives with the pages because it composes every app."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,6 +14,8 @@ from django.db import transaction
 from accounts.models import ClientAccount, ClientRole, FirmRole, Matter, MatterStatus, User
 from accounts.services import client_accounts, matters
 from accounts.services.firm import firm_get
+from messaging import services as messaging
+from messaging.models import Thread
 
 DEMO_PASSWORD = "atrium-demo"  # noqa: S105 - the documented development-only demo password
 
@@ -86,6 +90,51 @@ MATTERS = [
 # The privileged matter is walled off: its lead counsel and the client's general counsel
 # see it; the paralegal on the same team and the client's assistant do not.
 PRIVILEGED_GRANTS = {"Acquisition of Penetrode Inc.": ["counsel@atrium.test", "gc@initech.test"]}
+# (account, thread title, matter title or None); General threads exist with their accounts.
+THREADS = [
+    ("acme", "Website relaunch", "Website relaunch"),
+    ("initech", "Penetrode: counsel only", "Acquisition of Penetrode Inc."),
+]
+# (account, thread title, author, body), in order.
+CONVERSATION = [
+    (
+        "acme",
+        "General",
+        "staff@atrium.test",
+        "Welcome to your portal, Alex! Everything about our work together lives here now.",
+    ),
+    (
+        "acme",
+        "General",
+        "client@acme.test",
+        "Thanks Sam. Morgan will join us for the brand guidelines.",
+    ),
+    (
+        "acme",
+        "Website relaunch",
+        "staff@atrium.test",
+        "The staging site is up: https://staging.acme.test",
+    ),
+    (
+        "acme",
+        "Website relaunch",
+        "client@acme.test",
+        "Looks great. Can we move the contact form above the fold?",
+    ),
+    (
+        "initech",
+        "Penetrode: counsel only",
+        "counsel@atrium.test",
+        "Draft term sheet is ready for your review, Ines.",
+    ),
+    (
+        "initech",
+        "General",
+        "staff@atrium.test",
+        "The compliance checklist for this quarter is on its way.",
+    ),
+]
+_DEMO_NAMESPACE = uuid.UUID("6f1d6c2e-58a4-4c1e-9b5e-0a7d1f3b9c11")
 
 
 class Command(BaseCommand):
@@ -151,3 +200,22 @@ class Command(BaseCommand):
                 )
             for email in PRIVILEGED_GRANTS.get(title, []):
                 matters.matter_grant(actor=None, matter=matter, user=people[email])
+        threads = {}
+        for slug, account in accounts.items():
+            threads[slug, "General"] = messaging.thread_ensure_general(account)
+        for slug, title, matter_title in THREADS:
+            thread = Thread.objects.filter(account=accounts[slug], title=title).first()
+            if thread is None:
+                matter = Matter.objects.get(account=accounts[slug], title=matter_title)
+                thread = messaging.thread_create(
+                    actor=None, account=accounts[slug], title=title, matter=matter
+                )
+            threads[slug, title] = thread
+        for n, (slug, title, author, body) in enumerate(CONVERSATION):
+            # A fixed client id per line: a second run is a retry, and retries store nothing.
+            messaging.message_send(
+                actor=people[author],
+                thread_id=threads[slug, title].public_id,
+                client_id=uuid.uuid5(_DEMO_NAMESPACE, f"{n}:{body}"),
+                body=body,
+            )
