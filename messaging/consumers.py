@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.errors import AtriumError, Invalid, NotFound
 from accounts.models import User
-from messaging import events, protocol, ratelimit, selectors, services
+from messaging import events, presence, protocol, ratelimit, selectors, services
 from messaging.hub import hub
 from messaging.models import Thread
 
@@ -70,6 +70,10 @@ def _int_field(frame: dict, name: str, *, default: int | None = None) -> int:
 class PortalConsumer(AsyncWebsocketConsumer):
     """One signed-in tab. Refuses anonymous and inactive users at the handshake."""
 
+    # No channel-layer channel per socket: the process hub reads the layer once for all
+    # sockets, which saves a blocking Redis read and its buffers per connection.
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
@@ -80,14 +84,66 @@ class PortalConsumer(AsyncWebsocketConsumer):
         self.subscriptions: dict[int, Subscription] = {}
         self._tasks: set[asyncio.Task] = set()
         self.hub = hub()
+        self.socket_id = uuid.uuid4().hex
+        self.presence_status = presence.ONLINE
+        self.presence_watch = False
         await self.accept()
         await self.hub.join(events.user_group(user.pk), self)
         hello = await database_sync_to_async(protocol.hello_frame)(user)
         await self.send(text_data=json.dumps(hello))
+        await self._presence_changed(
+            lambda: presence.store().put(user.pk, self.socket_id, presence.ONLINE)
+        )
+        self.hub.renewals.add(self)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "hub"):
+            self.hub.renewals.discard(self)
             await self.hub.leave_all(self)
+            await self._presence_changed(
+                lambda: presence.store().drop(self.user.pk, self.socket_id)
+            )
+
+    # --- presence ---------------------------------------------------------------------------
+
+    async def _presence_changed(self, change: Callable[[], Awaitable[None]]) -> None:
+        """Apply a change to this socket's presence entry and, if the person's overall status
+        changed, tell everyone who may see it (on every worker)."""
+        store = presence.store()
+        before = (await store.statuses([self.user.pk]))[self.user.pk]
+        await change()
+        after = (await store.statuses([self.user.pk]))[self.user.pk]
+        if after != before:
+            audience = await database_sync_to_async(selectors.presence_audience)(self.user)
+            await events.apublish_user_notices(
+                user_ids=audience,
+                notice={"kind": "presence", "user": self.user.public_id, "status": after},
+            )
+
+    async def presence_renew(self) -> None:
+        await presence.store().put(self.user.pk, self.socket_id, self.presence_status)
+
+    async def on_presence_subscribe(self, frame: dict) -> None:
+        """Start receiving the presence of the people this user may see: a snapshot now,
+        then changes as they happen."""
+        self.presence_watch = True
+        people = await database_sync_to_async(lambda: selectors.visible_people(self._actor()))()
+        statuses = await presence.store().statuses([p.pk for p in people])
+        users = [
+            {"id": p.public_id, "name": p.name, "initials": p.initials, "status": statuses[p.pk]}
+            for p in people
+        ]
+        await self._reply({"type": "presence", "users": users}, frame)
+
+    async def on_presence_set(self, frame: dict) -> None:
+        status = frame.get("status")
+        if status not in presence.STATUSES:
+            raise FrameError("'status' must be 'online' or 'away'.", fields={"status": "type"})
+        self.presence_status = status
+        await self._presence_changed(
+            lambda: presence.store().put(self.user.pk, self.socket_id, status)
+        )
+        await self._reply({"type": "ok", "for": "presence.set", "status": status}, frame)
 
     # --- inbound frames ---------------------------------------------------------------------
 
@@ -247,6 +303,8 @@ class PortalConsumer(AsyncWebsocketConsumer):
         "read": on_read,
         "typing": on_typing,
         "history": on_history,
+        "presence.subscribe": on_presence_subscribe,
+        "presence.set": on_presence_set,
     }
 
     # --- synchronous halves (run on the database thread) ------------------------------------
@@ -358,6 +416,15 @@ class PortalConsumer(AsyncWebsocketConsumer):
             )
         elif kind == "access_reduced":
             await self._recheck_access()
+        elif kind == "presence" and self.presence_watch:
+            await self.send(
+                text_data=json.dumps(
+                    {
+                        "type": "presence",
+                        "users": [{"id": notice["user"], "status": notice["status"]}],
+                    }
+                )
+            )
 
     async def _recheck_access(self) -> None:
         """Drop at once every thread the user may no longer read; close if access ended."""

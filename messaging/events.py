@@ -77,3 +77,17 @@ def publish_user_notice(*, user_id: int, notice: dict) -> None:
 
 def publish_user_notice_on_commit(*, user_id: int, notice: dict) -> None:
     transaction.on_commit(lambda: publish_user_notice(user_id=user_id, notice=notice))
+
+
+async def apublish_user_notices(*, user_ids: list[int], notice: dict) -> None:
+    """The same notice to several users, from async code (presence changes)."""
+    layer = get_channel_layer()
+    for user_id in user_ids:
+        group = user_group(user_id)
+        try:
+            await layer.group_send(
+                group,
+                {"type": "hub.user_notice", "group": group, "user": user_id, "notice": notice},
+            )
+        except Exception:
+            log.exception("publishing to %s failed", group)

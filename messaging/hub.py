@@ -24,6 +24,8 @@ GROUP_REFRESH_SECONDS = 3600  # well inside channels-redis's default group expir
 class Listener(Protocol):
     async def hub_message(self, message: dict) -> None: ...
 
+    async def presence_renew(self) -> None: ...
+
 
 class Hub:
     def __init__(self) -> None:
@@ -33,6 +35,8 @@ class Hub:
         self._started: asyncio.Event | None = None
         self._tasks: list[asyncio.Task] = []
         self._lock = asyncio.Lock()
+        # Sockets whose presence entries this worker keeps alive.
+        self.renewals: set[Listener] = set()
 
     async def _ensure_started(self) -> None:
         if self._started is None:
@@ -41,6 +45,7 @@ class Hub:
             self._tasks = [
                 asyncio.create_task(self._receive_loop(), name="messaging-hub-receive"),
                 asyncio.create_task(self._refresh_loop(), name="messaging-hub-refresh"),
+                asyncio.create_task(self._renew_loop(), name="messaging-hub-presence"),
             ]
             self._started.set()
         await self._started.wait()
@@ -95,6 +100,17 @@ class Hub:
                     await self.layer.group_add(group, self.channel)
                 except Exception:
                     log.exception("refreshing group %s failed", group)
+
+    async def _renew_loop(self) -> None:
+        from messaging.presence import RENEW_SECONDS
+
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            for listener in list(self.renewals):
+                try:
+                    await listener.presence_renew()
+                except Exception:
+                    log.exception("renewing presence failed")
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

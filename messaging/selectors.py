@@ -6,7 +6,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts import permissions
-from accounts.models import User
+from accounts.models import ClientAccount, User
 from messaging.models import Event, Message, ReadState, Thread
 
 CATCH_UP_BATCH = 500
@@ -104,6 +104,46 @@ def people_of_account_ids(account_id: int) -> list[int]:
             | Q(team_assignments__account_id=account_id)
             | Q(firm_role="admin")
         )
+        .distinct()
+        .values_list("pk", flat=True)
+    )
+
+
+def _account_ids_of(user: User) -> QuerySet:
+    """The accounts a user belongs to (membership or team): what presence is shared through."""
+    return permissions.accounts_visible_to(user).values("pk")
+
+
+def visible_people(user: User) -> list[User]:
+    """The people whose presence the user may see: everyone in the accounts they may see
+    (members and team), but themselves."""
+    accounts = _account_ids_of(user)
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(Q(memberships__account__in=accounts) | Q(team_assignments__account__in=accounts))
+        .exclude(pk=user.pk)
+        .distinct()
+        .only("pk", "public_id", "name", "email")
+        .order_by("name")
+    )
+
+
+def presence_audience(user: User) -> list[int]:
+    """Who sees this user's presence: the people of the accounts the user is in (as member
+    or on the team), and the firm admins."""
+    own = list(
+        ClientAccount.objects.filter(
+            Q(memberships__user=user) | Q(team_assignments__user=user)
+        ).values_list("pk", flat=True)
+    )
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(memberships__account__in=own)
+            | Q(team_assignments__account__in=own)
+            | Q(firm_role="admin")
+        )
+        .exclude(pk=user.pk)
         .distinct()
         .values_list("pk", flat=True)
     )
