@@ -24,6 +24,9 @@ run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo "Atrium is serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	@# The task worker (e-mail digests) runs beside the server and stops with it.
+	$(BIN)/python manage.py db_worker --no-startup-delay & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/daphne --bind $(HOST) --port $(PORT) config.asgi:application
 
 test: $(VENV)/.installed-test

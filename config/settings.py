@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "guardian",
     "axes",
     "accounts",
@@ -141,7 +143,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+            "CONFIG": {
+                # A receive blocks in Redis for up to 5 s (BZPOPMIN); the client's read timeout
+                # must outlast it, or every idle receive fails (redis-py 8 defaults it to 5 s).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "capacity": 1500,
+                "expiry": 30,
+            },
         }
     }
     CACHES = {
@@ -208,6 +216,10 @@ ATRIUM_RATE_LIMITS = {
         env.int("ATRIUM_MESSAGE_RATE_SECONDS", default=10),
     ),
 }
+# Background work runs as tasks; the database backend needs no broker (`manage.py db_worker`).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Minutes after a message before people who have not read it are e-mailed a digest.
+ATRIUM_DIGEST_DELAY = timedelta(minutes=env.int("ATRIUM_DIGEST_DELAY_MINUTES", default=10))
 ATRIUM_BASE_URL = env.str("ATRIUM_BASE_URL", default="http://127.0.0.1:8000")
 
 LANGUAGE_CODE = "en-us"

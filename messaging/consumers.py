@@ -22,7 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.errors import AtriumError, Invalid, NotFound
 from accounts.models import User
-from messaging import events, presence, protocol, ratelimit, selectors, services
+from messaging import events, notifications, presence, protocol, ratelimit, selectors, services
 from messaging.hub import hub
 from messaging.models import Thread
 
@@ -161,15 +161,31 @@ class PortalConsumer(AsyncWebsocketConsumer):
             await handler(self, frame)
         except AtriumError as problem:
             if problem.code == "access_ended":
-                await self._error(problem.code, problem.message, ref)
-                await self.close(code=CLOSE_ACCESS_ENDED)
+                await self._end_access(problem.message, ref)
                 return
+            if problem.code == "not_found" and isinstance(frame.get("thread"), str):
+                # Refused because the thread is out of reach now (the notice may have been
+                # lost): stop its live events too.
+                await self._drop_thread(frame["thread"])
             log.info(
                 "frame %s from %s refused: %s", frame["type"], self.user.public_id, problem.code
             )
             await self._error(
                 problem.code, problem.message, ref if ref is not None else frame.get("client_id")
             )
+
+    async def _end_access(self, message: str, ref=None) -> None:
+        """The user was deactivated: nothing more reaches this socket, and it closes."""
+        self.subscriptions.clear()
+        await self.hub.leave_all(self)
+        await self._error("access_ended", message, ref)
+        await self.close(code=CLOSE_ACCESS_ENDED)
+
+    async def _drop_thread(self, thread_id: str) -> None:
+        for pk, subscription in list(self.subscriptions.items()):
+            if subscription.thread.public_id == thread_id:
+                del self.subscriptions[pk]
+                await self.hub.leave(events.thread_group(pk), self)
 
     async def _error(self, code: str, message: str, ref=None) -> None:
         await self.send(text_data=json.dumps(protocol.error_frame(code, message, ref=ref)))
@@ -180,6 +196,8 @@ class PortalConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(frame))
 
     async def on_ping(self, frame: dict) -> None:
+        # Checked like every frame: a keep-alive must not keep a deactivated user's socket.
+        await database_sync_to_async(self._actor)()
         await self._reply({"type": "pong"}, frame)
 
     async def on_subscribe(self, frame: dict) -> None:
@@ -200,10 +218,7 @@ class PortalConsumer(AsyncWebsocketConsumer):
 
     async def on_unsubscribe(self, frame: dict) -> None:
         thread_id = _str_field(frame, "thread")
-        for pk, subscription in list(self.subscriptions.items()):
-            if subscription.thread.public_id == thread_id:
-                del self.subscriptions[pk]
-                await self.hub.leave(events.thread_group(pk), self)
+        await self._drop_thread(thread_id)
         await self._reply({"type": "unsubscribed", "thread": thread_id}, frame)
 
     async def on_message_send(self, frame: dict) -> None:
@@ -266,8 +281,10 @@ class PortalConsumer(AsyncWebsocketConsumer):
         now = time.monotonic()
         if now - subscription.last_typing < TYPING_INTERVAL_SECONDS:
             return  # Typing is a hint; extra ones are dropped silently.
+        # Checked like every frame: access may have ended and the notice been lost.
+        thread = await database_sync_to_async(self._readable_thread)(thread_id)
         subscription.last_typing = now
-        text = services.typing_frame(actor=self.user, thread=subscription.thread)
+        text = services.typing_frame(actor=self.user, thread=thread)
         await events.publish_ephemeral(
             thread_id=subscription.thread.pk, frame=text, sender_id=self.user.pk
         )
@@ -293,6 +310,39 @@ class PortalConsumer(AsyncWebsocketConsumer):
         text = json.dumps(head)[:-1] + ',"events":[' + ",".join(f for _, f in rows) + "]}"
         await self.send(text_data=text)
 
+    async def on_notifications(self, frame: dict) -> None:
+        items = await database_sync_to_async(
+            lambda: notifications.notifications_for(self._actor())
+        )()
+        unread = sum(1 for n in items if not n["read"])
+        await self._reply(
+            {"type": "notifications", "notifications": items, "unread": unread}, frame
+        )
+
+    async def on_notification_read(self, frame: dict) -> None:
+        ids = frame.get("ids")
+        changed = await database_sync_to_async(
+            self._as_actor(notifications.notifications_mark_read)
+        )(ids=ids)
+        await self._reply({"type": "ok", "for": "notification.read", "changed": changed}, frame)
+
+    async def on_thread_mute(self, frame: dict) -> None:
+        thread_id = _str_field(frame, "thread")
+        muted = frame.get("muted", True)
+        if not isinstance(muted, bool):
+            raise FrameError("'muted' must be true or false.", fields={"muted": "type"})
+
+        def mute() -> None:
+            actor = self._actor()
+            notifications.thread_mute(
+                actor=actor, thread=services.thread_for(actor, thread_id), muted=muted
+            )
+
+        await database_sync_to_async(mute)()
+        await self._reply(
+            {"type": "ok", "for": "thread.mute", "thread": thread_id, "muted": muted}, frame
+        )
+
     HANDLERS: dict[str, Callable[[PortalConsumer, dict], Awaitable[None]]] = {
         "ping": on_ping,
         "subscribe": on_subscribe,
@@ -304,6 +354,9 @@ class PortalConsumer(AsyncWebsocketConsumer):
         "typing": on_typing,
         "history": on_history,
         "presence.subscribe": on_presence_subscribe,
+        "notifications": on_notifications,
+        "notification.read": on_notification_read,
+        "thread.mute": on_thread_mute,
         "presence.set": on_presence_set,
     }
 
@@ -416,6 +469,10 @@ class PortalConsumer(AsyncWebsocketConsumer):
             )
         elif kind == "access_reduced":
             await self._recheck_access()
+        elif kind == "notification":
+            await self.send(
+                text_data=json.dumps({"type": "notification", **notice["notification"]})
+            )
         elif kind == "presence" and self.presence_watch:
             await self.send(
                 text_data=json.dumps(
@@ -430,9 +487,8 @@ class PortalConsumer(AsyncWebsocketConsumer):
         """Drop at once every thread the user may no longer read; close if access ended."""
         try:
             user = await database_sync_to_async(_fresh_user)(self.user.pk)
-        except NotFound:
-            await self._error("access_ended", "Your access has ended.")
-            await self.close(code=CLOSE_ACCESS_ENDED)
+        except NotFound as problem:
+            await self._end_access(problem.message)
             return
         self.user = user
         still = await database_sync_to_async(selectors.visible_thread_ids)(

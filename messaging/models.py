@@ -42,6 +42,9 @@ class Thread(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(default=timezone.now)
+    # When the e-mail digest about this thread's unread messages is due; set by the first
+    # message after the previous digest, cleared by the digest task.
+    digest_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-last_activity_at"]
@@ -120,3 +123,70 @@ class ReadState(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} read thread {self.thread_id} to #{self.last_read_seq}"
+
+
+def notification_public_id() -> str:
+    return new_public_id("ntf")
+
+
+class NotificationKind(models.TextChoices):
+    MENTION = "mention", "Mention"
+
+
+class Notification(models.Model):
+    """Something that asks for one person's attention (an @mention of them), stored until
+    read. New messages in followed threads are counted from read state instead of being
+    copied per recipient."""
+
+    public_id = models.CharField(
+        max_length=40, unique=True, default=notification_public_id, editable=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, null=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"], name="messaging_notif_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for user {self.user_id}"
+
+
+class ThreadMute(models.Model):
+    """A person who does not follow a thread they can read: no e-mail about it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="mutes")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "thread"], name="messaging_thread_mute_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} muted thread {self.thread_id}"
+
+
+class DigestState(models.Model):
+    """How far one person has been e-mailed about one thread, so no message is e-mailed twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
+    emailed_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "thread"], name="messaging_digest_state_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} e-mailed about thread {self.thread_id} to #{self.emailed_seq}"

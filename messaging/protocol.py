@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from messaging.notifications import unread_notification_count
 from messaging.selectors import thread_summaries
 
 PROTOCOL_VERSION = 1
@@ -54,4 +55,5 @@ def hello_frame(user) -> dict:
             "firm_role": user.firm_role or None,
         },
         "threads": thread_summaries(user),
+        "notifications_unread": unread_notification_count(user),
     }

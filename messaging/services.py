@@ -7,15 +7,17 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts import permissions
+from accounts import permissions, signals
 from accounts.errors import Forbidden, Invalid, NotFound
 from accounts.models import ClientAccount, Matter, User
 from accounts.permissions import Action
-from messaging import events
+from messaging import events, notifications
 from messaging.models import Event, Message, ReadState, Thread
 
 log = logging.getLogger(__name__)
@@ -41,13 +43,23 @@ def message_json(message: Message, author: User) -> dict:
     }
 
 
-def _next_seq(thread: Thread) -> int:
+def _next_seq(thread: Thread, *, arm_digest: bool = False) -> int:
     """Advance the thread's sequence inside the caller's transaction. The UPDATE takes the
-    row lock, so concurrent writers on any worker get consecutive numbers in commit order."""
-    Thread.objects.filter(pk=thread.pk).update(
-        last_seq=F("last_seq") + 1, last_activity_at=timezone.now()
-    )
-    return Thread.objects.filter(pk=thread.pk).values_list("last_seq", flat=True).get()
+    row lock, so concurrent writers on any worker get consecutive numbers in commit order.
+
+    With ``arm_digest``, the first message since the last e-mail digest also sets when the
+    next one is due and queues it, in the same statement: one digest per thread and delay,
+    however many messages arrive meanwhile."""
+    now = timezone.now()
+    changes: dict = {"last_seq": F("last_seq") + 1, "last_activity_at": now}
+    due = now + settings.ATRIUM_DIGEST_DELAY
+    if arm_digest:
+        changes["digest_due_at"] = Coalesce(F("digest_due_at"), Value(due))
+    Thread.objects.filter(pk=thread.pk).update(**changes)
+    seq, due_at = Thread.objects.filter(pk=thread.pk).values_list("last_seq", "digest_due_at").get()
+    if arm_digest and due_at == due:
+        transaction.on_commit(lambda: notifications.digest_schedule(due))
+    return seq
 
 
 def _append_event(thread: Thread, seq: int, frame: dict, message: Message | None) -> Event:
@@ -113,6 +125,28 @@ def thread_ensure_general(account: ClientAccount) -> Thread:
         return Thread.objects.get(account=account, is_general=True)
 
 
+def thread_grant(*, actor: User | None, thread: Thread, user: User) -> None:
+    """Grant a person access to a privileged thread. Whoever grants must be on the team (or
+    a firm admin) *and* already hold the grant: nobody widens a wall they are outside. The
+    grantee must be able to see the account, or the grant would open nothing."""
+    if not thread.privileged:
+        raise Invalid("Only privileged threads have individual grants.", code="not_privileged")
+    if actor is not None and not permissions.can_on_item(actor, Action.CHANGE, thread):
+        raise NotFound
+    if not permissions.can_on_account(user, Action.VIEW, thread.account):
+        raise Invalid("That person has no access to this client account.", code="no_account_access")
+    permissions.privileged_grant(thread, user)
+
+
+def thread_revoke(*, actor: User | None, thread: Thread, user: User) -> None:
+    """Withdraw a person's grant on a privileged thread; their open sockets drop it."""
+    if actor is not None and not permissions.can_on_item(actor, Action.CHANGE, thread):
+        raise NotFound
+    with transaction.atomic():
+        permissions.privileged_revoke(thread, user)
+        signals.access_reduced_on_commit({user.pk})
+
+
 # --- messages -----------------------------------------------------------------------------
 
 
@@ -159,10 +193,11 @@ def message_send(*, actor: User, thread_id: str, client_id: uuid.UUID, body: obj
         return SendResult(existing[0], existing[1], duplicate=True)
     try:
         with transaction.atomic():
-            seq = _next_seq(thread)
+            seq = _next_seq(thread, arm_digest=True)
             message = Message.objects.create(
                 thread=thread, author=actor, client_id=client_id, body=body, seq=seq
             )
+            notifications.mentions_notify(thread=thread, message=message, actor=actor)
             frame = {
                 "type": "message.new",
                 "thread": thread.public_id,
@@ -175,11 +210,15 @@ def message_send(*, actor: User, thread_id: str, client_id: uuid.UUID, body: obj
         # The same client_id raced in from another tab or worker: the first one won.
         existing = (
             Message.objects.filter(author=actor, client_id=client_id)
-            .values_list("public_id", "seq")
+            .values_list("public_id", "seq", "thread_id")
             .first()
         )
         if existing is None:
             raise
+        if existing[2] != thread.pk:
+            raise Invalid(
+                "That client_id was used for another thread.", code="client_id_reused"
+            ) from None
         return SendResult(existing[0], existing[1], duplicate=True)
     return SendResult(message.public_id, seq, duplicate=False)
 
@@ -202,15 +241,13 @@ def _own_message(actor: User, message_id: str) -> Message:
 
 
 def _rewrite_original(message: Message, author: User) -> None:
-    """Keep the stored ``message.new`` frame in step with the message, so that a later
-    catch-up neither shows a deleted body nor an outdated one."""
-    frame = {
-        "type": "message.new",
-        "thread": message.thread.public_id,
-        "seq": message.seq,
-        "message": message_json(message, author),
-    }
-    Event.objects.filter(thread=message.thread, seq=message.seq).update(frame=events.encode(frame))
+    """Keep the message's stored frames (its ``message.new`` and any earlier
+    ``message.edited``) in step with the message, so that a later catch-up neither shows a
+    deleted body nor an outdated one."""
+    current = message_json(message, author)
+    for pk, seq, kind in Event.objects.filter(message=message).values_list("pk", "seq", "type"):
+        frame = {"type": kind, "thread": message.thread.public_id, "seq": seq, "message": current}
+        Event.objects.filter(pk=pk).update(frame=events.encode(frame))
 
 
 def message_edit(*, actor: User, message_id: str, body: object) -> int:

@@ -504,3 +504,10 @@ def test_build_context_leaves_out_local_state():
         if line.strip() and not line.startswith("#")
     }
     assert {".venv", "var", ".git", ".env"} <= ignored
+
+
+def test_a_task_worker_runs_the_database_queue_with_the_web_environment(services):
+    tasks = services["tasks"]
+    assert command(tasks)[-2:] == ["manage.py", "db_worker"]
+    assert environment(tasks) == environment(services["web1"])
+    assert tasks["depends_on"]["migrate"]["condition"] == "service_completed_successfully"

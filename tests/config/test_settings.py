@@ -188,7 +188,10 @@ def test_redis_url_selects_the_redis_channel_layer_and_cache(tmp_path):
     url = "redis://redis.internal:6379/2"
     values = load(tmp_path, REDIS_URL=url)
     assert values["CHANNEL_LAYER"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert values["CHANNEL_LAYER"]["CONFIG"]["hosts"] == [url]
+    [host] = values["CHANNEL_LAYER"]["CONFIG"]["hosts"]
+    assert host["address"] == url
+    # Longer than the layer's blocking receive (5 s), or every idle receive times out.
+    assert host["socket_timeout"] > 5
     assert values["CACHE"] == "django.core.cache.backends.redis.RedisCache"
 
 

@@ -152,6 +152,7 @@ async def test_each_role_connects_and_is_greeted(people, role):
     assert connected
     hello = await ws.receive_json_from(timeout=TIMEOUT)
     threads = hello.pop("threads")
+    assert hello.pop("notifications_unread") == 0
     assert {t["account"]["name"] for t in threads} == GENERAL_THREADS[role]
     for thread in threads:
         assert thread["id"].startswith("thr_")

@@ -1,0 +1,239 @@
+"""Notifications: @mentions stored per person and pushed live, and e-mail digests for
+people who have not read what was said.
+
+New messages are not copied into a row per recipient (a thread of a thousand people would
+cost a thousand writes per message): unread counts come from read state. A digest goes out
+``ATRIUM_DIGEST_DELAY`` after the first unread message, to everyone following the thread
+who still has not read it, batched into one e-mail per person, and never with the content
+of a privileged thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts import permissions
+from accounts.errors import Invalid
+from accounts.mail import send_branded_mail
+from accounts.models import User
+from messaging import events
+from messaging.models import (
+    DigestState,
+    Message,
+    Notification,
+    NotificationKind,
+    ReadState,
+    Thread,
+    ThreadMute,
+)
+
+log = logging.getLogger(__name__)
+
+EXCERPT_CHARS = 160
+DIGEST_MESSAGES_SHOWN = 3
+
+
+def thread_people(thread: Thread) -> list[User]:
+    """Everyone who may read the thread now: its account's members and team and the firm
+    admins, narrowed to the explicit grantees for a privileged thread."""
+    people = User.objects.filter(is_active=True).filter(
+        Q(memberships__account=thread.account_id)
+        | Q(team_assignments__account=thread.account_id)
+        | Q(firm_role="admin")
+    )
+    if thread.privileged:
+        people = people.filter(pk__in=permissions.privileged_grantees(thread).values("pk"))
+    return list(people.distinct())
+
+
+def _excerpt(body: str) -> str:
+    body = " ".join(body.split())
+    return body if len(body) <= EXCERPT_CHARS else body[: EXCERPT_CHARS - 1] + "…"
+
+
+def notification_json(notification: Notification) -> dict:
+    message = notification.message
+    actor = notification.actor
+    return {
+        "id": notification.public_id,
+        "kind": notification.kind,
+        "thread": notification.thread.public_id,
+        "thread_title": notification.thread.title,
+        "message": message.public_id if message else None,
+        "seq": message.seq if message else None,
+        "excerpt": _excerpt(message.body) if message and not message.deleted_at else "",
+        "actor": {"id": actor.public_id, "name": actor.name, "initials": actor.initials}
+        if actor
+        else None,
+        "created_at": notification.created_at.isoformat(),
+        "read": notification.read_at is not None,
+    }
+
+
+def mentions_notify(*, thread: Thread, message: Message, actor: User) -> list[Notification]:
+    """Store and push a notification for each person the message @mentions by name, among
+    the people who may read the thread (naming someone outside it notifies nobody)."""
+    if "@" not in message.body:
+        return []
+    text = message.body.casefold()
+    mentioned = [
+        person
+        for person in thread_people(thread)
+        if person.pk != actor.pk
+        and person.name
+        and re.search(r"(?<!\w)@" + re.escape(person.name.casefold()) + r"(?!\w)", text)
+    ]
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                user=person,
+                kind=NotificationKind.MENTION,
+                thread=thread,
+                message=message,
+                actor=actor,
+            )
+            for person in mentioned
+        ]
+    )
+    for notification in created:
+        events.publish_user_notice_on_commit(
+            user_id=notification.user_id,
+            notice={"kind": "notification", "notification": notification_json(notification)},
+        )
+    return created
+
+
+def notifications_for(user: User, *, limit: int = 50) -> list[dict]:
+    """The user's latest notifications on threads they can still read, newest first."""
+    visible = permissions.visible_items(user, Thread.objects.all()).values("pk")
+    rows = (
+        Notification.objects.filter(user=user, thread__in=visible)
+        .select_related("thread", "message", "actor")
+        .order_by("-created_at")[:limit]
+    )
+    return [notification_json(n) for n in rows]
+
+
+def unread_notification_count(user: User) -> int:
+    visible = permissions.visible_items(user, Thread.objects.all()).values("pk")
+    return Notification.objects.filter(user=user, read_at__isnull=True, thread__in=visible).count()
+
+
+def notifications_mark_read(*, actor: User, ids: object) -> int:
+    """Mark the actor's notifications read: a list of ids, or ``"all"``. Others' ids are
+    ignored (they are not found among the actor's). Returns how many changed."""
+    mine = Notification.objects.filter(user=actor, read_at__isnull=True)
+    if ids != "all":
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 500:
+            raise Invalid("'ids' must be a list of notification ids or \"all\".", code="bad_field")
+        mine = mine.filter(public_id__in=ids)
+    return mine.update(read_at=timezone.now())
+
+
+def thread_mute(*, actor: User, thread: Thread, muted: bool) -> None:
+    """Stop (or resume) following a thread the actor can read: no digests about it."""
+    if muted:
+        ThreadMute.objects.get_or_create(user=actor, thread=thread)
+    else:
+        ThreadMute.objects.filter(user=actor, thread=thread).delete()
+
+
+# --- e-mail digests -------------------------------------------------------------------------
+
+
+def digest_schedule(due: datetime) -> None:
+    """Queue the digest task to run when a thread's digest is due."""
+    from messaging.tasks import send_digests
+
+    try:
+        send_digests.using(run_after=due).enqueue()
+    except Exception:
+        # The next message re-arms nothing while digest_due_at is set, so a later run of the
+        # task (any due time) still picks this thread up.
+        log.exception("queueing the e-mail digest failed")
+
+
+def _digest_lines(person: User, thread: Thread) -> dict | None:
+    """What one person has not read in one thread and has not been e-mailed about."""
+    read = (
+        ReadState.objects.filter(user=person, thread=thread)
+        .values_list("last_read_seq", flat=True)
+        .first()
+        or 0
+    )
+    emailed = (
+        DigestState.objects.filter(user=person, thread=thread)
+        .values_list("emailed_seq", flat=True)
+        .first()
+        or 0
+    )
+    unseen = (
+        Message.objects.filter(thread=thread, seq__gt=max(read, emailed), deleted_at__isnull=True)
+        .exclude(author=person)
+        .select_related("author")
+        .order_by("seq")
+    )
+    count = unseen.count()
+    if not count:
+        return None
+    latest = list(unseen.reverse()[:DIGEST_MESSAGES_SHOWN]) if not thread.privileged else []
+    latest.reverse()
+    return {
+        "thread": thread,
+        "count": count,
+        # A privileged thread is named by its account only: no title, no content.
+        "title": thread.title if not thread.privileged else None,
+        "messages": [{"author": m.author.name, "excerpt": _excerpt(m.body)} for m in latest],
+        "url": f"{settings.ATRIUM_BASE_URL.rstrip('/')}/threads/{thread.public_id}/",
+    }
+
+
+def digests_send(*, now: datetime | None = None) -> int:
+    """Send every digest that is due: one e-mail per person covering all their due threads.
+    Safe to run concurrently and again: each thread's due mark is claimed by one run.
+    Returns the number of e-mails sent."""
+    now = now or timezone.now()
+    per_person: dict[int, list[dict]] = defaultdict(list)
+    people: dict[int, User] = {}
+    for thread in Thread.objects.filter(digest_due_at__lte=now).select_related("account"):
+        with transaction.atomic():
+            claimed = Thread.objects.filter(pk=thread.pk, digest_due_at__lte=now).update(
+                digest_due_at=None
+            )
+            if not claimed:
+                continue
+            muted = set(ThreadMute.objects.filter(thread=thread).values_list("user_id", flat=True))
+            for person in thread_people(thread):
+                if person.pk in muted:
+                    continue
+                lines = _digest_lines(person, thread)
+                if lines is None:
+                    continue
+                per_person[person.pk].append(lines)
+                people[person.pk] = person
+                DigestState.objects.update_or_create(
+                    user=person, thread=thread, defaults={"emailed_seq": thread.last_seq}
+                )
+    sent = 0
+    for person_id, threads in per_person.items():
+        person = people[person_id]
+        total = sum(t["count"] for t in threads)
+        try:
+            send_branded_mail(
+                to=[person.email],
+                subject=f"{total} new message{'s' if total != 1 else ''} for you",
+                template="messaging/email/digest",
+                context={"person": person, "threads": threads, "total": total},
+            )
+            sent += 1
+        except Exception:
+            log.exception("e-mailing the digest to %s failed", person.public_id)
+    return sent
