@@ -1,7 +1,7 @@
 """Browser end-to-end fixtures: a real Daphne process on the test database, driven by a real
 Chromium through Playwright.
 
-``live_portal`` starts ``daphne config.asgi:application`` as a subprocess whose
+``live_portal`` starts ``daphne config.asgi:application`` as a subprocess (``tests.live``) whose
 ``DATABASE_URL`` points at the database this test process is using, so a test must commit its
 data (``transactional_db``) for the server to see it. ``browser`` launches the system Chromium
 (``ATRIUM_CHROMIUM`` overrides the path); when it or Playwright is missing the tests are skipped,
@@ -18,26 +18,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from typing import TYPE_CHECKING
 
 import pytest
-from django.conf import settings
 
+from tests import live
 from tests.conftest import require_or_skip
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 HERE = Path(__file__).resolve().parent
-SERVER_START_TIMEOUT = 20.0
-SERVER_STOP_TIMEOUT = 5.0
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -60,120 +53,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # --- the server -------------------------------------------------------------------------
 
 
-def _database_url(settings_dict: dict[str, Any]) -> str:
-    """A DATABASE_URL that makes another process open exactly this (test) database."""
-    engine = settings_dict["ENGINE"]
-    name = str(settings_dict["NAME"])
-    if engine.endswith("sqlite3"):
-        path = Path(name)
-        if name == ":memory:" or "mode=memory" in name or not path.is_absolute():
-            pytest.fail(f"the live server cannot share the SQLite database {name!r}")
-        return f"sqlite:///{path}"  # sqlite:////absolute/path
-    if engine.endswith("postgresql"):
-        user = quote(settings_dict.get("USER") or "", safe="")
-        password = settings_dict.get("PASSWORD") or ""
-        credentials = user + (f":{quote(password, safe='')}" if password else "")
-        host = str(settings_dict.get("HOST") or "")
-        port = str(settings_dict.get("PORT") or "")
-        options = {
-            key: value
-            for key, value in (settings_dict.get("OPTIONS") or {}).items()
-            if isinstance(value, str | int) and not isinstance(value, bool)
-        }
-        query = f"?{urlencode(options)}" if options else ""
-        if host.startswith("/"):
-            # A Unix socket directory travels in the path: postgres://user@/%2Frun%2Fpg/name
-            return f"postgres://{credentials}@/{quote(host, safe='')}/{quote(name)}{query}"
-        netloc = host + (f":{port}" if port else "")
-        return f"postgres://{credentials}@{netloc}/{quote(name)}{query}"
-    pytest.fail(f"the live server does not know how to share a {engine} database")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _tail(path: Path, limit: int = 6000) -> str:
-    text = path.read_text(errors="replace") if path.exists() else ""
-    return text[-limit:] or "(no output)"
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=SERVER_STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=SERVER_STOP_TIMEOUT)
-
-
 @pytest.fixture
 def live_portal(transactional_db, tmp_path: Path) -> Iterator[str]:
     """A real Daphne serving Atrium on the test database; yields its base URL."""
-    from django.db import connection
-
-    port = _free_port()
-    server_env = dict(os.environ)
-    server_env.update(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=_database_url(connection.settings_dict),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        ATRIUM_VAR_DIR=str(settings.VAR_DIR),
-        PYTHONUNBUFFERED="1",
-    )
-    # REDIS_URL, if this run has one, is inherited with the rest of the environment.
-    log_path = tmp_path / "daphne.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "config.asgi:application",
-            ],
-            cwd=settings.BASE_DIR,
-            env=server_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while not _answers(port):
-            if process.poll() is not None:
-                pytest.fail(
-                    f"Daphne exited with code {process.returncode} before serving:\n"
-                    + _tail(log_path),
-                    pytrace=False,
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"Daphne did not answer on port {port} within {SERVER_START_TIMEOUT:.0f} s:\n"
-                    + _tail(log_path),
-                    pytrace=False,
-                )
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(process)
-        # Shown by pytest only when the test fails.
-        print(f"--- live server output ---\n{_tail(log_path)}")
+    with live.running_daphnes([tmp_path / "daphne.log"]) as (server,):
+        yield server.url
 
 
 # --- the browser ------------------------------------------------------------------------
