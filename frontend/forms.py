@@ -119,3 +119,29 @@ class BrandingForm(forms.Form):
     support_email = forms.EmailField(label="Support e-mail", required=False)
     logo = forms.FileField(label="Logo (PNG, JPEG, GIF or WebP, up to 512 KiB)", required=False)
     remove_logo = forms.BooleanField(label="Remove the logo", required=False)
+
+
+class ThreadForm(forms.Form):
+    """A new conversation in an account; ``matters`` are the ones the person may choose."""
+
+    title = forms.CharField(label="Title", max_length=200)
+    matter = forms.ChoiceField(label="Matter (optional)", required=False)
+    privileged = forms.BooleanField(
+        required=False,
+        label="Privileged",
+        help_text="Only you, and the people granted its matter, will see it. "
+        "A conversation about a privileged matter is always privileged.",
+    )
+
+    def __init__(self, *args, matters=(), **kwargs) -> None:
+        # Its own ids: the account page also shows the matter form, with a "title" too.
+        kwargs.setdefault("auto_id", "thread_%s")
+        super().__init__(*args, **kwargs)
+        self._matters = {m.public_id: m for m in matters}
+        self.fields["matter"].choices = [("", "None: the whole account")] + [
+            (m.public_id, m.title) for m in matters
+        ]
+
+    def clean_matter(self):
+        chosen = self.cleaned_data.get("matter")
+        return self._matters.get(chosen) if chosen else None

@@ -24,11 +24,14 @@ urlpatterns = [
     path("clients/<str:account_id>/", views.account_page, name="account"),
     path("clients/<str:account_id>/invite/", views.account_invite, name="account_invite"),
     path("clients/<str:account_id>/matters/", views.matter_create, name="matter_create"),
+    path("clients/<str:account_id>/threads/", views.thread_create, name="thread_create"),
     path(
         "invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"
     ),
     path("matters/<str:matter_id>/", views.matter_page, name="matter"),
     path("matters/<str:matter_id>/access/", views.matter_access, name="matter_access"),
+    path("threads/", views.thread_index, name="threads"),
+    path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
     path("brand/logo", views.firm_logo, name="logo"),
 ]

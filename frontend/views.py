@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 
@@ -12,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions, selectors
@@ -23,6 +24,8 @@ from accounts.services import firm as firm_services
 from accounts.services import invitations as invitation_services
 from accounts.services import matters as matter_services
 from frontend import forms
+from messaging import selectors as thread_selectors
+from messaging import services as thread_services
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +69,12 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     summaries = selectors.accounts_for_user(request.user)
+    threads = _threads_by_account_id(thread_selectors.thread_summaries(request.user))
     template = (
         "frontend/staff_home.html" if request.user.is_firm_staff else "frontend/client_home.html"
     )
-    return render(request, template, {"summaries": summaries})
+    rows = [(s, threads.get(s.account.public_id, [])) for s in summaries]
+    return render(request, template, {"summaries": summaries, "rows": rows})
 
 
 def _account_or_404(user: User, public_id: str, action: Action = Action.VIEW):
@@ -84,13 +89,21 @@ def _account_or_404(user: User, public_id: str, action: Action = Action.VIEW):
 def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
     account = _account_or_404(request.user, account_id)
     detail = selectors.account_detail(request.user, account)
+    threads = _threads_by_account_id(thread_selectors.thread_summaries(request.user))
+    thread_form = None
+    if detail.can_change:
+        thread_form = forms.ThreadForm(
+            matters=detail.matters, initial={"matter": request.GET.get("matter", "")}
+        )
     return render(
         request,
         "frontend/account.html",
         {
             "detail": detail,
+            "threads": threads.get(account.public_id, []),
             "invite_form": forms.InviteForm(),
             "matter_form": forms.MatterForm(),
+            "thread_form": thread_form,
         },
     )
 
@@ -181,6 +194,11 @@ def matter_page(request: HttpRequest, matter_id: str) -> HttpResponse:
     grantable = []
     if matter.privileged and can_change:
         grantable = [u for u in selectors.account_people(matter.account) if u not in people]
+    threads = [
+        t
+        for t in thread_selectors.thread_summaries(request.user)
+        if t["matter"] and t["matter"]["id"] == matter.public_id
+    ]
     return render(
         request,
         "frontend/matter.html",
@@ -190,6 +208,7 @@ def matter_page(request: HttpRequest, matter_id: str) -> HttpResponse:
             "grantable": grantable,
             "can_change": can_change,
             "status_form": forms.MatterStatusForm(initial={"status": matter.status}),
+            "threads": threads,
         },
     )
 
@@ -217,6 +236,117 @@ def matter_access(request: HttpRequest, matter_id: str) -> HttpResponse:
     except AtriumError as error:
         messages.error(request, error.message)
     return redirect("frontend:matter", matter_id=matter.public_id)
+
+
+# --- conversations ----------------------------------------------------------------------
+
+# How many of the newest messages a thread page starts with; older ones load on request.
+FIRST_PAGE_OF_MESSAGES = 50
+
+
+def _threads_by_account_id(summaries: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for summary in summaries:
+        grouped.setdefault(summary["account"]["id"], []).append(summary)
+    return grouped
+
+
+def _thread_groups(summaries: list[dict]) -> list[dict]:
+    """The side list: every readable thread, grouped by account (accounts by name, threads
+    most recently active first, as the selector returns them)."""
+    groups = [
+        {"account": threads[0]["account"], "threads": threads}
+        for threads in _threads_by_account_id(summaries).values()
+    ]
+    return sorted(groups, key=lambda g: g["account"]["name"].casefold())
+
+
+def _thread_or_404(user: User, public_id: str):
+    try:
+        return thread_services.thread_for(user, public_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _me(user: User) -> dict:
+    return {"id": user.public_id, "name": user.name, "initials": user.initials}
+
+
+@login_required
+@require_GET
+@never_cache
+def thread_index(request: HttpRequest) -> HttpResponse:
+    summaries = thread_selectors.thread_summaries(request.user)
+    return render(
+        request,
+        "frontend/threads.html",
+        {
+            "groups": _thread_groups(summaries),
+            "chat": {"me": _me(request.user), "thread": None},
+        },
+    )
+
+
+@login_required
+@require_GET
+@never_cache
+def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = _thread_or_404(request.user, thread_id)
+    summaries = thread_selectors.thread_summaries(request.user)
+    mine = next((s for s in summaries if s["id"] == thread.public_id), None)
+    # The newest messages as stored frames (the socket's own format), then the page's
+    # script subscribes after ``last_seq``: nothing between the two is lost or doubled.
+    rows = thread_selectors.events_before(thread, thread.last_seq + 1, FIRST_PAGE_OF_MESSAGES + 1)
+    matter = thread.matter
+    if matter is not None and not permissions.can_on_item(request.user, Action.VIEW, matter):
+        matter = None
+    return render(
+        request,
+        "frontend/thread.html",
+        {
+            "thread": thread,
+            "matter": matter,
+            "groups": _thread_groups(summaries),
+            "chat": {
+                "me": _me(request.user),
+                "thread": {"id": thread.public_id, "title": thread.title},
+                "lastSeq": thread.last_seq,
+                "lastReadSeq": mine["last_read_seq"] if mine else thread.last_seq,
+                "hasMore": len(rows) > FIRST_PAGE_OF_MESSAGES,
+                "events": [json.loads(frame) for _, frame in rows[-FIRST_PAGE_OF_MESSAGES:]],
+            },
+        },
+    )
+
+
+@login_required
+@require_POST
+def thread_create(request: HttpRequest, account_id: str) -> HttpResponse:
+    # Only the account team and firm admins open threads; anyone else sees nothing here.
+    account = _account_or_404(request.user, account_id, Action.CHANGE)
+    form = forms.ThreadForm(
+        request.POST, matters=list(permissions.matters_visible_to(request.user, account))
+    )
+    if not form.is_valid():
+        if "title" in form.errors:
+            messages.error(request, "A conversation needs a title.")
+        else:
+            messages.error(request, "Choose a matter of this client from the list.")
+        return redirect("frontend:account", account_id=account.public_id)
+    try:
+        thread = thread_services.thread_create(
+            actor=request.user,
+            account=account,
+            title=form.cleaned_data["title"],
+            matter=form.cleaned_data["matter"],
+            privileged=form.cleaned_data["privileged"],
+        )
+    except NotFound:
+        raise Http404 from None
+    except AtriumError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:account", account_id=account.public_id)
+    return redirect("frontend:thread", thread_id=thread.public_id)
 
 
 # --- invitations ------------------------------------------------------------------------
