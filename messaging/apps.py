@@ -6,6 +6,8 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
         from accounts import signals
         from accounts.permissions import register_privileged_model
         from messaging import receivers
@@ -15,3 +17,4 @@ class MessagingConfig(AppConfig):
         signals.client_account_created.connect(receivers.open_general_thread)
         signals.access_reduced.connect(receivers.notify_access_reduced)
         signals.matter_access_changed.connect(receivers.follow_matter_access)
+        user_logged_out.connect(receivers.close_signed_out_sockets)

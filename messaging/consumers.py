@@ -55,7 +55,8 @@ def _fresh_user(user_id: int) -> User:
 
 def _str_field(frame: dict, name: str, *, max_length: int = 64) -> str:
     value = frame.get(name)
-    if not isinstance(value, str) or not value or len(value) > max_length:
+    # NUL never occurs in an id, and PostgreSQL refuses it in a query (DataError).
+    if not isinstance(value, str) or not value or len(value) > max_length or "\x00" in value:
         raise FrameError(f"'{name}' must be a non-empty string.", fields={name: "type"})
     return value
 
@@ -85,6 +86,7 @@ class PortalConsumer(AsyncWebsocketConsumer):
         self._tasks: set[asyncio.Task] = set()
         self.hub = hub()
         self.socket_id = uuid.uuid4().hex
+        self.session_tag = events.session_tag(self.scope["session"].session_key)
         self.presence_status = presence.ONLINE
         self.presence_watch = False
         await self.accept()
@@ -95,6 +97,12 @@ class PortalConsumer(AsyncWebsocketConsumer):
             lambda: presence.store().put(user.pk, self.socket_id, presence.ONLINE)
         )
         self.hub.renewals.add(self)
+
+    closing = False
+
+    async def websocket_disconnect(self, message: dict) -> None:
+        self.closing = True
+        await super().websocket_disconnect(message)
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "hub"):
@@ -174,11 +182,12 @@ class PortalConsumer(AsyncWebsocketConsumer):
                 problem.code, problem.message, ref if ref is not None else frame.get("client_id")
             )
 
-    async def _end_access(self, message: str, ref=None) -> None:
-        """The user was deactivated: nothing more reaches this socket, and it closes."""
+    async def _end_access(self, message: str, ref=None, *, code: str = "access_ended") -> None:
+        """The user was deactivated or signed out: nothing more reaches this socket, and it
+        closes."""
         self.subscriptions.clear()
         await self.hub.leave_all(self)
-        await self._error("access_ended", message, ref)
+        await self._error(code, message, ref)
         await self.close(code=CLOSE_ACCESS_ENDED)
 
     async def _drop_thread(self, thread_id: str) -> None:
@@ -469,6 +478,8 @@ class PortalConsumer(AsyncWebsocketConsumer):
             )
         elif kind == "access_reduced":
             await self._recheck_access()
+        elif kind == "signed_out" and notice.get("session") == self.session_tag:
+            await self._end_access("You signed out.", code="signed_out")
         elif kind == "notification":
             await self.send(
                 text_data=json.dumps({"type": "notification", **notice["notification"]})

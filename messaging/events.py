@@ -7,6 +7,7 @@ names come from these functions only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 
@@ -23,6 +24,11 @@ def thread_group(thread_id: int) -> str:
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def session_tag(session_key: str | None) -> str:
+    """Names a session in notices without passing its key around."""
+    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
 
 
 def encode(frame: dict) -> str:

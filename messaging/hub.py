@@ -90,6 +90,10 @@ class Hub:
                 try:
                     await listener.hub_message(message)
                 except Exception:
+                    if getattr(listener, "closing", False):
+                        # The socket went away while this was on its way: nothing to do,
+                        # the client catches up when it reconnects.
+                        continue
                     log.exception("delivering %s to a socket failed", message.get("type"))
 
     async def _refresh_loop(self) -> None:

@@ -25,3 +25,13 @@ def follow_matter_access(sender, matter, user, granted, **kwargs) -> None:
             permissions.privileged_grant(thread, user)
         else:
             permissions.privileged_revoke(thread, user)
+
+
+def close_signed_out_sockets(sender, request, user, **kwargs) -> None:
+    """Signing out in one tab ends the sockets opened with that session, on every worker."""
+    if user is None or request is None or not hasattr(request, "session"):
+        return
+    events.publish_user_notice(
+        user_id=user.pk,
+        notice={"kind": "signed_out", "session": events.session_tag(request.session.session_key)},
+    )

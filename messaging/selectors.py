@@ -31,7 +31,11 @@ def thread_summaries(user: User) -> list[dict]:
     )
     unread_rows = (
         (
-            Message.objects.filter(thread__in=[t.pk for t in threads], deleted_at__isnull=True)
+            # A subquery, not a list of ids: a firm admin may read more threads than SQLite
+            # accepts parameters.
+            Message.objects.filter(
+                thread__in=threads_visible_to(user).values("pk"), deleted_at__isnull=True
+            )
             .exclude(author=user)
             .filter(
                 seq__gt=Coalesce(

@@ -145,3 +145,34 @@ async def test_other_accounts_threads_are_not_found_and_nothing_leaks(people):
     assert last_seq == 1
     await outsider_ws.disconnect()
     await member_ws.disconnect()
+
+
+async def test_signing_out_closes_the_sockets_of_that_session_only(people):
+    from django.contrib.auth.signals import user_logged_out
+    from django.test import RequestFactory
+
+    from messaging.consumers import CLOSE_ACCESS_ENDED
+    from tests.messaging.sockets import communicator, session_cookie
+
+    member = people["client_member"]
+    cookie = await session_cookie(member)
+    ws = communicator(cookie)
+    assert (await ws.connect(timeout=TIMEOUT))[0]
+    await ws.receive_json_from(timeout=TIMEOUT)
+    other_tab, _ = await connected(member)  # another session of the same person
+
+    request = RequestFactory().post("/logout/")
+
+    class Session:
+        session_key = cookie.decode().split("=", 1)[1]
+
+    request.session = Session()
+    await database_sync_to_async(user_logged_out.send)(
+        sender=type(member), request=request, user=member
+    )
+    error = await ws.receive_json_from(timeout=TIMEOUT)
+    assert (error["type"], error["code"]) == ("error", "signed_out")
+    assert (await ws.receive_output(timeout=TIMEOUT))["code"] == CLOSE_ACCESS_ENDED
+    await other_tab.send_json_to({"type": "ping"})
+    assert (await other_tab.receive_json_from(timeout=TIMEOUT))["type"] == "pong"
+    await other_tab.disconnect()
