@@ -132,7 +132,12 @@ def notifications_mark_read(*, actor: User, ids: object) -> int:
     ignored (they are not found among the actor's). Returns how many changed."""
     mine = Notification.objects.filter(user=actor, read_at__isnull=True)
     if ids != "all":
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or len(ids) > 500:
+        # NUL is never in an id, and PostgreSQL refuses it in a query (DataError).
+        if (
+            not isinstance(ids, list)
+            or not all(isinstance(i, str) and "\x00" not in i for i in ids)
+            or len(ids) > 500
+        ):
             raise Invalid("'ids' must be a list of notification ids or \"all\".", code="bad_field")
         mine = mine.filter(public_id__in=ids)
     return mine.update(read_at=timezone.now())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from messaging.notifications import unread_notification_count
@@ -15,6 +16,14 @@ MAX_FRAME_BYTES = 64 * 1024
 def _refuse_constant(name: str) -> None:
     # NaN and Infinity are not JSON; echoing them would send browsers invalid frames.
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # 1e999 is valid JSON that Python reads as infinity, which would go back out as Infinity.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 def error_frame(code: str, message: str, *, ref: Any = None) -> dict:
@@ -31,7 +40,11 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None) -> tuple[dict, 
     if len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
         return {}, error_frame("frame_too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
     try:
-        frame = json.loads(text_data, parse_constant=_refuse_constant)
+        frame = json.loads(text_data, parse_constant=_refuse_constant, parse_float=_finite_float)
+        if "\\u" in text_data:
+            # A lone surrogate escape ("\\ud800") decodes to half a character, which can be
+            # neither stored nor sent back as UTF-8 (UnicodeEncodeError, a ValueError).
+            json.dumps(frame, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
         return {}, error_frame("bad_json", "The frame is not valid JSON.")
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):

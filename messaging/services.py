@@ -158,7 +158,8 @@ class SendResult:
 
 
 def _checked_body(body: object) -> str:
-    if not isinstance(body, str):
+    # NUL is not text, and PostgreSQL cannot store it (DataError).
+    if not isinstance(body, str) or "\x00" in body:
         raise Invalid("The body must be text.", code="bad_field", fields={"body": "type"})
     body = body.strip()
     if not body:
