@@ -28,6 +28,7 @@ from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, get_objects_for_user, get_users_with_perms, remove_perm
 
 from accounts.errors import NotFound
+from accounts.ids import is_public_id
 from accounts.models import ClientAccount, ClientRole, Matter
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ def account_for(user: AnyUser, public_id: str, action: Action = Action.VIEW) -> 
     A user who may see the account but not change it also gets NotFound for CHANGE: the
     answer never tells more than the user may already know.
     """
+    if not is_public_id(public_id):
+        raise NotFound
     try:
         account = ClientAccount.objects.get(public_id=public_id)
     except (ClientAccount.DoesNotExist, ValueError, TypeError):
@@ -258,6 +261,8 @@ def item_for(
     user: AnyUser, queryset: QuerySet[M], public_id: str, action: Action = Action.VIEW
 ) -> M:
     """One account-scoped item by public id, or NotFound if missing or not permitted."""
+    if not is_public_id(public_id):
+        raise NotFound
     try:
         item = queryset.select_related("account").get(public_id=public_id)
     except (queryset.model.DoesNotExist, ValueError, TypeError):

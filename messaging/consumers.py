@@ -213,7 +213,8 @@ class PortalConsumer(AsyncWebsocketConsumer):
         thread_id = _str_field(frame, "thread")
         after = _int_field(frame, "after", default=0)
         thread = await database_sync_to_async(self._readable_thread)(thread_id)
-        subscription = Subscription(thread=thread, last_sent=after)
+        # A position beyond the end would silently swallow the next live events.
+        subscription = Subscription(thread=thread, last_sent=min(after, thread.last_seq))
         self.subscriptions[thread.pk] = subscription
         # Join first, buffering live events, then replay from the database: nothing falls in
         # between, and anything buffered that the replay already sent is dropped by seq.

@@ -648,3 +648,16 @@ def test_roles_by_account_is_one_query_at_most(db, django_assert_max_num_queries
         roles = permissions.roles_by_account(user, accounts)
     assert set(roles.values()) == {Role.CLIENT_MEMBER}
     assert len(roles) == 6
+
+
+@pytest.mark.parametrize(
+    "bad", ["acc_\x00", "x" * 500, "", None, 7, "ACC_AAAAAAAAAAAAAAAAAAAAAAAA", "acc_aaaa"]
+)
+def test_malformed_ids_are_simply_not_found(db, bad):
+    from accounts.errors import NotFound
+    from accounts.models import Matter
+
+    with pytest.raises(NotFound):
+        permissions.account_for(None, bad)
+    with pytest.raises(NotFound):
+        permissions.item_for(None, Matter.objects.all(), bad)

@@ -176,3 +176,15 @@ async def test_signing_out_closes_the_sockets_of_that_session_only(people):
     await other_tab.send_json_to({"type": "ping"})
     assert (await other_tab.receive_json_from(timeout=TIMEOUT))["type"] == "pong"
     await other_tab.disconnect()
+
+
+async def test_subscribing_beyond_the_end_still_gets_what_comes_next(people):
+    ws, hello = await connected(people["client_member"])
+    thread = general(hello, "Acme")
+    await ws.send_json_to({"type": "subscribe", "thread": thread, "after": 999})
+    subscribed = await ws.receive_json_from(timeout=TIMEOUT)
+    assert (subscribed["type"], subscribed["last_seq"]) == ("subscribed", 0)
+    await send(ws, thread, "first")
+    got = await receive_types(ws, "message.ack", "message.new")
+    assert got["message.new"]["seq"] == 1
+    await ws.disconnect()
