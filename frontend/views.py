@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import permissions, selectors
 from accounts.errors import AtriumError, NotFound
+from accounts.ids import is_public_id
 from accounts.models import Invitation, User
 from accounts.permissions import Action
 from accounts.services import firm as firm_services
@@ -26,6 +27,8 @@ from accounts.services import matters as matter_services
 from frontend import forms
 from messaging import selectors as thread_selectors
 from messaging import services as thread_services
+from messaging.models import ThreadMute
+from messaging.notifications import thread_people
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +135,8 @@ def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
 def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
     invitation = (
         Invitation.objects.select_related("account").filter(public_id=invitation_id).first()
+        if is_public_id(invitation_id)
+        else None
     )
     if invitation is None or not permissions.can_on_account(
         request.user, Action.INVITE, invitation.account
@@ -220,7 +225,9 @@ def matter_access(request: HttpRequest, matter_id: str) -> HttpResponse:
     form = forms.GrantForm(request.POST)
     person = None
     if form.is_valid():
-        person = User.objects.filter(public_id=form.cleaned_data["user"], is_active=True).first()
+        user_id = form.cleaned_data["user"]
+        if is_public_id(user_id):
+            person = User.objects.filter(public_id=user_id, is_active=True).first()
     if person is None:
         messages.error(request, "Choose a person from the list.")
         return redirect("frontend:matter", matter_id=matter.public_id)
@@ -300,6 +307,9 @@ def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
     matter = thread.matter
     if matter is not None and not permissions.can_on_item(request.user, Action.VIEW, matter):
         matter = None
+    # Reads for this page only, of a thread the person may read (checked above).
+    muted = ThreadMute.objects.filter(user=request.user, thread=thread).exists()
+    people = sorted(thread_people(thread), key=lambda p: (p.name.casefold(), p.pk))
     return render(
         request,
         "frontend/thread.html",
@@ -307,9 +317,12 @@ def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
             "thread": thread,
             "matter": matter,
             "groups": _thread_groups(summaries),
+            "muted": muted,
+            "people": people,
             "chat": {
                 "me": _me(request.user),
                 "thread": {"id": thread.public_id, "title": thread.title},
+                "muted": muted,
                 "lastSeq": thread.last_seq,
                 "lastReadSeq": mine["last_read_seq"] if mine else thread.last_seq,
                 "hasMore": len(rows) > FIRST_PAGE_OF_MESSAGES,
