@@ -13,10 +13,11 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts import permissions, signals
+from accounts import permissions
 from accounts.errors import Forbidden, Invalid, NotFound
 from accounts.models import ClientAccount, Matter, User
 from accounts.permissions import Action
+from accounts.services import privileged
 from messaging import events, notifications
 from messaging.models import Event, Message, ReadState, Thread
 
@@ -126,25 +127,13 @@ def thread_ensure_general(account: ClientAccount) -> Thread:
 
 
 def thread_grant(*, actor: User | None, thread: Thread, user: User) -> None:
-    """Grant a person access to a privileged thread. Whoever grants must be on the team (or
-    a firm admin) *and* already hold the grant: nobody widens a wall they are outside. The
-    grantee must be able to see the account, or the grant would open nothing."""
-    if not thread.privileged:
-        raise Invalid("Only privileged threads have individual grants.", code="not_privileged")
-    if actor is not None and not permissions.can_on_item(actor, Action.CHANGE, thread):
-        raise NotFound
-    if not permissions.can_on_account(user, Action.VIEW, thread.account):
-        raise Invalid("That person has no access to this client account.", code="no_account_access")
-    permissions.privileged_grant(thread, user)
+    """Grant a person access to a privileged thread (rules: ``accounts.services.privileged``)."""
+    privileged.item_grant(actor=actor, item=thread, user=user)
 
 
 def thread_revoke(*, actor: User | None, thread: Thread, user: User) -> None:
     """Withdraw a person's grant on a privileged thread; their open sockets drop it."""
-    if actor is not None and not permissions.can_on_item(actor, Action.CHANGE, thread):
-        raise NotFound
-    with transaction.atomic():
-        permissions.privileged_revoke(thread, user)
-        signals.access_reduced_on_commit({user.pk})
+    privileged.item_revoke(actor=actor, item=thread, user=user)
 
 
 # --- messages -----------------------------------------------------------------------------
@@ -251,59 +240,43 @@ def _rewrite_original(message: Message, author: User) -> None:
         Event.objects.filter(pk=pk).update(frame=events.encode(frame))
 
 
-def message_edit(*, actor: User, message_id: str, body: object) -> int:
-    """Replace the text of one's own message; returns the seq of the ``message.edited`` event."""
-    body = _checked_body(body)
+def _change_own_message(actor: User, message_id: str, event_type: str, **changes) -> int:
+    """Apply ``changes`` to one's own live message, keep its stored frames in step and
+    append the ``event_type`` event; returns that event's seq."""
     with transaction.atomic():
         message = _own_message(actor, message_id)
         message = Message.objects.select_for_update().get(pk=message.pk)
         if message.deleted_at is not None:
             raise Invalid("That message was deleted.", code="message_deleted")
-        message.body = body
-        message.edited_at = timezone.now()
-        message.save(update_fields=["body", "edited_at"])
+        for field, value in changes.items():
+            setattr(message, field, value)
+        message.save(update_fields=list(changes))
         thread = message.thread
         seq = _next_seq(thread)
         _rewrite_original(message, actor)
-        _append_event(
-            thread,
-            seq,
-            {
-                "type": "message.edited",
-                "thread": thread.public_id,
-                "seq": seq,
-                "message": message_json(message, actor),
-            },
-            message,
-        )
+        frame = {
+            "type": event_type,
+            "thread": thread.public_id,
+            "seq": seq,
+            "message": message_json(message, actor),
+        }
+        _append_event(thread, seq, frame, message)
     return seq
+
+
+def message_edit(*, actor: User, message_id: str, body: object) -> int:
+    """Replace the text of one's own message; returns the seq of the ``message.edited`` event."""
+    body = _checked_body(body)
+    return _change_own_message(
+        actor, message_id, "message.edited", body=body, edited_at=timezone.now()
+    )
 
 
 def message_delete(*, actor: User, message_id: str) -> int:
     """Delete one's own message: its text is gone from storage and from every replay."""
-    with transaction.atomic():
-        message = _own_message(actor, message_id)
-        message = Message.objects.select_for_update().get(pk=message.pk)
-        if message.deleted_at is not None:
-            raise Invalid("That message was deleted.", code="message_deleted")
-        message.body = ""
-        message.deleted_at = timezone.now()
-        message.save(update_fields=["body", "deleted_at"])
-        thread = message.thread
-        seq = _next_seq(thread)
-        _rewrite_original(message, actor)
-        _append_event(
-            thread,
-            seq,
-            {
-                "type": "message.deleted",
-                "thread": thread.public_id,
-                "seq": seq,
-                "message": message_json(message, actor),
-            },
-            message,
-        )
-    return seq
+    return _change_own_message(
+        actor, message_id, "message.deleted", body="", deleted_at=timezone.now()
+    )
 
 
 # --- read state and ephemeral signals -----------------------------------------------------

@@ -8,6 +8,7 @@ from accounts import permissions, signals
 from accounts.errors import Forbidden, Invalid, NotFound
 from accounts.models import ClientAccount, Matter, MatterStatus, User
 from accounts.permissions import Action
+from accounts.services import privileged
 
 
 def matter_create(
@@ -53,24 +54,14 @@ def matter_set_status(*, actor: User, matter: Matter, status: str) -> Matter:
 
 
 def matter_grant(*, actor: User | None, matter: Matter, user: User) -> None:
-    """Grant a person access to a privileged matter. Whoever grants must be on the team
-    (or a firm admin) *and* already hold the grant: nobody widens a wall they are outside.
-    The grantee must be able to see the account, or the grant would open nothing."""
-    if not matter.privileged:
-        raise Invalid("Only privileged matters have individual grants.", code="not_privileged")
-    if actor is not None and not permissions.can_on_item(actor, Action.CHANGE, matter):
-        raise NotFound
-    if not permissions.can_on_account(user, Action.VIEW, matter.account):
-        raise Invalid("That person has no access to this client account.", code="no_account_access")
+    """Grant a person access to a privileged matter (rules: ``accounts.services.privileged``)
+    and, in the same transaction, to what follows the matter (its privileged threads)."""
     with transaction.atomic():
-        permissions.privileged_grant(matter, user)
+        privileged.item_grant(actor=actor, item=matter, user=user)
         signals.matter_access_changed.send(sender=Matter, matter=matter, user=user, granted=True)
 
 
 def matter_revoke(*, actor: User | None, matter: Matter, user: User) -> None:
-    if actor is not None and not permissions.can_on_item(actor, Action.CHANGE, matter):
-        raise NotFound
     with transaction.atomic():
-        permissions.privileged_revoke(matter, user)
+        privileged.item_revoke(actor=actor, item=matter, user=user)
         signals.matter_access_changed.send(sender=Matter, matter=matter, user=user, granted=False)
-        signals.access_reduced_on_commit({user.pk})
