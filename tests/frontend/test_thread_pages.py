@@ -479,3 +479,38 @@ def test_query_count_does_not_grow_with_threads(client, world, page):
         say(world.people["client_member"], extra, f"Question {n}")
     many = queries_for(client, url)
     assert many == few
+
+
+# --- presence and muting on the thread page ---------------------------------------------------
+
+
+def test_thread_page_shows_the_mute_state_of_the_viewer(client, world):
+    from messaging.models import ThreadMute
+
+    thread = world.threads["acme_general"]
+    member = world.people["client_member"]
+    ThreadMute.objects.create(user=world.people["client_admin"], thread=thread)
+    client.force_login(member)
+    response = client.get(thread_url(thread))
+    assert not re.search(r"<input[^>]*data-mute[^>]*checked", body(response))
+    assert chat_data(response)["muted"] is False
+
+    ThreadMute.objects.create(user=member, thread=thread)
+    response = client.get(thread_url(thread))
+    assert re.search(r"<input[^>]*data-mute[^>]*checked", body(response))
+    assert chat_data(response)["muted"] is True
+    assert "Mute e-mail about this conversation" in body(response)
+
+
+def test_people_here_are_those_who_may_read_the_thread(client, world):
+    people = world.people
+    client.force_login(people["staff_on_team"])
+    page = body(client.get(thread_url(world.threads["privileged_granted"])))
+    listed = set(re.findall(r'data-presence-user="([^"]+)"', page))
+    assert listed == {people["staff_on_team"].public_id, people["client_admin"].public_id}
+
+    page = body(client.get(thread_url(world.threads["acme_general"])))
+    listed = set(re.findall(r'data-presence-user="([^"]+)"', page))
+    assert people["client_member"].public_id in listed
+    assert people["other_client"].public_id not in listed
+    assert people["staff_off_team"].public_id not in listed

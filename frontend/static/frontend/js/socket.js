@@ -18,7 +18,8 @@ const RATE_LIMITED_RETRY_MS = 3_000;
 const TYPING_EVERY_MS = 3_000;
 const SESSION_CHECK_EVERY = 3; // failed attempts in a row before asking if we are signed out
 const THREAD_EVENTS = new Set(["message.new", "message.edited", "message.deleted"]);
-const REPLIES = new Set(["subscribed", "ok", "history", "pong", "error"]);
+// Answers to a request (they echo its `ref`); "notifications" answers the frame of that name.
+const REPLIES = new Set(["subscribed", "ok", "history", "pong", "error", "notifications"]);
 
 /** Delay before reconnect attempt `attempt` (0, 1, 2, …): exponential, capped, jittered
  * ("equal jitter": half fixed, half random), so a server restart is not met by a stampede. */

@@ -2,7 +2,7 @@
 // conversations with unread badges. Message text is only ever put into the page as text
 // (textContent and text nodes); links are built as <a> elements, never parsed from HTML.
 
-import { PortalSocket, socketUrl } from "./socket.js";
+import { presenceDot, socket, startSocket } from "./portal.js";
 
 const MAX_BODY_CHARS = 10_000;
 const COUNTER_FROM_CHARS = 9_000;
@@ -150,12 +150,7 @@ class ChatPage {
       this.links.set(link.dataset.thread, link);
     }
     this.status = document.querySelector(".conn-status");
-    this.socket = new PortalSocket({
-      url: socketUrl(),
-      storage: safeStorage(),
-      storageKey: `atrium.outbox.${this.me.id}`,
-      checkSession: () => this.checkSession(),
-    });
+    this.socket = socket; // the tab's one socket, shared with the bell and presence
     if (this.threadId !== null) this.initThread(data);
     this.bindSocket();
   }
@@ -194,24 +189,10 @@ class ChatPage {
       this.socket.track(this.threadId, { after: this.data.lastSeq, mode: "full" });
       for (const entry of this.socket.pending(this.threadId)) this.renderPending(entry);
       this.relayout();
-      this.scrollToFirstUnread();
+      if (!this.scrollToLinkedMessage()) this.scrollToFirstUnread();
     }
     this.showStatus(this.socket.status);
-    this.socket.start();
-  }
-
-  async checkSession() {
-    try {
-      const response = await fetch(window.location.href, {
-        redirect: "manual",
-        cache: "no-store",
-        credentials: "same-origin",
-      });
-      if (response.type === "opaqueredirect") return "signed_out";
-      return "ok";
-    } catch {
-      return "unknown";
-    }
+    startSocket();
   }
 
   showStatus(status) {
@@ -363,6 +344,29 @@ class ChatPage {
     }
     // Typing is possible at once: what is sent before the socket is up waits in the outbox.
     this.enableComposer(true);
+    this.initMute();
+  }
+
+  /** "Mute e-mail about this conversation": the box shows the stored state. */
+  initMute() {
+    const box = document.querySelector("input[data-mute]");
+    const state = document.querySelector("[data-mute-state]");
+    if (box === null || state === null) return;
+    box.addEventListener("change", async () => {
+      const muted = box.checked;
+      box.disabled = true;
+      state.textContent = "Saving…";
+      try {
+        const reply = await this.socket.request({ type: "thread.mute", thread: this.threadId, muted });
+        box.checked = reply.muted ?? muted;
+        state.textContent = box.checked ? "No e-mail about new messages here." : "";
+      } catch (problem) {
+        box.checked = !muted;
+        state.textContent = `Not changed: ${problem.message || "try again."}`;
+      } finally {
+        box.disabled = false;
+      }
+    });
   }
 
   enableComposer(enabled) {
@@ -412,8 +416,12 @@ class ChatPage {
     item.dataset.seq = String(seq);
     item.dataset.author = message.author.id;
     item.dataset.created = message.created_at;
+    item.id = `seq-${seq}`;
     item.tabIndex = -1;
-    item.append(el("span", { className: "avatar small", text: message.author.initials, attrs: { "aria-hidden": "true" } }));
+    const face = el("span", { className: "avatar-wrap" });
+    face.append(el("span", { className: "avatar small", text: message.author.initials, attrs: { "aria-hidden": "true" } }));
+    face.append(presenceDot(message.author.id));
+    item.append(face);
     const main = el("div", { className: "msg-main" });
     const meta = el("p", { className: "msg-meta" });
     meta.append(el("span", { className: "msg-author", text: message.author.name }), " ");
@@ -679,6 +687,16 @@ class ChatPage {
   scrollToBottom() {
     this.scroller.scrollTop = this.scroller.scrollHeight;
     this.jumpButton.hidden = true;
+  }
+
+  /** A link to one message (`#seq-12`, from a notification): show and focus it. */
+  scrollToLinkedMessage() {
+    const match = /^#seq-(\d+)$/.exec(window.location.hash);
+    const item = match === null ? null : document.getElementById(`seq-${match[1]}`);
+    if (item === null || !this.list.contains(item)) return false;
+    this.scroller.scrollTop = Math.max(0, item.offsetTop - this.scroller.clientHeight / 3);
+    item.focus({ preventScroll: true });
+    return true;
   }
 
   scrollToFirstUnread() {
