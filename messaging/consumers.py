@@ -91,11 +91,13 @@ class PortalConsumer(AsyncWebsocketConsumer):
         self.presence_watch = False
         await self.accept()
         await self.hub.join(events.user_group(user.pk), self)
-        hello = await database_sync_to_async(protocol.hello_frame)(user)
-        await self.send(text_data=json.dumps(hello))
+        # Counted as present before the greeting, so that whatever the client does after
+        # hello sees this socket's presence.
         await self._presence_changed(
             lambda: presence.store().put(user.pk, self.socket_id, presence.ONLINE)
         )
+        hello = await database_sync_to_async(protocol.hello_frame)(user)
+        await self.send(text_data=json.dumps(hello))
         self.hub.renewals.add(self)
 
     closing = False

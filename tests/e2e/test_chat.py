@@ -433,11 +433,25 @@ async def test_a_send_whose_ack_is_lost_is_retried_and_stored_once(
     assert await sync_to_async(_stored_count)(chat.general, text) == 1
 
     assert len(connections) >= 2
-    assert [f["type"] for f in connections[0]["dropped"]] == ["message.new", "message.ack"]
+    # The ack is lost; the echo may be lost with it or arrive after the cut (its order
+    # relative to the ack depends on the channel layer).
+    assert "message.ack" in [f["type"] for f in connections[0]["dropped"]]
     sends = [f for c in connections for f in c["from_page"] if f.get("type") == "message.send"]
     assert len(sends) == 2
     assert sends[0]["client_id"] == sends[1]["client_id"]
-    retried_ack = [f for f in connections[1]["from_server"] if f.get("type") == "message.ack"]
+
+    def retried_acks() -> list[dict]:
+        return [
+            f for c in connections[1:] for f in c["from_server"] if f.get("type") == "message.ack"
+        ]
+
+    # The replay on resubscribing can confirm the message on screen before the retried
+    # send's ack comes back: wait (bounded) for that ack too.
+    for _ in range(200):
+        if retried_acks():
+            break
+        await asyncio.sleep(0.05)
+    retried_ack = retried_acks()
     assert retried_ack[0]["duplicate"] is True
     assert retried_ack[0]["client_id"] == sends[0]["client_id"]
     await client.context.close()
