@@ -27,8 +27,7 @@ from accounts.services import matters as matter_services
 from frontend import forms
 from messaging import selectors as thread_selectors
 from messaging import services as thread_services
-from messaging.models import ThreadMute
-from messaging.notifications import thread_people
+from messaging.notifications import thread_muted, thread_people
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +307,7 @@ def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
     if matter is not None and not permissions.can_on_item(request.user, Action.VIEW, matter):
         matter = None
     # Reads for this page only, of a thread the person may read (checked above).
-    muted = ThreadMute.objects.filter(user=request.user, thread=thread).exists()
+    muted = thread_muted(request.user, thread)
     people = sorted(thread_people(thread), key=lambda p: (p.name.casefold(), p.pk))
     return render(
         request,

@@ -151,6 +151,10 @@ def thread_mute(*, actor: User, thread: Thread, muted: bool) -> None:
         ThreadMute.objects.filter(user=actor, thread=thread).delete()
 
 
+def thread_muted(user: User, thread: Thread) -> bool:
+    return ThreadMute.objects.filter(user=user, thread=thread).exists()
+
+
 # --- e-mail digests -------------------------------------------------------------------------
 
 
