@@ -49,6 +49,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import base64
 import contextlib
 import json
 import math
@@ -254,6 +255,8 @@ def django_environment(db: Database, workdir: Path, secret: str) -> dict[str, st
         "ATRIUM_BASE_URL": f"http://{HOST}",
         "ATRIUM_SSL_REDIRECT": "false",
         "DATABASE_URL": db.url,
+        # Production refuses to start without master keys; the benchmark stores no document.
+        "ATRIUM_MASTER_KEYS": "bench:" + base64.b64encode(secrets.token_bytes(32)).decode(),
     }
 
 
@@ -1232,7 +1235,7 @@ def clean_redis(url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(url)
-    for pattern in ("asgi*", ":1:rate:*", "atrium:presence:*"):
+    for pattern in ("asgi*", ":1:rate:*", "atrium:*"):
         keys = list(client.scan_iter(match=pattern, count=1000))
         for start in range(0, len(keys), 1000):
             client.delete(*keys[start : start + 1000])

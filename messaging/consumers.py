@@ -1,10 +1,11 @@
 """The portal's one WebSocket per browser tab (``docs/protocol.md``).
 
-Thin: each frame is validated here and handed to one service or selector through
-``database_sync_to_async``; permission rules live in ``accounts.permissions`` and every
-handler re-loads the user, so a deactivated or revoked user's next frame is refused even if
-the push announcing it was lost. Live events arrive through the process hub
-(``messaging.hub``) already encoded and are sent as they are.
+Thin: each frame is validated here and handed to one service or selector, on the messaging
+database threads (``messaging.database``). Permission rules live in ``accounts.permissions``;
+a socket remembers its answers and the user between frames (``messaging.access``) and
+checks before every frame that nothing reduced the user's access since, so a deactivated or
+revoked user's next frame is refused even if the push announcing it was lost. Live events
+arrive through the process hub (``messaging.hub``) already encoded and are sent as they are.
 """
 
 from __future__ import annotations
@@ -17,12 +18,21 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.errors import AtriumError, Invalid, NotFound
 from accounts.models import User
-from messaging import events, notifications, presence, protocol, ratelimit, selectors, services
+from messaging import (
+    access,
+    events,
+    notifications,
+    presence,
+    protocol,
+    ratelimit,
+    selectors,
+    services,
+)
+from messaging.database import db
 from messaging.hub import hub
 from messaging.models import Thread
 
@@ -43,6 +53,11 @@ class Subscription:
     syncing: bool = True
     pending: list[tuple[int, str]] = field(default_factory=list)
     last_typing: float = 0.0
+
+
+def _thread_key(thread: Thread) -> tuple[int, int, bool]:
+    """What a socket remembers of a thread it may read (small: an idle socket stays cheap)."""
+    return (thread.pk, thread.account_id, thread.privileged)
 
 
 def _fresh_user(user_id: int) -> User:
@@ -75,6 +90,10 @@ class PortalConsumer(AsyncWebsocketConsumer):
     # sockets, which saves a blocking Redis read and its buffers per connection.
     channel_layer_alias = None
 
+    closing = False
+    presence_watch = False
+    _held: list[dict] | None = None
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
@@ -88,19 +107,33 @@ class PortalConsumer(AsyncWebsocketConsumer):
         self.socket_id = uuid.uuid4().hex
         self.session_tag = events.session_tag(self.scope["session"].session_key)
         self.presence_status = presence.ONLINE
-        self.presence_watch = False
+        self.presence_accounts: list[int] = []
+        self.access = access.AccessCache()
         await self.accept()
-        await self.hub.join(events.user_group(user.pk), self)
+        # The stamp is read before the database is: a reduction after this read shows up
+        # as a new stamp at the next frame.
+        stamp = await access.stamp_of(user.pk)
         # Counted as present before the greeting, so that whatever the client does after
-        # hello sees this socket's presence.
-        await self._presence_changed(
-            lambda: presence.store().put(user.pk, self.socket_id, presence.ONLINE)
+        # hello sees this socket's presence. Telling others is not part of the handshake.
+        _, (before, after), (hello, threads, accounts) = await asyncio.gather(
+            self.hub.join(events.user_group(user.pk), self),
+            presence.store().change(user.pk, self.socket_id, presence.ONLINE),
+            db(self._greeting)(),
         )
-        hello = await database_sync_to_async(protocol.hello_frame)(user)
+        self.access.reset(stamp)
+        self.access.threads.update(threads)
+        self.presence_accounts = accounts
         await self.send(text_data=json.dumps(hello))
         self.hub.renewals.add(self)
+        self._announce(before, after)
 
-    closing = False
+    def _greeting(self) -> tuple[dict, dict[str, tuple[int, int, bool]], list[int]]:
+        summarised, notifications_unread = selectors.greeting(self.user)
+        hello = protocol.hello_frame(
+            self.user, [summary for _, summary in summarised], notifications_unread
+        )
+        threads = {thread.public_id: _thread_key(thread) for thread, _ in summarised}
+        return hello, threads, selectors.presence_account_ids(self.user)
 
     async def websocket_disconnect(self, message: dict) -> None:
         self.closing = True
@@ -110,49 +143,128 @@ class PortalConsumer(AsyncWebsocketConsumer):
         if hasattr(self, "hub"):
             self.hub.renewals.discard(self)
             await self.hub.leave_all(self)
-            await self._presence_changed(
-                lambda: presence.store().drop(self.user.pk, self.socket_id)
-            )
+            before, after = await presence.store().change(self.user.pk, self.socket_id, None)
+            self._announce(before, after)
+
+    # --- access --------------------------------------------------------------------------
+
+    async def _gate(self, stamp: object = None, *, stamped: bool = False) -> None:
+        """Before every frame: if the user's access may have been reduced since this socket
+        last asked (or long enough ago), re-load the user and keep only the remembered
+        threads they may still read, in one database call; NotFound ``access_ended`` once
+        deactivated."""
+        if not stamped:
+            stamp = await access.stamp_of(self.user.pk)
+        if self.access.valid(stamp):
+            return
+        remembered = {key[0] for key in self.access.threads.values()}
+        watching = self.presence_watch
+
+        def confirm() -> tuple[User, set[int], list[int] | None]:
+            user = _fresh_user(self.user.pk)
+            still = selectors.visible_thread_ids(user, remembered)
+            watched = selectors.presence_watched_account_ids(user) if watching else None
+            return user, still, watched
+
+        self.user, still, watched = await db(confirm)()
+        self.access.reset(stamp, keep=still)
+        if watched is not None:
+            await self._watch_accounts(watched)
+
+    def _thread(self, thread_id: str) -> Thread:
+        """A thread the user may read (remembered, or asked of ``services.thread_for`` and
+        remembered); NotFound otherwise. Runs on a database thread."""
+        known = self.access.threads.get(thread_id)
+        if known is not None:
+            pk, account_id, privileged = known
+            return Thread(id=pk, public_id=thread_id, account_id=account_id, privileged=privileged)
+        thread = services.thread_for(self.user, thread_id)
+        self.access.threads[thread_id] = _thread_key(thread)
+        return thread
+
+    async def _limited(self) -> None:
+        """The gate and the per-user send limit, read together."""
+        stamp, allowed = await asyncio.gather(
+            access.stamp_of(self.user.pk),
+            ratelimit.aallow(user_id=self.user.pk, action="message"),
+        )
+        await self._gate(stamp, stamped=True)
+        if not allowed:
+            raise Invalid("You are sending too fast; wait a moment.", code="rate_limited")
 
     # --- presence ---------------------------------------------------------------------------
 
-    async def _presence_changed(self, change: Callable[[], Awaitable[None]]) -> None:
-        """Apply a change to this socket's presence entry and, if the person's overall status
-        changed, tell everyone who may see it (on every worker)."""
-        store = presence.store()
-        before = (await store.statuses([self.user.pk]))[self.user.pk]
-        await change()
-        after = (await store.statuses([self.user.pk]))[self.user.pk]
-        if after != before:
-            audience = await database_sync_to_async(selectors.presence_audience)(self.user)
-            await events.apublish_user_notices(
-                user_ids=audience,
-                notice={"kind": "presence", "user": self.user.public_id, "status": after},
-            )
+    def _announce(self, before: str, after: str) -> None:
+        """If the person's overall status changed, tell the accounts they belong to, on every
+        worker; sent in the background, in order."""
+        if after == before or not self.presence_accounts:
+            return
+        events.publish_presence(
+            account_ids=self.presence_accounts,
+            notice={"user": self.user.public_id, "user_pk": self.user.pk, "status": after},
+        )
 
-    async def presence_renew(self) -> None:
-        await presence.store().put(self.user.pk, self.socket_id, self.presence_status)
+    def presence_entry(self) -> tuple[int, str, str]:
+        return (self.user.pk, self.socket_id, self.presence_status)
 
     async def on_presence_subscribe(self, frame: dict) -> None:
         """Start receiving the presence of the people this user may see: a snapshot now,
         then changes as they happen."""
+        await self._gate()
+        people, accounts = await db(
+            lambda: (
+                selectors.visible_people(self.user),
+                selectors.presence_watched_account_ids(self.user),
+            )
+        )()
+        # Changes that arrive while the snapshot is read wait, then go through the same
+        # "did it change for this socket" filter as every later one.
+        self.presence_seen: dict[str, str] = {}
+        self.presence_held: list[dict] | None = []
         self.presence_watch = True
-        people = await database_sync_to_async(lambda: selectors.visible_people(self._actor()))()
+        await self._watch_accounts(accounts)
         statuses = await presence.store().statuses([p.pk for p in people])
         users = [
             {"id": p.public_id, "name": p.name, "initials": p.initials, "status": statuses[p.pk]}
             for p in people
         ]
+        self.presence_seen = {u["id"]: u["status"] for u in users}
         await self._reply({"type": "presence", "users": users}, frame)
+        held, self.presence_held = self.presence_held, None
+        for notice in held:
+            await self._presence_notice(notice)
+
+    async def _watch_accounts(self, accounts: list[int]) -> None:
+        wanted = {events.presence_group(a) for a in accounts}
+        mine = {g for g in self.hub.groups_of.get(self, ()) if g.startswith("presence.")}
+        for group in mine - wanted:
+            await self.hub.leave(group, self)
+        await asyncio.gather(*(self.hub.join(group, self) for group in wanted - mine))
+
+    async def _presence_notice(self, notice: dict) -> None:
+        if not self.presence_watch or notice["user_pk"] == self.user.pk:
+            return
+        if self.presence_held is not None:
+            self.presence_held.append(notice)
+            return
+        # A person in several of the accounts watched is announced once per account.
+        if self.presence_seen.get(notice["user"]) == notice["status"]:
+            return
+        self.presence_seen[notice["user"]] = notice["status"]
+        await self.send(
+            text_data=json.dumps(
+                {"type": "presence", "users": [{"id": notice["user"], "status": notice["status"]}]}
+            )
+        )
 
     async def on_presence_set(self, frame: dict) -> None:
         status = frame.get("status")
         if status not in presence.STATUSES:
             raise FrameError("'status' must be 'online' or 'away'.", fields={"status": "type"})
+        await self._gate()
         self.presence_status = status
-        await self._presence_changed(
-            lambda: presence.store().put(self.user.pk, self.socket_id, status)
-        )
+        before, after = await presence.store().change(self.user.pk, self.socket_id, status)
+        self._announce(before, after)
         await self._reply({"type": "ok", "for": "presence.set", "status": status}, frame)
 
     # --- inbound frames ---------------------------------------------------------------------
@@ -188,11 +300,13 @@ class PortalConsumer(AsyncWebsocketConsumer):
         """The user was deactivated or signed out: nothing more reaches this socket, and it
         closes."""
         self.subscriptions.clear()
+        self.presence_watch = False
         await self.hub.leave_all(self)
         await self._error(code, message, ref)
         await self.close(code=CLOSE_ACCESS_ENDED)
 
     async def _drop_thread(self, thread_id: str) -> None:
+        self.access.threads.pop(thread_id, None)
         for pk, subscription in list(self.subscriptions.items()):
             if subscription.thread.public_id == thread_id:
                 del self.subscriptions[pk]
@@ -208,20 +322,38 @@ class PortalConsumer(AsyncWebsocketConsumer):
 
     async def on_ping(self, frame: dict) -> None:
         # Checked like every frame: a keep-alive must not keep a deactivated user's socket.
-        await database_sync_to_async(self._actor)()
+        await self._gate()
         await self._reply({"type": "pong"}, frame)
 
     async def on_subscribe(self, frame: dict) -> None:
         thread_id = _str_field(frame, "thread")
         after = _int_field(frame, "after", default=0)
-        thread = await database_sync_to_async(self._readable_thread)(thread_id)
-        # A position beyond the end would silently swallow the next live events.
-        subscription = Subscription(thread=thread, last_sent=min(after, thread.last_seq))
+        await self._gate()
+        if thread_id in self.access.threads:
+            thread = self._thread(thread_id)  # remembered: no database call
+        else:
+            thread = await db(self._thread)(thread_id)
+        subscription = Subscription(thread=thread, last_sent=after)
         self.subscriptions[thread.pk] = subscription
-        # Join first, buffering live events, then replay from the database: nothing falls in
-        # between, and anything buffered that the replay already sent is dropped by seq.
+        # Join first, buffering live events, then read the position and replay from the
+        # database: nothing falls in between, and anything buffered that the replay already
+        # sent is dropped by seq.
         await self.hub.join(events.thread_group(thread.pk), self)
-        await self._catch_up(subscription)
+
+        def position() -> tuple[int, list[tuple[int, str]]]:
+            last_seq = selectors.thread_position(thread.pk)
+            if after >= last_seq:
+                return last_seq, []
+            return last_seq, selectors.events_after(thread, after)
+
+        last_seq, rows = await db(position)()
+        # A position beyond the end would silently swallow the next live events.
+        subscription.last_sent = min(after, last_seq)
+        for seq, text in rows:
+            await self.send(text_data=text)
+            subscription.last_sent = seq
+        if len(rows) >= selectors.CATCH_UP_BATCH:
+            await self._catch_up(subscription)
         await self._reply(
             {"type": "subscribed", "thread": thread.public_id, "last_seq": subscription.last_sent},
             frame,
@@ -230,7 +362,10 @@ class PortalConsumer(AsyncWebsocketConsumer):
 
     async def on_unsubscribe(self, frame: dict) -> None:
         thread_id = _str_field(frame, "thread")
-        await self._drop_thread(thread_id)
+        for pk, subscription in list(self.subscriptions.items()):
+            if subscription.thread.public_id == thread_id:
+                del self.subscriptions[pk]
+                await self.hub.leave(events.thread_group(pk), self)
         await self._reply({"type": "unsubscribed", "thread": thread_id}, frame)
 
     async def on_message_send(self, frame: dict) -> None:
@@ -241,7 +376,18 @@ class PortalConsumer(AsyncWebsocketConsumer):
         except ValueError:
             raise FrameError("'client_id' must be a UUID.", fields={"client_id": "type"}) from None
         body = frame.get("body")
-        result = await database_sync_to_async(self._send_message)(thread_id, client_id, body)
+        await self._limited()
+
+        def send() -> services.SendResult:
+            return services.message_send(
+                actor=self.user,
+                thread_id=thread_id,
+                client_id=client_id,
+                body=body,
+                checked_thread=self._thread(thread_id),
+            )
+
+        result = await db(send)()
         await self._reply(
             {
                 "type": "message.ack",
@@ -257,18 +403,16 @@ class PortalConsumer(AsyncWebsocketConsumer):
     async def on_message_edit(self, frame: dict) -> None:
         message_id = _str_field(frame, "id")
         body = frame.get("body")
-        seq = await database_sync_to_async(self._limited(services.message_edit))(
-            message_id=message_id, body=body
-        )
+        await self._limited()
+        seq = await db(services.message_edit)(actor=self.user, message_id=message_id, body=body)
         await self._reply(
             {"type": "ok", "for": "message.edit", "id": message_id, "seq": seq}, frame
         )
 
     async def on_message_delete(self, frame: dict) -> None:
         message_id = _str_field(frame, "id")
-        seq = await database_sync_to_async(self._as_actor(services.message_delete))(
-            message_id=message_id
-        )
+        await self._gate()
+        seq = await db(services.message_delete)(actor=self.user, message_id=message_id)
         await self._reply(
             {"type": "ok", "for": "message.delete", "id": message_id, "seq": seq}, frame
         )
@@ -276,9 +420,17 @@ class PortalConsumer(AsyncWebsocketConsumer):
     async def on_read(self, frame: dict) -> None:
         thread_id = _str_field(frame, "thread")
         seq = _int_field(frame, "seq")
-        position = await database_sync_to_async(self._as_actor(services.read_mark))(
-            thread_id=thread_id, seq=seq
-        )
+        await self._gate()
+
+        def mark() -> int:
+            return services.read_mark(
+                actor=self.user,
+                thread_id=thread_id,
+                seq=seq,
+                checked_thread=self._thread(thread_id),
+            )
+
+        position = await db(mark)()
         await self._reply(
             {"type": "ok", "for": "read", "thread": thread_id, "seq": position}, frame
         )
@@ -294,7 +446,11 @@ class PortalConsumer(AsyncWebsocketConsumer):
         if now - subscription.last_typing < TYPING_INTERVAL_SECONDS:
             return  # Typing is a hint; extra ones are dropped silently.
         # Checked like every frame: access may have ended and the notice been lost.
-        thread = await database_sync_to_async(self._readable_thread)(thread_id)
+        await self._gate()
+        if thread_id in self.access.threads:
+            thread = subscription.thread
+        else:
+            thread = await db(self._thread)(thread_id)
         subscription.last_typing = now
         text = services.typing_frame(actor=self.user, thread=thread)
         await events.publish_ephemeral(
@@ -305,9 +461,16 @@ class PortalConsumer(AsyncWebsocketConsumer):
         thread_id = _str_field(frame, "thread")
         limit = min(_int_field(frame, "limit", default=50), selectors.HISTORY_LIMIT) or 1
         before = frame.get("before")
-        thread = await database_sync_to_async(self._readable_thread)(thread_id)
-        before = thread.last_seq + 1 if before is None else _int_field(frame, "before")
-        rows = await database_sync_to_async(selectors.events_before)(thread, before, limit + 1)
+        if before is not None:
+            before = _int_field(frame, "before")
+        await self._gate()
+
+        def page() -> tuple[Thread, int, list[tuple[int, str]]]:
+            thread = self._thread(thread_id)
+            end = selectors.thread_position(thread.pk) + 1 if before is None else before
+            return thread, end, selectors.events_before(thread, end, limit + 1)
+
+        thread, before, rows = await db(page)()
         has_more = len(rows) > limit
         rows = rows[-limit:]
         head = {
@@ -323,9 +486,8 @@ class PortalConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=text)
 
     async def on_notifications(self, frame: dict) -> None:
-        items = await database_sync_to_async(
-            lambda: notifications.notifications_for(self._actor())
-        )()
+        await self._gate()
+        items = await db(notifications.notifications_for)(self.user)
         unread = sum(1 for n in items if not n["read"])
         await self._reply(
             {"type": "notifications", "notifications": items, "unread": unread}, frame
@@ -333,9 +495,8 @@ class PortalConsumer(AsyncWebsocketConsumer):
 
     async def on_notification_read(self, frame: dict) -> None:
         ids = frame.get("ids")
-        changed = await database_sync_to_async(
-            self._as_actor(notifications.notifications_mark_read)
-        )(ids=ids)
+        await self._gate()
+        changed = await db(notifications.notifications_mark_read)(actor=self.user, ids=ids)
         await self._reply({"type": "ok", "for": "notification.read", "changed": changed}, frame)
 
     async def on_thread_mute(self, frame: dict) -> None:
@@ -343,14 +504,12 @@ class PortalConsumer(AsyncWebsocketConsumer):
         muted = frame.get("muted", True)
         if not isinstance(muted, bool):
             raise FrameError("'muted' must be true or false.", fields={"muted": "type"})
+        await self._gate()
 
         def mute() -> None:
-            actor = self._actor()
-            notifications.thread_mute(
-                actor=actor, thread=services.thread_for(actor, thread_id), muted=muted
-            )
+            notifications.thread_mute(actor=self.user, thread=self._thread(thread_id), muted=muted)
 
-        await database_sync_to_async(mute)()
+        await db(mute)()
         await self._reply(
             {"type": "ok", "for": "thread.mute", "thread": thread_id, "muted": muted}, frame
         )
@@ -372,39 +531,14 @@ class PortalConsumer(AsyncWebsocketConsumer):
         "presence.set": on_presence_set,
     }
 
-    # --- synchronous halves (run on the database thread) ------------------------------------
-
-    def _actor(self) -> User:
-        self.user = _fresh_user(self.user.pk)
-        return self.user
-
-    def _as_actor(self, service: Callable) -> Callable:
-        def call(**kwargs):
-            return service(actor=self._actor(), **kwargs)
-
-        return call
-
-    def _limited(self, service: Callable) -> Callable:
-        def call(**kwargs):
-            actor = self._actor()
-            if not ratelimit.allow(user_id=actor.pk, action="message"):
-                raise Invalid("You are sending too fast; wait a moment.", code="rate_limited")
-            return service(actor=actor, **kwargs)
-
-        return call
-
-    def _readable_thread(self, thread_id: str) -> Thread:
-        return services.thread_for(self._actor(), thread_id)
-
-    def _send_message(self, thread_id: str, client_id: uuid.UUID, body) -> services.SendResult:
-        return self._limited(services.message_send)(
-            thread_id=thread_id, client_id=client_id, body=body
-        )
-
     # --- live events from the hub ----------------------------------------------------------
 
     async def hub_message(self, message: dict) -> None:
         kind = message["type"]
+        if self._held is not None and kind != "hub.user_notice":
+            # Access is being re-checked: nothing goes out until it is known what may.
+            self._held.append(message)
+            return
         if kind == "hub.thread_event":
             await self._live_event(message["thread"], message["seq"], message["frame"])
         elif kind == "hub.ephemeral":
@@ -412,6 +546,8 @@ class PortalConsumer(AsyncWebsocketConsumer):
                 await self.send(text_data=message["frame"])
         elif kind == "hub.user_notice":
             await self._user_notice(message["notice"])
+        elif kind == "hub.presence":
+            await self._presence_notice(message["notice"])
 
     async def _live_event(self, thread_pk: int, seq: int, frame: str) -> None:
         subscription = self.subscriptions.get(thread_pk)
@@ -438,9 +574,7 @@ class PortalConsumer(AsyncWebsocketConsumer):
 
     async def _catch_up(self, subscription: Subscription) -> None:
         while True:
-            rows = await database_sync_to_async(selectors.events_after)(
-                subscription.thread, subscription.last_sent
-            )
+            rows = await db(selectors.events_after)(subscription.thread, subscription.last_sent)
             for seq, frame in rows:
                 await self.send(text_data=frame)
                 subscription.last_sent = seq
@@ -487,27 +621,39 @@ class PortalConsumer(AsyncWebsocketConsumer):
             await self.send(
                 text_data=json.dumps({"type": "notification", **notice["notification"]})
             )
-        elif kind == "presence" and self.presence_watch:
-            await self.send(
-                text_data=json.dumps(
-                    {
-                        "type": "presence",
-                        "users": [{"id": notice["user"], "status": notice["status"]}],
-                    }
-                )
-            )
 
     async def _recheck_access(self) -> None:
-        """Drop at once every thread the user may no longer read; close if access ended."""
+        """Drop at once every thread the user may no longer read, and the presence of
+        accounts out of reach; close if access ended. Live events that arrive meanwhile wait,
+        and go out afterwards only if they still may."""
+        self._held = []
         try:
-            user = await database_sync_to_async(_fresh_user)(self.user.pk)
+            ended = await self._recheck()
+        finally:
+            held, self._held = self._held, None
+        if ended:
+            return
+        groups = self.hub.groups_of.get(self, set())
+        for message in held:
+            if message.get("group") in groups:
+                await self.hub_message(message)
+
+    async def _recheck(self) -> bool:
+        stamp = await access.stamp_of(self.user.pk)
+        candidates = set(self.subscriptions) | {key[0] for key in self.access.threads.values()}
+
+        def recheck() -> tuple[User, set[int], list[int] | None]:
+            user = _fresh_user(self.user.pk)
+            still = selectors.visible_thread_ids(user, candidates)
+            watched = selectors.presence_watched_account_ids(user) if self.presence_watch else None
+            return user, still, watched
+
+        try:
+            self.user, still, watched = await db(recheck)()
         except NotFound as problem:
             await self._end_access(problem.message)
-            return
-        self.user = user
-        still = await database_sync_to_async(selectors.visible_thread_ids)(
-            user, set(self.subscriptions)
-        )
+            return True
+        self.access.reset(stamp, keep=still)
         for pk in set(self.subscriptions) - still:
             subscription = self.subscriptions.pop(pk)
             await self.hub.leave(events.thread_group(pk), self)
@@ -516,3 +662,6 @@ class PortalConsumer(AsyncWebsocketConsumer):
                     {"type": "thread.removed", "thread": subscription.thread.public_id}
                 )
             )
+        if watched is not None:
+            await self._watch_accounts(watched)
+        return False

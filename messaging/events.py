@@ -1,21 +1,38 @@
 """Event types, group names and publishing.
 
 Persisted thread events are published to the thread's group after the database commit;
-per-user notices (access changes, read state, notifications) to the user's group. Group
-names come from these functions only.
+per-user notices (access changes, read state, notifications) to the user's group; presence
+changes once per client account, to the account's presence group. Group names come from
+these functions only.
+
+What is published goes to the sockets of this process at once (through its hub) and to the
+other workers: over Redis pub/sub when ``REDIS_URL`` is set (see ``messaging.hub``), else
+through the channel layer. Publishing from the database threads does not wait for either:
+the commit is done, the push is a hint, so the thread goes on with the next call while the
+event loop sends it. Sends to one group keep their order (a thread's events are pushed in
+commit order), and at most ``MAX_LAYER_OPERATIONS`` layer operations run at once per
+process: redis-py's pool refuses connections beyond its limit instead of waiting for one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
+import os
+import weakref
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 
+from messaging import redis_clients
+
 log = logging.getLogger(__name__)
+
+MAX_LAYER_OPERATIONS = 64
 
 
 def thread_group(thread_id: int) -> str:
@@ -24,6 +41,18 @@ def thread_group(thread_id: int) -> str:
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def presence_group(account_id: int) -> str:
+    """Presence changes of the people of one client account (members and team)."""
+    return f"presence.{account_id}"
+
+
+def wire_channel(group: str) -> str:
+    """The Redis pub/sub channel of a group. Pub/sub ignores Redis's numbered databases, so
+    the name carries the URL's: deployments (and test runs) sharing a server stay apart."""
+    digest = hashlib.sha256(settings.REDIS_URL.encode()).hexdigest()[:12]
+    return f"atrium.{digest}.{group}"
 
 
 def session_tag(session_key: str | None) -> str:
@@ -36,14 +65,103 @@ def encode(frame: dict) -> str:
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
 
 
+class _LoopPublisher:
+    """Layer sends of one event loop: bounded in number, in order per group."""
+
+    def __init__(self) -> None:
+        self.slots = asyncio.Semaphore(MAX_LAYER_OPERATIONS)
+        self.last: dict[str, asyncio.Future] = {}
+
+    async def run(self, operation, *args) -> None:
+        async with self.slots:
+            await operation(*args)
+
+    def group_send_soon(self, group: str, message: dict) -> None:
+        """Queue a group_send behind the previous one to the same group (loop thread only)."""
+        previous = self.last.get(group)
+        task = asyncio.ensure_future(self._group_send_after(previous, group, message))
+        self.last[group] = task
+        task.add_done_callback(lambda done: self._forget(group, done))
+
+    def _forget(self, group: str, task: asyncio.Future) -> None:
+        if self.last.get(group) is task:
+            del self.last[group]
+
+    async def _group_send_after(self, previous, group: str, message: dict) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        await apublish(group, message)
+
+
+_publishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPublisher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def publisher() -> _LoopPublisher:
+    loop = asyncio.get_running_loop()
+    current = _publishers.get(loop)
+    if current is None:
+        current = _publishers[loop] = _LoopPublisher()
+    return current
+
+
+async def layer_operation(operation, *args) -> None:
+    """Run one channel-layer call (group_add, group_discard, …) within the process limit."""
+    await publisher().run(operation, *args)
+
+
+async def apublish(group: str, message: dict) -> None:
+    """To this process's sockets now, then to the other workers."""
+    from messaging.hub import running_hub  # the hub imports this module
+
+    local = running_hub()
+    if local is not None:
+        message = {**message, "origin": local.origin}
+        await local.dispatch(message)
+    await agroup_send(group, message)
+
+
+async def agroup_send(group: str, message: dict) -> None:
+    """To the hubs of every worker (this one skips what it published itself)."""
+    try:
+        if redis_clients.configured():
+            client = redis_clients.async_client()
+            await publisher().run(client.publish, wire_channel(group), json.dumps(message))
+            return
+        layer = get_channel_layer()
+        if layer is not None:
+            await publisher().run(layer.group_send, group, message)
+    except Exception:
+        # The push is a hint: the database holds the event and a resync delivers it.
+        log.exception("publishing to %s failed", group)
+
+
+def _calling_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop that handed this thread its work (``sync_to_async``), if any."""
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(local, "main_event_loop", None)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
 def _send(group: str, message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    loop = _calling_loop()
+    if loop is not None:
+        loop.call_soon_threadsafe(lambda: publisher().group_send_soon(group, message))
+        return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        if redis_clients.configured():
+            redis_clients.sync_client().publish(wire_channel(group), json.dumps(message))
+        else:
+            async_to_sync(layer.group_send)(group, message)
     except Exception:
-        # The push is a hint: the database holds the event and a resync delivers it.
         log.exception("publishing to %s failed", group)
 
 
@@ -70,10 +188,7 @@ async def publish_ephemeral(*, thread_id: int, frame: str, sender_id: int) -> No
         "frame": frame,
         "sender": sender_id,
     }
-    try:
-        await get_channel_layer().group_send(group, message)
-    except Exception:
-        log.exception("publishing to %s failed", group)
+    await apublish(group, message)
 
 
 def publish_user_notice(*, user_id: int, notice: dict) -> None:
@@ -85,15 +200,11 @@ def publish_user_notice_on_commit(*, user_id: int, notice: dict) -> None:
     transaction.on_commit(lambda: publish_user_notice(user_id=user_id, notice=notice))
 
 
-async def apublish_user_notices(*, user_ids: list[int], notice: dict) -> None:
-    """The same notice to several users, from async code (presence changes)."""
-    layer = get_channel_layer()
-    for user_id in user_ids:
-        group = user_group(user_id)
-        try:
-            await layer.group_send(
-                group,
-                {"type": "hub.user_notice", "group": group, "user": user_id, "notice": notice},
-            )
-        except Exception:
-            log.exception("publishing to %s failed", group)
+def publish_presence(*, account_ids: list[int], notice: dict) -> None:
+    """One person's new overall presence, once to each account they belong to; each
+    worker's hub hands it to its local sockets watching that account. From the event loop;
+    sent in the background, in order per account."""
+    sender = publisher()
+    for account_id in account_ids:
+        group = presence_group(account_id)
+        sender.group_send_soon(group, {"type": "hub.presence", "group": group, "notice": notice})

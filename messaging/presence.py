@@ -29,6 +29,12 @@ class Store(Protocol):
     async def put(self, user_id: int, socket_id: str, status: str) -> None: ...
     async def drop(self, user_id: int, socket_id: str) -> None: ...
     async def statuses(self, user_ids: list[int]) -> dict[int, str]: ...
+    async def put_many(self, entries: list[tuple[int, str, str]]) -> None: ...
+
+    async def change(self, user_id: int, socket_id: str, status: str | None) -> tuple[str, str]:
+        """Set (``status``) or drop (None) one socket's entry; returns the person's overall
+        status before and after, read in the same step as the change."""
+        ...
 
 
 class MemoryStore:
@@ -41,6 +47,18 @@ class MemoryStore:
     async def drop(self, user_id: int, socket_id: str) -> None:
         self.entries.get(user_id, {}).pop(socket_id, None)
 
+    async def put_many(self, entries: list[tuple[int, str, str]]) -> None:
+        for user_id, socket_id, status in entries:
+            await self.put(user_id, socket_id, status)
+
+    async def change(self, user_id: int, socket_id: str, status: str | None) -> tuple[str, str]:
+        before = (await self.statuses([user_id]))[user_id]
+        if status is None:
+            await self.drop(user_id, socket_id)
+        else:
+            await self.put(user_id, socket_id, status)
+        return before, (await self.statuses([user_id]))[user_id]
+
     async def statuses(self, user_ids: list[int]) -> dict[int, str]:
         now = time.time()
         return {
@@ -49,11 +67,26 @@ class MemoryStore:
         }
 
 
+def _live(values: list[bytes], now: float) -> str:
+    live = []
+    for raw in values:
+        status, _, expiry = raw.decode().partition("|")
+        if float(expiry or 0) > now:
+            live.append(status)
+    return aggregate(live)
+
+
 class RedisStore:
+    # Waits for a free connection rather than failing when many sockets change at once.
+    MAX_CONNECTIONS = 32
+
     def __init__(self, url: str) -> None:
         import redis.asyncio
 
-        self.redis = redis.asyncio.Redis.from_url(url)
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url, max_connections=self.MAX_CONNECTIONS, timeout=20
+        )
+        self.redis = redis.asyncio.Redis(connection_pool=pool)
 
     @staticmethod
     def _key(user_id: int) -> str:
@@ -69,6 +102,33 @@ class RedisStore:
     async def drop(self, user_id: int, socket_id: str) -> None:
         await self.redis.hdel(self._key(user_id), socket_id)
 
+    async def put_many(self, entries: list[tuple[int, str, str]]) -> None:
+        """Renew many entries in one round trip (a worker's sockets, every RENEW_SECONDS)."""
+        if not entries:
+            return
+        expiry = f"{time.time() + TTL_SECONDS:.0f}"
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for user_id, socket_id, status in entries:
+                key = self._key(user_id)
+                pipe.hset(key, socket_id, f"{status}|{expiry}")
+                pipe.expire(key, TTL_SECONDS)
+            await pipe.execute()
+
+    async def change(self, user_id: int, socket_id: str, status: str | None) -> tuple[str, str]:
+        key = self._key(user_id)
+        # One round trip, and atomic: two tabs changing at once cannot both see "no change".
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hvals(key)
+            if status is None:
+                pipe.hdel(key, socket_id)
+            else:
+                pipe.hset(key, socket_id, f"{status}|{time.time() + TTL_SECONDS:.0f}")
+                pipe.expire(key, TTL_SECONDS)
+            pipe.hvals(key)
+            rows = await pipe.execute()
+        now = time.time()
+        return _live(rows[0], now), _live(rows[-1], now)
+
     async def statuses(self, user_ids: list[int]) -> dict[int, str]:
         if not user_ids:
             return {}
@@ -77,15 +137,7 @@ class RedisStore:
                 pipe.hvals(self._key(uid))
             rows = await pipe.execute()
         now = time.time()
-        result = {}
-        for uid, values in zip(user_ids, rows, strict=True):
-            live = []
-            for raw in values:
-                status, _, expiry = raw.decode().partition("|")
-                if float(expiry or 0) > now:
-                    live.append(status)
-            result[uid] = aggregate(live)
-        return result
+        return {uid: _live(values, now) for uid, values in zip(user_ids, rows, strict=True)}
 
 
 _stores: dict[object, Store] = {}

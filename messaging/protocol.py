@@ -55,8 +55,11 @@ def parse_frame(text_data: str | None, bytes_data: bytes | None) -> tuple[dict, 
     return frame, None
 
 
-def hello_frame(user) -> dict:
-    """The first frame of every connection: who you are and what you may read."""
+def hello_frame(
+    user, summaries: list[dict] | None = None, notifications_unread: int | None = None
+) -> dict:
+    """The first frame of every connection: who you are and what you may read
+    (``summaries`` and ``notifications_unread``: when the caller has them already)."""
 
     return {
         "type": "hello",
@@ -67,6 +70,8 @@ def hello_frame(user) -> dict:
             "initials": user.initials,
             "firm_role": user.firm_role or None,
         },
-        "threads": thread_summaries(user),
-        "notifications_unread": unread_notification_count(user),
+        "threads": thread_summaries(user) if summaries is None else summaries,
+        "notifications_unread": unread_notification_count(user)
+        if notifications_unread is None
+        else notifications_unread,
     }

@@ -7,7 +7,7 @@ from django.db.models.functions import Coalesce
 
 from accounts import permissions
 from accounts.models import ClientAccount, User
-from messaging.models import Event, Message, ReadState, Thread
+from messaging.models import Event, Message, Notification, ReadState, Thread
 
 CATCH_UP_BATCH = 500
 HISTORY_LIMIT = 100
@@ -20,22 +20,44 @@ def threads_visible_to(user: User) -> QuerySet[Thread]:
 def thread_summaries(user: User) -> list[dict]:
     """Every thread the user may read, with its position and the user's unread count, in
     two queries whatever the number of threads."""
+    return [summary for _, summary in threads_summarised(user)]
+
+
+# Up to this many threads, a list of ids replaces re-building the permission subquery (which
+# costs more Python than the query costs the database); beyond it SQLite may refuse the
+# number of parameters.
+ID_LIST_LIMIT = 500
+
+
+def threads_summarised(user: User) -> list[tuple[Thread, dict]]:
+    """``thread_summaries`` with the thread each summary describes."""
+    return _summarised(user)[0]
+
+
+def greeting(user: User) -> tuple[list[tuple[Thread, dict]], int]:
+    """What ``hello`` tells: ``threads_summarised`` and the number of unread notifications,
+    asking ``accounts.permissions`` once."""
+    summarised, scope = _summarised(user)
+    unread = Notification.objects.filter(user=user, read_at__isnull=True, thread__in=scope).count()
+    return summarised, unread
+
+
+def _summarised(user: User) -> tuple[list[tuple[Thread, dict]], object]:
+    visible = threads_visible_to(user)
     last_read = ReadState.objects.filter(user=user, thread=OuterRef("pk")).values("last_read_seq")[
         :1
     ]
     threads = list(
-        threads_visible_to(user)
-        .select_related("account", "matter")
+        visible.select_related("account", "matter")
         .annotate(last_read_seq=Coalesce(Subquery(last_read), Value(0)))
         .order_by("-last_activity_at")
     )
+    # A subquery, not a list of ids, past ID_LIST_LIMIT: a firm admin may read more threads
+    # than SQLite accepts parameters.
+    scope = [t.pk for t in threads] if len(threads) <= ID_LIST_LIMIT else visible.values("pk")
     unread_rows = (
         (
-            # A subquery, not a list of ids: a firm admin may read more threads than SQLite
-            # accepts parameters.
-            Message.objects.filter(
-                thread__in=threads_visible_to(user).values("pk"), deleted_at__isnull=True
-            )
+            Message.objects.filter(thread__in=scope, deleted_at__isnull=True)
             .exclude(author=user)
             .filter(
                 seq__gt=Coalesce(
@@ -54,21 +76,25 @@ def thread_summaries(user: User) -> list[dict]:
         else []
     )
     unread = {row["thread"]: row["n"] for row in unread_rows}
-    return [
-        {
-            "id": t.public_id,
-            "title": t.title,
-            "account": {"id": t.account.public_id, "name": t.account.name},
-            "matter": {"id": t.matter.public_id, "title": t.matter.title} if t.matter else None,
-            "privileged": t.privileged,
-            "general": t.is_general,
-            "last_seq": t.last_seq,
-            "last_read_seq": t.last_read_seq,
-            "unread": unread.get(t.pk, 0),
-            "last_activity_at": t.last_activity_at.isoformat(),
-        }
+    summarised = [
+        (
+            t,
+            {
+                "id": t.public_id,
+                "title": t.title,
+                "account": {"id": t.account.public_id, "name": t.account.name},
+                "matter": {"id": t.matter.public_id, "title": t.matter.title} if t.matter else None,
+                "privileged": t.privileged,
+                "general": t.is_general,
+                "last_seq": t.last_seq,
+                "last_read_seq": t.last_read_seq,
+                "unread": unread.get(t.pk, 0),
+                "last_activity_at": t.last_activity_at.isoformat(),
+            },
+        )
         for t in threads
     ]
+    return summarised, scope
 
 
 def events_after(thread: Thread, after: int, limit: int = CATCH_UP_BATCH) -> list[tuple[int, str]]:
@@ -132,22 +158,21 @@ def visible_people(user: User) -> list[User]:
     )
 
 
-def presence_audience(user: User) -> list[int]:
-    """Who sees this user's presence: the people of the accounts the user is in (as member
-    or on the team), and the firm admins."""
-    own = list(
-        ClientAccount.objects.filter(
-            Q(memberships__user=user) | Q(team_assignments__user=user)
-        ).values_list("pk", flat=True)
-    )
+def presence_account_ids(user: User) -> list[int]:
+    """The accounts whose people see this user's presence: those the user is a member of or
+    on the team of. A change is published once to each of them."""
     return list(
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(memberships__account__in=own)
-            | Q(team_assignments__account__in=own)
-            | Q(firm_role="admin")
-        )
-        .exclude(pk=user.pk)
-        .distinct()
+        ClientAccount.objects.filter(Q(memberships__user=user) | Q(team_assignments__user=user))
         .values_list("pk", flat=True)
+        .distinct()
     )
+
+
+def presence_watched_account_ids(user: User) -> list[int]:
+    """The accounts whose people's presence the user may watch (those of ``visible_people``)."""
+    return list(permissions.accounts_visible_to(user).values_list("pk", flat=True))
+
+
+def thread_position(thread_pk: int) -> int:
+    """The thread's newest ``seq`` now."""
+    return Thread.objects.filter(pk=thread_pk).values_list("last_seq", flat=True).get()

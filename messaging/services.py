@@ -44,6 +44,12 @@ def message_json(message: Message, author: User) -> dict:
     }
 
 
+_ADVANCE_SQL = """
+    UPDATE {table} SET last_seq = last_seq + 1, last_activity_at = %s{arm}
+    WHERE id = %s RETURNING last_seq{armed}
+"""
+
+
 def _next_seq(thread: Thread, *, arm_digest: bool = False) -> int:
     """Advance the thread's sequence inside the caller's transaction. The UPDATE takes the
     row lock, so concurrent writers on any worker get consecutive numbers in commit order.
@@ -52,13 +58,34 @@ def _next_seq(thread: Thread, *, arm_digest: bool = False) -> int:
     next one is due and queues it, in the same statement: one digest per thread and delay,
     however many messages arrive meanwhile."""
     now = timezone.now()
-    changes: dict = {"last_seq": F("last_seq") + 1, "last_activity_at": now}
     due = now + settings.ATRIUM_DIGEST_DELAY
-    if arm_digest:
-        changes["digest_due_at"] = Coalesce(F("digest_due_at"), Value(due))
-    Thread.objects.filter(pk=thread.pk).update(**changes)
-    seq, due_at = Thread.objects.filter(pk=thread.pk).values_list("last_seq", "digest_due_at").get()
-    if arm_digest and due_at == due:
+    connection = transaction.get_connection()
+    if connection.vendor in ("postgresql", "sqlite"):
+        # One statement instead of an UPDATE and a SELECT: this runs for every message.
+        ops = connection.ops
+        sql = _ADVANCE_SQL.format(
+            table=connection.ops.quote_name(Thread._meta.db_table),
+            arm=", digest_due_at = COALESCE(digest_due_at, %s)" if arm_digest else "",
+            armed=", digest_due_at = %s" if arm_digest else "",
+        )
+        stamp, due_stamp = ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(due)
+        params = [stamp, due_stamp, thread.pk, due_stamp] if arm_digest else [stamp, thread.pk]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            raise Thread.DoesNotExist
+        seq, armed = row[0], bool(row[1]) if arm_digest else False
+    else:
+        changes: dict = {"last_seq": F("last_seq") + 1, "last_activity_at": now}
+        if arm_digest:
+            changes["digest_due_at"] = Coalesce(F("digest_due_at"), Value(due))
+        Thread.objects.filter(pk=thread.pk).update(**changes)
+        seq, due_at = (
+            Thread.objects.filter(pk=thread.pk).values_list("last_seq", "digest_due_at").get()
+        )
+        armed = arm_digest and due_at == due
+    if armed:
         transaction.on_commit(lambda: notifications.digest_schedule(due))
     return seq
 
@@ -167,11 +194,25 @@ def thread_for(user: User, public_id: str) -> Thread:
     return permissions.item_for(user, Thread.objects.all(), public_id)
 
 
-def message_send(*, actor: User, thread_id: str, client_id: uuid.UUID, body: object) -> SendResult:
+def message_send(
+    *,
+    actor: User,
+    thread_id: str,
+    client_id: uuid.UUID,
+    body: object,
+    checked_thread: Thread | None = None,
+) -> SendResult:
     """Store a message and publish ``message.new``. The same ``client_id`` from the same
-    sender stores one message: a retry gets the first one's id and seq back."""
+    sender stores one message: a retry gets the first one's id and seq back.
+
+    ``checked_thread`` is for a caller that has already had ``thread_for(actor, thread_id)``
+    answer and knows the answer still holds (a socket, see ``messaging.access``); without
+    it the thread is looked up and checked here."""
     body = _checked_body(body)
-    thread = thread_for(actor, thread_id)
+    if checked_thread is not None and checked_thread.public_id == thread_id:
+        thread = checked_thread
+    else:
+        thread = thread_for(actor, thread_id)
     existing = (
         Message.objects.filter(author=actor, client_id=client_id)
         .values_list("public_id", "seq", "thread_id")
@@ -195,7 +236,7 @@ def message_send(*, actor: User, thread_id: str, client_id: uuid.UUID, body: obj
                 "message": message_json(message, actor),
             }
             _append_event(thread, seq, frame, message)
-            _mark_read(actor, thread, seq)
+            _mark_read_to_newest(actor, thread, seq)
     except IntegrityError:
         # The same client_id raced in from another tab or worker: the first one won.
         existing = (
@@ -292,15 +333,34 @@ def _mark_read(user: User, thread: Thread, seq: int) -> int:
     return max(state.last_read_seq, seq) if not created else seq
 
 
-def read_mark(*, actor: User, thread_id: str, seq: object) -> int:
+def _mark_read_to_newest(user: User, thread: Thread, seq: int) -> None:
+    """``_mark_read`` in one statement, for ``seq`` just taken under the thread's row lock:
+    nothing can have marked the thread read beyond it, so it never moves backwards."""
+    ReadState.objects.bulk_create(
+        [ReadState(user=user, thread=thread, last_read_seq=seq)],
+        update_conflicts=True,
+        unique_fields=["user", "thread"],
+        update_fields=["last_read_seq", "updated_at"],
+    )
+
+
+def read_mark(
+    *, actor: User, thread_id: str, seq: object, checked_thread: Thread | None = None
+) -> int:
     """Record that the user has read the thread up to ``seq`` (never moves backwards).
-    Returns the stored position; other tabs of the user are told."""
+    Returns the stored position; other tabs of the user are told. ``checked_thread`` as for
+    ``message_send``."""
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise Invalid(
             "seq must be a non-negative integer.", code="bad_field", fields={"seq": "type"}
         )
-    thread = thread_for(actor, thread_id)
-    seq = min(seq, thread.last_seq)
+    if checked_thread is not None and checked_thread.public_id == thread_id:
+        thread = checked_thread
+        last_seq = Thread.objects.filter(pk=thread.pk).values_list("last_seq", flat=True).get()
+    else:
+        thread = thread_for(actor, thread_id)
+        last_seq = thread.last_seq
+    seq = min(seq, last_seq)
     with transaction.atomic():
         position = _mark_read(actor, thread, seq)
         events.publish_user_notice_on_commit(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from channels.db import database_sync_to_async
 
-from messaging import presence
+from accounts.services import client_accounts
+from messaging import events, presence
+from tests import factories
 from tests.messaging.sockets import TIMEOUT, connected
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -104,3 +107,105 @@ async def test_expired_entries_of_a_dead_worker_count_as_offline():
     assert (await store.statuses([1])) == {1: "online"}
     store.entries[1]["socket-a"] = ("online", 0.0)
     assert (await store.statuses([1])) == {1: "offline"}
+
+
+# --- one publication per account, fanned out by each worker's hub --------------------------
+
+
+@pytest.fixture
+def publications(monkeypatch) -> list[dict]:
+    """Every presence publication, as it goes to the layer."""
+    recorded: list[dict] = []
+    real = events.publish_presence
+
+    def recording(*, account_ids, notice):
+        recorded.append({"accounts": sorted(account_ids), **notice})
+        real(account_ids=account_ids, notice=notice)
+
+    monkeypatch.setattr(events, "publish_presence", recording)
+    return recorded
+
+
+async def test_a_change_is_published_once_per_account_not_once_per_watcher(
+    people, acme, publications
+):
+    watchers = [await connected(people[role]) for role in ("staff_on_team", "client_admin")]
+    for ws, _ in watchers:
+        await watch(ws)
+    publications.clear()  # the watchers' own arrivals
+
+    member = people["client_member"]
+    tab1, _ = await connected(member)
+    for ws, _ in watchers:
+        assert await next_status(ws) == (member.public_id, "online")
+    tab2, _ = await connected(member)  # no change: nothing published
+    await tab1.disconnect()
+    await tab2.disconnect()
+    for ws, _ in watchers:
+        assert await next_status(ws) == (member.public_id, "offline")
+        await ws.disconnect()
+    of_member = [p for p in publications if p["user"] == member.public_id]
+    assert [(p["status"], p["accounts"]) for p in of_member] == [
+        ("online", [acme.pk]),
+        ("offline", [acme.pk]),
+    ]
+
+
+async def test_someone_in_two_watched_accounts_is_announced_once(people, acme, globex):
+    both = await database_sync_to_async(factories.staff)(accounts=(acme, globex), name="Bea Both")
+    admin_ws, _ = await connected(people["firm_admin"])  # sees every account
+    assert (await watch(admin_ws))[both.public_id] == "offline"
+    ws, _ = await connected(both)
+    assert await next_status(admin_ws) == (both.public_id, "online")
+    assert await admin_ws.receive_nothing()  # not again through the second account
+    await ws.disconnect()
+    assert await next_status(admin_ws) == (both.public_id, "offline")
+    assert await admin_ws.receive_nothing()
+    await admin_ws.disconnect()
+
+
+async def test_a_watcher_who_loses_an_account_stops_hearing_its_people(people, acme):
+    member, staff = people["client_member"], people["staff_on_team"]
+    member_ws, _ = await connected(member)
+    await watch(member_ws)
+    staff_ws, _ = await connected(staff)
+    assert await next_status(member_ws) == (staff.public_id, "online")
+
+    await database_sync_to_async(client_accounts.membership_remove)(
+        actor=None, account=acme, user=member
+    )
+    await staff_ws.disconnect()
+    assert await member_ws.receive_nothing()
+    assert await member_ws.receive_nothing()
+    await member_ws.disconnect()
+
+
+async def test_own_changes_are_not_sent_to_ones_own_watching_tabs(people):
+    member = people["client_member"]
+    watching, _ = await connected(member)
+    snapshot = await watch(watching)
+    assert member.public_id not in snapshot
+    other_tab, _ = await connected(member)
+    await set_status(watching, "away")
+    await set_status(other_tab, "away")
+    assert await watching.receive_nothing()
+    await other_tab.disconnect()
+    await watching.disconnect()
+
+
+async def test_without_the_notice_a_watcher_who_lost_an_account_stops_at_its_next_frame(
+    people, acme, monkeypatch
+):
+    monkeypatch.setattr(events, "publish_user_notice", lambda **kwargs: None)
+    member, staff = people["client_member"], people["staff_on_team"]
+    member_ws, _ = await connected(member)
+    await watch(member_ws)
+    await database_sync_to_async(client_accounts.membership_remove)(
+        actor=None, account=acme, user=member
+    )
+    await member_ws.send_json_to({"type": "ping"})
+    assert (await member_ws.receive_json_from(timeout=TIMEOUT))["type"] == "pong"
+    staff_ws, _ = await connected(staff)
+    assert await member_ws.receive_nothing()
+    await staff_ws.disconnect()
+    await member_ws.disconnect()

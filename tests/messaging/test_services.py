@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts import permissions
 from accounts.errors import Forbidden, Invalid, NotFound
@@ -478,3 +479,51 @@ def test_nothing_is_published_before_the_commit(people, acme, published):
         send(people["client_member"], thread, "hi")
         services.read_mark(actor=people["client_member"], thread_id=thread.public_id, seq=1)
         assert published == []
+
+
+# --- the cost of a send -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_to_a_checked_thread_takes_five_statements_and_a_commit(people, acme):
+    """A socket's send: the retry lookup, then in one transaction the sequence (an UPDATE
+    that returns the new number), the message, its event and the author's read position
+    (one upsert), and the commit. Nothing per member of the thread."""
+    member = people["client_member"]
+    thread = general_of(acme)
+    send(member, thread, "first")  # the read state exists from here on: the upsert updates
+    with CaptureQueriesContext(connection) as queries:
+        result = services.message_send(
+            actor=member,
+            thread_id=thread.public_id,
+            client_id=uuid.uuid4(),
+            body="second",
+            checked_thread=thread,
+        )
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert [s for s in statements if s not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")] == [
+        "SELECT",
+        "UPDATE",
+        "INSERT",
+        "INSERT",
+        "INSERT",
+    ]
+    assert result.seq == 2
+    assert ReadState.objects.get(user=member, thread=thread).last_read_seq == 2
+    assert_gap_free(thread, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_checked_thread_for_another_id_is_checked_again(people, acme, globex):
+    """``checked_thread`` only stands in for the thread it is: a mismatched id is looked up
+    and checked as usual."""
+    member = people["client_member"]
+    with pytest.raises(NotFound):
+        services.message_send(
+            actor=member,
+            thread_id=general_of(globex).public_id,
+            client_id=uuid.uuid4(),
+            body="hello",
+            checked_thread=general_of(acme),
+        )
+    assert not Message.objects.exists()
