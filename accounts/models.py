@@ -184,6 +184,14 @@ class ClientAccount(models.Model):
     team_group = models.OneToOneField(
         Group, on_delete=models.PROTECT, related_name="+", editable=False
     )
+    # A legal hold preserves the account's records: while it is set, nothing that destroys
+    # them (such as shredding the vault key) may run. Set and released by firm admins.
+    legal_hold = models.BooleanField(default=False, editable=False)
+    legal_hold_reason = models.CharField(max_length=300, blank=True, editable=False)
+    legal_hold_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    legal_hold_changed_by = models.ForeignKey(
+        "User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
 
     class Meta:
         ordering = ["name"]

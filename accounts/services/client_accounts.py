@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm
 
@@ -18,6 +21,8 @@ from accounts.models import (
     User,
 )
 from accounts.permissions import Action
+
+log = logging.getLogger(__name__)
 
 
 def _unique_slug(name: str) -> str:
@@ -67,6 +72,46 @@ def client_account_set_status(*, actor: User, account: ClientAccount, status: st
     account.status = status
     account.save(update_fields=["status"])
     return account
+
+
+def legal_hold_set(*, actor: User, account: ClientAccount, reason: str) -> ClientAccount:
+    """Put the account under legal hold: its records may not be destroyed until released."""
+    if not permissions.can_manage_firm(actor):
+        raise Forbidden("Only firm admins set a legal hold.")
+    reason = " ".join(str(reason).split())[:300]
+    if not reason:
+        raise Invalid("Say why the hold is set.", fields={"reason": "required"})
+    return _legal_hold_change(actor, account, held=True, reason=reason)
+
+
+def legal_hold_release(*, actor: User, account: ClientAccount) -> ClientAccount:
+    if not permissions.can_manage_firm(actor):
+        raise Forbidden("Only firm admins release a legal hold.")
+    return _legal_hold_change(actor, account, held=False, reason="")
+
+
+def _legal_hold_change(actor: User, account: ClientAccount, *, held: bool, reason: str):
+    with transaction.atomic():
+        locked = ClientAccount.objects.select_for_update().get(pk=account.pk)
+        locked.legal_hold = held
+        locked.legal_hold_reason = reason
+        locked.legal_hold_changed_at = timezone.now()
+        locked.legal_hold_changed_by = actor
+        locked.save(
+            update_fields=[
+                "legal_hold",
+                "legal_hold_reason",
+                "legal_hold_changed_at",
+                "legal_hold_changed_by",
+            ]
+        )
+    log.info(
+        "legal hold %s on %s by %s",
+        "set" if held else "released",
+        locked.public_id,
+        actor.public_id,
+    )
+    return locked
 
 
 def _group_for_role(account: ClientAccount, role: str) -> Group:
