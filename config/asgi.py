@@ -1,5 +1,6 @@
 """ASGI entry point: Daphne serves HTTP and the WebSocket at /ws/.
 
+Vault uploads declared larger than the limit are refused before their body is read.
 WebSocket connections must come from an allowed Origin (``ALLOWED_HOSTS``) and carry a
 signed-in session; the consumer refuses anonymous and inactive users.
 """
@@ -16,11 +17,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config.server import leave_request_bodies_unparsed  # noqa: E402
 from messaging.routing import websocket_urlpatterns  # noqa: E402
+from vault.asgi import UploadLimitMiddleware  # noqa: E402
+
+leave_request_bodies_unparsed()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": UploadLimitMiddleware(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

@@ -8,8 +8,12 @@ else. With nothing set, Atrium runs as a single development process: SQLite and 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
+import re
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,13 +35,22 @@ VAR_DIR = Path(env.str("ATRIUM_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _development_secret() -> str:
-    """Read the development secret from var/, generating it on first run."""
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+def _generated_once(name: str, make: Callable[[], str]) -> str:
+    """A development secret kept in var/: created on first use, readable by its owner only
+    from the first byte, and never overwritten (two processes starting at once agree)."""
+    path = VAR_DIR / name
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(make())
     return path.read_text().strip()
+
+
+def _development_secret() -> str:
+    return _generated_once("secret_key", lambda: secrets.token_urlsafe(50))
 
 
 def _env_list(name: str, default: list[str]) -> list[str]:
@@ -235,6 +248,78 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 ATRIUM_DIGEST_DELAY = timedelta(minutes=env.int("ATRIUM_DIGEST_DELAY_MINUTES", default=10))
 ATRIUM_BASE_URL = env.str("ATRIUM_BASE_URL", default="http://127.0.0.1:8000")
 
+# --- the vault ---------------------------------------------------------------------------
+# Master keys wrap the client accounts' keys. ATRIUM_MASTER_KEYS lists "id:base64-of-32-bytes"
+# items; the first wraps new and re-wrapped account keys, all of them unwrap. Development
+# generates one into var/; production refuses to start without the list.
+_MASTER_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+def _development_master_keys() -> str:
+    return _generated_once(
+        "master_keys",
+        lambda: (
+            f"dev-{secrets.token_hex(3)}:{base64.b64encode(secrets.token_bytes(32)).decode()}\n"
+        ),
+    )
+
+
+def _master_keys(value: str) -> list[tuple[str, bytes]]:
+    keys: list[tuple[str, bytes]] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        key_id, _, encoded = item.partition(":")
+        key_id = key_id.strip()
+        if not _MASTER_KEY_ID.match(key_id):
+            raise ImproperlyConfigured(
+                "ATRIUM_MASTER_KEYS: each item is ID:KEY with an ID of 1 to 32 letters, "
+                "digits, '.', '_' or '-'."
+            )
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(key) != 32:
+            raise ImproperlyConfigured(
+                f"ATRIUM_MASTER_KEYS: the key of {key_id!r} must be 32 bytes in base64."
+            )
+        if any(key_id == known for known, _ in keys):
+            raise ImproperlyConfigured(f"ATRIUM_MASTER_KEYS: the id {key_id!r} appears twice.")
+        keys.append((key_id, key))
+    if not keys:
+        raise ImproperlyConfigured("ATRIUM_MASTER_KEYS holds no key.")
+    return keys
+
+
+_master_keys_value = env.str("ATRIUM_MASTER_KEYS", default="")
+if not _master_keys_value:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "Refusing to start in production mode: ATRIUM_MASTER_KEYS must be set "
+            "(docs/vault-format.md)."
+        )
+    _master_keys_value = _development_master_keys()
+ATRIUM_MASTER_KEYS = _master_keys(_master_keys_value)
+
+# The largest file one upload may carry (2 GiB unless set).
+ATRIUM_VAULT_MAX_BYTES = env.int("ATRIUM_VAULT_MAX_BYTES", default=2 * 1024**3)
+# Encrypted uploads are spooled here before they are handed to the vault storage; on the
+# same file system as a file-system vault storage, that hand-over is a rename.
+ATRIUM_VAULT_SPOOL_DIR = Path(env.str("ATRIUM_VAULT_SPOOL_DIR", default=str(VAR_DIR / "spool")))
+ATRIUM_VAULT_SPOOL_DIR.mkdir(parents=True, exist_ok=True)
+# Any Django storage backend holds the encrypted files: the file system under var/ by
+# default, an S3-compatible store with ATRIUM_VAULT_STORAGE_BACKEND=storages.backends.s3.S3Storage
+# and its options as JSON (README).
+_VAULT_STORAGE_BACKEND = env.str(
+    "ATRIUM_VAULT_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+)
+_VAULT_STORAGE_OPTIONS = env.json("ATRIUM_VAULT_STORAGE_OPTIONS", default={})
+if _VAULT_STORAGE_BACKEND.endswith("FileSystemStorage"):
+    _VAULT_STORAGE_OPTIONS.setdefault("location", str(VAR_DIR / "vault"))
+    _VAULT_STORAGE_OPTIONS.setdefault("file_permissions_mode", 0o600)
+    _VAULT_STORAGE_OPTIONS.setdefault("directory_permissions_mode", 0o700)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -246,6 +331,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
 MEDIA_ROOT = VAR_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "vault": {"BACKEND": _VAULT_STORAGE_BACKEND, "OPTIONS": _VAULT_STORAGE_OPTIONS},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if PRODUCTION

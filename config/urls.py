@@ -6,6 +6,7 @@ admin.site.site_title = "Atrium admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/vault/", include(("vault.urls_api", "vault_api"), namespace="vault_api")),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
     path("", include("frontend.urls")),
 ]

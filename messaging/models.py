@@ -131,12 +131,13 @@ def notification_public_id() -> str:
 
 class NotificationKind(models.TextChoices):
     MENTION = "mention", "Mention"
+    DOCUMENT = "document", "Document"
 
 
 class Notification(models.Model):
-    """Something that asks for one person's attention (an @mention of them), stored until
-    read. New messages in followed threads are counted from read state instead of being
-    copied per recipient."""
+    """Something that asks for one person's attention (an @mention of them, a document
+    added where they follow), stored until read. New messages in followed threads are
+    counted from read state instead of being copied per recipient."""
 
     public_id = models.CharField(
         max_length=40, unique=True, default=notification_public_id, editable=False
@@ -150,6 +151,10 @@ class Notification(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # For notifications about a thread event that is not a message (a document added): the
+    # event's number and a line that describes it.
+    seq = models.PositiveBigIntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 

@@ -68,8 +68,10 @@ def notification_json(notification: Notification) -> dict:
         "thread": notification.thread.public_id,
         "thread_title": notification.thread.title,
         "message": message.public_id if message else None,
-        "seq": message.seq if message else None,
-        "excerpt": _excerpt(message.body) if message and not message.deleted_at else "",
+        "seq": message.seq if message else notification.seq,
+        "excerpt": _excerpt(message.body)
+        if message and not message.deleted_at
+        else notification.detail,
         "actor": {"id": actor.public_id, "name": actor.name, "initials": actor.initials}
         if actor
         else None,
@@ -101,6 +103,42 @@ def mentions_notify(*, thread: Thread, message: Message, actor: User) -> list[No
                 actor=actor,
             )
             for person in mentioned
+        ]
+    )
+    for notification in created:
+        events.publish_user_notice_on_commit(
+            user_id=notification.user_id,
+            notice={"kind": "notification", "notification": notification_json(notification)},
+        )
+    return created
+
+
+def followers_notify(
+    *,
+    thread: Thread,
+    seq: int,
+    actor: User,
+    kind: str,
+    detail: str,
+    among: set[int] | None = None,
+) -> list[Notification]:
+    """Store and push a notification about a thread event for everyone who follows the
+    thread (may read it and has not muted it), except the actor; ``among`` narrows it to
+    those user ids (the people who may see what the event is about)."""
+    muted = set(ThreadMute.objects.filter(thread=thread).values_list("user_id", flat=True))
+    people = [
+        person
+        for person in thread_people(thread)
+        if person.pk != actor.pk
+        and person.pk not in muted
+        and (among is None or person.pk in among)
+    ]
+    created = Notification.objects.bulk_create(
+        [
+            Notification(
+                user=person, kind=kind, thread=thread, seq=seq, actor=actor, detail=detail[:200]
+            )
+            for person in people
         ]
     )
     for notification in created:

@@ -28,6 +28,21 @@ def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _isolated_vault(settings, tmp_path):
+    """Each test's encrypted files and upload spool live in its own temporary directory."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "vault": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "vault")},
+        },
+    }
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    settings.ATRIUM_VAULT_SPOOL_DIR = spool
+
+
 @pytest.fixture
 def acme(db):
     return factories.account("Acme")

@@ -20,7 +20,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = ("web1", "web2")
-REQUIRED_FROM_OPERATOR = ("SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "ATRIUM_BASE_URL")
+REQUIRED_FROM_OPERATOR = (
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "ATRIUM_BASE_URL",
+    "ATRIUM_MASTER_KEYS",
+)
 # What an operator's .env would provide, used to resolve ${...} references.
 OPERATOR_ENV = {
     "SECRET_KEY": "operator-secret-" + "k" * 50,
@@ -28,6 +34,7 @@ OPERATOR_ENV = {
     "CSRF_TRUSTED_ORIGINS": "https://portal.example.com",
     "ATRIUM_BASE_URL": "https://portal.example.com",
     "POSTGRES_PASSWORD": "operator-db-password",
+    "ATRIUM_MASTER_KEYS": "k1:" + "A" * 43 + "=",
 }
 
 
@@ -492,9 +499,12 @@ def test_image_installs_the_project_and_collects_static_with_build_only_values()
     # Production settings refuse a key shorter than 50 characters or with under 5 distinct ones.
     secret = inline.get("SECRET_KEY", "")
     assert len(secret) >= 50 and len(set(secret)) >= 5
-    # Only inline: a SECRET_KEY in ENV or ARG would be baked into the image.
-    assert "SECRET_KEY" not in dockerfile_env()
-    assert not any(args.split("=")[0] == "SECRET_KEY" for args in dockerfile_instructions("ARG"))
+    # Production settings refuse to load without master keys; the build's is a placeholder.
+    assert re.fullmatch(r"[\w.-]+:[A-Za-z0-9+/]{43}=", inline.get("ATRIUM_MASTER_KEYS", ""))
+    # Only inline: a SECRET_KEY or master key in ENV or ARG would be baked into the image.
+    for name in ("SECRET_KEY", "ATRIUM_MASTER_KEYS"):
+        assert name not in dockerfile_env()
+        assert not any(args.split("=")[0] == name for args in dockerfile_instructions("ARG"))
 
 
 def test_build_context_leaves_out_local_state():

@@ -4,6 +4,7 @@ environment, since settings are read once at import."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -82,6 +83,7 @@ def production(**overrides: str) -> dict:
         "ATRIUM_ENV": "production",
         "SECRET_KEY": good_secret(),
         "ALLOWED_HOSTS": "portal.example.com",
+        "ATRIUM_MASTER_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     variables.update(overrides)
     return {k: v for k, v in variables.items() if v is not None}

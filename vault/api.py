@@ -1,0 +1,322 @@
+"""``/api/v1/vault/`` endpoints (``docs/api.md``). Session-authenticated with CSRF; errors are
+JSON with stable codes; missing and forbidden are the same 404.
+
+Uploads are parsed by ``SealingUploadHandler``, which must be installed before anything
+reads the body, so those views are exempt from the CSRF middleware (it would read the body
+first) and check CSRF themselves once the handler is in place.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.multipartparser import MultiPartParserError
+from django.utils.http import content_disposition_header
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+
+from accounts import permissions
+from accounts.errors import Forbidden, Invalid
+from accounts.http import api_endpoint, json_error
+from vault import selectors, services, sessions
+from vault.uploads import FIELD, SealingUploadHandler
+
+log = logging.getLogger(__name__)
+
+
+def client_meta(request: HttpRequest) -> dict:
+    return {
+        "ip": request.META.get("REMOTE_ADDR") or None,
+        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+    }
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+@api_endpoint("GET", "POST")
+def documents(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _upload(request, _create_document)
+    account = permissions.account_for(request.user, request.GET.get("account", ""))
+    folder = services.folder_in(request.user, account, request.GET.get("folder") or None)
+    rows = selectors.documents_visible(request.user, account, folder=folder)
+    return JsonResponse(
+        {
+            "account": account.public_id,
+            "folders": [
+                selectors.folder_json(f) for f in selectors.folders_of(request.user, account)
+            ],
+            "documents": [selectors.document_json(d) for d in rows],
+        }
+    )
+
+
+@api_endpoint("GET")
+def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = services.document_for(request.user, document_id)
+    services.record_view(actor=request.user, document=document, meta=client_meta(request))
+    data = selectors.document_json(document, versions=selectors.versions_of(document))
+    if selectors.can_see_access_log(request.user, document):
+        data["access_log_url"] = f"/api/v1/vault/documents/{document.public_id}/access"
+    return JsonResponse(data)
+
+
+@api_endpoint("GET")
+def document_access(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = services.document_for(request.user, document_id)
+    if not selectors.can_see_access_log(request.user, document):
+        raise Forbidden("Only the firm's staff on this account see the access history.")
+    return JsonResponse(
+        {"document": document.public_id, "accesses": selectors.access_log(document)}
+    )
+
+
+@api_endpoint("POST")
+def folders(request: HttpRequest) -> HttpResponse:
+    account = permissions.account_for(request.user, request.POST.get("account", ""))
+    parent = services.folder_in(request.user, account, request.POST.get("parent") or None)
+    folder = services.folder_create(
+        actor=request.user, account=account, name=request.POST.get("name", ""), parent=parent
+    )
+    return JsonResponse(selectors.folder_json(folder), status=201)
+
+
+# --- uploads --------------------------------------------------------------------------------
+
+
+def _upload(request: HttpRequest, then) -> HttpResponse:
+    """Refuse an oversized body before reading it, install the sealing handler, check CSRF,
+    then hand the sealed file to ``then``. Whatever happens, no spool file outlives this."""
+    limit = settings.ATRIUM_VAULT_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + 64 * 1024:  # room for the form's other fields and boundaries
+        log.info("vault upload refused before reading: %d bytes declared", declared)
+        return json_error("too_large", f"The file is larger than the limit of {limit} bytes.", 413)
+    if not request.content_type or request.content_type != "multipart/form-data":
+        return json_error("bad_upload", "Send the file as multipart/form-data.", 400)
+    handler = SealingUploadHandler(request, max_bytes=limit)
+    request.upload_handlers = [handler]
+    try:
+        return csrf_protect(lambda req: _parsed(req, handler, then))(request)
+    except MultiPartParserError as error:
+        # The CSRF check reads the form first, so a malformed body can surface here.
+        log.info("vault upload refused: malformed body (%s)", error)
+        return json_error("bad_upload", "The upload's body is malformed.", 400)
+    finally:
+        handler.cleanup()
+
+
+def _parsed(request: HttpRequest, handler: SealingUploadHandler, then) -> HttpResponse:
+    try:
+        request.POST  # noqa: B018 - parses the body through the handler
+        upload = request.FILES.get(FIELD)
+    except MultiPartParserError as error:
+        log.info("vault upload refused: malformed body (%s)", error)
+        return json_error("bad_upload", "The upload's body is malformed.", 400)
+    if handler.refused is not None:
+        log.info("vault upload refused: %s", handler.refused.code)
+        status = 413 if handler.refused.code == "too_large" else 415
+        return json_error(handler.refused.code, handler.refused.message, status)
+    if upload is None:
+        return json_error("bad_upload", "Attach the file as the 'file' field.", 400)
+    try:
+        return then(request, upload)
+    finally:
+        upload.close()
+
+
+def _create_document(request: HttpRequest, upload) -> HttpResponse:
+    account = permissions.account_for(request.user, request.POST.get("account", ""))
+    folder = services.folder_in(request.user, account, request.POST.get("folder") or None)
+    added = services.document_create(
+        actor=request.user,
+        account=account,
+        upload=upload,
+        title=request.POST.get("title", ""),
+        description=request.POST.get("description", ""),
+        folder=folder,
+        matter_id=request.POST.get("matter") or None,
+        privileged=_flag(request.POST.get("privileged")),
+        request_meta=client_meta(request),
+    )
+    document = services.document_for(request.user, added.document.public_id)
+    return JsonResponse(
+        {
+            **selectors.document_json(document),
+            "version": selectors.version_json(added.version),
+        },
+        status=201,
+    )
+
+
+@csrf_exempt
+@api_endpoint("POST")
+def document_versions(request: HttpRequest, document_id: str) -> HttpResponse:
+    # Look the document up before reading the body: a stranger's upload is not parsed.
+    document = services.document_for(request.user, document_id)
+
+    def add(req: HttpRequest, upload) -> HttpResponse:
+        added = services.version_add(
+            actor=req.user, document=document, upload=upload, request_meta=client_meta(req)
+        )
+        return JsonResponse(selectors.version_json(added.version), status=201)
+
+    return _upload(request, add)
+
+
+documents = csrf_exempt(documents)
+
+
+# --- uploads in parts (resumable; how the browser sends files) ----------------------------
+
+
+def _fields(request: HttpRequest) -> dict:
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise Invalid("The body is not valid JSON.", code="bad_json") from None
+        if not isinstance(data, dict):
+            raise Invalid("The body must be a JSON object.", code="bad_json")
+        return data
+    return request.POST.dict()
+
+
+@api_endpoint("POST")
+def uploads(request: HttpRequest) -> HttpResponse:
+    data = _fields(request)
+    document = None
+    account = None
+    if data.get("document"):
+        document = services.document_for(request.user, str(data["document"]))
+        account = document.account
+    else:
+        account = permissions.account_for(request.user, str(data.get("account") or ""))
+    folder_id = data.get("folder")
+    folder = services.folder_in(request.user, account, str(folder_id) if folder_id else None)
+    privileged = data.get("privileged")
+    session = sessions.upload_open(
+        actor=request.user,
+        account=account,
+        document=document,
+        filename=data.get("filename"),
+        size=data.get("size"),
+        title=data.get("title", ""),
+        description=data.get("description", ""),
+        folder=folder,
+        matter_id=str(data["matter"]) if data.get("matter") else None,
+        privileged=privileged is True or _flag(privileged if isinstance(privileged, str) else ""),
+    )
+    return JsonResponse(sessions.session_json(session), status=201)
+
+
+@api_endpoint("GET", "PUT", "DELETE")
+def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
+    if request.method == "GET":
+        return JsonResponse(sessions.session_json(sessions.upload_for(request.user, upload_id)))
+    if request.method == "DELETE":
+        sessions.upload_abort(actor=request.user, session_id=upload_id)
+        return HttpResponse(status=204)
+    read = request.read
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit():
+        length = int(declared)
+    else:
+        # No length given (chunked): a part is small, so take it whole, one byte past the
+        # largest part so that an oversized one is still refused.
+        body = io.BytesIO(request.read(sessions.PART_BYTES + 1))
+        length, read = len(body.getbuffer()), body.read
+    session = sessions.upload_part(
+        actor=request.user,
+        session_id=upload_id,
+        offset=request.GET.get("offset", ""),
+        length=length,
+        read=read,
+    )
+    return JsonResponse(sessions.session_json(session))
+
+
+@api_endpoint("POST")
+def upload_complete(request: HttpRequest, upload_id: str) -> HttpResponse:
+    added = sessions.upload_complete(
+        actor=request.user, session_id=upload_id, meta=client_meta(request)
+    )
+    document = services.document_for(request.user, added.document.public_id)
+    return JsonResponse(
+        {**selectors.document_json(document), "version": selectors.version_json(added.version)},
+        status=201,
+    )
+
+
+# --- downloads ------------------------------------------------------------------------------
+
+
+class _AsyncChunks:
+    """Serve a synchronous download under ASGI one chunk at a time (Django would otherwise
+    read a synchronous iterator to the end before sending anything)."""
+
+    def __init__(self, chunks):
+        self._iterator = iter(chunks)
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = await sync_to_async(next, thread_sensitive=True)(self._iterator, None)
+        if chunk is None:
+            raise StopAsyncIteration
+        return chunk
+
+
+@api_endpoint("GET")
+def version_download(request: HttpRequest, version_id: str) -> HttpResponse:
+    version = services.version_for(request.user, version_id)
+    download = services.download_open(
+        actor=request.user, version=version, meta=client_meta(request)
+    )
+    content = _AsyncChunks(download) if isinstance(request, ASGIRequest) else iter(download)
+    response = StreamingHttpResponse(content, content_type=version.content_type)
+    response["Content-Length"] = str(version.size)
+    response["Content-Disposition"] = content_disposition_header(True, version.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Atrium-SHA256"] = version.sha256
+    return response
+
+
+# --- who may see a privileged document ------------------------------------------------------
+
+
+@api_endpoint("GET", "POST")
+def document_grants(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = services.document_for(request.user, document_id)
+    if request.method == "GET":
+        return JsonResponse(selectors.document_grants_json(request.user, document))
+    person = selectors.person_by_id(_fields(request).get("user"))
+    created = services.document_grant(actor=request.user, document=document, user=person)
+    return JsonResponse(
+        selectors.grantee_json(person, with_email=True), status=201 if created else 200
+    )
+
+
+@api_endpoint("DELETE")
+def document_grant_detail(request: HttpRequest, document_id: str, user_id: str) -> HttpResponse:
+    document = services.document_for(request.user, document_id)
+    services.document_revoke(
+        actor=request.user, document=document, user=selectors.person_by_id(user_id)
+    )
+    return HttpResponse(status=204)

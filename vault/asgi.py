@@ -1,0 +1,192 @@
+"""ASGI middleware for the vault's large transfers.
+
+- Uploads: a body declared larger than the limit is refused with 413 before any of it is
+  read (Django would otherwise spool it all first); bodies reach Django in 1 MiB pieces
+  rather than Daphne's 8 KiB messages.
+- Downloads: flow control. Daphne's ``send`` returns at once and Twisted buffers whatever it
+  is given, so a download served faster than the client reads it would pile up in the
+  server's memory (a whole 1 GiB file, measured). Under Daphne, ``send`` is bound to the
+  connection's Twisted request, which accepts a push producer: Twisted pauses it when the
+  socket's send buffer is full and resumes it when drained. Each body message of a download
+  waits until the producer is resumed, so a download moves at the client's pace and the
+  server holds about one chunk of it. Under a server whose ``send`` is not such a binding,
+  messages pass straight through (such servers apply their own flow control in ``send``).
+  A download that fails part way is cut off: the connection closes short of Content-Length.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import re
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+UPLOAD_PREFIX = "/api/v1/vault/"
+FORM_SLACK = 64 * 1024  # the form's other fields and the multipart boundaries
+DOWNLOAD_PATH = re.compile(r"^/api/v1/vault/versions/[^/]+/download$")
+
+
+class UploadLimitMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if (
+            scope["type"] == "http"
+            and scope.get("method") in {"POST", "PUT"}
+            and scope.get("path", "").startswith(UPLOAD_PREFIX)
+        ):
+            declared = _content_length(scope)
+            limit = settings.ATRIUM_VAULT_MAX_BYTES
+            if declared is not None and declared > limit + FORM_SLACK:
+                log.info(
+                    "vault upload refused before reading: %d bytes declared to %s",
+                    declared,
+                    scope["path"],
+                )
+                await _refuse(send, limit)
+                return
+            receive = CoalescingReceive(receive)
+        if scope["type"] == "http" and DOWNLOAD_PATH.match(scope.get("path", "")):
+            paced = PacedSend.wrap(send)
+            try:
+                await self.app(scope, receive, paced)
+            except Exception:
+                if not paced.cut_short():
+                    raise
+            finally:
+                paced.release()
+            return
+        await self.app(scope, receive, send)
+
+
+class CoalescingReceive:
+    """Hands a request body to the application in pieces of up to ``PIECE_BYTES``. Daphne
+    delivers bodies in 8 KiB messages, and Django handles each one separately: for a part of
+    an upload that is a thousand round trips through the event loop instead of eight."""
+
+    PIECE_BYTES = 1024 * 1024
+
+    def __init__(self, receive):
+        self._receive = receive
+
+    async def __call__(self):
+        pieces: list[bytes] = []
+        size = 0
+        while True:
+            message = await self._receive()
+            if message.get("type") != "http.request":
+                return message  # a disconnect: pass it on, the pieces do not matter now
+            body = message.get("body", b"")
+            pieces.append(body)
+            size += len(body)
+            more = message.get("more_body", False)
+            if not more or size >= self.PIECE_BYTES:
+                joined = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+                return {"type": "http.request", "body": joined, "more_body": more}
+
+
+class PacedSend:
+    """An ASGI ``send`` that waits, before each body message, until the transport can take
+    more (a Twisted push producer registered on the connection's request)."""
+
+    def __init__(self, send, request=None):
+        self._send = send
+        self._request = request
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._registered = False
+        self._started = self._ended = False
+        if request is not None:
+            try:
+                request.registerProducer(self, True)
+                self._registered = True
+            except (ValueError, RuntimeError, AttributeError):
+                log.warning("vault: download flow control unavailable on this connection")
+
+    @classmethod
+    def wrap(cls, send) -> PacedSend:
+        request = send.args[0] if isinstance(send, functools.partial) and send.args else None
+        if request is None or not hasattr(request, "registerProducer"):
+            request = None
+        return cls(send, request)
+
+    # Twisted's IPushProducer, called from the reactor (the same event loop).
+    def pauseProducing(self) -> None:
+        self._writable.clear()
+
+    def resumeProducing(self) -> None:
+        self._writable.set()
+
+    def stopProducing(self) -> None:  # the connection is going away
+        self._writable.set()
+
+    def release(self) -> None:
+        if self._registered:
+            self._registered = False
+            with contextlib.suppress(Exception):
+                self._request.unregisterProducer()
+
+    def cut_short(self) -> bool:
+        """End a response that failed after it started (a chunk that does not verify) by
+        closing the connection: its status and Content-Length are out, so a body that stops
+        short of that length is the only signal left. Daphne would try to start a 500 over
+        it, fail, and leave the client waiting for the rest. False if this cannot be done
+        here (nothing sent yet, or not under Daphne): the caller raises as usual."""
+        if not self._started or self._ended or self._request is None:
+            return False
+        log.warning("vault: a download failed part way; closing its connection")
+        self.release()
+        self._ended = True
+        self._request.loseConnection()
+        return True
+
+    async def __call__(self, message) -> None:
+        if message.get("type") == "http.response.start":
+            self._started = True
+        if message.get("type") == "http.response.body":
+            await self._writable.wait()
+            if not message.get("more_body", False):
+                # Twisted wants the producer gone before the response finishes.
+                self.release()
+                self._ended = True
+        await self._send(message)
+
+
+def _content_length(scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _refuse(send, limit: int) -> None:
+    body = json.dumps(
+        {
+            "error": {
+                "code": "too_large",
+                "message": f"The file is larger than the limit of {limit} bytes.",
+            }
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

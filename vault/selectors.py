@@ -1,0 +1,197 @@
+"""Reads of the vault, filtered by what the user may see, and the JSON shapes of the API."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from accounts import permissions
+from accounts.errors import Invalid
+from accounts.ids import is_public_id
+from accounts.models import ClientAccount, FirmRole, User
+from accounts.permissions import Action
+from vault.models import AccessRecord, Document, Folder, Version
+
+ACCESS_LOG_LIMIT = 200
+
+
+def _person(user: User | None) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.public_id, "name": user.name, "initials": user.initials}
+
+
+def version_json(version: Version) -> dict:
+    return {
+        "id": version.public_id,
+        "number": version.number,
+        "filename": version.filename,
+        "size": version.size,
+        "sha256": version.sha256,
+        "content_type": version.content_type,
+        "created_at": version.created_at.isoformat(),
+        "uploaded_by": _person(version.uploaded_by),
+        "download_url": f"/api/v1/vault/versions/{version.public_id}/download",
+    }
+
+
+def folder_json(folder: Folder) -> dict:
+    return {
+        "id": folder.public_id,
+        "name": folder.name,
+        "parent": folder.parent.public_id if folder.parent_id else None,
+    }
+
+
+def document_json(document: Document, *, versions: list[Version] | None = None) -> dict:
+    """Callers fetch the relations used here with ``select_related`` (lists never query
+    per row: see ``documents_visible``)."""
+    latest = document.latest_version
+    data = {
+        "id": document.public_id,
+        "account": document.account.public_id,
+        "title": document.title,
+        "description": document.description,
+        "privileged": document.privileged,
+        "folder": document.folder.public_id if document.folder_id else None,
+        "matter": document.matter.public_id if document.matter_id else None,
+        "created_at": document.created_at.isoformat(),
+        "updated_at": document.updated_at.isoformat(),
+        "version_count": document.version_count,
+        "created_by": _person(document.created_by),
+        "latest_version": version_json(latest) if latest is not None else None,
+    }
+    if versions is not None:
+        data["versions"] = [version_json(v) for v in versions]
+    return data
+
+
+def documents_visible(
+    user: User, account: ClientAccount, *, folder: Folder | None = None
+) -> QuerySet[Document]:
+    """The account's documents the user may see (privileged ones only where granted)."""
+    queryset = Document.objects.filter(account=account)
+    if folder is not None:
+        queryset = queryset.filter(folder=folder)
+    return (
+        permissions.visible_items(user, queryset)
+        .select_related("account", "folder", "matter", "created_by", "latest_version__uploaded_by")
+        .order_by("-updated_at", "-pk")
+    )
+
+
+def folders_of(user: User, account: ClientAccount) -> QuerySet[Folder]:
+    if not permissions.can_on_account(user, Action.VIEW, account):
+        return Folder.objects.none()
+    return Folder.objects.filter(account=account).select_related("parent").order_by("name")
+
+
+def versions_of(document: Document) -> list[Version]:
+    return list(document.versions.select_related("uploaded_by").order_by("-number"))
+
+
+def can_see_access_log(user: User, document: Document) -> bool:
+    """Firm staff who may change the account (its team, firm admins) and see the document."""
+    return bool(user.is_firm_staff) and permissions.can_on_item(user, Action.CHANGE, document)
+
+
+def access_log(document: Document, *, limit: int = ACCESS_LOG_LIMIT) -> list[dict]:
+    rows = (
+        AccessRecord.objects.filter(document=document)
+        .select_related("user", "version")
+        .order_by("-at", "-pk")[:limit]
+    )
+    return [
+        {
+            "at": row.at.isoformat(),
+            "kind": row.kind,
+            "outcome": row.outcome,
+            "detail": row.detail,
+            "user": _person(row.user),
+            "version": row.version.number if row.version else None,
+            "version_id": row.version.public_id if row.version else None,
+            "ip": row.ip,
+            "user_agent": row.user_agent,
+            "bytes_sent": row.bytes_sent,
+        }
+        for row in rows
+    ]
+
+
+# --- who may see a privileged document ------------------------------------------------------
+
+
+def can_manage_grants(user: User, document: Document) -> bool:
+    """Who chooses who sees a privileged document: the actor rule of
+    ``accounts.services.privileged.item_grant`` (a firm admin or on the account team, *and*
+    holding the grant). Client users never do, whatever their role in the account."""
+    return document.privileged and permissions.can_on_item(user, Action.CHANGE, document)
+
+
+def _reaching(account: ClientAccount) -> Q:
+    """The people who may see the account: its client members, its team, the firm admins."""
+    return (
+        Q(memberships__account=account)
+        | Q(team_assignments__account=account)
+        | Q(firm_role=FirmRole.ADMIN)
+    )
+
+
+def document_grantees(document: Document) -> list[User]:
+    """The people a privileged document is open to, by name: its active grantees who still
+    reach the account (a grant without the account opens nothing, so it is not shown)."""
+    granted = permissions.privileged_grantees(document).values("pk")
+    return list(
+        User.objects.filter(is_active=True, pk__in=granted)
+        .filter(_reaching(document.account))
+        .distinct()
+        .order_by("name", "pk")
+    )
+
+
+def grant_candidates(document: Document) -> list[User]:
+    """Who could be given a privileged document: active people who may see its account and
+    hold no grant on it."""
+    granted = permissions.privileged_grantees(document).values("pk")
+    return list(
+        User.objects.filter(is_active=True)
+        .filter(_reaching(document.account))
+        .exclude(pk__in=granted)
+        .distinct()
+        .order_by("name", "pk")
+    )
+
+
+def person_by_id(public_id: object) -> User | None:
+    """The user with this public id, active or not (a grant of someone since deactivated can
+    still be withdrawn), or None. Not filtered: the grant services decide what it may do."""
+    if not is_public_id(public_id):
+        return None
+    return User.objects.filter(public_id=public_id).first()
+
+
+def grantee_json(user: User, *, with_email: bool) -> dict:
+    data = _person(user)
+    if with_email:
+        data["email"] = user.email
+    return data
+
+
+def document_grants_json(user: User, document: Document) -> dict:
+    """Who may see a privileged document, for someone who may see it (so holds a grant).
+
+    Every grantee sees the others' names: client users granted a document learn who else
+    reads it, as they see the account's people on its page. E-mail addresses and the
+    candidates (``can_manage`` true) are only for those who manage the grants. Raises
+    Invalid (``not_privileged``) for an ordinary document, which everyone in the account sees.
+    """
+    if not document.privileged:
+        raise Invalid("Only privileged documents have individual grants.", code="not_privileged")
+    manages = can_manage_grants(user, document)
+    data: dict = {
+        "document": document.public_id,
+        "can_manage": manages,
+        "grantees": [grantee_json(p, with_email=manages) for p in document_grantees(document)],
+    }
+    if manages:
+        data["candidates"] = [grantee_json(p, with_email=True) for p in grant_candidates(document)]
+    return data
