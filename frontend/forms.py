@@ -145,3 +145,26 @@ class ThreadForm(forms.Form):
     def clean_matter(self):
         chosen = self.cleaned_data.get("matter")
         return self._matters.get(chosen) if chosen else None
+
+
+class FolderForm(forms.Form):
+    """A new folder in an account's vault; ``folders`` (with ``folder`` and ``indented``, depth
+    first) are the parents to choose from."""
+
+    name = forms.CharField(label="Folder name", max_length=120)
+    parent = forms.ChoiceField(label="Inside", required=False)
+
+    def __init__(self, *args, folders=(), **kwargs) -> None:
+        kwargs.setdefault("auto_id", "folder_%s")
+        initial = dict(kwargs.pop("initial", None) or {})
+        if initial.get("parent") is not None:
+            initial["parent"] = initial["parent"].public_id
+        super().__init__(*args, initial=initial, **kwargs)
+        self._folders = {node.folder.public_id: node.folder for node in folders}
+        self.fields["parent"].choices = [("", "Top level")] + [
+            (node.folder.public_id, node.indented) for node in folders
+        ]
+
+    def clean_parent(self):
+        chosen = self.cleaned_data.get("parent")
+        return self._folders.get(chosen) if chosen else None

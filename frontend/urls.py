@@ -25,6 +25,18 @@ urlpatterns = [
     path("clients/<str:account_id>/invite/", views.account_invite, name="account_invite"),
     path("clients/<str:account_id>/matters/", views.matter_create, name="matter_create"),
     path("clients/<str:account_id>/threads/", views.thread_create, name="thread_create"),
+    path("clients/<str:account_id>/vault/", views.vault_page, name="vault"),
+    path(
+        "clients/<str:account_id>/vault/folders/",
+        views.vault_folder_create,
+        name="vault_folder_create",
+    ),
+    path("vault/documents/<str:document_id>/", views.document_page, name="document"),
+    path(
+        "vault/documents/<str:document_id>/access/",
+        views.document_grants,
+        name="document_grants",
+    ),
     path(
         "invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"
     ),

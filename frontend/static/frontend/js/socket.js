@@ -17,7 +17,9 @@ const REQUEST_TIMEOUT_MS = 15_000;
 const RATE_LIMITED_RETRY_MS = 3_000;
 const TYPING_EVERY_MS = 3_000;
 const SESSION_CHECK_EVERY = 3; // failed attempts in a row before asking if we are signed out
-const THREAD_EVENTS = new Set(["message.new", "message.edited", "message.deleted"]);
+// Numbered events of a thread (docs/protocol.md). Each one advances the thread's position,
+// whether or not a page shows it, so that the numbers stay gap-free for the client too.
+const THREAD_EVENTS = new Set(["message.new", "message.edited", "message.deleted", "document.added"]);
 // Answers to a request (they echo its `ref`); "notifications" answers the frame of that name.
 const REPLIES = new Set(["subscribed", "ok", "history", "pong", "error", "notifications"]);
 

@@ -117,6 +117,7 @@ class Badge {
 
   event(frame, me) {
     const message = frame.message;
+    if (message === undefined) return; // not a message (a document added): not counted
     if (frame.type === "message.new") {
       if (message.author.id === me) {
         this.read(frame.seq); // sending marks the thread read up to one's own message
@@ -309,7 +310,7 @@ class ChatPage {
     this.unreadAfter = data.lastReadSeq; // the "New messages" divider goes after this seq
     this.draftKey = `atrium.draft.${this.threadId}`;
 
-    for (const frame of data.events) this.upsert(frame.message, frame.seq);
+    for (const frame of data.events) this.place(frame);
     this.loadEarlierButton.hidden = !this.hasMore;
 
     this.loadEarlierButton.addEventListener("click", () => this.loadEarlier());
@@ -382,6 +383,62 @@ class ChatPage {
 
   // Rendering ---------------------------------------------------------------------------------
 
+  /** Show a stored event of the thread: a message, or a document added. */
+  place(frame) {
+    if (frame.type === "message.new") return this.upsert(frame.message, frame.seq);
+    if (frame.type === "document.added") return this.upsertDocument(frame);
+    return null;
+  }
+
+  /** Put an item into the list in seq order, before any pending (unacknowledged) sends. */
+  insertBySeq(item, seq) {
+    let after = null;
+    const items = this.list.querySelectorAll("li.msg[data-seq]");
+    for (let i = items.length - 1; i >= 0; i -= 1) {
+      if (Number(items[i].dataset.seq) < seq) {
+        after = items[i];
+        break;
+      }
+    }
+    if (after !== null) after.after(item);
+    else this.list.prepend(item);
+  }
+
+  /** A line saying who added which document (or version), linking to it. */
+  upsertDocument(frame) {
+    const existing = document.getElementById(`seq-${frame.seq}`);
+    if (existing !== null) return existing;
+    const item = el("li", { className: "msg notice-doc" });
+    const doc = frame.document ?? {};
+    const version = frame.version ?? {};
+    const by = frame.by ?? {};
+    item.dataset.seq = String(frame.seq);
+    item.dataset.created = version.created_at ?? new Date().toISOString();
+    item.dataset.author = ""; // a notice, never part of someone's run of messages
+    item.id = `seq-${frame.seq}`;
+    item.tabIndex = -1;
+    const text = el("p", { className: "msg-doc" });
+    const link = el("a", { text: doc.title ?? "a document", attrs: { href: `/vault/documents/${encodeURIComponent(doc.id ?? "")}/` } });
+    text.append(
+      el("span", { className: "msg-author", text: by.name ?? "Someone" }),
+      frame.created ? " added " : ` added version ${version.number ?? ""} of `,
+      link,
+    );
+    if (version.download_url) {
+      text.append(
+        " · ",
+        el("a", { text: "Download", attrs: { href: version.download_url, download: version.filename ?? "" } }),
+      );
+    }
+    if (version.created_at) {
+      const at = new Date(version.created_at);
+      text.append(" · ", el("time", { text: timeFormat.format(at), attrs: { datetime: version.created_at, title: fullFormat.format(at) } }));
+    }
+    item.append(text);
+    this.insertBySeq(item, frame.seq);
+    return item;
+  }
+
   /** Show a message as it is now; the same message twice updates it in place. */
   upsert(message, seq) {
     const existing = this.messages.get(message.id);
@@ -395,17 +452,7 @@ class ChatPage {
     }
     const item = this.build(message, seq);
     this.messages.set(message.id, item);
-    // In seq order, before any pending (unacknowledged) sends.
-    let after = null;
-    const items = this.list.querySelectorAll("li.msg[data-seq]");
-    for (let i = items.length - 1; i >= 0; i -= 1) {
-      if (Number(items[i].dataset.seq) < seq) {
-        after = items[i];
-        break;
-      }
-    }
-    if (after !== null) after.after(item);
-    else this.list.prepend(item);
+    this.insertBySeq(item, seq);
     return item;
   }
 
@@ -558,6 +605,14 @@ class ChatPage {
   applyLive(frame) {
     const stick = this.nearBottom();
     const message = frame.message;
+    if (frame.type === "document.added") {
+      this.upsertDocument(frame);
+      this.relayout();
+      if (stick) this.scrollToBottom();
+      else this.jumpButton.hidden = false;
+      this.maybeMarkRead();
+      return;
+    }
     if (frame.type === "message.new") {
       const fromOther = message.author.id !== this.me.id;
       if (fromOther && !this.isActive() && this.list.querySelector("li.unread-sep") === null) {
@@ -659,9 +714,8 @@ class ChatPage {
       const reply = await this.socket.history(this.threadId, { before: this.oldestSeq(), limit: HISTORY_PAGE });
       let first = null;
       for (const frame of reply.events) {
-        if (frame.type !== "message.new") continue;
-        const item = this.upsert(frame.message, frame.seq);
-        first ??= item;
+        const item = this.place(frame);
+        if (item !== null) first ??= item;
       }
       this.relayout();
       this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;

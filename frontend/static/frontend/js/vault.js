@@ -1,0 +1,592 @@
+// The vault pages: uploads with progress (dropped or chosen files, one after another), the
+// documents list brought up to date after each upload, new versions of a document, copying a
+// version's digest, and dates shown in the reader's own time zone.
+//
+// Uploads go to the JSON API (docs/api.md) in parts, through an upload session: the server
+// holds one part of a file at a time whatever its size, a part that fails is sent again, and
+// progress counts every byte. File names, titles and the server's messages are only ever put
+// into the page as text.
+
+import { el } from "./portal.js";
+
+const KB = 1024;
+const UNITS = ["KB", "MB", "GB", "TB", "PB"];
+const NBSP = "\u00a0";
+const COPIED_SHOWN_MS = 2_000;
+const PART_TRIES = 4;
+const RETRY_DELAY_MS = 1_000;
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const secondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+// --- text -----------------------------------------------------------------------------------
+
+/** A byte count as the server's pages write it (Django's filesizeformat: 1 KB is 1,024 bytes). */
+export function formatBytes(bytes) {
+  const n = Number.isFinite(bytes) ? Math.max(0, Math.floor(bytes)) : 0;
+  if (n < KB) return `${n}${NBSP}${n === 1 ? "byte" : "bytes"}`;
+  let value = n / KB;
+  let unit = 0;
+  while (value >= KB && unit < UNITS.length - 1) {
+    value /= KB;
+    unit += 1;
+  }
+  return `${value.toFixed(1)}${NBSP}${UNITS[unit]}`;
+}
+
+function formatTime(time) {
+  const date = new Date(time.dateTime);
+  if (Number.isNaN(date.getTime())) return;
+  time.textContent = (time.dataset.local === "seconds" ? secondsFormat : dateFormat).format(date);
+}
+
+/** Server-rendered times (in the server's zone) shown in the reader's zone instead. */
+export function localTimes(root = document) {
+  for (const time of root.querySelectorAll("time[data-local][datetime]")) formatTime(time);
+}
+
+function announce(region, text) {
+  if (region === null) return;
+  // A change of text is what screen readers announce; clear first so a repeat is heard too.
+  region.textContent = "";
+  window.setTimeout(() => {
+    region.textContent = text;
+  }, 50);
+}
+
+// --- what the API answers -------------------------------------------------------------------
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** A sentence for a refused or failed upload, from the API's JSON error where there is one. */
+export function uploadErrorText(status, body, { limit }) {
+  const code = body?.error?.code;
+  const message = typeof body?.error?.message === "string" ? body.error.message : "";
+  switch (code) {
+    case "too_large":
+      return `The file is larger than the limit of ${formatBytes(limit)}.`;
+    case "csrf_failed":
+      return "Your session changed while this page was open. Reload the page and try again.";
+    case "not_authenticated":
+      return "You have been signed out. Sign in again, then add the file once more.";
+    case "not_found":
+      return "This is no longer available to you (or no longer exists). Reload the page.";
+    case "type_refused":
+    case "bad_upload":
+    case "invalid":
+    case "key_unavailable":
+    case "folder_exists":
+      return message || "The upload was refused.";
+    default:
+      break;
+  }
+  if (message) return message;
+  if (status === 413) return "The file is too large for the server to accept.";
+  if (status >= 500) return "Something went wrong on our side. Try again in a moment.";
+  return `The upload failed (error ${status}). Try again.`;
+}
+
+// --- one file on its way --------------------------------------------------------------------
+
+class UploadItem {
+  constructor(file, fields, onCancel) {
+    this.file = file;
+    this.fields = fields;
+    this.xhr = null;
+    this.aborted = false;
+    this.state = "queued";
+    this.li = el("li", { className: "upload", attrs: { "data-state": "queued" } });
+    const head = el("div", { className: "upload-head" });
+    head.append(
+      el("span", { className: "upload-name", text: file.name }),
+      el("span", { className: "upload-size muted", text: formatBytes(file.size) }),
+    );
+    this.cancelButton = el("button", {
+      className: "link-button upload-cancel",
+      text: "Cancel",
+      attrs: { type: "button", "aria-label": `Cancel uploading ${file.name}` },
+    });
+    this.cancelButton.addEventListener("click", () => onCancel(this));
+    head.append(this.cancelButton);
+    this.bar = el("progress", { attrs: { max: "100", value: "0", "aria-label": `Upload of ${file.name}` } });
+    this.meta = el("p", { className: "upload-meta", text: "Waiting…" });
+    this.li.append(head, this.bar, this.meta);
+  }
+
+  setState(state) {
+    this.state = state;
+    this.li.dataset.state = state;
+    this.cancelButton.hidden = !(state === "queued" || state === "sending");
+  }
+
+  sending() {
+    this.setState("sending");
+    this.progress(0, 1);
+  }
+
+  /** `loaded` of `total` request bytes sent; the request is a little larger than the file. */
+  progress(loaded, total) {
+    const fraction = total > 0 ? Math.min(1, loaded / total) : 0;
+    const percent = Math.floor(fraction * 100);
+    this.bar.value = percent;
+    const sent = Math.round(fraction * this.file.size);
+    this.meta.textContent = `${percent}% · ${formatBytes(sent)} of ${formatBytes(this.file.size)}`;
+  }
+
+  sealing() {
+    this.progress(1, 1);
+    // Everything is sent; the server encrypts and stores it, and cancelling could no longer
+    // undo that, so the button goes.
+    this.setState("storing");
+    this.meta.textContent = `100% · ${formatBytes(this.file.size)} sent · checking and storing…`;
+  }
+
+  done(text, link = null) {
+    this.setState("done");
+    this.bar.value = 100;
+    this.meta.replaceChildren(text);
+    if (link !== null) this.meta.append(" ", link);
+  }
+
+  fail(text) {
+    this.setState("failed");
+    this.meta.textContent = text;
+  }
+
+  cancelled() {
+    this.setState("cancelled");
+    this.meta.textContent = "Cancelled.";
+  }
+}
+
+// --- the upload control ---------------------------------------------------------------------
+
+class Uploader {
+  /**
+   * `root` holds the form (with its data attributes), the list of uploads and a live region.
+   * `onUploaded(answer, item)` runs after each upload the server accepted.
+   */
+  constructor(root, { onUploaded = () => {} } = {}) {
+    this.root = root;
+    this.form = root.querySelector("[data-uploader]");
+    this.kind = this.form.dataset.kind; // "document" or "version"
+    this.endpoint = this.form.dataset.endpoint; // the upload sessions
+    this.document = this.form.dataset.document ?? "";
+    this.maxBytes = Number(this.form.dataset.maxBytes);
+    this.documentUrl = this.form.dataset.documentUrl ?? "";
+    this.account = this.form.dataset.account ?? "";
+    this.token = this.form.querySelector("input[name=csrfmiddlewaretoken]")?.value ?? "";
+    this.input = this.form.querySelector("input[type=file]");
+    this.zone = this.form.querySelector("[data-dropzone]");
+    this.title = this.form.querySelector("input[name=title]");
+    this.folder = this.form.querySelector("select[name=folder]");
+    this.privileged = this.form.querySelector("input[name=privileged]");
+    this.list = root.querySelector("[data-uploads]");
+    this.announcer = root.querySelector("[data-upload-announcer]");
+    this.onUploaded = onUploaded;
+    this.queue = [];
+    this.current = null;
+
+    this.form.addEventListener("submit", (event) => event.preventDefault());
+    this.input.addEventListener("change", () => {
+      const files = [...this.input.files];
+      this.input.value = "";
+      this.add(files);
+    });
+    this.zone.addEventListener("dragenter", (event) => this.dragOver(event));
+    this.zone.addEventListener("dragover", (event) => this.dragOver(event));
+    this.zone.addEventListener("dragleave", (event) => {
+      if (!this.zone.contains(event.relatedTarget)) this.zone.classList.remove("is-dragover");
+    });
+    this.zone.addEventListener("drop", (event) => this.drop(event));
+    this.input.disabled = false;
+    this.zone.dataset.ready = "true";
+  }
+
+  get multiple() {
+    return this.kind === "document";
+  }
+
+  dragOver(event) {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    this.zone.classList.add("is-dragover");
+  }
+
+  drop(event) {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    this.zone.classList.remove("is-dragover");
+    const files = [];
+    let folders = 0;
+    // Entries must be read now: the drop's data is gone once this handler returns.
+    const items = [...(event.dataTransfer.items ?? [])].filter((item) => item.kind === "file");
+    if (items.length > 0) {
+      for (const item of items) {
+        const entry = typeof item.webkitGetAsEntry === "function" ? item.webkitGetAsEntry() : null;
+        if (entry?.isDirectory) folders += 1;
+        else {
+          const file = item.getAsFile();
+          if (file !== null) files.push(file);
+        }
+      }
+    } else {
+      files.push(...event.dataTransfer.files);
+    }
+    if (folders > 0) {
+      announce(
+        this.announcer,
+        "Folders cannot be uploaded as they are. Open the folder and drop the files inside.",
+      );
+      this.showNotice("Folders cannot be uploaded as they are. Open the folder and drop the files inside.");
+    }
+    if (files.length > 0) this.add(files);
+  }
+
+  /** A line in the list for something refused before any upload started. */
+  showNotice(text) {
+    const li = el("li", { className: "upload", attrs: { "data-state": "failed" } });
+    li.append(el("p", { className: "upload-meta", text }));
+    this.list.hidden = false;
+    this.list.prepend(li);
+  }
+
+  /** Files to upload, in order, with the form's settings as they are now. */
+  add(files) {
+    if (files.length === 0) return;
+    if (!this.multiple && files.length > 1) {
+      this.showNotice("Add one version at a time: choose or drop a single file.");
+      announce(this.announcer, "Add one version at a time: choose or drop a single file.");
+      return;
+    }
+    const title = files.length === 1 && this.title !== null ? this.title.value.trim() : "";
+    if (title && this.title !== null) this.title.value = "";
+    for (const file of files) {
+      const fields = {};
+      if (this.kind === "document") {
+        fields.account = this.account;
+        if (title) fields.title = title;
+        if (this.folder?.value) fields.folder = this.folder.value;
+        if (this.privileged?.checked) fields.privileged = "1";
+      }
+      const item = new UploadItem(file, fields, (it) => this.cancel(it));
+      this.list.hidden = false;
+      this.list.append(item.li);
+      if (file.size > this.maxBytes) {
+        // Refused here: sending gigabytes only to hear "too large" helps nobody.
+        item.fail(`Larger than the limit of ${formatBytes(this.maxBytes)} per file, so it was not sent.`);
+        announce(this.announcer, `${file.name} is too large to upload.`);
+        continue;
+      }
+      this.queue.push(item);
+    }
+    this.next();
+  }
+
+  cancel(item) {
+    if (item.state === "queued") {
+      this.queue = this.queue.filter((queued) => queued !== item);
+      item.cancelled();
+      announce(this.announcer, `${item.file.name}: cancelled.`);
+    } else if (item.state === "sending") {
+      item.aborted = true;
+      if (item.xhr !== null) item.xhr.abort();
+    }
+  }
+
+  async next() {
+    if (this.current !== null) return;
+    const item = this.queue.shift();
+    if (item === undefined) return;
+    this.current = item;
+    try {
+      await this.send(item);
+    } finally {
+      this.current = null;
+      this.next();
+    }
+  }
+
+  /** A JSON call to the API; resolves to `{ status, body }` (status 0: no connection). */
+  call(method, url, payload) {
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      xhr.setRequestHeader("X-CSRFToken", this.token);
+      xhr.setRequestHeader("Accept", "application/json");
+      if (payload !== undefined) xhr.setRequestHeader("Content-Type", "application/json");
+      xhr.addEventListener("load", () => resolve({ status: xhr.status, body: parseJson(xhr.responseText) }));
+      xhr.addEventListener("error", () => resolve({ status: 0, body: null }));
+      xhr.addEventListener("abort", () => resolve({ status: 0, body: null }));
+      xhr.send(payload === undefined ? null : JSON.stringify(payload));
+    });
+  }
+
+  /** One part, with its progress; resolves to `{ status, body }` like `call`. */
+  putPart(item, session, offset, blob) {
+    return new Promise((resolve) => {
+      const xhr = new XMLHttpRequest();
+      item.xhr = xhr;
+      xhr.open("PUT", `${this.endpoint}/${encodeURIComponent(session.id)}?offset=${offset}`);
+      xhr.setRequestHeader("X-CSRFToken", this.token);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable && item.state === "sending") {
+          item.progress(offset + Math.min(event.loaded, blob.size), item.file.size);
+        }
+      });
+      const settle = (status) => {
+        item.xhr = null;
+        resolve({ status, body: status ? parseJson(xhr.responseText) : null });
+      };
+      xhr.addEventListener("load", () => settle(xhr.status));
+      xhr.addEventListener("error", () => settle(0));
+      xhr.addEventListener("abort", () => settle(0));
+      xhr.send(blob);
+    });
+  }
+
+  async send(item) {
+    item.sending();
+    announce(this.announcer, `Uploading ${item.file.name}…`);
+    const opening = { filename: item.file.name, size: item.file.size, ...item.fields };
+    if (this.kind === "version") opening.document = this.document;
+    const opened = await this.call("POST", this.endpoint, opening);
+    if (item.aborted) return this.abandon(item, null);
+    if (opened.status !== 201 || opened.body === null) return this.refused(item, opened);
+    const session = opened.body;
+    let offset = session.received;
+    let tries = 0;
+    while (offset < item.file.size || (offset === 0 && item.file.size === 0 && tries === 0)) {
+      const blob = item.file.slice(offset, offset + session.part_size);
+      const answer = await this.putPart(item, session, offset, blob);
+      if (item.aborted) return this.abandon(item, session);
+      if (answer.status === 200) {
+        offset = answer.body.received;
+        tries = 0;
+        if (item.file.size === 0) break;
+        continue;
+      }
+      if (answer.status === 409 && answer.body?.error?.code === "offset_mismatch") {
+        // The server stands elsewhere (a part's answer was lost): go on from there.
+        offset = answer.body.error.fields.received;
+        continue;
+      }
+      const transient = answer.status === 0 || answer.status >= 500;
+      tries += 1;
+      if (!transient || tries >= PART_TRIES) return this.refused(item, answer, session);
+      item.meta.textContent = "The connection dropped; trying again…";
+      await new Promise((wait) => window.setTimeout(wait, RETRY_DELAY_MS * tries));
+      if (item.aborted) return this.abandon(item, session);
+    }
+    item.sealing();
+    const done = await this.call("POST", `${this.endpoint}/${encodeURIComponent(session.id)}/complete`);
+    if (done.status !== 201 || done.body === null) return this.refused(item, done, session);
+    return this.finish(item, done.body);
+  }
+
+  abandon(item, session) {
+    item.cancelled();
+    announce(this.announcer, `${item.file.name}: upload cancelled.`);
+    if (session !== null) this.call("DELETE", `${this.endpoint}/${encodeURIComponent(session.id)}`);
+  }
+
+  refused(item, answer, session = null) {
+    const text =
+      answer.status === 0
+        ? "The connection failed before the upload finished. Check your network and try again."
+        : uploadErrorText(answer.status, answer.body, { limit: this.maxBytes });
+    item.fail(text);
+    announce(this.announcer, `${item.file.name} was not uploaded. ${text}`);
+    if (session !== null) this.call("DELETE", `${this.endpoint}/${encodeURIComponent(session.id)}`);
+  }
+
+  finish(item, body) {
+    let text;
+    let link = null;
+    if (this.kind === "document") {
+      text = "Uploaded.";
+      link = el("a", {
+        text: "Open the document",
+        attrs: { href: this.documentUrl.replace("__id__", encodeURIComponent(body.id)) },
+      });
+      link.append(el("span", { className: "visually-hidden", text: ` ${body.title}` }));
+    } else {
+      text = `Uploaded as version ${body.version.number}.`;
+    }
+    item.done(text, link);
+    announce(this.announcer, `${item.file.name} uploaded.`);
+    try {
+      this.onUploaded(body, item);
+    } catch (problem) {
+      console.error("atrium: after the upload", problem);
+    }
+  }
+}
+
+function hasFiles(event) {
+  return [...(event.dataTransfer?.types ?? [])].includes("Files");
+}
+
+/** A file dropped just beside a drop zone would replace the page with the file: refuse it. */
+function guardWindowDrops() {
+  for (const type of ["dragover", "drop"]) {
+    window.addEventListener(type, (event) => {
+      if (!hasFiles(event) || event.target.closest?.("[data-dropzone]")) return;
+      event.preventDefault();
+      if (type === "dragover") event.dataTransfer.dropEffect = "none";
+    });
+  }
+}
+
+// --- the documents list (vault page) ----------------------------------------------------------
+
+let refreshing = Promise.resolve();
+
+/** The list as the server renders it now, with the row of `documentId` marked new. */
+function refreshDocuments(documentId) {
+  refreshing = refreshing.then(async () => {
+    const holder = document.querySelector("[data-vault-documents]");
+    if (holder === null) return;
+    try {
+      const response = await fetch(window.location.href, {
+        credentials: "same-origin",
+        cache: "no-store",
+        headers: { Accept: "text/html" },
+      });
+      if (!response.ok) return;
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = page.querySelector("[data-vault-documents]");
+      if (fresh === null) return;
+      const marked = [...holder.querySelectorAll("tr.is-new")].map((row) => row.dataset.document);
+      holder.replaceChildren(...[...fresh.childNodes].map((node) => document.adoptNode(node)));
+      localTimes(holder);
+      for (const id of [...marked, documentId]) {
+        holder.querySelector(`tr[data-document="${CSS.escape(id)}"]`)?.classList.add("is-new");
+      }
+    } catch (problem) {
+      console.warn("atrium: the documents list was not refreshed", problem);
+    }
+  });
+  return refreshing;
+}
+
+// --- versions (document page) ---------------------------------------------------------------
+
+function copyButton(sha256, number) {
+  const button = el("button", {
+    className: "link-button copy-button",
+    attrs: { type: "button", "data-copy": sha256, "data-copy-what": `the SHA-256 of version ${number}` },
+  });
+  button.append(
+    el("span", { text: "Copy", attrs: { "data-copy-label": "" } }),
+    el("span", { className: "visually-hidden", text: ` the SHA-256 of version ${number}` }),
+  );
+  return button;
+}
+
+function versionRow(version) {
+  const row = el("tr", { className: "is-new", attrs: { "data-version": version.id } });
+  const number = el("th", { className: "nowrap", text: `v${version.number} `, attrs: { scope: "row" } });
+  number.append(el("span", { className: "badge", text: "Latest", attrs: { "data-latest-badge": "" } }));
+  const file = el("td", { className: "filename", text: version.filename });
+  file.append(el("br"), el("span", { className: "mime", text: version.content_type }));
+  const size = el("td", { className: "nowrap", text: formatBytes(version.size) });
+  const digest = el("td", { className: "nowrap" });
+  digest.append(
+    el("code", { className: "sha", text: `${version.sha256.slice(0, 12)}…`, attrs: { title: version.sha256 } }),
+    " ",
+    copyButton(version.sha256, version.number),
+  );
+  const who = el("td", { text: version.uploaded_by?.name ?? "A former user" });
+  const when = el("time", { className: "muted", attrs: { datetime: version.created_at, "data-local": "" } });
+  formatTime(when);
+  who.append(el("br"), when);
+  const download = el("td");
+  const href = String(version.download_url ?? "");
+  const link = el("a", {
+    className: "download-link",
+    text: "Download",
+    attrs: { href: href.startsWith("/") ? href : "#" },
+  });
+  link.append(el("span", { className: "visually-hidden", text: ` version ${version.number}` }));
+  download.append(link);
+  row.append(number, file, size, digest, who, download);
+  return row;
+}
+
+function addVersion(version) {
+  const body = document.querySelector("[data-versions]");
+  if (body === null) return;
+  for (const badge of document.querySelectorAll("[data-latest-badge]")) badge.remove();
+  body.prepend(versionRow(version));
+  const latest = document.querySelector("[data-latest-number]");
+  if (latest !== null) latest.textContent = `version ${version.number}`;
+}
+
+// --- copying a digest -----------------------------------------------------------------------
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // No clipboard API here (a page served over plain http), or it was refused.
+  }
+  const area = el("textarea", { className: "visually-hidden", attrs: { readonly: "", "aria-hidden": "true" } });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let copied = false;
+  try {
+    copied = document.execCommand("copy");
+  } catch {
+    copied = false;
+  }
+  area.remove();
+  return copied;
+}
+
+function enableCopying() {
+  const status = document.querySelector("[data-copy-status]");
+  for (const button of document.querySelectorAll("[data-copy]")) button.hidden = false;
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest?.("[data-copy]");
+    if (!button) return;
+    const label = button.querySelector("[data-copy-label]");
+    const what = button.dataset.copyWhat || "it";
+    if (await copyText(button.dataset.copy)) {
+      if (label !== null) label.textContent = "Copied";
+      announce(status, `Copied ${what}.`);
+      window.setTimeout(() => {
+        if (label !== null) label.textContent = "Copy";
+      }, COPIED_SHOWN_MS);
+    } else {
+      // Show it whole so it can be selected by hand.
+      const code = button.parentElement.querySelector("code.sha");
+      if (code !== null) code.textContent = button.dataset.copy;
+      announce(status, `Could not copy ${what}; it is shown in full to select instead.`);
+    }
+  });
+}
+
+// --- start ----------------------------------------------------------------------------------
+
+localTimes();
+enableCopying();
+const areas = document.querySelectorAll("[data-upload-area]");
+if (areas.length > 0) guardWindowDrops();
+for (const area of areas) {
+  const kind = area.querySelector("[data-uploader]")?.dataset.kind;
+  new Uploader(area, {
+    onUploaded: kind === "version" ? (doc) => addVersion(doc.version) : (doc) => refreshDocuments(doc.id),
+  });
+}
