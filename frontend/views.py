@@ -328,6 +328,7 @@ def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
             "groups": _thread_groups(summaries),
             "muted": muted,
             "people": people,
+            "vault_max_bytes": settings.ATRIUM_VAULT_MAX_BYTES,
             "chat": {
                 "me": _me(request.user),
                 "thread": {"id": thread.public_id, "title": thread.title},

@@ -70,6 +70,9 @@ class Message(models.Model):
     )
     client_id = models.UUIDField()
     body = models.TextField()
+    # Files shared with the message, as the app that stores them describes them (the vault:
+    # document, version, name, size, type, download link); shown as they are, never parsed.
+    attachments = models.JSONField(default=list, blank=True, editable=False)
     seq = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)

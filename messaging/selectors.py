@@ -106,10 +106,14 @@ def events_after(thread: Thread, after: int, limit: int = CATCH_UP_BATCH) -> lis
     )
 
 
+# What history pages show: messages as they are now, and documents added.
+HISTORY_EVENT_TYPES = ("message.new", "document.added")
+
+
 def events_before(thread: Thread, before: int, limit: int) -> list[tuple[int, str]]:
     """Up to ``limit`` stored frames before ``before``, oldest first (history paging)."""
     rows = list(
-        Event.objects.filter(thread=thread, seq__lt=before, type="message.new")
+        Event.objects.filter(thread=thread, seq__lt=before, type__in=HISTORY_EVENT_TYPES)
         .order_by("-seq")
         .values_list("seq", "frame")[:limit]
     )

@@ -41,6 +41,7 @@ def message_json(message: Message, author: User) -> dict:
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": deleted,
         "client_id": str(message.client_id),
+        "attachments": [] if deleted else list(message.attachments or []),
     }
 
 
@@ -173,12 +174,12 @@ class SendResult:
     duplicate: bool
 
 
-def _checked_body(body: object) -> str:
+def checked_body(body: object, *, may_be_empty: bool = False) -> str:
     # NUL is not text, and PostgreSQL cannot store it (DataError).
     if not isinstance(body, str) or "\x00" in body:
         raise Invalid("The body must be text.", code="bad_field", fields={"body": "type"})
     body = body.strip()
-    if not body:
+    if not body and not may_be_empty:
         raise Invalid("A message needs some text.", code="empty_body", fields={"body": "required"})
     if len(body) > MAX_BODY_CHARS:
         raise Invalid(
@@ -201,14 +202,18 @@ def message_send(
     client_id: uuid.UUID,
     body: object,
     checked_thread: Thread | None = None,
+    attachments: list[dict] | None = None,
 ) -> SendResult:
     """Store a message and publish ``message.new``. The same ``client_id`` from the same
     sender stores one message: a retry gets the first one's id and seq back.
 
+    ``attachments`` come from the app that stored the files (the vault), which has checked
+    them; a message with attachments may have no text.
+
     ``checked_thread`` is for a caller that has already had ``thread_for(actor, thread_id)``
     answer and knows the answer still holds (a socket, see ``messaging.access``); without
     it the thread is looked up and checked here."""
-    body = _checked_body(body)
+    body = checked_body(body, may_be_empty=bool(attachments))
     if checked_thread is not None and checked_thread.public_id == thread_id:
         thread = checked_thread
     else:
@@ -226,7 +231,12 @@ def message_send(
         with transaction.atomic():
             seq = _next_seq(thread, arm_digest=True)
             message = Message.objects.create(
-                thread=thread, author=actor, client_id=client_id, body=body, seq=seq
+                thread=thread,
+                author=actor,
+                client_id=client_id,
+                body=body,
+                seq=seq,
+                attachments=list(attachments or []),
             )
             notifications.mentions_notify(thread=thread, message=message, actor=actor)
             frame = {
@@ -307,16 +317,17 @@ def _change_own_message(actor: User, message_id: str, event_type: str, **changes
 
 def message_edit(*, actor: User, message_id: str, body: object) -> int:
     """Replace the text of one's own message; returns the seq of the ``message.edited`` event."""
-    body = _checked_body(body)
+    body = checked_body(body)
     return _change_own_message(
         actor, message_id, "message.edited", body=body, edited_at=timezone.now()
     )
 
 
 def message_delete(*, actor: User, message_id: str) -> int:
-    """Delete one's own message: its text is gone from storage and from every replay."""
+    """Delete one's own message: its text (and the files it shared, which stay in the vault)
+    is gone from storage and from every replay."""
     return _change_own_message(
-        actor, message_id, "message.deleted", body="", deleted_at=timezone.now()
+        actor, message_id, "message.deleted", body="", attachments=[], deleted_at=timezone.now()
     )
 
 

@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from accounts import permissions
 from accounts.errors import Forbidden, Invalid
 from accounts.http import api_endpoint, json_error
+from messaging import services as messaging_services
 from vault import selectors, services, sessions
 from vault.uploads import FIELD, SealingUploadHandler
 
@@ -200,7 +201,11 @@ def uploads(request: HttpRequest) -> HttpResponse:
     data = _fields(request)
     document = None
     account = None
-    if data.get("document"):
+    thread = None
+    if data.get("thread"):
+        thread = messaging_services.thread_for(request.user, str(data["thread"]))
+        account = thread.account
+    elif data.get("document"):
         document = services.document_for(request.user, str(data["document"]))
         account = document.account
     else:
@@ -219,6 +224,8 @@ def uploads(request: HttpRequest) -> HttpResponse:
         folder=folder,
         matter_id=str(data["matter"]) if data.get("matter") else None,
         privileged=privileged is True or _flag(privileged if isinstance(privileged, str) else ""),
+        thread=thread,
+        note=data.get("note", ""),
     )
     return JsonResponse(sessions.session_json(session), status=201)
 

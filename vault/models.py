@@ -183,6 +183,11 @@ class UploadSession(models.Model):
         Matter, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     privileged = models.BooleanField(default=False)
+    # A file shared in a conversation: the message that carries it, posted on completion.
+    thread = models.ForeignKey(
+        "messaging.Thread", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
     version_public_id = models.CharField(max_length=40, unique=True, default=version_public_id)
     wrapped_data_key = models.BinaryField(editable=False)
     content_type = models.CharField(max_length=120, blank=True)

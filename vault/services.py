@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from accounts.ids import is_public_id
 from accounts.models import ClientAccount, Matter, User
 from accounts.permissions import Action
 from accounts.services import privileged as privileged_grants
+from messaging import services as messaging_services
+from messaging.models import Thread
 from vault import crypto, keys, selectors
 from vault.models import AccessKind, AccessOutcome, AccessRecord, Document, Folder, Version
 from vault.uploads import SealedUpload
@@ -213,34 +216,66 @@ def document_create(
     matter_id: str | None = None,
     privileged: bool = False,
     request_meta: dict | None = None,
+    thread: Thread | None = None,
+    note: object = "",
 ) -> Added:
     """A new document with its first version. Anyone who may see the account may add one;
     a privileged document (or any in a privileged matter) starts granted to the uploader
-    and the matter's grantees only."""
+    and the matter's grantees only.
+
+    With ``thread``, the file is shared in that conversation: the document follows the
+    thread (its matter; privileged, and granted to exactly the thread's grantees, if the
+    thread is), and a message carrying it, with ``note`` as its text, is posted there in
+    the same transaction instead of the usual announcement."""
     if not permissions.can_on_account(actor, Action.VIEW, account):
         raise NotFound
     title = checked_text(title, MAX_TITLE_CHARS, "title") or upload.filename[:MAX_TITLE_CHARS]
     description = checked_text(description, MAX_DESCRIPTION_CHARS, "description")
     if folder is not None and folder.account_id != account.pk:
         raise Invalid("That folder belongs to another account.", fields={"folder": "invalid"})
-    matter = matter_in(actor, account, matter_id)
-    privileged = bool(privileged) or bool(matter and matter.privileged)
-    account_key = keys.account_key(account)
-    with transaction.atomic():
-        document = Document.objects.create(
-            account=account,
-            folder=folder,
-            matter=matter,
-            title=title,
-            description=description,
-            privileged=privileged,
-            created_by=actor,
-        )
+    grantees: set[User] = set()
+    if thread is not None:
+        thread = messaging_services.thread_for(actor, thread.public_id)
+        if thread.account_id != account.pk:
+            raise Invalid("That thread belongs to another account.", fields={"thread": "invalid"})
+        matter = thread.matter
+        privileged = thread.privileged
         if privileged:
-            for person in _grantees_for_new(document, actor):
-                permissions.privileged_grant(document, person)
-        version = _add_version(actor, document, upload, account_key)
-        _record_meta(version, request_meta)
+            grantees = set(permissions.privileged_grantees(thread))
+    else:
+        matter = matter_in(actor, account, matter_id)
+        privileged = bool(privileged) or bool(matter and matter.privileged)
+    account_key = keys.account_key(account)
+    version = None
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                account=account,
+                folder=folder,
+                matter=matter,
+                title=title,
+                description=description,
+                privileged=privileged,
+                created_by=actor,
+            )
+            if privileged:
+                for person in grantees or _grantees_for_new(document, actor):
+                    permissions.privileged_grant(document, person)
+                permissions.privileged_grant(document, actor)
+            version = _add_version(actor, document, upload, account_key)
+            _record_meta(version, request_meta)
+            if thread is not None:
+                messaging_services.message_send(
+                    actor=actor,
+                    thread_id=thread.public_id,
+                    client_id=uuid.uuid4(),
+                    body=note if isinstance(note, str) else "",
+                    attachments=[attachment_json(document, version)],
+                )
+    except BaseException:
+        if version is not None:
+            _discard_stored(version.storage_name)
+        raise
     log.info(
         "vault: %s added %s (%s, %d bytes) to %s",
         actor.public_id,
@@ -249,8 +284,23 @@ def document_create(
         version.size,
         account.public_id,
     )
-    _announce(actor, document, version, created=True)
+    if thread is None:
+        _announce(actor, document, version, created=True)
     return Added(document, version, True)
+
+
+def attachment_json(document: Document, version: Version) -> dict:
+    """How a message describes a file shared with it."""
+    return {
+        "document": document.public_id,
+        "version": version.public_id,
+        "title": document.title,
+        "filename": version.filename,
+        "size": version.size,
+        "content_type": version.content_type,
+        "sha256": version.sha256,
+        "download_url": f"/api/v1/vault/versions/{version.public_id}/download",
+    }
 
 
 def version_add(

@@ -32,6 +32,8 @@ from accounts.errors import AtriumError, Conflict, Invalid, NotFound
 from accounts.ids import is_public_id
 from accounts.models import ClientAccount, User
 from accounts.permissions import Action
+from messaging import services as messaging_services
+from messaging.models import Thread
 from vault import crypto, keys, services
 from vault.models import Document, Folder, UploadSession
 from vault.uploads import REFUSED_TYPES, SNIFF_BYTES, SealedUpload, safe_filename, sniff
@@ -73,6 +75,7 @@ def session_json(session: UploadSession) -> dict:
         "part_size": PART_BYTES,
         "filename": session.filename,
         "document": session.document.public_id if session.document_id else None,
+        "thread": session.thread.public_id if session.thread_id else None,
         "expires_at": session.expires_at.isoformat(),
     }
 
@@ -114,10 +117,20 @@ def upload_open(
     folder: Folder | None = None,
     matter_id: str | None = None,
     privileged: bool = False,
+    thread: Thread | None = None,
+    note: object = "",
 ) -> UploadSession:
-    """Open a session for a new document in ``account``, or a new version of ``document``.
-    Everything that can be refused is refused here, before a byte is sent."""
+    """Open a session for a new document in ``account``, or a new version of ``document``,
+    or a file shared in ``thread`` (a new document of the thread's account, posted there in
+    a message with ``note`` as its text). Everything that can be refused is refused here,
+    before a byte is sent."""
     size = _checked_size(size)
+    if thread is not None:
+        thread = messaging_services.thread_for(actor, thread.public_id)
+        account, document, matter_id = thread.account, None, None
+        note = messaging_services.checked_body(note, may_be_empty=True)
+    else:
+        note = ""
     if document is not None:
         if not permissions.can_on_item(actor, Action.VIEW, document):
             raise NotFound
@@ -142,7 +155,9 @@ def upload_open(
         description=description,
         folder=folder,
         matter=matter,
-        privileged=bool(privileged) and document is None,
+        privileged=bool(privileged) and document is None and thread is None,
+        thread=thread,
+        note=note,
         expires_at=timezone.now() + SESSION_TTL,
     )
     session.wrapped_data_key = keys.wrap_data_key(account_key, data_key, session.version_public_id)
@@ -165,13 +180,17 @@ def upload_for(actor: User, public_id: str, *, lock: bool = False) -> UploadSess
     """The actor's own live session, else NotFound (others' sessions do not exist for them)."""
     if not is_public_id(public_id):
         raise NotFound
-    queryset = UploadSession.objects.select_related("account", "document", "folder", "matter")
+    queryset = UploadSession.objects.select_related(
+        "account", "document", "folder", "matter", "thread"
+    )
     if lock:
         queryset = queryset.select_for_update(of=("self",))
     session = queryset.filter(public_id=public_id, created_by=actor).first()
     if session is None or session.expires_at < timezone.now():
         raise NotFound
-    if session.document is not None:
+    if session.thread is not None:
+        allowed = permissions.can_on_item(actor, Action.VIEW, session.thread)
+    elif session.document is not None:
         allowed = permissions.can_on_item(actor, Action.VIEW, session.document)
     else:
         allowed = permissions.can_on_account(actor, Action.VIEW, session.account)
@@ -380,6 +399,8 @@ def _record(actor, session, path, data_key, plain_size, sha256, meta) -> service
                 matter_id=session.matter.public_id if session.matter_id else None,
                 privileged=session.privileged,
                 request_meta=meta,
+                thread=session.thread,
+                note=session.note,
             )
     finally:
         upload.close()

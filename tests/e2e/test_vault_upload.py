@@ -281,3 +281,52 @@ async def test_dropped_files_upload_one_after_another(page, portal: Vault, expec
         "Copied the SHA-256 of version 2."
     )
     assert await page.evaluate("() => navigator.clipboard.readText()") == digest
+
+
+async def test_a_file_shared_in_a_thread_reaches_the_other_side_live(
+    browser, page, portal: Vault, expect, tmp_path: Path
+) -> None:
+    """Staff attach a file with a note in the account's General thread; the client, with
+    the thread open in a browser of their own, sees the message with the file arrive live
+    and downloads the same bytes."""
+    from messaging.services import thread_ensure_general
+
+    general = await sync_to_async(thread_ensure_general)(portal.acme)
+    thread_url = f"{portal.url}/threads/{general.public_id}/"
+    payload = b"%PDF-1.7\n" + os.urandom(300_000)
+    source = tmp_path / "signed-sow.pdf"
+    source.write_bytes(payload)
+
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    await context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": portal.client_session, "url": portal.url}]
+    )
+    try:
+        theirs = await context.new_page()
+        await theirs.goto(thread_url)
+        await expect(theirs.locator("textarea#composer-input")).to_be_enabled()
+
+        await _sign_in(page, portal, portal.staff.email)
+        await page.goto(thread_url)
+        composer = page.locator("textarea#composer-input")
+        await expect(composer).to_be_enabled()
+        await composer.fill("The signed statement of work")
+        await page.locator("input[data-attach]").set_input_files(source)
+
+        mine = page.locator("li.msg").filter(has_text="The signed statement of work")
+        await expect(mine.locator(".msg-file-name")).to_have_text("signed-sow.pdf")
+        await expect(composer).to_have_value("")
+        await expect(page.locator("[data-composer-uploads] li")).to_have_count(0)
+
+        arrived = theirs.locator("li.msg").filter(has_text="The signed statement of work")
+        await expect(arrived.locator(".msg-file")).to_contain_text("application/pdf")
+        async with theirs.expect_download() as waiting:
+            await arrived.get_by_role("link", name="Download").click()
+        download = await waiting.value
+        assert download.suggested_filename == "signed-sow.pdf"
+        saved = Path(await download.path())
+        assert saved.read_bytes() == payload
+        await _screenshot(theirs, "thread-shared-file.png")
+    finally:
+        await context.close()

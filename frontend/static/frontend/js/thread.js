@@ -3,6 +3,7 @@
 // (textContent and text nodes); links are built as <a> elements, never parsed from HTML.
 
 import { presenceDot, socket, startSocket } from "./portal.js";
+import { PartsUpload, formatBytes } from "./uploads.js";
 
 const MAX_BODY_CHARS = 10_000;
 const COUNTER_FROM_CHARS = 9_000;
@@ -298,6 +299,8 @@ class ChatPage {
     this.input = this.form.querySelector("textarea");
     this.sendButton = this.form.querySelector("button[type=submit]");
     this.formError = this.form.querySelector(".composer-error");
+    this.attachButton = null;
+    this.setUpAttach();
     this.announcer = document.querySelector("[data-announcer]");
     this.messages = new Map(); // message id -> <li>
     this.confirmed = new Set(); // client ids of one's own messages shown as stored
@@ -374,6 +377,106 @@ class ChatPage {
     if (this.threadId === null) return;
     this.input.disabled = !enabled;
     this.sendButton.disabled = !enabled;
+    if (this.attachButton !== null) this.attachButton.disabled = !enabled;
+  }
+
+  // Sharing files ------------------------------------------------------------------------------
+
+  /** The Attach button: files go to the vault in parts and arrive here as a message. */
+  setUpAttach() {
+    this.attachButton = this.form.querySelector("[data-attach-button]");
+    this.fileInput = this.form.querySelector("input[data-attach]");
+    this.uploadList = document.querySelector("[data-composer-uploads]");
+    this.token = this.form.querySelector("input[name=csrfmiddlewaretoken]")?.value ?? "";
+    this.maxBytes = Number(this.form.dataset.maxBytes);
+    this.shareQueue = Promise.resolve();
+    if (this.attachButton === null || this.fileInput === null) return;
+    this.attachButton.addEventListener("click", () => this.fileInput.click());
+    this.fileInput.addEventListener("change", () => {
+      const files = [...this.fileInput.files];
+      this.fileInput.value = "";
+      // What is written goes with the first file, as its message.
+      let note = this.input.value.trim();
+      if (files.length > 0 && note !== "") {
+        this.input.value = "";
+        this.autosize();
+        this.saveDraft();
+      }
+      for (const file of files) {
+        const fileNote = note;
+        note = "";
+        this.shareQueue = this.shareQueue.then(() => this.share(file, fileNote));
+      }
+    });
+  }
+
+  async share(file, note) {
+    const row = el("li", { className: "composer-upload", attrs: { "data-state": "sending" } });
+    const name = el("span", { text: file.name });
+    const cancel = el("button", { className: "link-button", text: "Cancel", attrs: { type: "button" } });
+    const bar = el("progress", { attrs: { max: "100", value: "0", "aria-label": `Sharing ${file.name}` } });
+    const meta = el("span", { className: "composer-upload-meta muted", text: formatBytes(file.size) });
+    row.append(name, cancel, bar, meta);
+    this.uploadList.hidden = false;
+    this.uploadList.append(row);
+    const finish = (state, text) => {
+      row.dataset.state = state;
+      meta.textContent = text;
+      cancel.textContent = "Dismiss";
+      cancel.onclick = () => {
+        row.remove();
+        this.uploadList.hidden = this.uploadList.children.length === 0;
+      };
+    };
+    if (file.size > this.maxBytes) {
+      finish("failed", `Larger than the limit of ${formatBytes(this.maxBytes)}, so it was not sent.`);
+      return;
+    }
+    const upload = new PartsUpload(file, {
+      token: this.token,
+      opening: { thread: this.threadId, note },
+      onProgress: (sent, size) => {
+        bar.value = size > 0 ? Math.floor((100 * sent) / size) : 100;
+        meta.textContent = `${bar.value}% · ${formatBytes(sent)} of ${formatBytes(size)}`;
+      },
+      onRetry: () => {
+        meta.textContent = "The connection dropped; trying again…";
+      },
+      onStoring: () => {
+        bar.value = 100;
+        meta.textContent = "Sent · checking and storing…";
+      },
+    });
+    cancel.onclick = () => upload.cancel();
+    const answer = await upload.run();
+    if (answer.cancelled) {
+      finish("cancelled", "Cancelled.");
+      if (note) this.restoreNote(note);
+      return;
+    }
+    if (answer.status !== 201) {
+      const message = answer.body?.error?.message;
+      finish(
+        "failed",
+        answer.status === 0
+          ? "The connection failed before the file was sent. Try again."
+          : (message ?? `The file was not shared (error ${answer.status}).`),
+      );
+      if (note) this.restoreNote(note);
+      return;
+    }
+    // The message carrying the file arrives over the socket like any other.
+    row.remove();
+    this.uploadList.hidden = this.uploadList.children.length === 0;
+  }
+
+  /** Give back what was written when its file could not be shared. */
+  restoreNote(note) {
+    if (this.input.value.trim() === "") {
+      this.input.value = note;
+      this.autosize();
+      this.saveDraft();
+    }
   }
 
   notice(text) {
@@ -507,10 +610,35 @@ class ChatPage {
       body.hidden = false;
     } else {
       body.replaceChildren(linkify(message.body));
+      body.hidden = message.body === "" && (message.attachments ?? []).length > 0;
     }
+    this.fillFiles(item, message.deleted ? [] : (message.attachments ?? []));
     const edited = item.querySelector(".msg-edited");
     edited.hidden = !message.edited_at || message.deleted;
     if (message.edited_at) edited.title = `Edited ${fullFormat.format(new Date(message.edited_at))}`;
+  }
+
+  /** The files a message shares: name, size, type and a download link each. */
+  fillFiles(item, files) {
+    item.querySelector(".msg-files")?.remove();
+    if (files.length === 0) return;
+    const list = el("ul", { className: "msg-files", attrs: { "aria-label": "Files" } });
+    for (const file of files) {
+      const entry = el("li", { className: "msg-file" });
+      entry.append(
+        el("a", {
+          className: "msg-file-name",
+          text: file.filename ?? file.title ?? "file",
+          attrs: { href: `/vault/documents/${encodeURIComponent(file.document ?? "")}/` },
+        }),
+        el("span", { className: "muted", text: `${formatBytes(file.size)} · ${file.content_type ?? ""}` }),
+      );
+      if (typeof file.download_url === "string" && file.download_url.startsWith("/api/v1/vault/")) {
+        entry.append(el("a", { text: "Download", attrs: { href: file.download_url, download: file.filename ?? "" } }));
+      }
+      list.append(entry);
+    }
+    item.querySelector(".msg-body").after(list);
   }
 
   renderPending(entry) {

@@ -8,31 +8,16 @@
 // into the page as text.
 
 import { el } from "./portal.js";
+import { PartsUpload, formatBytes } from "./uploads.js";
 
-const KB = 1024;
-const UNITS = ["KB", "MB", "GB", "TB", "PB"];
-const NBSP = "\u00a0";
+export { formatBytes };
+
 const COPIED_SHOWN_MS = 2_000;
-const PART_TRIES = 4;
-const RETRY_DELAY_MS = 1_000;
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 const secondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 
 // --- text -----------------------------------------------------------------------------------
-
-/** A byte count as the server's pages write it (Django's filesizeformat: 1 KB is 1,024 bytes). */
-export function formatBytes(bytes) {
-  const n = Number.isFinite(bytes) ? Math.max(0, Math.floor(bytes)) : 0;
-  if (n < KB) return `${n}${NBSP}${n === 1 ? "byte" : "bytes"}`;
-  let value = n / KB;
-  let unit = 0;
-  while (value >= KB && unit < UNITS.length - 1) {
-    value /= KB;
-    unit += 1;
-  }
-  return `${value.toFixed(1)}${NBSP}${UNITS[unit]}`;
-}
 
 function formatTime(time) {
   const date = new Date(time.dateTime);
@@ -55,14 +40,6 @@ function announce(region, text) {
 }
 
 // --- what the API answers -------------------------------------------------------------------
-
-function parseJson(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
 
 /** A sentence for a refused or failed upload, from the API's JSON error where there is one. */
 export function uploadErrorText(status, body, { limit }) {
@@ -98,8 +75,7 @@ class UploadItem {
   constructor(file, fields, onCancel) {
     this.file = file;
     this.fields = fields;
-    this.xhr = null;
-    this.aborted = false;
+    this.upload = null;
     this.state = "queued";
     this.li = el("li", { className: "upload", attrs: { "data-state": "queued" } });
     const head = el("div", { className: "upload-head" });
@@ -176,7 +152,6 @@ class Uploader {
     this.root = root;
     this.form = root.querySelector("[data-uploader]");
     this.kind = this.form.dataset.kind; // "document" or "version"
-    this.endpoint = this.form.dataset.endpoint; // the upload sessions
     this.document = this.form.dataset.document ?? "";
     this.maxBytes = Number(this.form.dataset.maxBytes);
     this.documentUrl = this.form.dataset.documentUrl ?? "";
@@ -295,9 +270,8 @@ class Uploader {
       this.queue = this.queue.filter((queued) => queued !== item);
       item.cancelled();
       announce(this.announcer, `${item.file.name}: cancelled.`);
-    } else if (item.state === "sending") {
-      item.aborted = true;
-      if (item.xhr !== null) item.xhr.abort();
+    } else if (item.state === "sending" && item.upload !== null) {
+      item.upload.cancel();
     }
   }
 
@@ -314,99 +288,40 @@ class Uploader {
     }
   }
 
-  /** A JSON call to the API; resolves to `{ status, body }` (status 0: no connection). */
-  call(method, url, payload) {
-    return new Promise((resolve) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open(method, url);
-      xhr.setRequestHeader("X-CSRFToken", this.token);
-      xhr.setRequestHeader("Accept", "application/json");
-      if (payload !== undefined) xhr.setRequestHeader("Content-Type", "application/json");
-      xhr.addEventListener("load", () => resolve({ status: xhr.status, body: parseJson(xhr.responseText) }));
-      xhr.addEventListener("error", () => resolve({ status: 0, body: null }));
-      xhr.addEventListener("abort", () => resolve({ status: 0, body: null }));
-      xhr.send(payload === undefined ? null : JSON.stringify(payload));
-    });
-  }
-
-  /** One part, with its progress; resolves to `{ status, body }` like `call`. */
-  putPart(item, session, offset, blob) {
-    return new Promise((resolve) => {
-      const xhr = new XMLHttpRequest();
-      item.xhr = xhr;
-      xhr.open("PUT", `${this.endpoint}/${encodeURIComponent(session.id)}?offset=${offset}`);
-      xhr.setRequestHeader("X-CSRFToken", this.token);
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.setRequestHeader("Content-Type", "application/octet-stream");
-      xhr.upload.addEventListener("progress", (event) => {
-        if (event.lengthComputable && item.state === "sending") {
-          item.progress(offset + Math.min(event.loaded, blob.size), item.file.size);
-        }
-      });
-      const settle = (status) => {
-        item.xhr = null;
-        resolve({ status, body: status ? parseJson(xhr.responseText) : null });
-      };
-      xhr.addEventListener("load", () => settle(xhr.status));
-      xhr.addEventListener("error", () => settle(0));
-      xhr.addEventListener("abort", () => settle(0));
-      xhr.send(blob);
-    });
-  }
-
   async send(item) {
     item.sending();
     announce(this.announcer, `Uploading ${item.file.name}…`);
-    const opening = { filename: item.file.name, size: item.file.size, ...item.fields };
+    const opening = { ...item.fields };
     if (this.kind === "version") opening.document = this.document;
-    const opened = await this.call("POST", this.endpoint, opening);
-    if (item.aborted) return this.abandon(item, null);
-    if (opened.status !== 201 || opened.body === null) return this.refused(item, opened);
-    const session = opened.body;
-    let offset = session.received;
-    let tries = 0;
-    while (offset < item.file.size || (offset === 0 && item.file.size === 0 && tries === 0)) {
-      const blob = item.file.slice(offset, offset + session.part_size);
-      const answer = await this.putPart(item, session, offset, blob);
-      if (item.aborted) return this.abandon(item, session);
-      if (answer.status === 200) {
-        offset = answer.body.received;
-        tries = 0;
-        if (item.file.size === 0) break;
-        continue;
-      }
-      if (answer.status === 409 && answer.body?.error?.code === "offset_mismatch") {
-        // The server stands elsewhere (a part's answer was lost): go on from there.
-        offset = answer.body.error.fields.received;
-        continue;
-      }
-      const transient = answer.status === 0 || answer.status >= 500;
-      tries += 1;
-      if (!transient || tries >= PART_TRIES) return this.refused(item, answer, session);
-      item.meta.textContent = "The connection dropped; trying again…";
-      await new Promise((wait) => window.setTimeout(wait, RETRY_DELAY_MS * tries));
-      if (item.aborted) return this.abandon(item, session);
+    const upload = new PartsUpload(item.file, {
+      token: this.token,
+      endpoint: this.form.dataset.endpoint,
+      opening,
+      onProgress: (sent, size) => {
+        if (item.state === "sending") item.progress(sent, size);
+      },
+      onRetry: () => {
+        item.meta.textContent = "The connection dropped; trying again…";
+      },
+      onStoring: () => item.sealing(),
+    });
+    item.upload = upload;
+    const answer = await upload.run();
+    if (answer.cancelled) {
+      item.cancelled();
+      announce(this.announcer, `${item.file.name}: upload cancelled.`);
+      return;
     }
-    item.sealing();
-    const done = await this.call("POST", `${this.endpoint}/${encodeURIComponent(session.id)}/complete`);
-    if (done.status !== 201 || done.body === null) return this.refused(item, done, session);
-    return this.finish(item, done.body);
-  }
-
-  abandon(item, session) {
-    item.cancelled();
-    announce(this.announcer, `${item.file.name}: upload cancelled.`);
-    if (session !== null) this.call("DELETE", `${this.endpoint}/${encodeURIComponent(session.id)}`);
-  }
-
-  refused(item, answer, session = null) {
-    const text =
-      answer.status === 0
-        ? "The connection failed before the upload finished. Check your network and try again."
-        : uploadErrorText(answer.status, answer.body, { limit: this.maxBytes });
-    item.fail(text);
-    announce(this.announcer, `${item.file.name} was not uploaded. ${text}`);
-    if (session !== null) this.call("DELETE", `${this.endpoint}/${encodeURIComponent(session.id)}`);
+    if (answer.status !== 201) {
+      const text =
+        answer.status === 0
+          ? "The connection failed before the upload finished. Check your network and try again."
+          : uploadErrorText(answer.status, answer.body, { limit: this.maxBytes });
+      item.fail(text);
+      announce(this.announcer, `${item.file.name} was not uploaded. ${text}`);
+      return;
+    }
+    this.finish(item, answer.body);
   }
 
   finish(item, body) {
