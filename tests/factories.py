@@ -20,6 +20,17 @@ def _password_hash() -> str:
     return make_password(PASSWORD)
 
 
+# Every role the ``people`` fixture (tests/conftest.py) has one person for, around Acme.
+ROLES = (
+    "firm_admin",
+    "staff_on_team",
+    "staff_off_team",
+    "client_admin",
+    "client_member",
+    "other_client",
+)
+
+
 def user(
     *,
     email: str | None = None,

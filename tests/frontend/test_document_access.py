@@ -7,7 +7,6 @@ to whoever sees it but may not manage it."""
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.messages import get_messages
@@ -16,17 +15,10 @@ from django.urls import reverse
 
 from accounts import permissions
 from tests import factories
-from tests.vault.helpers import sealed_upload
+from tests.vault.helpers import grants_world
 from vault import services as vault
 
-ROLES = [
-    "firm_admin",
-    "staff_on_team",
-    "staff_off_team",
-    "client_admin",
-    "client_member",
-    "other_client",
-]
+ROLES = factories.ROLES
 SEES_ACME = {"firm_admin", "staff_on_team", "client_admin", "client_member"}
 RUNS_ACME = {"firm_admin", "staff_on_team"}
 CASES = [
@@ -84,33 +76,7 @@ def flashed(response) -> list[str]:
 
 @pytest.fixture
 def world(acme, globex, people):
-    """A privileged Acme document uploaded by Gail (on Acme's team), also granted to Rita;
-    Nina, of Acme, holds no grant; and an ordinary document."""
-    holder = factories.staff(accounts=(acme,), name="Gail Grantee")
-    reader = factories.client(acme, name="Rita Reader")
-    newcomer = factories.client(acme, name=f"Nina {XSS}")
-
-    def add(title: str, *, privileged: bool):
-        return vault.document_create(
-            actor=holder,
-            account=acme,
-            upload=sealed_upload(b"Heads of terms.\n"),
-            title=title,
-            privileged=privileged,
-        ).document
-
-    document = add("Acme settlement", privileged=True)
-    plain = add("Acme plan", privileged=False)
-    vault.document_grant(actor=holder, document=document, user=reader)
-    return SimpleNamespace(
-        acme=acme,
-        cast=people,
-        holder=holder,
-        reader=reader,
-        newcomer=newcomer,
-        document=document,
-        plain=plain,
-    )
+    return grants_world(acme, globex, people, newcomer_name=f"Nina {XSS}")
 
 
 @pytest.fixture

@@ -23,14 +23,7 @@ MADE_UP_THREAD = "thr_aaaaaaaaaaaaaaaaaaaaaaaa"
 LOGIN = reverse("frontend:login")
 XSS = "<img src=x onerror=alert(1)>"
 
-ROLES = [
-    "firm_admin",
-    "staff_on_team",
-    "staff_off_team",
-    "client_admin",
-    "client_member",
-    "other_client",
-]
+ROLES = factories.ROLES
 # Which roles may read each thread (the grantee holds the privileged thread's grant).
 READERS = {
     "acme_general": {"firm_admin", "staff_on_team", "client_admin", "client_member"},

@@ -25,14 +25,7 @@ MADE_UP_FOLDER = "fld_aaaaaaaaaaaaaaaaaaaaaaaa"
 LOGIN = reverse("frontend:login")
 XSS = "<img src=x onerror=alert(1)>"
 
-ROLES = [
-    "firm_admin",
-    "staff_on_team",
-    "staff_off_team",
-    "client_admin",
-    "client_member",
-    "other_client",
-]
+ROLES = factories.ROLES
 ACME_VIEWERS = {"firm_admin", "staff_on_team", "client_admin", "client_member"}
 # Who sees each document (the privileged ones only by explicit grant, firm admins included).
 READERS = {

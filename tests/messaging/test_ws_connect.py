@@ -15,18 +15,12 @@ from accounts.models import User
 from accounts.services import users
 from messaging.consumers import PortalConsumer
 from messaging.protocol import MAX_FRAME_BYTES
+from tests import factories
 from tests.messaging.sockets import TIMEOUT, communicator, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROLES = [
-    "firm_admin",
-    "staff_on_team",
-    "staff_off_team",
-    "client_admin",
-    "client_member",
-    "other_client",
-]
+ROLES = factories.ROLES
 
 
 async def refused(ws: WebsocketCommunicator) -> bool:

@@ -27,14 +27,7 @@ from tests.messaging.test_protocol import receive_types, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROLES = [
-    "firm_admin",
-    "staff_on_team",
-    "staff_off_team",
-    "client_admin",
-    "client_member",
-    "other_client",
-]
+ROLES = factories.ROLES
 
 # The threads of the matrix. "*_granted" is privileged and granted to the user under test
 # (for a user who cannot see that account, a stale grant that must open nothing);

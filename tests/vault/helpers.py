@@ -35,3 +35,39 @@ def sealed_upload(
 def _close_spool(spool) -> None:
     with contextlib.suppress(FileNotFoundError):
         spool.close()
+
+
+def grants_world(acme, globex, people, *, newcomer_name: str = "Nina Newcomer"):
+    """A privileged Acme document uploaded by Gail (on Acme's team, so granted to her), also
+    granted to Rita Reader; Nina, of Acme, holds no grant; and an ordinary document."""
+    from types import SimpleNamespace
+
+    from tests import factories
+    from vault import services
+
+    holder = factories.staff(accounts=(acme,), name="Gail Grantee")
+    reader = factories.client(acme, name="Rita Reader")
+    newcomer = factories.client(acme, name=newcomer_name)
+
+    def add(title: str, *, privileged: bool):
+        return services.document_create(
+            actor=holder,
+            account=acme,
+            upload=sealed_upload(b"Draft terms.\n"),
+            title=title,
+            privileged=privileged,
+        ).document
+
+    document = add("Acme settlement", privileged=True)
+    plain = add("Acme plan", privileged=False)
+    services.document_grant(actor=holder, document=document, user=reader)
+    return SimpleNamespace(
+        acme=acme,
+        globex=globex,
+        cast=people,
+        holder=holder,
+        reader=reader,
+        newcomer=newcomer,
+        document=document,
+        plain=plain,
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -18,18 +17,10 @@ from accounts import permissions, signals
 from accounts.services import users
 from tests import factories
 from tests.vault import web
-from tests.vault.helpers import sealed_upload
-from vault import services
-from vault.models import AccessRecord, Document
+from tests.vault.helpers import grants_world
+from vault.models import AccessRecord
 
-ROLES = [
-    "firm_admin",
-    "staff_on_team",
-    "staff_off_team",
-    "client_admin",
-    "client_member",
-    "other_client",
-]
+ROLES = factories.ROLES
 SEES_ACME = {"firm_admin", "staff_on_team", "client_admin", "client_member"}
 # Who may choose who sees a privileged document: the firm's people who run the account,
 # and only while they hold the grant themselves.
@@ -65,34 +56,7 @@ def ids(people) -> set[str]:
 
 @pytest.fixture
 def world(acme, globex, people):
-    """A privileged Acme document uploaded by a staff member of Acme's team (so granted to
-    them), also granted to Rita Reader; Nina Newcomer, of Acme, holds no grant."""
-    holder = factories.staff(accounts=(acme,), name="Gail Grantee")
-    reader = factories.client(acme, name="Rita Reader")
-    newcomer = factories.client(acme, name="Nina Newcomer")
-
-    def add(title: str, *, privileged: bool) -> Document:
-        return services.document_create(
-            actor=holder,
-            account=acme,
-            upload=sealed_upload(b"Draft terms.\n"),
-            title=title,
-            privileged=privileged,
-        ).document
-
-    document = add("Acme settlement", privileged=True)
-    plain = add("Acme plan", privileged=False)
-    services.document_grant(actor=holder, document=document, user=reader)
-    return SimpleNamespace(
-        acme=acme,
-        globex=globex,
-        cast=people,
-        holder=holder,
-        reader=reader,
-        newcomer=newcomer,
-        document=document,
-        plain=plain,
-    )
+    return grants_world(acme, globex, people)
 
 
 @pytest.fixture

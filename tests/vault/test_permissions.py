@@ -19,14 +19,7 @@ from tests.vault.helpers import sealed_upload
 from vault import services
 from vault.models import AccessRecord, Document, Version
 
-ROLES = [
-    "firm_admin",
-    "staff_on_team",
-    "staff_off_team",
-    "client_admin",
-    "client_member",
-    "other_client",
-]
+ROLES = factories.ROLES
 SEES_ACCOUNT = {
     "acme": {"firm_admin", "staff_on_team", "client_admin", "client_member"},
     "globex": {"firm_admin", "staff_off_team", "other_client"},
