@@ -1,28 +1,23 @@
-"""Portal pages. Thin: parse input, call a service or selector, render."""
+"""Pages of the firm and its clients: signing in, homes, accounts, matters, invitations,
+branding."""
 
 from __future__ import annotations
 
-import json
 import logging
 import mimetypes
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
-from django.views.decorators.cache import cache_control, never_cache
+from django.urls import reverse_lazy
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions, selectors
-from accounts.errors import AtriumError, Forbidden, NotFound
+from accounts.errors import AtriumError, NotFound
 from accounts.ids import is_public_id
 from accounts.models import Invitation, User
 from accounts.permissions import Action
@@ -30,16 +25,11 @@ from accounts.services import firm as firm_services
 from accounts.services import invitations as invitation_services
 from accounts.services import matters as matter_services
 from frontend import forms
+from frontend.views.common import account_or_404, threads_by_account_id
 from messaging import selectors as thread_selectors
-from messaging import services as thread_services
-from messaging.notifications import thread_muted, thread_people
 from vault import selectors as vault_selectors
-from vault import services as vault_services
-from vault.api import client_meta
-from vault.models import AccessKind, AccessOutcome, Folder
 
 log = logging.getLogger(__name__)
-
 
 # --- signing in and out -----------------------------------------------------------------
 
@@ -80,7 +70,7 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     summaries = selectors.accounts_for_user(request.user)
-    threads = _threads_by_account_id(thread_selectors.thread_summaries(request.user))
+    threads = threads_by_account_id(thread_selectors.thread_summaries(request.user))
     template = (
         "frontend/staff_home.html" if request.user.is_firm_staff else "frontend/client_home.html"
     )
@@ -88,19 +78,12 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"summaries": summaries, "rows": rows})
 
 
-def _account_or_404(user: User, public_id: str, action: Action = Action.VIEW):
-    try:
-        return permissions.account_for(user, public_id, action)
-    except NotFound:
-        raise Http404 from None
-
-
 @login_required
 @require_GET
 def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
-    account = _account_or_404(request.user, account_id)
+    account = account_or_404(request.user, account_id)
     detail = selectors.account_detail(request.user, account)
-    threads = _threads_by_account_id(thread_selectors.thread_summaries(request.user))
+    threads = threads_by_account_id(thread_selectors.thread_summaries(request.user))
     thread_form = None
     if detail.can_change:
         thread_form = forms.ThreadForm(
@@ -123,7 +106,7 @@ def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
-    account = _account_or_404(request.user, account_id)
+    account = account_or_404(request.user, account_id)
     form = forms.InviteForm(request.POST)
     if form.is_valid():
         try:
@@ -163,7 +146,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def matter_create(request: HttpRequest, account_id: str) -> HttpResponse:
-    account = _account_or_404(request.user, account_id)
+    account = account_or_404(request.user, account_id)
     form = forms.MatterForm(request.POST)
     if not form.is_valid():
         messages.error(request, "A matter needs a title.")
@@ -252,315 +235,6 @@ def matter_access(request: HttpRequest, matter_id: str) -> HttpResponse:
     except AtriumError as error:
         messages.error(request, error.message)
     return redirect("frontend:matter", matter_id=matter.public_id)
-
-
-# --- conversations ----------------------------------------------------------------------
-
-# How many of the newest messages a thread page starts with; older ones load on request.
-FIRST_PAGE_OF_MESSAGES = 50
-
-
-def _threads_by_account_id(summaries: list[dict]) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = {}
-    for summary in summaries:
-        grouped.setdefault(summary["account"]["id"], []).append(summary)
-    return grouped
-
-
-def _thread_groups(summaries: list[dict]) -> list[dict]:
-    """The side list: every readable thread, grouped by account (accounts by name, threads
-    most recently active first, as the selector returns them)."""
-    groups = [
-        {"account": threads[0]["account"], "threads": threads}
-        for threads in _threads_by_account_id(summaries).values()
-    ]
-    return sorted(groups, key=lambda g: g["account"]["name"].casefold())
-
-
-def _thread_or_404(user: User, public_id: str):
-    try:
-        return thread_services.thread_for(user, public_id)
-    except NotFound:
-        raise Http404 from None
-
-
-def _me(user: User) -> dict:
-    return {"id": user.public_id, "name": user.name, "initials": user.initials}
-
-
-@login_required
-@require_GET
-@never_cache
-def thread_index(request: HttpRequest) -> HttpResponse:
-    summaries = thread_selectors.thread_summaries(request.user)
-    return render(
-        request,
-        "frontend/threads.html",
-        {
-            "groups": _thread_groups(summaries),
-            "chat": {"me": _me(request.user), "thread": None},
-        },
-    )
-
-
-@login_required
-@require_GET
-@never_cache
-def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
-    thread = _thread_or_404(request.user, thread_id)
-    summaries = thread_selectors.thread_summaries(request.user)
-    mine = next((s for s in summaries if s["id"] == thread.public_id), None)
-    # The newest messages as stored frames (the socket's own format), then the page's
-    # script subscribes after ``last_seq``: nothing between the two is lost or doubled.
-    rows = thread_selectors.events_before(thread, thread.last_seq + 1, FIRST_PAGE_OF_MESSAGES + 1)
-    matter = thread.matter
-    if matter is not None and not permissions.can_on_item(request.user, Action.VIEW, matter):
-        matter = None
-    # Reads for this page only, of a thread the person may read (checked above).
-    muted = thread_muted(request.user, thread)
-    people = sorted(thread_people(thread), key=lambda p: (p.name.casefold(), p.pk))
-    return render(
-        request,
-        "frontend/thread.html",
-        {
-            "thread": thread,
-            "matter": matter,
-            "groups": _thread_groups(summaries),
-            "muted": muted,
-            "people": people,
-            "vault_max_bytes": settings.ATRIUM_VAULT_MAX_BYTES,
-            "chat": {
-                "me": _me(request.user),
-                "thread": {"id": thread.public_id, "title": thread.title},
-                "muted": muted,
-                "lastSeq": thread.last_seq,
-                "lastReadSeq": mine["last_read_seq"] if mine else thread.last_seq,
-                "hasMore": len(rows) > FIRST_PAGE_OF_MESSAGES,
-                "events": [json.loads(frame) for _, frame in rows[-FIRST_PAGE_OF_MESSAGES:]],
-            },
-        },
-    )
-
-
-@login_required
-@require_POST
-def thread_create(request: HttpRequest, account_id: str) -> HttpResponse:
-    # Only the account team and firm admins open threads; anyone else sees nothing here.
-    account = _account_or_404(request.user, account_id, Action.CHANGE)
-    form = forms.ThreadForm(
-        request.POST, matters=list(permissions.matters_visible_to(request.user, account))
-    )
-    if not form.is_valid():
-        if "title" in form.errors:
-            messages.error(request, "A conversation needs a title.")
-        else:
-            messages.error(request, "Choose a matter of this client from the list.")
-        return redirect("frontend:account", account_id=account.public_id)
-    try:
-        thread = thread_services.thread_create(
-            actor=request.user,
-            account=account,
-            title=form.cleaned_data["title"],
-            matter=form.cleaned_data["matter"],
-            privileged=form.cleaned_data["privileged"],
-        )
-    except NotFound:
-        raise Http404 from None
-    except AtriumError as error:
-        messages.error(request, error.message)
-        return redirect("frontend:account", account_id=account.public_id)
-    return redirect("frontend:thread", thread_id=thread.public_id)
-
-
-# --- the vault --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FolderNode:
-    folder: Folder
-    depth: int
-
-    @property
-    def indented(self) -> str:
-        """The name indented by its depth, for lists that cannot nest (a <select>)."""
-        return "\u2003" * self.depth + self.folder.name
-
-
-def _folder_tree(folders: list[Folder]) -> list[FolderNode]:
-    """Folders depth first, siblings in the selector's (name) order."""
-    children: dict[int | None, list[Folder]] = defaultdict(list)
-    for folder in folders:
-        children[folder.parent_id].append(folder)
-    tree: list[FolderNode] = []
-
-    def walk(parent_id: int | None, depth: int) -> None:
-        for folder in children.get(parent_id, []):
-            tree.append(FolderNode(folder, depth))
-            walk(folder.pk, depth + 1)
-
-    walk(None, 0)
-    return tree
-
-
-def _folder_or_404(user: User, account, public_id: str | None) -> Folder | None:
-    try:
-        return vault_services.folder_in(user, account, public_id)
-    except AtriumError:
-        raise Http404 from None
-
-
-def _document_or_404(user: User, public_id: str):
-    try:
-        return vault_services.document_for(user, public_id)
-    except NotFound:
-        raise Http404 from None
-
-
-def _uploader() -> dict:
-    """What the upload control needs to refuse a file before sending it."""
-    return {
-        "max_bytes": settings.ATRIUM_VAULT_MAX_BYTES,
-        "document_url": reverse("frontend:document", args=["__id__"]),
-    }
-
-
-@login_required
-@require_GET
-@never_cache
-def vault_page(request: HttpRequest, account_id: str) -> HttpResponse:
-    account = _account_or_404(request.user, account_id)
-    folder = _folder_or_404(request.user, account, request.GET.get("folder") or None)
-    tree = _folder_tree(list(vault_selectors.folders_of(request.user, account)))
-    documents = list(vault_selectors.documents_visible(request.user, account, folder=folder))
-    by_pk = {node.folder.pk: node.folder for node in tree}
-    ancestors: list[Folder] = []
-    parent_id = folder.parent_id if folder else None
-    while parent_id is not None and parent_id in by_pk and len(ancestors) < len(by_pk):
-        ancestors.insert(0, by_pk[parent_id])
-        parent_id = by_pk[parent_id].parent_id
-    return render(
-        request,
-        "frontend/vault.html",
-        {
-            "account": account,
-            "folder": folder,
-            "ancestors": ancestors,
-            "folders": tree,
-            "documents": documents,
-            # Marking a document privileged is for the people who serve the account.
-            "can_mark_privileged": permissions.can_on_account(request.user, Action.CHANGE, account),
-            "folder_form": forms.FolderForm(folders=tree, initial={"parent": folder}),
-            "uploader": _uploader(),
-        },
-    )
-
-
-@login_required
-@require_POST
-def vault_folder_create(request: HttpRequest, account_id: str) -> HttpResponse:
-    account = _account_or_404(request.user, account_id)
-    tree = _folder_tree(list(vault_selectors.folders_of(request.user, account)))
-    form = forms.FolderForm(request.POST, folders=tree)
-    vault_url = reverse("frontend:vault", args=[account.public_id])
-    if not form.is_valid():
-        messages.error(request, "Give the folder a name.")
-        return redirect(vault_url)
-    parent = form.cleaned_data["parent"]
-    try:
-        folder = vault_services.folder_create(
-            actor=request.user, account=account, name=form.cleaned_data["name"], parent=parent
-        )
-    except NotFound:
-        raise Http404 from None
-    except AtriumError as error:
-        messages.error(request, error.message)
-        return redirect(f"{vault_url}?folder={parent.public_id}" if parent else vault_url)
-    messages.success(request, f"Folder {folder.name} created.")
-    return redirect(f"{vault_url}?folder={folder.public_id}")
-
-
-def _label(choices: type[AccessKind] | type[AccessOutcome], value: str) -> str:
-    try:
-        return choices(value).label
-    except ValueError:
-        return value
-
-
-def _access_rows(entries: list[dict]) -> list[dict]:
-    return [
-        {
-            **entry,
-            "at": datetime.fromisoformat(entry["at"]),
-            "what": _label(AccessKind, entry["kind"]),
-            "outcome_text": _label(AccessOutcome, entry["outcome"]),
-        }
-        for entry in entries
-    ]
-
-
-@login_required
-@require_GET
-@never_cache
-def document_page(request: HttpRequest, document_id: str) -> HttpResponse:
-    document = _document_or_404(request.user, document_id)
-    vault_services.record_view(actor=request.user, document=document, meta=client_meta(request))
-    versions = vault_selectors.versions_of(document)
-    matter = document.matter
-    if matter is not None and not permissions.can_on_item(request.user, Action.VIEW, matter):
-        matter = None
-    access = None
-    if vault_selectors.can_see_access_log(request.user, document):
-        access = _access_rows(vault_selectors.access_log(document))
-    grantees = candidates = None
-    can_manage_grants = vault_selectors.can_manage_grants(request.user, document)
-    if document.privileged:
-        grantees = vault_selectors.document_grantees(document)
-        if can_manage_grants:
-            candidates = vault_selectors.grant_candidates(document)
-    return render(
-        request,
-        "frontend/document.html",
-        {
-            "document": document,
-            "account": document.account,
-            "versions": versions,
-            "latest": versions[0] if versions else None,
-            "matter": matter,
-            "access": access,
-            "access_limit": vault_selectors.ACCESS_LOG_LIMIT,
-            "grantees": grantees,
-            "candidates": candidates,
-            "can_manage_grants": can_manage_grants,
-            "uploader": _uploader(),
-        },
-    )
-
-
-@login_required
-@require_POST
-def document_grants(request: HttpRequest, document_id: str) -> HttpResponse:
-    """Give or withdraw one person's access to a privileged document (the panel of the
-    document page). Who cannot see the document gets the 404; who sees it but may not
-    choose who else does gets the 403, whatever person the form names."""
-    document = _document_or_404(request.user, document_id)
-    form = forms.GrantForm(request.POST)
-    person = vault_selectors.person_by_id(form.cleaned_data["user"]) if form.is_valid() else None
-    try:
-        if request.POST.get("action") == "revoke":
-            vault_services.document_revoke(actor=request.user, document=document, user=person)
-            messages.success(request, f"{person.name} no longer sees this document.")
-        else:
-            vault_services.document_grant(actor=request.user, document=document, user=person)
-            messages.success(request, f"{person.name} can now see this document.")
-    except Forbidden as error:
-        if error.code != "own_grant":
-            raise PermissionDenied from None
-        messages.error(request, error.message)
-    except AtriumError as error:
-        # Someone outside the account, or a person already removed from an out-of-date page:
-        # say so and show the page as it now is (a 404 there if the document went away).
-        messages.error(request, error.message)
-    return redirect("frontend:document", document_id=document.public_id)
 
 
 # --- invitations ------------------------------------------------------------------------

@@ -1,0 +1,133 @@
+"""Conversation pages."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import permissions
+from accounts.errors import AtriumError, NotFound
+from accounts.models import User
+from accounts.permissions import Action
+from frontend import forms
+from frontend.views.common import account_or_404, threads_by_account_id
+from messaging import selectors as thread_selectors
+from messaging import services as thread_services
+from messaging.notifications import thread_muted, thread_people
+
+# --- conversations ----------------------------------------------------------------------
+
+# How many of the newest messages a thread page starts with; older ones load on request.
+FIRST_PAGE_OF_MESSAGES = 50
+
+
+def _thread_groups(summaries: list[dict]) -> list[dict]:
+    """The side list: every readable thread, grouped by account (accounts by name, threads
+    most recently active first, as the selector returns them)."""
+    groups = [
+        {"account": threads[0]["account"], "threads": threads}
+        for threads in threads_by_account_id(summaries).values()
+    ]
+    return sorted(groups, key=lambda g: g["account"]["name"].casefold())
+
+
+def _thread_or_404(user: User, public_id: str):
+    try:
+        return thread_services.thread_for(user, public_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _me(user: User) -> dict:
+    return {"id": user.public_id, "name": user.name, "initials": user.initials}
+
+
+@login_required
+@require_GET
+@never_cache
+def thread_index(request: HttpRequest) -> HttpResponse:
+    summaries = thread_selectors.thread_summaries(request.user)
+    return render(
+        request,
+        "frontend/threads.html",
+        {
+            "groups": _thread_groups(summaries),
+            "chat": {"me": _me(request.user), "thread": None},
+        },
+    )
+
+
+@login_required
+@require_GET
+@never_cache
+def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = _thread_or_404(request.user, thread_id)
+    summaries = thread_selectors.thread_summaries(request.user)
+    mine = next((s for s in summaries if s["id"] == thread.public_id), None)
+    # The newest messages as stored frames (the socket's own format), then the page's
+    # script subscribes after ``last_seq``: nothing between the two is lost or doubled.
+    rows = thread_selectors.events_before(thread, thread.last_seq + 1, FIRST_PAGE_OF_MESSAGES + 1)
+    matter = thread.matter
+    if matter is not None and not permissions.can_on_item(request.user, Action.VIEW, matter):
+        matter = None
+    # Reads for this page only, of a thread the person may read (checked above).
+    muted = thread_muted(request.user, thread)
+    people = sorted(thread_people(thread), key=lambda p: (p.name.casefold(), p.pk))
+    return render(
+        request,
+        "frontend/thread.html",
+        {
+            "thread": thread,
+            "matter": matter,
+            "groups": _thread_groups(summaries),
+            "muted": muted,
+            "people": people,
+            "vault_max_bytes": settings.ATRIUM_VAULT_MAX_BYTES,
+            "chat": {
+                "me": _me(request.user),
+                "thread": {"id": thread.public_id, "title": thread.title},
+                "muted": muted,
+                "lastSeq": thread.last_seq,
+                "lastReadSeq": mine["last_read_seq"] if mine else thread.last_seq,
+                "hasMore": len(rows) > FIRST_PAGE_OF_MESSAGES,
+                "events": [json.loads(frame) for _, frame in rows[-FIRST_PAGE_OF_MESSAGES:]],
+            },
+        },
+    )
+
+
+@login_required
+@require_POST
+def thread_create(request: HttpRequest, account_id: str) -> HttpResponse:
+    # Only the account team and firm admins open threads; anyone else sees nothing here.
+    account = account_or_404(request.user, account_id, Action.CHANGE)
+    form = forms.ThreadForm(
+        request.POST, matters=list(permissions.matters_visible_to(request.user, account))
+    )
+    if not form.is_valid():
+        if "title" in form.errors:
+            messages.error(request, "A conversation needs a title.")
+        else:
+            messages.error(request, "Choose a matter of this client from the list.")
+        return redirect("frontend:account", account_id=account.public_id)
+    try:
+        thread = thread_services.thread_create(
+            actor=request.user,
+            account=account,
+            title=form.cleaned_data["title"],
+            matter=form.cleaned_data["matter"],
+            privileged=form.cleaned_data["privileged"],
+        )
+    except NotFound:
+        raise Http404 from None
+    except AtriumError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:account", account_id=account.public_id)
+    return redirect("frontend:thread", thread_id=thread.public_id)
