@@ -195,7 +195,10 @@ def _add_version(
 
 
 def _forget(upload: SealedUpload) -> None:
+    """The upload is stored: drop its key and close its spool file (gone into the storage,
+    or a copy that is no longer needed)."""
     upload.data_key = b""
+    upload.close()
 
 
 def _grantees_for_new(document: Document, actor: User) -> set[User]:

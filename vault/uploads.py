@@ -233,3 +233,24 @@ class SealingUploadHandler(FileUploadHandler):
 
     def upload_interrupted(self):
         self._discard()
+
+
+def sealed_from_bytes(
+    data: bytes,
+    filename: str,
+    *,
+    content_type: str = "application/octet-stream",
+    piece_bytes: int | None = None,
+) -> SealedUpload:
+    """Seal bytes already in hand the way an upload's body is sealed (for commands and
+    imports, not requests). Raises ``StopUpload`` if the handler refuses them; read
+    ``handler.refused`` for why."""
+    handler = SealingUploadHandler()
+    handler.new_file(FIELD, filename, content_type, len(data))
+    step = piece_bytes or handler.chunk_size
+    for start in range(0, len(data), step):
+        handler.receive_data_chunk(data[start : start + step], start)
+    upload = handler.file_complete(len(data))
+    if upload is None:
+        raise StopUpload
+    return upload

@@ -274,3 +274,22 @@ def test_seed_demo_threads_follow_the_privileged_wall(seeded):
     seed()
     assert Message.objects.count() == messages > 0
     assert Thread.objects.filter(title="General").count() == 3
+
+
+def test_seed_demo_fills_the_vault_behind_the_wall(seeded):
+    from vault import services as vault_services
+    from vault.models import Document
+
+    sheet = Document.objects.get(title="Penetrode term sheet (draft)")
+    assert sheet.privileged and sheet.matter.title == PRIVILEGED
+    guidelines = Document.objects.get(title="Brand guidelines, first draft")
+    assert not guidelines.privileged and guidelines.folder.name == "Deliverables"
+    for email in ("counsel@atrium.test", "gc@initech.test"):
+        assert permissions.can_on_item(seeded[email], Action.VIEW, sheet), email
+    for email in ("staff@atrium.test", "assistant@initech.test", "admin@atrium.test"):
+        assert not permissions.can_on_item(seeded[email], Action.VIEW, sheet), email
+    # The stored bytes come back for someone who may read them.
+    download = vault_services.download_open(
+        actor=seeded["client@acme.test"], version=guidelines.latest_version
+    )
+    assert b"".join(download).startswith(b"# Acme brand guidelines")

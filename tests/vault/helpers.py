@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import weakref
 
-from vault.uploads import FIELD, SealedUpload, SealingUploadHandler
+from vault.uploads import SealedUpload, sealed_from_bytes
 
 
 def sealed_upload(
@@ -21,13 +21,7 @@ def sealed_upload(
 
     A request closes its uploads when it ends; here the spool file is closed when the
     upload is collected, quietly if the vault storage has already moved it into place."""
-    handler = SealingUploadHandler()
-    handler.new_file(FIELD, filename, content_type, len(data))
-    step = piece_bytes or handler.chunk_size
-    for start in range(0, len(data), step):
-        handler.receive_data_chunk(data[start : start + step], start)
-    upload = handler.file_complete(len(data))
-    assert upload is not None, "the handler kept no file"
+    upload = sealed_from_bytes(data, filename, content_type=content_type, piece_bytes=piece_bytes)
     weakref.finalize(upload, _close_spool, upload.file)
     return upload
 

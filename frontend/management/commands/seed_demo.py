@@ -16,6 +16,9 @@ from accounts.services import client_accounts, matters
 from accounts.services.firm import firm_get
 from messaging import services as messaging
 from messaging.models import Thread
+from vault import services as vault
+from vault.models import Document, Folder
+from vault.uploads import sealed_from_bytes
 
 DEMO_PASSWORD = "atrium-demo"  # noqa: S105 - the documented development-only demo password
 
@@ -136,6 +139,29 @@ CONVERSATION = [
 ]
 _DEMO_NAMESPACE = uuid.UUID("6f1d6c2e-58a4-4c1e-9b5e-0a7d1f3b9c11")
 
+# (account slug, folder or None, matter title or None, uploader, file name, title, text).
+# A document of a privileged matter is privileged to the matter's grantees.
+DOCUMENTS = [
+    (
+        "acme",
+        "Deliverables",
+        None,
+        "staff@atrium.test",
+        "brand-guidelines.md",
+        "Brand guidelines, first draft",
+        "# Acme brand guidelines\n\nPrimary colour: Acme red. Logo clear space: one 'A'.\n",
+    ),
+    (
+        "initech",
+        None,
+        "Acquisition of Penetrode Inc.",
+        "counsel@atrium.test",
+        "penetrode-term-sheet.txt",
+        "Penetrode term sheet (draft)",
+        "Term sheet: acquisition of Penetrode Inc. by Initech. Privileged and confidential.\n",
+    ),
+]
+
 
 class Command(BaseCommand):
     help = "Create the demo firm, client accounts and people (development only)."
@@ -211,6 +237,7 @@ class Command(BaseCommand):
                     actor=None, account=accounts[slug], title=title, matter=matter
                 )
             threads[slug, title] = thread
+        self._seed_documents(accounts, people)
         for n, (slug, title, author, body) in enumerate(CONVERSATION):
             # A fixed client id per line: a second run is a retry, and retries store nothing.
             messaging.message_send(
@@ -218,4 +245,29 @@ class Command(BaseCommand):
                 thread_id=threads[slug, title].public_id,
                 client_id=uuid.uuid5(_DEMO_NAMESPACE, f"{n}:{body}"),
                 body=body,
+            )
+
+    def _seed_documents(self, accounts: dict, people: dict) -> None:
+        """A few vault documents (once: a document of that title is left as it is)."""
+        for slug, folder_name, matter_title, uploader, filename, title, text in DOCUMENTS:
+            account = accounts[slug]
+            if Document.objects.filter(account=account, title=title).exists():
+                continue
+            folder = None
+            if folder_name:
+                folder = Folder.objects.filter(account=account, name=folder_name).first()
+                if folder is None:
+                    folder = vault.folder_create(
+                        actor=people[uploader], account=account, name=folder_name
+                    )
+            matter = (
+                Matter.objects.get(account=account, title=matter_title) if matter_title else None
+            )
+            vault.document_create(
+                actor=people[uploader],
+                account=account,
+                upload=sealed_from_bytes(text.encode(), filename),
+                title=title,
+                folder=folder,
+                matter_id=matter.public_id if matter else None,
             )
