@@ -408,3 +408,10 @@ def seal_chunk(aead: AESGCM, head: bytes, index: int, plain: bytes, *, last: boo
     aad = _chunk_aad(head)
     _AAD_TAIL.pack_into(aad, len(head), index, last)
     return aead.encrypt(_nonce(index), plain, aad)
+
+
+def sealed_size(version_id: str, plain_size: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
+    """The stored size of a whole file of ``plain_size`` bytes: its header, the plaintext,
+    and a tag per chunk (an empty file is one empty chunk)."""
+    chunks = max(1, -(-plain_size // chunk_bytes))
+    return len(header(version_id, chunk_bytes)) + plain_size + chunks * TAG_BYTES

@@ -111,6 +111,16 @@ def unwrap_data_key(account_key_bytes: bytes, wrapped: bytes, version_id: str) -
     )
 
 
+def data_key(account: ClientAccount, wrapped: bytes, version_id: str) -> bytes:
+    """A version's plain data key, through its account's key; KeyUnavailable if either is
+    gone or does not unwrap (never a raw crypto error to the caller)."""
+    try:
+        return unwrap_data_key(account_key(account), wrapped, version_id)
+    except crypto.VaultCryptoError:
+        log.error("vault: the data key of %s does not unwrap", version_id)
+        raise KeyUnavailable("This version's key does not unwrap.") from None
+
+
 @dataclass
 class RotationReport:
     rewrapped: int = 0

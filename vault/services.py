@@ -471,13 +471,7 @@ def download_open(*, actor: User, version: Version, meta: dict | None = None) ->
     """Check access, unwrap the version's key and open its stored file for reading."""
     if not permissions.can_on_item(actor, Action.VIEW, version.document):
         raise NotFound
-    account = version.document.account
-    account_key = keys.account_key(account)
-    try:
-        data_key = keys.unwrap_data_key(account_key, version.wrapped_data_key, version.public_id)
-    except crypto.VaultCryptoError:
-        log.error("vault: the data key of %s does not unwrap", version.public_id)
-        raise keys.KeyUnavailable("This version's key does not unwrap.") from None
+    data_key = keys.data_key(version.document.account, version.wrapped_data_key, version.public_id)
     try:
         handle = storage().open(version.storage_name, "rb")
     except FileNotFoundError:

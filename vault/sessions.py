@@ -228,8 +228,7 @@ def _digest_keep(session: UploadSession, received: int, digest) -> None:
 
 
 def _data_key(session: UploadSession) -> bytes:
-    account_key = keys.account_key(session.account)
-    return keys.unwrap_data_key(account_key, session.wrapped_data_key, session.version_public_id)
+    return keys.data_key(session.account, session.wrapped_data_key, session.version_public_id)
 
 
 def upload_part(
@@ -326,11 +325,7 @@ def upload_complete(*, actor: User, session_id: str, meta: dict | None = None) -
         data_key = _data_key(session)
         path = spool_path(session)
         known = _digests.pop(session.public_id, None)
-        expected = _sealed_length(session, session.size) + (
-            crypto.TAG_BYTES + session.size % CHUNK
-            if session.size % CHUNK or not session.size
-            else 0
-        )
+        expected = crypto.sealed_size(session.version_public_id, session.size)
         if known is not None and known[0] == session.size and _size_of(path) == expected:
             sha256, corrupt = known[1].hexdigest(), False
         else:

@@ -550,3 +550,10 @@ def test_hkdf_sha256_matches_wycheproof():
         assert derived == bytes.fromhex(case["okm"]), case["tcId"]
         checked += 1
     assert checked > 10
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 3 * 4096])
+def test_sealed_size_is_what_the_sealer_writes(size):
+    data = os.urandom(size)
+    sealed = b"".join(crypto.seal_stream([data], crypto.new_key(), "ver_" + "a" * 24, 4096))
+    assert crypto.sealed_size("ver_" + "a" * 24, size, 4096) == len(sealed)

@@ -337,3 +337,17 @@ def test_an_altered_spool_that_slips_through_is_caught_at_download(client, peopl
         for piece in download.streaming_content:
             received += piece
     assert data.startswith(received) and len(received) == CHUNK
+
+
+def test_a_session_whose_key_does_not_unwrap_answers_key_unavailable(client, people, acme):
+    """A damaged wrapped key is the vault's problem to name (409), not a crash (500)."""
+    client.force_login(people["client_member"])
+    upload_id = _open(client, account=acme.public_id, filename="f", size=3).json()["id"]
+    session = UploadSession.objects.get(public_id=upload_id)
+    damaged = bytearray(session.wrapped_data_key)
+    damaged[0] ^= 1
+    UploadSession.objects.filter(pk=session.pk).update(wrapped_data_key=bytes(damaged))
+    response = _put(client, upload_id, 0, b"abc")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "key_unavailable"
+    assert UploadSession.objects.get(pk=session.pk).received == 0
