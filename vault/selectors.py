@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 
 from accounts import permissions
 from accounts.errors import Invalid
@@ -20,6 +21,10 @@ def _person(user: User | None) -> dict | None:
     return {"id": user.public_id, "name": user.name, "initials": user.initials}
 
 
+def download_url(version: Version) -> str:
+    return reverse("vault_api:download", args=[version.public_id])
+
+
 def version_json(version: Version) -> dict:
     return {
         "id": version.public_id,
@@ -30,7 +35,21 @@ def version_json(version: Version) -> dict:
         "content_type": version.content_type,
         "created_at": version.created_at.isoformat(),
         "uploaded_by": _person(version.uploaded_by),
-        "download_url": f"/api/v1/vault/versions/{version.public_id}/download",
+        "download_url": download_url(version),
+    }
+
+
+def attachment_json(document: Document, version: Version) -> dict:
+    """How a message describes a file shared with it."""
+    return {
+        "document": document.public_id,
+        "version": version.public_id,
+        "title": document.title,
+        "filename": version.filename,
+        "size": version.size,
+        "content_type": version.content_type,
+        "sha256": version.sha256,
+        "download_url": download_url(version),
     }
 
 

@@ -152,7 +152,11 @@ def _discard_stored(name: str) -> None:
 
 
 def _add_version(
-    actor: User, document: Document, upload: SealedUpload, account_key: bytes
+    actor: User,
+    document: Document,
+    upload: SealedUpload,
+    account_key: bytes,
+    meta: dict | None,
 ) -> Version:
     """Store the sealed upload and record it as the document's next version. Called inside
     the caller's transaction; the stored object is removed if that transaction fails."""
@@ -184,9 +188,7 @@ def _add_version(
             document.version_count = number
             document.latest_version = version
             document.updated_at = now
-            AccessRecord.objects.create(
-                document=document, version=version, user=actor, kind=AccessKind.UPLOAD
-            )
+            _access(document, version, actor, AccessKind.UPLOAD, meta)
     except BaseException:
         _discard_stored(name)
         raise
@@ -265,15 +267,14 @@ def document_create(
                 for person in grantees or _grantees_for_new(document, actor):
                     permissions.privileged_grant(document, person)
                 permissions.privileged_grant(document, actor)
-            version = _add_version(actor, document, upload, account_key)
-            _record_meta(version, request_meta)
+            version = _add_version(actor, document, upload, account_key, request_meta)
             if thread is not None:
                 messaging_services.message_send(
                     actor=actor,
                     thread_id=thread.public_id,
                     client_id=uuid.uuid4(),
                     body=note if isinstance(note, str) else "",
-                    attachments=[attachment_json(document, version)],
+                    attachments=[selectors.attachment_json(document, version)],
                 )
     except BaseException:
         if version is not None:
@@ -292,20 +293,6 @@ def document_create(
     return Added(document, version, True)
 
 
-def attachment_json(document: Document, version: Version) -> dict:
-    """How a message describes a file shared with it."""
-    return {
-        "document": document.public_id,
-        "version": version.public_id,
-        "title": document.title,
-        "filename": version.filename,
-        "size": version.size,
-        "content_type": version.content_type,
-        "sha256": version.sha256,
-        "download_url": f"/api/v1/vault/versions/{version.public_id}/download",
-    }
-
-
 def version_add(
     *, actor: User, document: Document, upload: SealedUpload, request_meta: dict | None = None
 ) -> Added:
@@ -315,8 +302,7 @@ def version_add(
     account_key = keys.account_key(document.account)
     with transaction.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
-        version = _add_version(actor, locked, upload, account_key)
-        _record_meta(version, request_meta)
+        version = _add_version(actor, locked, upload, account_key, request_meta)
     document.refresh_from_db()
     log.info(
         "vault: %s added version %d (%s) of %s",
@@ -327,13 +313,6 @@ def version_add(
     )
     _announce(actor, document, version, created=False)
     return Added(document, version, False)
-
-
-def _record_meta(version: Version, meta: dict | None) -> None:
-    if meta:
-        AccessRecord.objects.filter(version=version, kind=AccessKind.UPLOAD).update(
-            ip=meta.get("ip"), user_agent=meta.get("user_agent", "")[:300]
-        )
 
 
 def _announce(actor: User, document: Document, version: Version, *, created: bool) -> None:
@@ -410,15 +389,29 @@ def document_revoke(*, actor: User, document: Document, user: User | None) -> No
 # --- reading --------------------------------------------------------------------------------
 
 
-def record_view(*, actor: User, document: Document, meta: dict | None = None) -> None:
-    AccessRecord.objects.create(
+def _access(
+    document: Document,
+    version: Version | None,
+    actor: User,
+    kind: str,
+    meta: dict | None,
+    outcome: str = AccessOutcome.COMPLETE,
+) -> AccessRecord:
+    """One line of the access log; ``meta`` is the request's address and user agent."""
+    meta = meta or {}
+    return AccessRecord.objects.create(
         document=document,
-        version=document.latest_version,
+        version=version,
         user=actor,
-        kind=AccessKind.VIEW,
-        ip=(meta or {}).get("ip"),
-        user_agent=(meta or {}).get("user_agent", "")[:300],
+        kind=kind,
+        outcome=outcome,
+        ip=meta.get("ip"),
+        user_agent=meta.get("user_agent", "")[:300],
     )
+
+
+def record_view(*, actor: User, document: Document, meta: dict | None = None) -> None:
+    _access(document, document.latest_version, actor, AccessKind.VIEW, meta)
 
 
 class Download:
@@ -479,14 +472,8 @@ def download_open(*, actor: User, version: Version, meta: dict | None = None) ->
         raise Conflict(
             "The stored file of this version is missing.", code="content_missing"
         ) from None
-    record = AccessRecord.objects.create(
-        document=version.document,
-        version=version,
-        user=actor,
-        kind=AccessKind.DOWNLOAD,
-        outcome=AccessOutcome.STARTED,
-        ip=(meta or {}).get("ip"),
-        user_agent=(meta or {}).get("user_agent", "")[:300],
+    record = _access(
+        version.document, version, actor, AccessKind.DOWNLOAD, meta, AccessOutcome.STARTED
     )
     chunks = crypto.open_stream(handle.read, data_key, version.public_id)
     return Download(version, record, chunks, handle)
