@@ -13,7 +13,6 @@ import json
 import logging
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.multipartparser import MultiPartParserError
@@ -25,7 +24,7 @@ from accounts.errors import Forbidden, Invalid
 from accounts.http import api_endpoint, json_error
 from messaging import services as messaging_services
 from vault import selectors, services, sessions
-from vault.uploads import FIELD, SealingUploadHandler
+from vault.uploads import FIELD, SealingUploadHandler, body_over_limit, too_large_message
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +36,22 @@ def client_meta(request: HttpRequest) -> dict:
     }
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(value: object) -> bool:
+    """A form's or a JSON object's yes: true, or "1", "true", "yes", "on"."""
+    return value is True or (
+        isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}
+    )
+
+
+def _created(added: services.Added) -> JsonResponse:
+    """The document just stored, with the version that came with it."""
+    return JsonResponse(
+        {
+            **selectors.document_json(added.document),
+            "version": selectors.version_json(added.version),
+        },
+        status=201,
+    )
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -98,17 +111,13 @@ def folders(request: HttpRequest) -> HttpResponse:
 def _upload(request: HttpRequest, then) -> HttpResponse:
     """Refuse an oversized body before reading it, install the sealing handler, check CSRF,
     then hand the sealed file to ``then``. Whatever happens, no spool file outlives this."""
-    limit = settings.ATRIUM_VAULT_MAX_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit + 64 * 1024:  # room for the form's other fields and boundaries
-        log.info("vault upload refused before reading: %d bytes declared", declared)
-        return json_error("too_large", f"The file is larger than the limit of {limit} bytes.", 413)
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and body_over_limit(int(declared)):
+        log.info("vault upload refused before reading: %s bytes declared", declared)
+        return json_error("too_large", too_large_message(), 413)
     if not request.content_type or request.content_type != "multipart/form-data":
         return json_error("bad_upload", "Send the file as multipart/form-data.", 400)
-    handler = SealingUploadHandler(request, max_bytes=limit)
+    handler = SealingUploadHandler(request)
     request.upload_handlers = [handler]
     try:
         return csrf_protect(lambda req: _parsed(req, handler, then))(request)
@@ -153,14 +162,7 @@ def _create_document(request: HttpRequest, upload) -> HttpResponse:
         privileged=_flag(request.POST.get("privileged")),
         request_meta=client_meta(request),
     )
-    document = services.document_for(request.user, added.document.public_id)
-    return JsonResponse(
-        {
-            **selectors.document_json(document),
-            "version": selectors.version_json(added.version),
-        },
-        status=201,
-    )
+    return _created(added)
 
 
 @csrf_exempt
@@ -212,7 +214,6 @@ def uploads(request: HttpRequest) -> HttpResponse:
         account = permissions.account_for(request.user, str(data.get("account") or ""))
     folder_id = data.get("folder")
     folder = services.folder_in(request.user, account, str(folder_id) if folder_id else None)
-    privileged = data.get("privileged")
     session = sessions.upload_open(
         actor=request.user,
         account=account,
@@ -223,7 +224,7 @@ def uploads(request: HttpRequest) -> HttpResponse:
         description=data.get("description", ""),
         folder=folder,
         matter_id=str(data["matter"]) if data.get("matter") else None,
-        privileged=privileged is True or _flag(privileged if isinstance(privileged, str) else ""),
+        privileged=_flag(data.get("privileged")),
         thread=thread,
         note=data.get("note", ""),
     )
@@ -258,13 +259,10 @@ def upload_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
 
 @api_endpoint("POST")
 def upload_complete(request: HttpRequest, upload_id: str) -> HttpResponse:
-    added = sessions.upload_complete(
-        actor=request.user, session_id=upload_id, meta=client_meta(request)
-    )
-    document = services.document_for(request.user, added.document.public_id)
-    return JsonResponse(
-        {**selectors.document_json(document), "version": selectors.version_json(added.version)},
-        status=201,
+    return _created(
+        sessions.upload_complete(
+            actor=request.user, session_id=upload_id, meta=client_meta(request)
+        )
     )
 
 

@@ -23,12 +23,11 @@ import json
 import logging
 import re
 
-from django.conf import settings
+from vault.uploads import body_over_limit, too_large_message
 
 log = logging.getLogger(__name__)
 
 UPLOAD_PREFIX = "/api/v1/vault/"
-FORM_SLACK = 64 * 1024  # the form's other fields and the multipart boundaries
 DOWNLOAD_PATH = re.compile(r"^/api/v1/vault/versions/[^/]+/download$")
 
 
@@ -43,14 +42,13 @@ class UploadLimitMiddleware:
             and scope.get("path", "").startswith(UPLOAD_PREFIX)
         ):
             declared = _content_length(scope)
-            limit = settings.ATRIUM_VAULT_MAX_BYTES
-            if declared is not None and declared > limit + FORM_SLACK:
+            if body_over_limit(declared):
                 log.info(
                     "vault upload refused before reading: %d bytes declared to %s",
                     declared,
                     scope["path"],
                 )
-                await _refuse(send, limit)
+                await _refuse(send)
                 return
             receive = CoalescingReceive(receive)
         if scope["type"] == "http" and DOWNLOAD_PATH.match(scope.get("path", "")):
@@ -169,12 +167,12 @@ def _content_length(scope) -> int | None:
     return None
 
 
-async def _refuse(send, limit: int) -> None:
+async def _refuse(send) -> None:
     body = json.dumps(
         {
             "error": {
                 "code": "too_large",
-                "message": f"The file is larger than the limit of {limit} bytes.",
+                "message": too_large_message(),
             }
         }
     ).encode()

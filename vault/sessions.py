@@ -36,7 +36,14 @@ from messaging import services as messaging_services
 from messaging.models import Thread
 from vault import crypto, keys, services
 from vault.models import Document, Folder, UploadSession
-from vault.uploads import REFUSED_TYPES, SNIFF_BYTES, SealedUpload, safe_filename, sniff
+from vault.uploads import (
+    REFUSED_TYPES,
+    SNIFF_BYTES,
+    SealedUpload,
+    safe_filename,
+    sniff,
+    too_large_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +108,7 @@ def _checked_size(size: object) -> int:
         raise Invalid("size must be the file's size in bytes.", fields={"size": "invalid"})
     limit = settings.ATRIUM_VAULT_MAX_BYTES
     if size > limit:
-        raise TooLarge(f"The file is larger than the limit of {limit} bytes.")
+        raise TooLarge(too_large_message(limit))
     return size
 
 

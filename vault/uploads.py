@@ -30,6 +30,19 @@ from vault.models import version_public_id
 log = logging.getLogger(__name__)
 
 FIELD = "file"
+FORM_SLACK = 64 * 1024  # a multipart body's other fields and boundaries, beyond the file
+
+
+def too_large_message(limit: int | None = None) -> str:
+    limit = settings.ATRIUM_VAULT_MAX_BYTES if limit is None else limit
+    return f"The file is larger than the limit of {limit} bytes."
+
+
+def body_over_limit(declared: int | None) -> bool:
+    """Whether a request body declared this long cannot hold a file within the limit."""
+    return declared is not None and declared > settings.ATRIUM_VAULT_MAX_BYTES + FORM_SLACK
+
+
 SNIFF_BYTES = 8192
 # Sealing in whole chunks avoids re-buffering; the parser hands over pieces of this size.
 PIECE_BYTES = crypto.DEFAULT_CHUNK_BYTES
@@ -194,7 +207,7 @@ class SealingUploadHandler(FileUploadHandler):
         if self.received > self.max_bytes:
             self._refuse(
                 "too_large",
-                f"The file is larger than the limit of {self.max_bytes} bytes.",
+                too_large_message(self.max_bytes),
             )
         if len(self.head) < SNIFF_BYTES:
             self.head += raw_data[: SNIFF_BYTES - len(self.head)]
