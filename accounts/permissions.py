@@ -19,6 +19,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q, QuerySet, Subquery
@@ -29,7 +30,7 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, get_users_with
 
 from accounts.errors import NotFound
 from accounts.ids import is_public_id
-from accounts.models import ClientAccount, ClientRole, Matter
+from accounts.models import ClientAccount, ClientRole, FirmRole, Matter
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -97,6 +98,21 @@ def accounts_visible_to(user: AnyUser) -> QuerySet[ClientAccount]:
         return ClientAccount.objects.none()
     return get_objects_for_user(
         user, "accounts.view_clientaccount", klass=ClientAccount, accept_global_perms=False
+    )
+
+
+def people_seeing_account(account_id: int) -> QuerySet:
+    """The active users who may see the account: its client members, its team and the firm
+    admins (who the account's groups and the firm role let in), once each."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(memberships__account_id=account_id)
+            | Q(team_assignments__account_id=account_id)
+            | Q(firm_role=FirmRole.ADMIN)
+        )
+        .distinct()
     )
 
 

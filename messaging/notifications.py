@@ -17,7 +17,6 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts import permissions
@@ -44,14 +43,10 @@ DIGEST_MESSAGES_SHOWN = 3
 def thread_people(thread: Thread) -> list[User]:
     """Everyone who may read the thread now: its account's members and team and the firm
     admins, narrowed to the explicit grantees for a privileged thread."""
-    people = User.objects.filter(is_active=True).filter(
-        Q(memberships__account=thread.account_id)
-        | Q(team_assignments__account=thread.account_id)
-        | Q(firm_role="admin")
-    )
+    people = permissions.people_seeing_account(thread.account_id)
     if thread.privileged:
         people = people.filter(pk__in=permissions.privileged_grantees(thread).values("pk"))
-    return list(people.distinct())
+    return list(people)
 
 
 def _excerpt(body: str) -> str:

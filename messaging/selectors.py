@@ -131,16 +131,7 @@ def visible_thread_ids(user: User, thread_ids: set[int]) -> set[int]:
 def people_of_account_ids(account_id: int) -> list[int]:
     """Users who may see a non-privileged thread of the account: its members, its team and
     the firm admins."""
-    return list(
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(memberships__account_id=account_id)
-            | Q(team_assignments__account_id=account_id)
-            | Q(firm_role="admin")
-        )
-        .distinct()
-        .values_list("pk", flat=True)
-    )
+    return list(permissions.people_seeing_account(account_id).values_list("pk", flat=True))
 
 
 def _account_ids_of(user: User) -> QuerySet:

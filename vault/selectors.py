@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 
 from accounts import permissions
 from accounts.errors import Invalid
 from accounts.ids import is_public_id
-from accounts.models import ClientAccount, FirmRole, User
+from accounts.models import ClientAccount, User
 from accounts.permissions import Action
 from vault.models import AccessRecord, Document, Folder, Version
 
@@ -146,23 +146,13 @@ def can_manage_grants(user: User, document: Document) -> bool:
     return document.privileged and permissions.can_on_item(user, Action.CHANGE, document)
 
 
-def _reaching(account: ClientAccount) -> Q:
-    """The people who may see the account: its client members, its team, the firm admins."""
-    return (
-        Q(memberships__account=account)
-        | Q(team_assignments__account=account)
-        | Q(firm_role=FirmRole.ADMIN)
-    )
-
-
 def document_grantees(document: Document) -> list[User]:
     """The people a privileged document is open to, by name: its active grantees who still
     reach the account (a grant without the account opens nothing, so it is not shown)."""
     granted = permissions.privileged_grantees(document).values("pk")
     return list(
-        User.objects.filter(is_active=True, pk__in=granted)
-        .filter(_reaching(document.account))
-        .distinct()
+        permissions.people_seeing_account(document.account_id)
+        .filter(pk__in=granted)
         .order_by("name", "pk")
     )
 
@@ -172,10 +162,8 @@ def grant_candidates(document: Document) -> list[User]:
     hold no grant on it."""
     granted = permissions.privileged_grantees(document).values("pk")
     return list(
-        User.objects.filter(is_active=True)
-        .filter(_reaching(document.account))
+        permissions.people_seeing_account(document.account_id)
         .exclude(pk__in=granted)
-        .distinct()
         .order_by("name", "pk")
     )
 

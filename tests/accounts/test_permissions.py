@@ -661,3 +661,20 @@ def test_malformed_ids_are_simply_not_found(db, bad):
         permissions.account_for(None, bad)
     with pytest.raises(NotFound):
         permissions.item_for(None, Matter.objects.all(), bad)
+
+
+def test_people_seeing_an_account_are_its_members_team_and_firm_admins_once(people, acme):
+    from accounts.services.users import user_deactivate
+
+    seeing = list(permissions.people_seeing_account(acme.pk))
+    assert {p.pk for p in seeing} == {
+        people[role].pk for role in ("firm_admin", "staff_on_team", "client_admin", "client_member")
+    }
+    assert len(seeing) == len({p.pk for p in seeing})
+    # Each of them may indeed see it, and a deactivated person drops out.
+    for person in seeing:
+        assert permissions.can_on_account(person, Action.VIEW, acme)
+    user_deactivate(user=people["client_member"])
+    assert people["client_member"].pk not in {
+        p.pk for p in permissions.people_seeing_account(acme.pk)
+    }
