@@ -24,6 +24,15 @@ def json_error(code: str, message: str, status: int, *, fields: dict | None = No
     return JsonResponse(body, status=status)
 
 
+def client_meta(request: HttpRequest) -> dict:
+    """Where a request came from, as records of access keep it: the address (behind a proxy,
+    the one Daphne took from X-Forwarded-For) and the user agent."""
+    return {
+        "ip": request.META.get("REMOTE_ADDR") or None,
+        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+    }
+
+
 def api_endpoint(*methods: str) -> Callable:
     """Decorate a JSON view: allowed methods, a signed-in active user, and service errors
     turned into JSON with their code."""

@@ -21,19 +21,12 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from accounts import permissions
 from accounts.errors import Forbidden, Invalid
-from accounts.http import api_endpoint, json_error
+from accounts.http import api_endpoint, client_meta, json_error
 from messaging import services as messaging_services
 from vault import selectors, services, sessions
 from vault.uploads import FIELD, SealingUploadHandler, body_over_limit, too_large_message
 
 log = logging.getLogger(__name__)
-
-
-def client_meta(request: HttpRequest) -> dict:
-    return {
-        "ip": request.META.get("REMOTE_ADDR") or None,
-        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
-    }
 
 
 def _flag(value: object) -> bool:

@@ -18,13 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
 from accounts.errors import AtriumError, Forbidden, NotFound
+from accounts.http import client_meta
 from accounts.models import User
 from accounts.permissions import Action
 from frontend import forms
 from frontend.views.common import account_or_404
 from vault import selectors as vault_selectors
 from vault import services as vault_services
-from vault.api import client_meta
 from vault.models import AccessKind, AccessOutcome, Folder
 
 # --- the vault --------------------------------------------------------------------------
