@@ -263,6 +263,7 @@ def main() -> None:
     args = parser.parse_args()
     size = args.size_mib * MIB
 
+    (ROOT / "var").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="atrium-vault-bench-", dir=ROOT / "var"))
     env = {
         key: value
