@@ -1,27 +1,31 @@
 """ASGI entry point: Daphne serves HTTP and the WebSocket at /ws/.
 
-Vault uploads declared larger than the limit are refused before their body is read.
+Vault uploads declared larger than the limit are refused before their body is read, and
+the parts of an upload reach the view without a trip through the disk (``config.server``).
 WebSocket connections must come from an allowed Origin (``ALLOWED_HOSTS``) and carry a
 signed-in session; the consumer refuses anonymous and inactive users.
 """
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from config.server import ASGIHandler, adapt_daphne  # noqa: E402
+
+django_asgi_app = ASGIHandler()
 
 # Imported after Django is set up: the routes import models.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from config.server import leave_request_bodies_unparsed  # noqa: E402
 from messaging.routing import websocket_urlpatterns  # noqa: E402
 from vault.asgi import UploadLimitMiddleware  # noqa: E402
 
-leave_request_bodies_unparsed()
+adapt_daphne()
 
 application = ProtocolTypeRouter(
     {

@@ -1,8 +1,10 @@
 """ASGI middleware for the vault's large transfers.
 
 - Uploads: a body declared larger than the limit is refused with 413 before any of it is
-  read (Django would otherwise spool it all first); bodies reach Django in 1 MiB pieces
-  rather than Daphne's 8 KiB messages.
+  read (Django would otherwise spool it all first); bodies reach Django in pieces of at
+  least 1 MiB (a server may send smaller messages). The body of an upload part, bounded by
+  the part size, is kept in memory rather than in Django's spool file
+  (``config.server.ASGIHandler``).
 - Downloads: flow control. Daphne's ``send`` returns at once and Twisted buffers whatever it
   is given, so a download served faster than the client reads it would pile up in the
   server's memory (a whole 1 GiB file, measured). Under Daphne, ``send`` is bound to the
@@ -23,12 +25,14 @@ import json
 import logging
 import re
 
+from vault.sessions import PART_BYTES
 from vault.uploads import body_over_limit, too_large_message
 
 log = logging.getLogger(__name__)
 
 UPLOAD_PREFIX = "/api/v1/vault/"
 DOWNLOAD_PATH = re.compile(r"^/api/v1/vault/versions/[^/]+/download$")
+PART_PATH = re.compile(r"^/api/v1/vault/uploads/[^/]+$")
 
 
 class UploadLimitMiddleware:
@@ -50,7 +54,13 @@ class UploadLimitMiddleware:
                 )
                 await _refuse(send)
                 return
-            receive = CoalescingReceive(receive)
+            in_memory = (
+                scope["method"] == "PUT"
+                and declared is not None
+                and declared <= PART_BYTES
+                and PART_PATH.match(scope["path"]) is not None
+            )
+            receive = CoalescingReceive(receive, body_in_memory=in_memory)
         if scope["type"] == "http" and DOWNLOAD_PATH.match(scope.get("path", "")):
             paced = PacedSend.wrap(send)
             try:
@@ -65,14 +75,17 @@ class UploadLimitMiddleware:
 
 
 class CoalescingReceive:
-    """Hands a request body to the application in pieces of up to ``PIECE_BYTES``. Daphne
-    delivers bodies in 8 KiB messages, and Django handles each one separately: for a part of
-    an upload that is a thousand round trips through the event loop instead of eight."""
+    """Hands a request body to the application in pieces of at least ``PIECE_BYTES`` (but the
+    last). A server may deliver a body in small messages (Daphne's default is 8 KiB), and
+    Django handles each one separately: for a part of an upload that would be two thousand
+    round trips through the event loop instead of sixteen. ``body_in_memory`` asks the
+    handler to keep the body in memory (``config.server.ASGIHandler``)."""
 
     PIECE_BYTES = 1024 * 1024
 
-    def __init__(self, receive):
+    def __init__(self, receive, *, body_in_memory: bool = False):
         self._receive = receive
+        self.body_in_memory = body_in_memory
 
     async def __call__(self):
         pieces: list[bytes] = []
