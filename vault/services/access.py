@@ -1,0 +1,110 @@
+"""The access log, and reading: recording a view, and opening a version for a download
+that decrypts and verifies as it goes and records how it ended."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from accounts import permissions
+from accounts.errors import Conflict, NotFound
+from accounts.models import User
+from accounts.permissions import Action
+from vault import crypto, keys
+from vault.models import AccessKind, AccessOutcome, AccessRecord, Document, Version
+from vault.services.stored import storage
+
+# One logger for the whole package: log settings and record filters name ``vault.services``.
+log = logging.getLogger("vault.services")
+
+READ_BYTES = crypto.DEFAULT_CHUNK_BYTES + crypto.TAG_BYTES
+
+
+def access_record_create(
+    document: Document,
+    version: Version | None,
+    actor: User,
+    kind: str,
+    meta: dict | None,
+    outcome: str = AccessOutcome.COMPLETE,
+) -> AccessRecord:
+    """One line of the access log; ``meta`` is the request's address and user agent."""
+    meta = meta or {}
+    return AccessRecord.objects.create(
+        document=document,
+        version=version,
+        user=actor,
+        kind=kind,
+        outcome=outcome,
+        ip=meta.get("ip"),
+        user_agent=meta.get("user_agent", "")[:300],
+    )
+
+
+def record_view(*, actor: User, document: Document, meta: dict | None = None) -> None:
+    access_record_create(document, document.latest_version, actor, AccessKind.VIEW, meta)
+
+
+class Download:
+    """An open, verified-as-it-goes download of one version. Iterate for plaintext; the
+    access record says started until the last chunk verified, then complete, or failed."""
+
+    def __init__(self, version: Version, record: AccessRecord, chunks: Iterator[bytes], handle):
+        self.version = version
+        self.record = record
+        self._chunks = chunks
+        self._handle = handle
+        self.sent = 0
+        self.finished = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        outcome, detail = AccessOutcome.FAILED, "the download was interrupted"
+        try:
+            for chunk in self._chunks:
+                self.sent += len(chunk)
+                yield chunk
+            outcome, detail = AccessOutcome.COMPLETE, ""
+        except crypto.VaultCryptoError as error:
+            detail = str(error)
+            log.error(
+                "vault: download of %s stopped after %d bytes: %s",
+                self.version.public_id,
+                self.sent,
+                error,
+            )
+            raise
+        finally:
+            self._close()
+            self.finished = True
+            AccessRecord.objects.filter(pk=self.record.pk).update(
+                outcome=outcome, detail=detail[:200], bytes_sent=self.sent
+            )
+
+    def _close(self) -> None:
+        # The chunks first: reading ahead stops before the file it reads goes away.
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        self._handle.close()
+
+    def close(self) -> None:
+        self._close()
+
+
+def download_open(*, actor: User, version: Version, meta: dict | None = None) -> Download:
+    """Check access, unwrap the version's key and open its stored file for reading."""
+    if not permissions.can_on_item(actor, Action.VIEW, version.document):
+        raise NotFound
+    data_key = keys.data_key(version.document.account, version.wrapped_data_key, version.public_id)
+    try:
+        handle = storage().open(version.storage_name, "rb")
+    except FileNotFoundError:
+        log.error("vault: the stored object of %s is missing", version.public_id)
+        raise Conflict(
+            "The stored file of this version is missing.", code="content_missing"
+        ) from None
+    record = access_record_create(
+        version.document, version, actor, AccessKind.DOWNLOAD, meta, AccessOutcome.STARTED
+    )
+    chunks = crypto.open_stream(handle.read, data_key, version.public_id)
+    return Download(version, record, chunks, handle)
