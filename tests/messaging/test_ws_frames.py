@@ -12,7 +12,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from accounts.models import User
-from messaging import consumers, events, ratelimit, services
+from messaging import events, ratelimit, services
+from messaging.consumers import messages as message_frames
 from messaging.models import Event, Message, ReadState, Thread
 from tests.messaging.sockets import TIMEOUT, connected
 from tests.messaging.test_protocol import general, receive_types, send, subscribe
@@ -336,7 +337,7 @@ async def test_read_with_a_bad_seq_is_refused(chat, seq):
 def clock(monkeypatch):
     """The consumer's monotonic clock, moved by hand (the event loop keeps the real one)."""
     now = SimpleNamespace(value=1_000.0)
-    monkeypatch.setattr(consumers, "time", SimpleNamespace(monotonic=lambda: now.value))
+    monkeypatch.setattr(message_frames, "time", SimpleNamespace(monotonic=lambda: now.value))
     return now
 
 

@@ -1,0 +1,189 @@
+"""The consumer itself: the handshake and greeting, disconnect, inbound frame dispatch with
+its error replies, and the dispatch of live events and user notices from the hub. The frame
+handlers come from the subdomain mixins beside this module."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from accounts.errors import AtriumError
+from messaging import access, events, presence, protocol, selectors
+from messaging.consumers.gate import AccessGateMixin, thread_key
+from messaging.consumers.messages import MessagesMixin
+from messaging.consumers.notifications import NotificationsMixin
+from messaging.consumers.presence import PresenceMixin
+from messaging.consumers.threads import Subscription, ThreadsMixin
+from messaging.database import db
+from messaging.hub import hub
+
+# One logger for the whole socket, so its lines are filed under one name.
+log = logging.getLogger("messaging.consumers")
+
+
+class PortalConsumer(
+    AccessGateMixin,
+    ThreadsMixin,
+    MessagesMixin,
+    PresenceMixin,
+    NotificationsMixin,
+    AsyncWebsocketConsumer,
+):
+    """One signed-in tab. Refuses anonymous and inactive users at the handshake."""
+
+    # No channel-layer channel per socket: the process hub reads the layer once for all
+    # sockets, which saves a blocking Redis read and its buffers per connection.
+    channel_layer_alias = None
+
+    closing = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            log.info("websocket refused: no signed-in session")
+            await self.close()
+            return
+        self.user = user
+        self.subscriptions: dict[int, Subscription] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self.hub = hub()
+        self.socket_id = uuid.uuid4().hex
+        self.session_tag = events.session_tag(self.scope["session"].session_key)
+        self.presence_status = presence.ONLINE
+        self.presence_accounts: list[int] = []
+        self.access = access.AccessCache()
+        await self.accept()
+        # The stamp is read before the database is: a reduction after this read shows up
+        # as a new stamp at the next frame.
+        stamp = await access.stamp_of(user.pk)
+        # Counted as present before the greeting, so that whatever the client does after
+        # hello sees this socket's presence. Telling others is not part of the handshake.
+        _, (before, after), (hello, threads, accounts) = await asyncio.gather(
+            self.hub.join(events.user_group(user.pk), self),
+            presence.store().change(user.pk, self.socket_id, presence.ONLINE),
+            db(self._greeting)(),
+        )
+        self.access.reset(stamp)
+        self.access.threads.update(threads)
+        self.presence_accounts = accounts
+        await self.send(text_data=json.dumps(hello))
+        self.hub.renewals.add(self)
+        self._announce(before, after)
+
+    def _greeting(self) -> tuple[dict, dict[str, tuple[int, int, bool]], list[int]]:
+        summarised, notifications_unread = selectors.greeting(self.user)
+        hello = protocol.hello_frame(
+            self.user, [summary for _, summary in summarised], notifications_unread
+        )
+        threads = {thread.public_id: thread_key(thread) for thread, _ in summarised}
+        return hello, threads, selectors.presence_account_ids(self.user)
+
+    async def websocket_disconnect(self, message: dict) -> None:
+        self.closing = True
+        await super().websocket_disconnect(message)
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "hub"):
+            self.hub.renewals.discard(self)
+            await self.hub.leave_all(self)
+            before, after = await presence.store().change(self.user.pk, self.socket_id, None)
+            self._announce(before, after)
+
+    # --- inbound frames ---------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        frame, error = protocol.parse_frame(text_data, bytes_data)
+        if error is not None:
+            await self.send(text_data=json.dumps(error))
+            return
+        handler = self.HANDLERS.get(frame["type"])
+        ref = frame.get("ref")
+        if handler is None:
+            await self._error("unknown_type", f"Unknown frame type {frame['type']!r}.", ref)
+            return
+        try:
+            await handler(self, frame)
+        except AtriumError as problem:
+            if problem.code == "access_ended":
+                await self._end_access(problem.message, ref)
+                return
+            if problem.code == "not_found" and isinstance(frame.get("thread"), str):
+                # Refused because the thread is out of reach now (the notice may have been
+                # lost): stop its live events too.
+                await self._drop_thread(frame["thread"])
+            log.info(
+                "frame %s from %s refused: %s", frame["type"], self.user.public_id, problem.code
+            )
+            await self._error(
+                problem.code, problem.message, ref if ref is not None else frame.get("client_id")
+            )
+
+    async def _error(self, code: str, message: str, ref=None) -> None:
+        await self.send(text_data=json.dumps(protocol.error_frame(code, message, ref=ref)))
+
+    async def _reply(self, frame: dict, request: dict) -> None:
+        if request.get("ref") is not None:
+            frame["ref"] = request["ref"]
+        await self.send(text_data=json.dumps(frame))
+
+    async def on_ping(self, frame: dict) -> None:
+        # Checked like every frame: a keep-alive must not keep a deactivated user's socket.
+        await self._gate()
+        await self._reply({"type": "pong"}, frame)
+
+    HANDLERS: dict[str, Callable[[PortalConsumer, dict], Awaitable[None]]] = {
+        "ping": on_ping,
+        "subscribe": ThreadsMixin.on_subscribe,
+        "unsubscribe": ThreadsMixin.on_unsubscribe,
+        "message.send": MessagesMixin.on_message_send,
+        "message.edit": MessagesMixin.on_message_edit,
+        "message.delete": MessagesMixin.on_message_delete,
+        "read": MessagesMixin.on_read,
+        "typing": MessagesMixin.on_typing,
+        "history": ThreadsMixin.on_history,
+        "presence.subscribe": PresenceMixin.on_presence_subscribe,
+        "notifications": NotificationsMixin.on_notifications,
+        "notification.read": NotificationsMixin.on_notification_read,
+        "thread.mute": NotificationsMixin.on_thread_mute,
+        "presence.set": PresenceMixin.on_presence_set,
+    }
+
+    # --- live events from the hub ----------------------------------------------------------
+
+    async def hub_message(self, message: dict) -> None:
+        kind = message["type"]
+        if self._held is not None and kind != "hub.user_notice":
+            # Access is being re-checked: nothing goes out until it is known what may.
+            self._held.append(message)
+            return
+        if kind == "hub.thread_event":
+            await self._live_event(message["thread"], message["seq"], message["frame"])
+        elif kind == "hub.ephemeral":
+            if message["thread"] in self.subscriptions and message["sender"] != self.user.pk:
+                await self.send(text_data=message["frame"])
+        elif kind == "hub.user_notice":
+            await self._user_notice(message["notice"])
+        elif kind == "hub.presence":
+            await self._presence_notice(message["notice"])
+
+    async def _user_notice(self, notice: dict) -> None:
+        kind = notice.get("kind")
+        if kind == "read":
+            await self.send(
+                text_data=json.dumps(
+                    {"type": "read", "thread": notice["thread"], "seq": notice["seq"]}
+                )
+            )
+        elif kind == "access_reduced":
+            await self._recheck_access()
+        elif kind == "signed_out" and notice.get("session") == self.session_tag:
+            await self._end_access("You signed out.", code="signed_out")
+        elif kind == "notification":
+            await self.send(
+                text_data=json.dumps({"type": "notification", **notice["notification"]})
+            )
