@@ -8,8 +8,9 @@ file-system storage in a temporary directory), signs a client user in, then for 
   ``vault.crypto.Sealer`` and hashed with SHA-256, output discarded (what an upload costs
   before HTTP, parsing and storage);
 - **upload**: the browser's way, an upload session (``POST /api/v1/vault/uploads``), the file
-  in parts (``PUT …?offset=N``, read from disk, one kept-alive connection) and ``…/complete``,
-  timed from opening the session to the completed document. (A single multipart request of
+  in parts (``PUT …?offset=N``, each read from disk while the one before is sent, one
+  kept-alive connection) and ``…/complete``, timed from opening the session to the
+  completed document. (A single multipart request of
   that size is not measured: Daphne queues a whole request body in memory, which is why the
   browser sends parts; ``--single`` adds it anyway, to show that cost.)
 - **download**: ``GET /api/v1/vault/versions/ID/download`` read to the end and hashed.
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,9 +219,13 @@ def _upload_parts(port: int, cookie: str, account: str, path: Path, size: int) -
     )
     part_size = opened["part_size"]
     offset = 0
-    with open(path, "rb") as source:
+    # The next part is read from disk while the server takes the current one, as a browser
+    # reads a file's next slice while it sends.
+    with open(path, "rb") as source, ThreadPoolExecutor(max_workers=1) as reader:
+        following = reader.submit(source.read, part_size)
         while True:
-            part = source.read(part_size)
+            part = following.result()
+            following = reader.submit(source.read, part_size)
             call(
                 "PUT",
                 f"/api/v1/vault/uploads/{opened['id']}?offset={offset}",
