@@ -335,9 +335,14 @@ def main() -> None:
         _upload_single(port, cookie, account, small, MIB)
 
         figures: dict = {"size_mib": args.size_mib, "runs": []}
+        # Every measurement starts with nothing waiting to be written back: otherwise the
+        # gigabytes the runs before it wrote reach the disk during it, and it is throttled
+        # (the same code loses a fifth from one run to the next on this machine).
+        os.sync()
         crypto_times = [crypto_pipeline(plain) for _ in range(max(2, args.repeat))]
         figures["crypto_pipeline_mb_s"] = size / min(crypto_times) / 1e6
         for _ in range(args.repeat):
+            os.sync()
             rss_before = _rss_kib(server.pid)
             with PeakSampler(server.pid) as up:
                 start = time.perf_counter()
