@@ -41,7 +41,7 @@ from django.core.handlers.asgi import RequestAborted
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
-MEMORY_BODY_BYTES = 17 * MIB  # an upload part (16 MiB) and its headers, with room to spare
+MEMORY_BODY_BYTES = 17 * MIB  # an upload part (16 MiB), or a form around one, with room to spare
 MEMORY_BODIES_TOTAL = 128 * MIB  # per process
 BODY_MESSAGE_BYTES = MIB
 

@@ -2,9 +2,10 @@
 
 - Uploads: a body declared larger than the limit is refused with 413 before any of it is
   read (Django would otherwise spool it all first); bodies reach Django in pieces of at
-  least 1 MiB (a server may send smaller messages). The body of an upload part, bounded by
-  the part size, is kept in memory rather than in Django's spool file
-  (``config.server.ASGIHandler``).
+  least 1 MiB (a server may send smaller messages). A body that carries a file and is no
+  larger than an upload part (every part; a small single-request upload) is kept in memory
+  rather than in Django's spool file (``config.server.ASGIHandler``), so its plaintext never
+  reaches the disk.
 - Downloads: flow control. Daphne's ``send`` returns at once and Twisted buffers whatever it
   is given, so a download served faster than the client reads it would pile up in the
   server's memory (a whole 1 GiB file, measured). Under Daphne, ``send`` is bound to the
@@ -26,13 +27,21 @@ import logging
 import re
 
 from vault.sessions import PART_BYTES
-from vault.uploads import body_over_limit, too_large_message
+from vault.uploads import FORM_SLACK, body_over_limit, too_large_message
 
 log = logging.getLogger(__name__)
 
 UPLOAD_PREFIX = "/api/v1/vault/"
 DOWNLOAD_PATH = re.compile(r"^/api/v1/vault/versions/[^/]+/download$")
-PART_PATH = re.compile(r"^/api/v1/vault/uploads/[^/]+$")
+# Bodies that carry a file, which stay in memory on their way to the sealer when they are no
+# larger than an upload part (with a form's fields around it): the plaintext never reaches a
+# temporary file. Larger single-request uploads are spooled by Django as usual.
+FILE_BODIES = (
+    ("PUT", re.compile(r"^/api/v1/vault/uploads/[^/]+$")),
+    ("POST", re.compile(r"^/api/v1/vault/documents$")),
+    ("POST", re.compile(r"^/api/v1/vault/documents/[^/]+/versions$")),
+)
+FILE_BODY_IN_MEMORY_MAX = PART_BYTES + FORM_SLACK
 
 
 class UploadLimitMiddleware:
@@ -54,13 +63,9 @@ class UploadLimitMiddleware:
                 )
                 await _refuse(send)
                 return
-            in_memory = (
-                scope["method"] == "PUT"
-                and declared is not None
-                and declared <= PART_BYTES
-                and PART_PATH.match(scope["path"]) is not None
+            receive = CoalescingReceive(
+                receive, body_in_memory=_file_body_in_memory(scope, declared)
             )
-            receive = CoalescingReceive(receive, body_in_memory=in_memory)
         if scope["type"] == "http" and DOWNLOAD_PATH.match(scope.get("path", "")):
             paced = PacedSend.wrap(send)
             try:
@@ -168,6 +173,15 @@ class PacedSend:
                 self.release()
                 self._ended = True
         await self._send(message)
+
+
+def _file_body_in_memory(scope, declared: int | None) -> bool:
+    if declared is None or declared > FILE_BODY_IN_MEMORY_MAX:
+        return False
+    return any(
+        scope["method"] == method and pattern.match(scope["path"])
+        for method, pattern in FILE_BODIES
+    )
 
 
 def _content_length(scope) -> int | None:

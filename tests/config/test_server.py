@@ -318,3 +318,52 @@ def test_a_part_larger_than_a_part_goes_through_the_spool(people, acme, spools, 
     )
     assert status == 400 and refused["error"]["code"] == "bad_part_size"
     assert len(spools) == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("size", "spooled"),
+    [(3 * MIB + 7, False), (sessions.PART_BYTES, False), (sessions.PART_BYTES + MIB, True)],
+)
+def test_a_single_request_upload_skips_the_spool_up_to_a_parts_size(
+    people, acme, spools, settings, size, spooled
+):
+    """A small file sent in one multipart request never reaches a temporary file as
+    plaintext; a larger one is spooled by Django as before. Both are stored the same."""
+    settings.ATRIUM_VAULT_MAX_BYTES = 64 * MIB
+    headers = _signed_in(people["staff_on_team"])
+    data = web.content(size)
+    body = web.multipart(
+        {"account": acme.public_id}, disposition='filename="report.bin"', data=data
+    )
+    pieces = [body[i : i + 1_000_003] for i in range(0, len(body), 1_000_003)]
+    status, created = _asgi_call(
+        "/api/v1/vault/documents",
+        "POST",
+        {**headers, "Content-Type": web.MULTIPART, "Content-Length": str(len(body))},
+        pieces,
+    )
+    assert status == 201, created
+    assert created["version"]["size"] == size
+    assert created["version"]["sha256"] == web.sha256(data)
+    assert (len(spools) == 1) is spooled
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_version_in_one_request_skips_the_spool_too(people, acme, spools, settings):
+    headers = _signed_in(people["staff_on_team"])
+    added = []
+    for path in ("/api/v1/vault/documents", None):
+        data = web.content(2 * MIB, seed=len(added) + 1)
+        fields = {"account": acme.public_id} if path else {}
+        body = web.multipart(fields, disposition='filename="plan.bin"', data=data)
+        status, created = _asgi_call(
+            path or f"/api/v1/vault/documents/{added[0]['id']}/versions",
+            "POST",
+            {**headers, "Content-Type": web.MULTIPART, "Content-Length": str(len(body))},
+            [body],
+        )
+        assert status == 201, created
+        assert (created.get("version") or created)["sha256"] == web.sha256(data)
+        added.append(created)
+    assert spools == []
