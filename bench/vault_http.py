@@ -240,6 +240,52 @@ def _upload_parts(port: int, cookie: str, account: str, path: Path, size: int) -
     return created
 
 
+def _upload_bare(port: int, path: Path, size: int, part_size: int) -> str:
+    """The same parts, the same way, to the bare server (``bench/bare_upload.py``); returns
+    the SHA-256 it computed."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    name = secrets.token_hex(8)
+    offset = 0
+    answer: dict = {}
+    with open(path, "rb") as source, ThreadPoolExecutor(max_workers=1) as reader:
+        following = reader.submit(source.read, part_size)
+        while True:
+            part = following.result()
+            following = reader.submit(source.read, part_size)
+            final = int(offset + len(part) >= size)
+            connection.request(
+                "PUT",
+                f"/upload/{name}?offset={offset}&final={final}",
+                body=part,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            offset += len(part)
+            if final:
+                break
+    connection.close()
+    return answer["sha256"]
+
+
+def _start_daphne(app: str, env: dict, pin: list, log: Path) -> tuple[int, subprocess.Popen]:
+    port = _free_port()
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter
+        [*pin, sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "wb"),  # noqa: SIM115 - lives as long as the server
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return port, server
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"the server for {app} did not start")
+
+
 def _download(port: int, cookie: str, version: str) -> tuple[int, str]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     connection.request(
@@ -290,49 +336,31 @@ def main() -> None:
     import django
 
     django.setup()
+    from vault.sessions import PART_BYTES
 
-    server = None
+    server = bare = None
     try:
         plain = work / "plain.bin"
         print(f"writing {args.size_mib} MiB of plaintext …", flush=True)
         expected = _write_plaintext(plain, size)
         account, cookie_name, session_key = _setup(env)
         cookie = f"{cookie_name}={session_key}"
-        port = _free_port()
         pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
-        server = subprocess.Popen(  # noqa: S603 - our own interpreter
-            [
-                *pin,
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "config.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(work / "server.log", "wb"),  # noqa: SIM115 - lives as long as the server
+        port, server = _start_daphne("config.asgi:application", env, pin, work / "server.log")
+        (work / "bare").mkdir()
+        bare_env = {**env, "BARE_SPOOL_DIR": str(work / "bare")}
+        bare_port, bare = _start_daphne(
+            "bench.bare_upload:application", bare_env, pin, work / "bare.log"
         )
         if pin:
             os.sched_setaffinity(0, {1})
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("the server did not start")
 
         # Warm the server up (imports, first queries) with a small upload.
         small = work / "small.bin"
         _write_plaintext(small, MIB)
         _upload_parts(port, cookie, account, small, MIB)
         _upload_single(port, cookie, account, small, MIB)
+        _upload_bare(bare_port, small, MIB, PART_BYTES)
 
         figures: dict = {"size_mib": args.size_mib, "runs": []}
         # Every measurement starts with nothing waiting to be written back: otherwise the
@@ -350,6 +378,13 @@ def main() -> None:
                 upload_s = time.perf_counter() - start
             if created["version"]["sha256"] != expected:
                 raise SystemExit("the stored SHA-256 differs from the file's")
+            os.sync()
+            start = time.perf_counter()
+            if _upload_bare(bare_port, plain, size, PART_BYTES) != expected:
+                raise SystemExit("the bare server's SHA-256 differs from the file's")
+            bare_s = time.perf_counter() - start
+            for stale in (work / "bare").iterdir():
+                stale.unlink()
             rss_mid = _rss_kib(server.pid)
             with PeakSampler(server.pid) as down:
                 start = time.perf_counter()
@@ -360,6 +395,7 @@ def main() -> None:
             figures["runs"].append(
                 {
                     "upload_mb_s": size / upload_s / 1e6,
+                    "bare_upload_mb_s": size / bare_s / 1e6,
                     "download_mb_s": size / download_s / 1e6,
                     "rss_before_mib": rss_before / 1024,
                     "upload_peak_growth_mib": (up.peak - rss_before) / 1024,
@@ -378,6 +414,10 @@ def main() -> None:
         figures["upload_mb_s"] = best_up
         figures["download_mb_s"] = best_down
         figures["upload_to_pipeline"] = best_up / figures["crypto_pipeline_mb_s"]
+        best_bare = max(r["bare_upload_mb_s"] for r in figures["runs"])
+        figures["bare_upload_mb_s"] = best_bare
+        figures["bare_to_pipeline"] = best_bare / figures["crypto_pipeline_mb_s"]
+        figures["upload_to_bare"] = best_up / best_bare
         figures["upload_peak_growth_mib"] = max(
             r["upload_peak_growth_mib"] for r in figures["runs"]
         )
@@ -392,6 +432,11 @@ def main() -> None:
         print(
             f"  upload through HTTP                    {best_up:8.0f} MB/s"
             f"   {figures['upload_to_pipeline']:.2f}x the pipeline"
+        )
+        print(
+            f"  bare Daphne upload (no Django)         {best_bare:8.0f} MB/s"
+            f"   {figures['bare_to_pipeline']:.2f}x the pipeline;"
+            f" Atrium {figures['upload_to_bare']:.2f}x of it"
         )
         print(f"  download through HTTP                  {best_down:8.0f} MB/s")
         rss_before_mib = figures["runs"][0]["rss_before_mib"]
@@ -410,12 +455,13 @@ def main() -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(figures, indent=2))
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        for process in (server, bare):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
