@@ -88,8 +88,10 @@ class MemoryBody(io.BufferedIOBase):
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         self._checkClosed()
-        target = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        target += offset
+        origins = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}
+        if whence not in origins:
+            raise ValueError(f"invalid whence ({whence})")
+        target = origins[whence] + offset
         if target == self._position:
             return target
         if target == 0 and not self._reading:

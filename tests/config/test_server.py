@@ -65,8 +65,11 @@ def test_a_whole_piece_is_handed_over_without_a_copy():
 
 def test_a_memory_body_is_read_once_from_the_start():
     body = written([b"abc", b"def"])
+    with pytest.raises(ValueError):
+        body.seek(0, 7)
     body.seek(0, io.SEEK_SET)
     body.seek(0)  # where it stands: allowed
+    assert body.seek(0, io.SEEK_CUR) == 0
     assert body.read(4) == b"abcd"
     with pytest.raises(io.UnsupportedOperation):
         body.seek(0)
