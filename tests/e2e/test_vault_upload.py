@@ -330,3 +330,146 @@ async def test_a_file_shared_in_a_thread_reaches_the_other_side_live(
         await _screenshot(theirs, "thread-shared-file.png")
     finally:
         await context.close()
+
+
+def _is_part(request) -> bool:
+    return request.method == "PUT" and "/api/v1/vault/uploads/" in request.url
+
+
+def _document_sha(filename: str) -> str | None:
+    return (
+        Document.objects.filter(latest_version__filename=filename)
+        .values_list("latest_version__sha256", flat=True)
+        .first()
+    )
+
+
+async def test_an_upload_waits_out_a_lost_connection_and_goes_on(
+    page, portal: Vault, expect, tmp_path: Path
+) -> None:
+    """The browser goes offline after the first part: the upload says so, waits, and goes
+    on by itself from where it stood as soon as the connection is back, in the same
+    session."""
+    payload = os.urandom(UPLOAD_BYTES)
+    source = tmp_path / "survey.bin"
+    source.write_bytes(payload)
+    await _sign_in(page, portal, portal.staff.email)
+    await page.goto(portal.vault_url)
+    await expect(page.locator("[data-dropzone]")).to_have_attribute("data-ready", "true")
+    uploads_sent = _watch_uploads(page)
+
+    offline = []
+
+    async def lose_the_connection_at_the_second_part(route) -> None:
+        # The first part goes through; the network goes away as the second one is sent.
+        if _is_part(route.request) and (offline or "offset=0" not in route.request.url):
+            if not offline:
+                offline.append(route.request.url)
+                await page.context.set_offline(True)
+            await route.abort("internetdisconnected")
+        else:
+            await route.continue_()
+
+    await page.route("**/api/v1/vault/uploads/*", lose_the_connection_at_the_second_part)
+    await page.locator("input[type=file]").set_input_files(source)
+    upload = page.locator(".upload").filter(has_text="survey.bin")
+    await expect(upload.locator(".upload-meta")).to_contain_text("You are offline")
+    await expect(upload).to_have_attribute("data-state", "sending")
+    await _screenshot(page, "vault-upload-offline.png")
+
+    offline.clear()
+    await page.unroute("**/api/v1/vault/uploads/*")
+    await page.context.set_offline(False)
+    await expect(upload).to_have_attribute("data-state", "done")
+    await expect(upload.locator(".upload-meta")).to_contain_text("Uploaded.")
+    assert len(uploads_sent) == 1, "the same session went on"
+    digest = await sync_to_async(_document_sha)("survey.bin")
+    assert digest == hashlib.sha256(payload).hexdigest()
+
+
+async def test_an_interrupted_upload_resumes_after_a_reload(
+    page, portal: Vault, expect, tmp_path: Path
+) -> None:
+    """The connection fails for good after the first part; the page is reloaded and the
+    same file chosen again: the upload goes on from the second part, in the session it
+    had, and the stored file is whole."""
+    payload = os.urandom(UPLOAD_BYTES)
+    source = tmp_path / "archive.bin"
+    source.write_bytes(payload)
+    await _sign_in(page, portal, portal.staff.email)
+    await page.goto(portal.vault_url)
+    await expect(page.locator("[data-dropzone]")).to_have_attribute("data-ready", "true")
+
+    parts_let_through = []
+
+    async def fail_after_the_first_part(route) -> None:
+        if not parts_let_through:
+            parts_let_through.append(route.request.url)
+            await route.continue_()
+        else:
+            await route.abort("connectionfailed")
+
+    await page.route("**/api/v1/vault/uploads/*", fail_after_the_first_part)
+    await page.locator("input[type=file]").set_input_files(source)
+    upload = page.locator(".upload").filter(has_text="archive.bin")
+    await expect(upload.locator(".upload-meta")).to_contain_text("The connection dropped")
+    assert len(parts_let_through) == 1
+
+    await page.unroute("**/api/v1/vault/uploads/*")
+    await page.reload()
+    await expect(page.locator("[data-dropzone]")).to_have_attribute("data-ready", "true")
+    uploads_sent = _watch_uploads(page)
+    parts: list[str] = []
+    page.on("request", lambda request: parts.append(request.url) if _is_part(request) else None)
+    await page.evaluate(WATCH_PROGRESS)
+    await page.locator("input[type=file]").set_input_files(source)
+    upload = page.locator(".upload").filter(has_text="archive.bin")
+    await expect(upload).to_have_attribute("data-state", "done")
+    assert uploads_sent == [], "no new session: the one from before the reload went on"
+    assert len(parts) == 1 and parts[0].endswith(f"?offset={16 * 1024 * 1024}")
+    seen = (await page.evaluate("() => window.progressSeen"))["archive.bin"]
+    assert min(value for value in seen if value > 0) >= 80, "the bar goes on from where it stood"
+    digest = await sync_to_async(_document_sha)("archive.bin")
+    assert digest == hashlib.sha256(payload).hexdigest()
+
+
+async def test_after_a_long_outage_the_upload_waits_for_resume(
+    page, portal: Vault, expect, tmp_path: Path
+) -> None:
+    """When the connection stays away past the outage limit (the page's clock is run
+    forward), the upload stops with a Resume button, its session kept; Resume carries on
+    from the second part and the stored file is whole."""
+    payload = os.urandom(UPLOAD_BYTES)
+    source = tmp_path / "minutes.bin"
+    source.write_bytes(payload)
+    await page.clock.install()
+    await _sign_in(page, portal, portal.staff.email)
+    await page.goto(portal.vault_url)
+    await expect(page.locator("[data-dropzone]")).to_have_attribute("data-ready", "true")
+    uploads_sent = _watch_uploads(page)
+
+    async def no_part_after_the_first(route) -> None:
+        if _is_part(route.request) and "offset=0" not in route.request.url:
+            await route.abort("connectionfailed")
+        else:
+            await route.continue_()
+
+    await page.route("**/api/v1/vault/uploads/*", no_part_after_the_first)
+    await page.locator("input[type=file]").set_input_files(source)
+    upload = page.locator(".upload").filter(has_text="minutes.bin")
+    await expect(upload.locator(".upload-meta")).to_contain_text("The connection dropped")
+    for _ in range(80):  # the pauses grow to 15 s; ten minutes of them
+        if await upload.get_attribute("data-state") == "interrupted":
+            break
+        await page.clock.fast_forward(16_000)
+        await page.wait_for_timeout(20)
+    await expect(upload).to_have_attribute("data-state", "interrupted")
+    await expect(upload.locator(".upload-meta")).to_contain_text("stopped at 84%")
+    await _screenshot(page, "vault-upload-interrupted.png")
+
+    await page.unroute("**/api/v1/vault/uploads/*")
+    await upload.get_by_role("button", name="Resume uploading minutes.bin").click()
+    await expect(upload).to_have_attribute("data-state", "done")
+    assert len(uploads_sent) == 1, "Resume went on in the same session"
+    digest = await sync_to_async(_document_sha)("minutes.bin")
+    assert digest == hashlib.sha256(payload).hexdigest()

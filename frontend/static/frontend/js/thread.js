@@ -439,8 +439,14 @@ class ChatPage {
         bar.value = size > 0 ? Math.floor((100 * sent) / size) : 100;
         meta.textContent = `${bar.value}% · ${formatBytes(sent)} of ${formatBytes(size)}`;
       },
-      onRetry: () => {
-        meta.textContent = "The connection dropped; trying again…";
+      onResumed: (received) => {
+        bar.value = file.size > 0 ? Math.floor((100 * received) / file.size) : 0;
+        meta.textContent = `Resuming from ${formatBytes(received)} of ${formatBytes(file.size)}…`;
+      },
+      onRetry: ({ waitMs, offline }) => {
+        meta.textContent = offline
+          ? "You are offline. Sharing goes on by itself when the connection is back…"
+          : `The connection dropped; trying again in ${Math.max(1, Math.round(waitMs / 1000))} s…`;
       },
       onStoring: () => {
         bar.value = 100;
@@ -454,13 +460,20 @@ class ChatPage {
       if (note) this.restoreNote(note);
       return;
     }
+    if (answer.storedUnseen) {
+      // The message carrying the file arrives over the socket once the connection is back.
+      finish("done", "Shared; the connection dropped as it was stored.");
+      return;
+    }
     if (answer.status !== 201) {
       const message = answer.body?.error?.message;
       finish(
         "failed",
-        answer.status === 0
-          ? "The connection failed before the file was sent. Try again."
-          : (message ?? `The file was not shared (error ${answer.status}).`),
+        answer.resumable
+          ? "The connection stayed away. Share the same file again, with the same note, to go on from where it stopped."
+          : answer.status === 0
+            ? "The connection failed before the file was sent. Try again."
+            : (message ?? `The file was not shared (error ${answer.status}).`),
       );
       if (note) this.restoreNote(note);
       return;

@@ -98,12 +98,41 @@ class UploadItem {
   setState(state) {
     this.state = state;
     this.li.dataset.state = state;
-    this.cancelButton.hidden = !(state === "queued" || state === "sending");
+    this.cancelButton.hidden = !(state === "queued" || state === "sending" || state === "interrupted");
+    this.resumeButton?.remove();
+    this.resumeButton = null;
+  }
+
+  /** An earlier upload of this file goes on from `received` bytes. */
+  resumed(received) {
+    this.progress(received, this.file.size);
+    this.meta.textContent = `Resuming from ${formatBytes(received)} of ${formatBytes(this.file.size)}…`;
+  }
+
+  retrying({ waitMs, offline }) {
+    this.meta.textContent = offline
+      ? "You are offline. The upload goes on by itself when the connection is back…"
+      : `The connection dropped; trying again in ${Math.max(1, Math.round(waitMs / 1000))} s…`;
+  }
+
+  /** The connection stayed away: the upload waits on the server for `onResume`. */
+  interrupted(onResume) {
+    this.setState("interrupted");
+    this.meta.textContent =
+      `The connection stayed away, so the upload stopped at ${this.bar.value}%. ` +
+      "It can go on from there, now or after a reload (choose the same file again). ";
+    this.resumeButton = el("button", {
+      className: "link-button upload-resume",
+      text: "Resume",
+      attrs: { type: "button", "aria-label": `Resume uploading ${this.file.name}` },
+    });
+    this.resumeButton.addEventListener("click", () => onResume(this));
+    this.meta.append(this.resumeButton);
   }
 
   sending() {
     this.setState("sending");
-    this.progress(0, 1);
+    if (this.upload === null) this.progress(0, 1); // a resumed upload keeps its progress
   }
 
   /** `loaded` of `total` request bytes sent; the request is a little larger than the file. */
@@ -272,7 +301,19 @@ class Uploader {
       announce(this.announcer, `${item.file.name}: cancelled.`);
     } else if (item.state === "sending" && item.upload !== null) {
       item.upload.cancel();
+    } else if (item.state === "interrupted" && item.upload !== null) {
+      item.upload.abandon();
+      item.cancelled();
+      announce(this.announcer, `${item.file.name}: upload cancelled.`);
     }
+  }
+
+  resume(item) {
+    if (item.state !== "interrupted") return;
+    item.setState("queued");
+    item.meta.textContent = "Waiting…";
+    this.queue.push(item);
+    this.next();
   }
 
   async next() {
@@ -293,23 +334,35 @@ class Uploader {
     announce(this.announcer, `Uploading ${item.file.name}…`);
     const opening = { ...item.fields };
     if (this.kind === "version") opening.document = this.document;
-    const upload = new PartsUpload(item.file, {
-      token: this.token,
-      endpoint: this.form.dataset.endpoint,
-      opening,
-      onProgress: (sent, size) => {
-        if (item.state === "sending") item.progress(sent, size);
-      },
-      onRetry: () => {
-        item.meta.textContent = "The connection dropped; trying again…";
-      },
-      onStoring: () => item.sealing(),
-    });
+    // A resumed item carries on with its own upload, whose session the server kept.
+    const upload =
+      item.upload ??
+      new PartsUpload(item.file, {
+        token: this.token,
+        endpoint: this.form.dataset.endpoint,
+        opening,
+        onProgress: (sent, size) => {
+          if (item.state === "sending") item.progress(sent, size);
+        },
+        onResumed: (received) => item.resumed(received),
+        onRetry: (retry) => item.retrying(retry),
+        onStoring: () => item.sealing(),
+      });
     item.upload = upload;
     const answer = await upload.run();
     if (answer.cancelled) {
       item.cancelled();
       announce(this.announcer, `${item.file.name}: upload cancelled.`);
+      return;
+    }
+    if (answer.resumable) {
+      item.interrupted((it) => this.resume(it));
+      announce(this.announcer, `${item.file.name}: the connection stayed away; the upload can be resumed.`);
+      return;
+    }
+    if (answer.storedUnseen) {
+      item.done("The connection dropped just as the file was stored. Reload the page to see it.");
+      announce(this.announcer, `${item.file.name} was probably stored; reload the page to see it.`);
       return;
     }
     if (answer.status !== 201) {
