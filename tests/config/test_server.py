@@ -236,18 +236,25 @@ def _signed_in(user) -> dict:
     }
 
 
+def _open_upload(headers: dict, account, filename: str, size: int) -> dict:
+    """An upload session, opened through the whole ASGI stack; the spool it opens (for its
+    JSON body) counts in ``spools``."""
+    status, opened = _asgi_call(
+        "/api/v1/vault/uploads",
+        "POST",
+        {**headers, "Content-Type": "application/json"},
+        [json.dumps({"account": account.public_id, "filename": filename, "size": size}).encode()],
+    )
+    assert status == 201, opened
+    return opened
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_upload_part_reaches_the_view_without_a_spool_file(people, acme, spools, settings):
     settings.ATRIUM_VAULT_MAX_BYTES = 64 * MIB
     headers = _signed_in(people["staff_on_team"])
     size = sessions.CHUNK * 2 + 5
-    status, opened = _asgi_call(
-        "/api/v1/vault/uploads",
-        "POST",
-        {**headers, "Content-Type": "application/json"},
-        [json.dumps({"account": acme.public_id, "filename": "a.txt", "size": size}).encode()],
-    )
-    assert status == 201, opened
+    opened = _open_upload(headers, acme, "a.txt", size)
     assert len(spools) == 1  # an ordinary body: Django's spool, as always
     data = web.content(size)
     first = data[: sessions.CHUNK * 2]
@@ -281,13 +288,7 @@ def test_an_upload_part_reaches_the_view_without_a_spool_file(people, acme, spoo
 def test_a_part_cut_off_in_memory_records_nothing(people, acme, settings):
     settings.ATRIUM_VAULT_MAX_BYTES = 64 * MIB
     headers = _signed_in(people["staff_on_team"])
-    status, opened = _asgi_call(
-        "/api/v1/vault/uploads",
-        "POST",
-        {**headers, "Content-Type": "application/json"},
-        [json.dumps({"account": acme.public_id, "filename": "a.bin", "size": MIB}).encode()],
-    )
-    assert status == 201
+    opened = _open_upload(headers, acme, "a.bin", MIB)
     pieces = [b"x" * 65536] * 16
     status, _ = _asgi_call(
         f"/api/v1/vault/uploads/{opened['id']}?offset=0",
@@ -305,13 +306,7 @@ def test_a_part_larger_than_a_part_goes_through_the_spool(people, acme, spools, 
     settings.ATRIUM_VAULT_MAX_BYTES = 64 * MIB
     headers = _signed_in(people["staff_on_team"])
     size = sessions.PART_BYTES + sessions.CHUNK
-    status, opened = _asgi_call(
-        "/api/v1/vault/uploads",
-        "POST",
-        {**headers, "Content-Type": "application/json"},
-        [json.dumps({"account": acme.public_id, "filename": "a.bin", "size": size}).encode()],
-    )
-    assert status == 201
+    opened = _open_upload(headers, acme, "a.bin", size)
     before = len(spools)
     status, refused = _asgi_call(
         f"/api/v1/vault/uploads/{opened['id']}?offset=0",

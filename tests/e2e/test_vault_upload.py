@@ -332,6 +332,9 @@ async def test_a_file_shared_in_a_thread_reaches_the_other_side_live(
         await context.close()
 
 
+PARTS = "**/api/v1/vault/uploads/*"
+
+
 def _is_part(request) -> bool:
     return request.method == "PUT" and "/api/v1/vault/uploads/" in request.url
 
@@ -344,41 +347,52 @@ def _document_sha(filename: str) -> str | None:
     )
 
 
-async def test_an_upload_waits_out_a_lost_connection_and_goes_on(
-    page, portal: Vault, expect, tmp_path: Path
-) -> None:
-    """The browser goes offline after the first part: the upload says so, waits, and goes
-    on by itself from where it stood as soon as the connection is back, in the same
-    session."""
+async def _open_vault(page, portal: Vault, expect, tmp_path: Path, name: str) -> tuple:
+    """Staff on Acme's documents, with a file of two parts at hand: (path, its bytes)."""
     payload = os.urandom(UPLOAD_BYTES)
-    source = tmp_path / "survey.bin"
+    source = tmp_path / name
     source.write_bytes(payload)
     await _sign_in(page, portal, portal.staff.email)
     await page.goto(portal.vault_url)
     await expect(page.locator("[data-dropzone]")).to_have_attribute("data-ready", "true")
-    uploads_sent = _watch_uploads(page)
+    return source, payload
 
-    offline = []
 
-    async def lose_the_connection_at_the_second_part(route) -> None:
-        # The first part goes through; the network goes away as the second one is sent.
-        if _is_part(route.request) and (offline or "offset=0" not in route.request.url):
-            if not offline:
-                offline.append(route.request.url)
+async def _cut_the_connection_after_the_first_part(page, *, offline: bool = False) -> list:
+    """From the second part on, every part fails as if the network were gone; with
+    ``offline``, the browser also goes offline as the second part is sent. Returns the URLs
+    of the parts cut off; ``page.unroute(PARTS)`` ends it."""
+    cut: list[str] = []
+
+    async def route_part(route) -> None:
+        if _is_part(route.request) and "offset=0" not in route.request.url:
+            if offline and not cut:
                 await page.context.set_offline(True)
-            await route.abort("internetdisconnected")
+            cut.append(route.request.url)
+            await route.abort("internetdisconnected" if offline else "connectionfailed")
         else:
             await route.continue_()
 
-    await page.route("**/api/v1/vault/uploads/*", lose_the_connection_at_the_second_part)
+    await page.route(PARTS, route_part)
+    return cut
+
+
+async def test_an_upload_waits_out_a_lost_connection_and_goes_on(
+    page, portal: Vault, expect, tmp_path: Path
+) -> None:
+    """The browser goes offline as the second part is sent: the upload says so, waits, and
+    goes on by itself from where it stood as soon as the connection is back, in the same
+    session."""
+    source, payload = await _open_vault(page, portal, expect, tmp_path, "survey.bin")
+    uploads_sent = _watch_uploads(page)
+    await _cut_the_connection_after_the_first_part(page, offline=True)
     await page.locator("input[type=file]").set_input_files(source)
     upload = page.locator(".upload").filter(has_text="survey.bin")
     await expect(upload.locator(".upload-meta")).to_contain_text("You are offline")
     await expect(upload).to_have_attribute("data-state", "sending")
     await _screenshot(page, "vault-upload-offline.png")
 
-    offline.clear()
-    await page.unroute("**/api/v1/vault/uploads/*")
+    await page.unroute(PARTS)
     await page.context.set_offline(False)
     await expect(upload).to_have_attribute("data-state", "done")
     await expect(upload.locator(".upload-meta")).to_contain_text("Uploaded.")
@@ -393,29 +407,14 @@ async def test_an_interrupted_upload_resumes_after_a_reload(
     """The connection fails for good after the first part; the page is reloaded and the
     same file chosen again: the upload goes on from the second part, in the session it
     had, and the stored file is whole."""
-    payload = os.urandom(UPLOAD_BYTES)
-    source = tmp_path / "archive.bin"
-    source.write_bytes(payload)
-    await _sign_in(page, portal, portal.staff.email)
-    await page.goto(portal.vault_url)
-    await expect(page.locator("[data-dropzone]")).to_have_attribute("data-ready", "true")
-
-    parts_let_through = []
-
-    async def fail_after_the_first_part(route) -> None:
-        if not parts_let_through:
-            parts_let_through.append(route.request.url)
-            await route.continue_()
-        else:
-            await route.abort("connectionfailed")
-
-    await page.route("**/api/v1/vault/uploads/*", fail_after_the_first_part)
+    source, payload = await _open_vault(page, portal, expect, tmp_path, "archive.bin")
+    cut = await _cut_the_connection_after_the_first_part(page)
     await page.locator("input[type=file]").set_input_files(source)
     upload = page.locator(".upload").filter(has_text="archive.bin")
     await expect(upload.locator(".upload-meta")).to_contain_text("The connection dropped")
-    assert len(parts_let_through) == 1
+    assert cut, "the second part was cut off"
 
-    await page.unroute("**/api/v1/vault/uploads/*")
+    await page.unroute(PARTS)
     await page.reload()
     await expect(page.locator("[data-dropzone]")).to_have_attribute("data-ready", "true")
     uploads_sent = _watch_uploads(page)
@@ -439,22 +438,10 @@ async def test_after_a_long_outage_the_upload_waits_for_resume(
     """When the connection stays away past the outage limit (the page's clock is run
     forward), the upload stops with a Resume button, its session kept; Resume carries on
     from the second part and the stored file is whole."""
-    payload = os.urandom(UPLOAD_BYTES)
-    source = tmp_path / "minutes.bin"
-    source.write_bytes(payload)
     await page.clock.install()
-    await _sign_in(page, portal, portal.staff.email)
-    await page.goto(portal.vault_url)
-    await expect(page.locator("[data-dropzone]")).to_have_attribute("data-ready", "true")
+    source, payload = await _open_vault(page, portal, expect, tmp_path, "minutes.bin")
     uploads_sent = _watch_uploads(page)
-
-    async def no_part_after_the_first(route) -> None:
-        if _is_part(route.request) and "offset=0" not in route.request.url:
-            await route.abort("connectionfailed")
-        else:
-            await route.continue_()
-
-    await page.route("**/api/v1/vault/uploads/*", no_part_after_the_first)
+    await _cut_the_connection_after_the_first_part(page)
     await page.locator("input[type=file]").set_input_files(source)
     upload = page.locator(".upload").filter(has_text="minutes.bin")
     await expect(upload.locator(".upload-meta")).to_contain_text("The connection dropped")
@@ -467,7 +454,7 @@ async def test_after_a_long_outage_the_upload_waits_for_resume(
     await expect(upload.locator(".upload-meta")).to_contain_text("stopped at 84%")
     await _screenshot(page, "vault-upload-interrupted.png")
 
-    await page.unroute("**/api/v1/vault/uploads/*")
+    await page.unroute(PARTS)
     await upload.get_by_role("button", name="Resume uploading minutes.bin").click()
     await expect(upload).to_have_attribute("data-state", "done")
     assert len(uploads_sent) == 1, "Resume went on in the same session"
