@@ -14,29 +14,12 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import permissions
-from tests import factories
-from tests.vault.helpers import grants_world
+from tests.vault.helpers import GRANT_CASES, SEES_ACME, grants_world, manages, sees
 from vault import services as vault
 
-ROLES = factories.ROLES
-SEES_ACME = {"firm_admin", "staff_on_team", "client_admin", "client_member"}
-RUNS_ACME = {"firm_admin", "staff_on_team"}
-CASES = [
-    pytest.param(role, granted, id=f"{role}-{'granted' if granted else 'not_granted'}")
-    for role in ROLES
-    for granted in (True, False)
-]
 PANEL = "Who can see this"
 XSS = "<img src=x onerror=alert(1)>"
 LOGIN = reverse("frontend:login")
-
-
-def sees(role: str, granted: bool) -> bool:
-    return granted and role in SEES_ACME
-
-
-def manages(role: str, granted: bool) -> bool:
-    return granted and role in RUNS_ACME
 
 
 def page_url(document) -> str:
@@ -104,7 +87,7 @@ def test_the_panel_is_only_on_privileged_documents(client, world, as_role, role)
     assert PANEL in html(client.get(page_url(world.document)))
 
 
-@pytest.mark.parametrize(("role", "granted"), CASES)
+@pytest.mark.parametrize(("role", "granted"), GRANT_CASES)
 def test_what_each_role_sees_in_the_panel(client, world, as_role, role, granted):
     user = as_role(role, granted)
     response = client.get(page_url(world.document))
@@ -153,7 +136,7 @@ def test_the_form_says_so_when_everyone_already_sees_it(client, world, as_role):
 # --- the forms ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "granted"), CASES)
+@pytest.mark.parametrize(("role", "granted"), GRANT_CASES)
 def test_adding_someone(client, world, as_role, role, granted):
     as_role(role, granted)
     response = client.post(
@@ -170,7 +153,7 @@ def test_adding_someone(client, world, as_role, role, granted):
     )
 
 
-@pytest.mark.parametrize(("role", "granted"), CASES)
+@pytest.mark.parametrize(("role", "granted"), GRANT_CASES)
 def test_removing_someone(client, world, as_role, role, granted):
     as_role(role, granted)
     response = client.post(

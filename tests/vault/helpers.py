@@ -1,11 +1,37 @@
-"""Helpers for vault tests: uploads sealed the way the request parser seals them."""
+"""Helpers for vault tests: uploads sealed the way the request parser seals them, and who
+sees and who manages a privileged document of Acme's (``grants_world``)."""
 
 from __future__ import annotations
 
 import contextlib
 import weakref
 
+import pytest
+
+from tests import factories
 from vault.uploads import SealedUpload, sealed_from_bytes
+
+SEES_ACME = {"firm_admin", "staff_on_team", "client_admin", "client_member"}
+# Who may choose who sees a privileged document: the firm's people who run the account,
+# and only while they hold the grant themselves.
+RUNS_ACME = {"firm_admin", "staff_on_team"}
+# Every role, with and without a grant on the privileged document.
+GRANT_CASES = [
+    pytest.param(role, granted, id=f"{role}-{'granted' if granted else 'not_granted'}")
+    for role in factories.ROLES
+    for granted in (True, False)
+]
+
+
+def sees(role: str, granted: bool) -> bool:
+    """Whether a person in ``role`` sees the privileged document: only with a grant, and
+    only with access to Acme."""
+    return granted and role in SEES_ACME
+
+
+def manages(role: str, granted: bool) -> bool:
+    """Whether a person in ``role`` may change who sees it."""
+    return granted and role in RUNS_ACME
 
 
 def sealed_upload(

@@ -17,29 +17,11 @@ from accounts import permissions, signals
 from accounts.services import users
 from tests import factories
 from tests.vault import web
-from tests.vault.helpers import grants_world
+from tests.vault.helpers import GRANT_CASES, grants_world, manages, sees
 from vault.models import AccessRecord
 
-ROLES = factories.ROLES
-SEES_ACME = {"firm_admin", "staff_on_team", "client_admin", "client_member"}
-# Who may choose who sees a privileged document: the firm's people who run the account,
-# and only while they hold the grant themselves.
-RUNS_ACME = {"firm_admin", "staff_on_team"}
-CASES = [
-    pytest.param(role, granted, id=f"{role}-{'granted' if granted else 'not_granted'}")
-    for role in ROLES
-    for granted in (True, False)
-]
 MADE_UP_DOCUMENT = "doc_aaaaaaaaaaaaaaaaaaaaaaaa"
 MADE_UP_USER = "usr_aaaaaaaaaaaaaaaaaaaaaaaa"
-
-
-def sees(role: str, granted: bool) -> bool:
-    return granted and role in SEES_ACME
-
-
-def manages(role: str, granted: bool) -> bool:
-    return granted and role in RUNS_ACME
 
 
 def grants_url(document_id: str) -> str:
@@ -84,7 +66,7 @@ def assert_same_404(client, response, made_up: str, method: str = "get", **kwarg
 # --- the matrix: list, grant, withdraw ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("role", "granted"), CASES)
+@pytest.mark.parametrize(("role", "granted"), GRANT_CASES)
 def test_listing_the_grants(client, world, as_role, role, granted):
     user = as_role(role, granted)
     response = client.get(grants_url(world.document.public_id))
@@ -109,7 +91,7 @@ def test_listing_the_grants(client, world, as_role, role, granted):
         assert all(set(p) == {"id", "name", "initials"} for p in data["grantees"])
 
 
-@pytest.mark.parametrize(("role", "granted"), CASES)
+@pytest.mark.parametrize(("role", "granted"), GRANT_CASES)
 def test_granting(client, world, as_role, role, granted):
     as_role(role, granted)
     response = client.post(grants_url(world.document.public_id), {"user": world.newcomer.public_id})
@@ -137,7 +119,7 @@ def test_granting(client, world, as_role, role, granted):
     )
 
 
-@pytest.mark.parametrize(("role", "granted"), CASES)
+@pytest.mark.parametrize(("role", "granted"), GRANT_CASES)
 def test_withdrawing(client, world, as_role, role, granted):
     as_role(role, granted)
     response = client.delete(grant_url(world.document.public_id, world.reader.public_id))
