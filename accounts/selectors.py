@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from accounts import permissions
+from accounts.ids import is_public_id
 from accounts.models import (
     ClientAccount,
     Invitation,
@@ -121,3 +122,14 @@ def account_people(account: ClientAccount) -> list[User]:
         .distinct()
         .order_by("name")
     )
+
+
+def user_by_public_id(public_id: object, *, active_only: bool = False) -> User | None:
+    """The user with this public id, or None (also for an id of the wrong shape, before any
+    query). Not a permission check: the service handed the user decides what may be done."""
+    if not is_public_id(public_id):
+        return None
+    users = User.objects.filter(public_id=public_id)
+    if active_only:
+        users = users.filter(is_active=True)
+    return users.first()

@@ -20,6 +20,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from accounts import permissions
+from accounts import selectors as account_selectors
 from accounts.errors import Forbidden, Invalid
 from accounts.http import api_endpoint, client_meta, json_error
 from messaging import services as messaging_services
@@ -304,7 +305,7 @@ def document_grants(request: HttpRequest, document_id: str) -> HttpResponse:
     document = services.document_for(request.user, document_id)
     if request.method == "GET":
         return JsonResponse(selectors.document_grants_json(request.user, document))
-    person = selectors.person_by_id(_fields(request).get("user"))
+    person = account_selectors.user_by_public_id(_fields(request).get("user"))
     created = services.document_grant(actor=request.user, document=document, user=person)
     return JsonResponse(
         selectors.grantee_json(person, with_email=True), status=201 if created else 200
@@ -315,6 +316,6 @@ def document_grants(request: HttpRequest, document_id: str) -> HttpResponse:
 def document_grant_detail(request: HttpRequest, document_id: str, user_id: str) -> HttpResponse:
     document = services.document_for(request.user, document_id)
     services.document_revoke(
-        actor=request.user, document=document, user=selectors.person_by_id(user_id)
+        actor=request.user, document=document, user=account_selectors.user_by_public_id(user_id)
     )
     return HttpResponse(status=204)

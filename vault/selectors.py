@@ -7,7 +7,6 @@ from django.urls import reverse
 
 from accounts import permissions
 from accounts.errors import Invalid
-from accounts.ids import is_public_id
 from accounts.models import ClientAccount, User
 from accounts.permissions import Action
 from vault.models import AccessRecord, Document, Folder, Version
@@ -166,14 +165,6 @@ def grant_candidates(document: Document) -> list[User]:
         .exclude(pk__in=granted)
         .order_by("name", "pk")
     )
-
-
-def person_by_id(public_id: object) -> User | None:
-    """The user with this public id, active or not (a grant of someone since deactivated can
-    still be withdrawn), or None. Not filtered: the grant services decide what it may do."""
-    if not is_public_id(public_id):
-        return None
-    return User.objects.filter(public_id=public_id).first()
 
 
 def grantee_json(user: User, *, with_email: bool) -> dict:

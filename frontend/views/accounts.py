@@ -215,11 +215,11 @@ def matter_page(request: HttpRequest, matter_id: str) -> HttpResponse:
 def matter_access(request: HttpRequest, matter_id: str) -> HttpResponse:
     matter = _matter_or_404(request.user, matter_id)
     form = forms.GrantForm(request.POST)
-    person = None
-    if form.is_valid():
-        user_id = form.cleaned_data["user"]
-        if is_public_id(user_id):
-            person = User.objects.filter(public_id=user_id, is_active=True).first()
+    person = (
+        selectors.user_by_public_id(form.cleaned_data["user"], active_only=True)
+        if form.is_valid()
+        else None
+    )
     if person is None:
         messages.error(request, "Choose a person from the list.")
         return redirect("frontend:matter", matter_id=matter.public_id)

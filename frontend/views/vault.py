@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
+from accounts import selectors as account_selectors
 from accounts.errors import AtriumError, Forbidden, NotFound
 from accounts.http import client_meta
 from accounts.models import User
@@ -199,7 +200,9 @@ def document_grants(request: HttpRequest, document_id: str) -> HttpResponse:
     choose who else does gets the 403, whatever person the form names."""
     document = _document_or_404(request.user, document_id)
     form = forms.GrantForm(request.POST)
-    person = vault_selectors.person_by_id(form.cleaned_data["user"]) if form.is_valid() else None
+    person = (
+        account_selectors.user_by_public_id(form.cleaned_data["user"]) if form.is_valid() else None
+    )
     try:
         if request.POST.get("action") == "revoke":
             vault_services.document_revoke(actor=request.user, document=document, user=person)
