@@ -26,6 +26,7 @@ import pytest
 
 from tests import live
 from tests.conftest import require_or_skip
+from tests.e2e.pages import open_page
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
@@ -91,12 +92,11 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
     """A page in a fresh browser context (no cookies shared between tests)."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
+    page = await open_page(browser)
     try:
-        yield await context.new_page()
+        yield page
     finally:
-        await context.close()
+        await page.context.close()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from accounts.services.firm import firm_get
 from messaging import services as messaging
 from messaging.models import Thread
 from tests import factories
+from tests.e2e.pages import open_page
 
 pytestmark = pytest.mark.browser
 
@@ -100,13 +101,8 @@ class Person:
 
 
 async def _person(browser, chat: Chat, user: User) -> Person:
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    await context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": chat.sessions[user.pk], "url": chat.url}]
-    )
-    page = await context.new_page()
-    person = Person(page=page, context=context)
+    page = await open_page(browser, url=chat.url, session_key=chat.sessions[user.pk])
+    person = Person(page=page, context=page.context)
 
     def on_socket(ws) -> None:
         record = {"sent": [], "received": []}

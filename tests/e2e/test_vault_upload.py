@@ -21,6 +21,7 @@ from django.test import Client as DjangoClient
 from accounts.models import ClientAccount, User
 from accounts.services.firm import firm_get
 from tests import factories, live
+from tests.e2e.pages import open_page
 from vault.models import AccessKind, AccessOutcome, AccessRecord, Document
 
 pytestmark = pytest.mark.browser
@@ -184,13 +185,8 @@ async def test_upload_with_progress_then_a_client_downloads_the_same_bytes(
     await _screenshot(page, "vault-after-upload.png")
 
     # A client of the account, in a browser of their own, downloads it.
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    await context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": portal.client_session, "url": portal.url}]
-    )
+    theirs = await open_page(browser, url=portal.url, session_key=portal.client_session)
     try:
-        theirs = await context.new_page()
         await theirs.goto(portal.vault_url)
         await expect(theirs.get_by_label("Privileged")).to_have_count(0)
         await theirs.get_by_role("link", name=TITLE, exact=True).click()
@@ -205,7 +201,7 @@ async def test_upload_with_progress_then_a_client_downloads_the_same_bytes(
         assert hashlib.sha256(saved.read_bytes()).hexdigest() == digest
         await _screenshot(theirs, "vault-document-client.png")
     finally:
-        await context.close()
+        await theirs.context.close()
 
     # The firm sees who fetched it.
     deadline = time.monotonic() + 5
@@ -297,13 +293,8 @@ async def test_a_file_shared_in_a_thread_reaches_the_other_side_live(
     source = tmp_path / "signed-sow.pdf"
     source.write_bytes(payload)
 
-    context = await browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(10_000)
-    await context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": portal.client_session, "url": portal.url}]
-    )
+    theirs = await open_page(browser, url=portal.url, session_key=portal.client_session)
     try:
-        theirs = await context.new_page()
         await theirs.goto(thread_url)
         await expect(theirs.locator("textarea#composer-input")).to_be_enabled()
 
@@ -329,7 +320,7 @@ async def test_a_file_shared_in_a_thread_reaches_the_other_side_live(
         assert saved.read_bytes() == payload
         await _screenshot(theirs, "thread-shared-file.png")
     finally:
-        await context.close()
+        await theirs.context.close()
 
 
 PARTS = "**/api/v1/vault/uploads/*"

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts import permissions
-from tests.vault.helpers import GRANT_CASES, SEES_ACME, grants_world, manages, sees
+from tests.vault.helpers import GRANT_CASES, SEES_ACME, grants_world, manages, role_signer, sees
 from vault import services as vault
 
 PANEL = "Who can see this"
@@ -64,14 +64,7 @@ def world(acme, globex, people):
 
 @pytest.fixture
 def as_role(client, world):
-    def sign_in(role: str, granted: bool = True):
-        user = world.cast[role]
-        if granted:
-            permissions.privileged_grant(world.document, user)
-        client.force_login(user)
-        return user
-
-    return sign_in
+    return role_signer(client, world)
 
 
 # --- the panel ------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import weakref
 
 import pytest
 
+from accounts import permissions
 from tests import factories
 from vault.uploads import SealedUpload, sealed_from_bytes
 
@@ -91,3 +92,18 @@ def grants_world(acme, globex, people, *, newcomer_name: str = "Nina Newcomer"):
         document=document,
         plain=plain,
     )
+
+
+def role_signer(client, world):
+    """``sign_in(role, granted=True)``: ``client`` signed in as ``world``'s person in ``role``,
+    granted the privileged document or not (a grant to someone outside Acme is one that opens
+    nothing); returns the person."""
+
+    def sign_in(role: str, granted: bool = True):
+        user = world.cast[role]
+        if granted:
+            permissions.privileged_grant(world.document, user)
+        client.force_login(user)
+        return user
+
+    return sign_in

@@ -17,7 +17,7 @@ from accounts import permissions, signals
 from accounts.services import users
 from tests import factories
 from tests.vault import web
-from tests.vault.helpers import GRANT_CASES, grants_world, manages, sees
+from tests.vault.helpers import GRANT_CASES, grants_world, manages, role_signer, sees
 from vault.models import AccessRecord
 
 MADE_UP_DOCUMENT = "doc_aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -43,17 +43,7 @@ def world(acme, globex, people):
 
 @pytest.fixture
 def as_role(client, world):
-    """Sign in as ``role``, granted the document or not (a grant to someone outside Acme is
-    one that opens nothing)."""
-
-    def sign_in(role: str, granted: bool = True):
-        user = world.cast[role]
-        if granted:
-            permissions.privileged_grant(world.document, user)
-        client.force_login(user)
-        return user
-
-    return sign_in
+    return role_signer(client, world)
 
 
 def assert_same_404(client, response, made_up: str, method: str = "get", **kwargs) -> None:
