@@ -46,7 +46,16 @@ def _send(client, account, data, **fields):
         assert response.json()["received"] == offset
         if offset >= len(data):
             break
+    return _complete(client, upload_id)
+
+
+def _complete(client, upload_id):
     return client.post(f"/api/v1/vault/uploads/{upload_id}/complete")
+
+
+def _downloaded(client, version: dict) -> bytes:
+    """The bytes a download of ``version`` (as the API answers it) brings back."""
+    return b"".join(client.get(version["download_url"]).streaming_content)
 
 
 def _nothing_left(settings) -> bool:
@@ -63,8 +72,7 @@ def test_parts_round_trip(client, people, acme, settings, size):
     assert version["size"] == size
     assert version["sha256"] == hashlib.sha256(data).hexdigest()
     assert done.json()["title"] == "Plan"
-    download = client.get(version["download_url"])
-    assert b"".join(download.streaming_content) == data
+    assert _downloaded(client, version) == data
     assert not UploadSession.objects.exists()
     assert _nothing_left(settings)
     assert AccessRecord.objects.filter(kind="upload").count() == 1
@@ -83,10 +91,9 @@ def test_a_part_at_the_wrong_offset_is_refused_and_the_upload_resumes(client, pe
     status = client.get(f"/api/v1/vault/uploads/{upload_id}").json()
     assert status["received"] == PART_BYTES and status["part_size"] == PART_BYTES
     assert _put(client, upload_id, PART_BYTES, data[PART_BYTES:]).status_code == 200
-    done = client.post(f"/api/v1/vault/uploads/{upload_id}/complete")
+    done = _complete(client, upload_id)
     assert done.status_code == 201
-    download = client.get(done.json()["version"]["download_url"])
-    assert b"".join(download.streaming_content) == data
+    assert _downloaded(client, done.json()["version"]) == data
 
 
 def test_a_part_cut_off_is_not_recorded_and_can_be_sent_again(client, people, acme):
@@ -111,11 +118,10 @@ def test_a_part_cut_off_is_not_recorded_and_can_be_sent_again(client, people, ac
     client.force_login(actor)
     assert _put(client, session.public_id, 0, data[:PART_BYTES]).status_code == 200
     assert _put(client, session.public_id, PART_BYTES, data[PART_BYTES:]).status_code == 200
-    done = client.post(f"/api/v1/vault/uploads/{session.public_id}/complete")
+    done = _complete(client, session.public_id)
     assert done.status_code == 201
     assert done.json()["version"]["sha256"] == hashlib.sha256(data).hexdigest()
-    download = client.get(done.json()["version"]["download_url"])
-    assert b"".join(download.streaming_content) == data
+    assert _downloaded(client, done.json()["version"]) == data
 
 
 def test_a_cut_final_part_leaves_a_file_that_completion_refuses(client, people, acme):
@@ -135,7 +141,7 @@ def test_a_cut_final_part_leaves_a_file_that_completion_refuses(client, people, 
             read=lambda n: next(cut),
         )
     client.force_login(actor)
-    response = client.post(f"/api/v1/vault/uploads/{session.public_id}/complete")
+    response = _complete(client, session.public_id)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "upload_incomplete"
 
@@ -193,7 +199,7 @@ def test_a_program_is_refused_at_its_first_part_and_nothing_is_left(client, peop
 def test_completing_early_is_refused(client, people, acme):
     client.force_login(people["client_member"])
     upload_id = _open(client, account=acme.public_id, filename="f", size=10).json()["id"]
-    response = client.post(f"/api/v1/vault/uploads/{upload_id}/complete")
+    response = _complete(client, upload_id)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "upload_incomplete"
     assert not Version.objects.exists()
@@ -213,7 +219,7 @@ def test_a_spool_altered_before_completion_is_refused(client, people, acme, sett
     altered[-5] ^= 1
     path.write_bytes(bytes(altered))
     sessions._digests.clear()
-    response = client.post(f"/api/v1/vault/uploads/{upload_id}/complete")
+    response = _complete(client, upload_id)
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "upload_corrupt"
     assert not Version.objects.exists()
@@ -250,7 +256,7 @@ def test_a_session_is_its_owners_alone(client, people, acme):
         client.force_login(people[intruder])
         assert client.get(f"/api/v1/vault/uploads/{upload_id}").status_code == 404
         assert _put(client, upload_id, 0, b"abc").status_code == 404
-        assert client.post(f"/api/v1/vault/uploads/{upload_id}/complete").status_code == 404
+        assert _complete(client, upload_id).status_code == 404
         assert client.delete(f"/api/v1/vault/uploads/{upload_id}").status_code == 404
     assert UploadSession.objects.get(public_id=upload_id).received == 0
 
@@ -270,7 +276,7 @@ def test_losing_access_mid_upload_stops_it(client, people, acme):
     assert _put(client, upload_id, 0, data[:PART_BYTES]).status_code == 200
     membership_remove(actor=None, account=acme, user=member)
     assert _put(client, upload_id, PART_BYTES, data[PART_BYTES:]).status_code == 404
-    assert client.post(f"/api/v1/vault/uploads/{upload_id}/complete").status_code == 404
+    assert _complete(client, upload_id).status_code == 404
     assert not Document.objects.exists()
 
 
@@ -282,12 +288,11 @@ def test_a_new_version_through_parts(client, people, acme):
     assert opened.status_code == 201
     upload_id = opened.json()["id"]
     assert _put(client, upload_id, 0, data).status_code == 200
-    done = client.post(f"/api/v1/vault/uploads/{upload_id}/complete")
+    done = _complete(client, upload_id)
     assert done.status_code == 201
     assert done.json()["version"]["number"] == 2
     assert done.json()["id"] == first["id"]
-    download = client.get(done.json()["version"]["download_url"])
-    assert b"".join(download.streaming_content) == data
+    assert _downloaded(client, done.json()["version"]) == data
 
 
 def test_a_privileged_upload_is_visible_to_the_uploader_only(client, people, acme):
@@ -314,7 +319,7 @@ def test_parts_taken_by_several_processes_still_give_the_right_digest(client, pe
     sessions._digests.clear()  # the next part lands on a process that saw none before
     assert _put(client, upload_id, PART_BYTES, data[PART_BYTES:]).status_code == 200
     assert upload_id not in sessions._digests
-    done = client.post(f"/api/v1/vault/uploads/{upload_id}/complete")
+    done = _complete(client, upload_id)
     assert done.json()["version"]["sha256"] == hashlib.sha256(data).hexdigest()
 
 
@@ -329,7 +334,7 @@ def test_an_altered_spool_that_slips_through_is_caught_at_download(client, peopl
     altered = bytearray(path.read_bytes())
     altered[-5] ^= 1
     path.write_bytes(bytes(altered))
-    done = client.post(f"/api/v1/vault/uploads/{upload_id}/complete")
+    done = _complete(client, upload_id)
     assert done.status_code == 201
     download = client.get(done.json()["version"]["download_url"])
     received = b""
