@@ -24,23 +24,24 @@ import contextlib
 import functools
 import json
 import logging
-import re
+
+from django.urls import Resolver404, resolve
 
 from vault.sessions import PART_BYTES
 from vault.uploads import FORM_SLACK, body_over_limit, too_large_message
 
 log = logging.getLogger(__name__)
 
-UPLOAD_PREFIX = "/api/v1/vault/"
-DOWNLOAD_PATH = re.compile(r"^/api/v1/vault/versions/[^/]+/download$")
+VAULT_PREFIX = "/api/v1/vault/"
+DOWNLOAD_VIEW = "vault_api:download"
 # Bodies that carry a file, which stay in memory on their way to the sealer when they are no
 # larger than an upload part (with a form's fields around it): the plaintext never reaches a
 # temporary file. Larger single-request uploads are spooled by Django as usual.
-FILE_BODIES = (
-    ("PUT", re.compile(r"^/api/v1/vault/uploads/[^/]+$")),
-    ("POST", re.compile(r"^/api/v1/vault/documents$")),
-    ("POST", re.compile(r"^/api/v1/vault/documents/[^/]+/versions$")),
-)
+FILE_BODIES = {
+    ("PUT", "vault_api:upload"),
+    ("POST", "vault_api:documents"),
+    ("POST", "vault_api:versions"),
+}
 FILE_BODY_IN_MEMORY_MAX = PART_BYTES + FORM_SLACK
 
 
@@ -49,11 +50,10 @@ class UploadLimitMiddleware:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if (
-            scope["type"] == "http"
-            and scope.get("method") in {"POST", "PUT"}
-            and scope.get("path", "").startswith(UPLOAD_PREFIX)
-        ):
+        if scope["type"] != "http" or not scope.get("path", "").startswith(VAULT_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        if scope.get("method") in {"POST", "PUT"}:
             declared = _content_length(scope)
             if body_over_limit(declared):
                 log.info(
@@ -66,7 +66,7 @@ class UploadLimitMiddleware:
             receive = CoalescingReceive(
                 receive, body_in_memory=_file_body_in_memory(scope, declared)
             )
-        if scope["type"] == "http" and DOWNLOAD_PATH.match(scope.get("path", "")):
+        if _view_name(scope) == DOWNLOAD_VIEW:
             paced = PacedSend.wrap(send)
             try:
                 await self.app(scope, receive, paced)
@@ -175,13 +175,18 @@ class PacedSend:
         await self._send(message)
 
 
+def _view_name(scope) -> str:
+    """The URL name the request's path resolves to (the project's own routes), or ""."""
+    try:
+        return resolve(scope.get("path", "")).view_name
+    except Resolver404:
+        return ""
+
+
 def _file_body_in_memory(scope, declared: int | None) -> bool:
     if declared is None or declared > FILE_BODY_IN_MEMORY_MAX:
         return False
-    return any(
-        scope["method"] == method and pattern.match(scope["path"])
-        for method, pattern in FILE_BODIES
-    )
+    return (scope["method"], _view_name(scope)) in FILE_BODIES
 
 
 def _content_length(scope) -> int | None:
