@@ -17,8 +17,12 @@ RUN groupadd --system --gid 10001 atrium \
     && install -d -o atrium -g atrium -m 0750 /var/lib/atrium
 
 WORKDIR /app
+# The locked dependencies (exact versions, checked by hash) in a layer of their own, so that a
+# change to the code alone does not reinstall them; then Atrium itself, with nothing more.
+COPY requirements/app.txt requirements/app.txt
+RUN pip install --require-hashes --no-deps -r requirements/app.txt
 COPY . .
-RUN pip install . && rm -rf build ./*.egg-info
+RUN pip install --no-deps . && rm -rf build ./*.egg-info
 
 USER atrium
 

@@ -1,23 +1,29 @@
 # The two commands: `make run` serves the portal with demo data on http://127.0.0.1:8000,
-# `make test` runs the whole suite. Both build .venv from pyproject.toml on first use.
+# `make test` runs the whole suite. Both build .venv on first use from the lock files in
+# requirements/ (exact versions, checked by hash); `make deps-upgrade` refreshes them from the
+# ranges in pyproject.toml.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format deps-upgrade clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Atrium needs Python 3.11 or newer; set PYTHON=python3.X")'
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+# The locked dependencies first (all of them listed, so no resolver runs), then Atrium itself.
+LOCKED_INSTALL = $(PIP) install --require-hashes --no-deps -r $(1) && $(PIP) install --no-deps -e .
+
+$(VENV)/.installed-run: pyproject.toml requirements/app.txt | $(BIN)/python
+	$(call LOCKED_INSTALL,requirements/app.txt)
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/python
+	$(call LOCKED_INSTALL,requirements/test.txt)
 	@touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
@@ -40,6 +46,16 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Re-resolve the newest versions pyproject.toml allows, for every Python from 3.11 on, with
+# hashes. Review the diff, run the suite, commit both files.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --upgrade --quiet
+deps-upgrade: | $(BIN)/python
+	$(PIP) install 'uv>=0.5,<1'
+	$(UV_COMPILE) -o requirements/app.txt
+	$(UV_COMPILE) --extra test -o requirements/test.txt
+	rm -f $(VENV)/.installed-run $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
