@@ -26,6 +26,8 @@ $(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/python
 	$(call LOCKED_INSTALL,requirements/test.txt)
 	@touch $@ $(VENV)/.installed-run
 
+# E-mailed links point at the address served, unless ATRIUM_BASE_URL says otherwise.
+run: export ATRIUM_BASE_URL ?= http://$(if $(filter 0.0.0.0 ::,$(HOST)),$(shell hostname),$(HOST)):$(PORT)
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

@@ -1,0 +1,59 @@
+"""`make run` hands the address it serves to everything it starts, so that e-mailed links
+(invitations, resets, digests) point where the portal really is."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fake_venv(tmp_path):
+    """A .venv whose python and daphne only record the base URL they were started with."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    record = tmp_path / "started"
+    for name in ("python", "daphne"):
+        script = venv / "bin" / name
+        script.write_text(f'#!/bin/sh\necho "{name} $* -> $ATRIUM_BASE_URL" >> "{record}"\n')
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    # Newer than pyproject.toml and the lock, so make installs nothing.
+    (venv / ".installed-run").touch()
+    return venv, record
+
+
+def run_make(venv: Path, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "ATRIUM_BASE_URL"}
+    environment.update(env or {})
+    subprocess.run(  # noqa: S603 - fixed argv
+        ["make", "--no-print-directory", "run", f"VENV={venv}", *args],  # noqa: S607
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return (venv.parent / "started").read_text().splitlines()
+
+
+def test_every_process_make_run_starts_gets_the_served_address(fake_venv):
+    venv, _ = fake_venv
+    started = run_make(venv, "PORT=9123")
+    assert len(started) == 4, started  # migrate, seed_demo, db_worker, daphne
+    assert all(line.endswith("-> http://127.0.0.1:9123") for line in started), started
+    assert any(line.startswith("daphne --bind 127.0.0.1 --port 9123") for line in started)
+
+
+def test_an_explicit_base_url_wins(fake_venv):
+    venv, _ = fake_venv
+    started = run_make(venv, "PORT=9123", env={"ATRIUM_BASE_URL": "https://portal.example"})
+    assert all(line.endswith("-> https://portal.example") for line in started), started
