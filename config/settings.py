@@ -81,6 +81,9 @@ elif not SECRET_KEY:
 
 INSTALLED_APPS = [
     "daphne",
+    # Before django.contrib.auth, so that its management commands take precedence (its
+    # ``changepassword`` refuses: nobody sets another person's password).
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -93,7 +96,6 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "guardian",
     "axes",
-    "accounts",
     "messaging",
     "vault",
     "approvals",
