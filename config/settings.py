@@ -81,6 +81,9 @@ elif not SECRET_KEY:
 
 INSTALLED_APPS = [
     "daphne",
+    # Before django.contrib.auth, so that its management commands take precedence (its
+    # ``changepassword`` refuses: nobody sets another person's password).
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -93,7 +96,6 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "guardian",
     "axes",
-    "accounts",
     "messaging",
     "vault",
     "approvals",
@@ -211,10 +213,27 @@ LOGIN_URL = "frontend:login"
 LOGIN_REDIRECT_URL = "frontend:home"
 LOGOUT_REDIRECT_URL = "frontend:login"
 PASSWORD_RESET_TIMEOUT = env.int("ATRIUM_PASSWORD_RESET_SECONDS", default=3 * 60 * 60)
+# Reset links mailed from the sign-in page: at most so many per e-mail address and per
+# client address in a window (counted in the cache, shared by all workers with REDIS_URL).
+# Requests over a limit get the same answer as the others and send nothing.
+_PASSWORD_RESET_WINDOW = max(1, env.int("ATRIUM_PASSWORD_RESET_WINDOW_MINUTES", default=60)) * 60
+ATRIUM_PASSWORD_RESET_LIMITS = {
+    "address": {
+        "limit": env.int("ATRIUM_PASSWORD_RESET_ADDRESS_LIMIT", default=5),
+        "window": _PASSWORD_RESET_WINDOW,
+    },
+    "ip": {
+        "limit": env.int("ATRIUM_PASSWORD_RESET_IP_LIMIT", default=20),
+        "window": _PASSWORD_RESET_WINDOW,
+    },
+}
 
 # Login throttling: a lock-out after repeated failures for one e-mail from one address,
-# lifted automatically after the cool-off.
+# and for every e-mail from one client address after more failures across addresses
+# (accounts.lockout), each lifted automatically after the cool-off.
 AXES_FAILURE_LIMIT = env.int("ATRIUM_LOGIN_FAILURE_LIMIT", default=5)
+ATRIUM_LOGIN_IP_FAILURE_LIMIT = env.int("ATRIUM_LOGIN_IP_FAILURE_LIMIT", default=50)
+AXES_HANDLER = "accounts.lockout.AtriumLockoutHandler"
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ATRIUM_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
-from django.contrib.auth.tokens import default_token_generator
-from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
-from accounts.mail import send_branded_mail
 from accounts.models import ClientRole, MatterStatus
 
 
@@ -26,26 +20,16 @@ class LoginForm(auth_forms.AuthenticationForm):
     }
 
 
-class PasswordResetForm(auth_forms.PasswordResetForm):
-    """Django's reset flow (same tokens, same silence about unknown addresses), sent as
-    branded mail with a link to the configured base URL rather than the request's host."""
+class PasswordResetForm(forms.Form):
+    """The address to send a reset link to. What happens next is the service's business
+    (``accounts.services.passwords.password_reset_request``); the page answers the same
+    whatever it is."""
 
-    def save(self, *, token_generator=default_token_generator, **ignored) -> None:
-        base = settings.ATRIUM_BASE_URL.rstrip("/")
-        for user in self.get_users(self.cleaned_data["email"]):
-            path = reverse(
-                "frontend:password_reset_confirm",
-                kwargs={
-                    "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-                    "token": token_generator.make_token(user),
-                },
-            )
-            send_branded_mail(
-                to=[user.email],
-                subject="Reset your password",
-                template="accounts/email/password_reset",
-                context={"user": user, "reset_url": base + path},
-            )
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
 
 
 class NewPasswordMixin(forms.Form):

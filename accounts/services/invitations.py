@@ -55,6 +55,11 @@ def invitation_create(
 
     Firm admins, the account team and client admins may invite; only the firm side may
     invite client admins. A pending invitation to the same address is replaced.
+
+    The answer tells the inviter nothing they cannot already see: only an active member of
+    this account (listed on its page) gets Conflict. Every other address, whether unknown,
+    a client of another account or firm staff, gets the same pending invitation; firm staff
+    cannot become client members, so theirs is never mailed (the operator gets a log line).
     """
     if not permissions.can_on_account(actor, Action.INVITE, account):
         raise Forbidden("You may not invite people to this account.")
@@ -64,10 +69,13 @@ def invitation_create(
         raise Forbidden("Only the firm can invite client admins.")
     email = checked_email(email)
     existing = User.objects.filter(email=email).first()
-    if existing is not None and existing.is_firm_staff:
-        raise Invalid("That address belongs to firm staff.", code="staff_not_client")
-    if existing is not None and Membership.objects.filter(account=account, user=existing).exists():
+    if (
+        existing is not None
+        and existing.is_active
+        and Membership.objects.filter(account=account, user=existing).exists()
+    ):
         raise Conflict("That person is already in this account.", code="already_member")
+    deliver = existing is None or not existing.is_firm_staff
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic():
@@ -85,13 +93,24 @@ def invitation_create(
             expires_at=now + settings.ATRIUM_INVITATION_TTL,
         )
         issued = IssuedInvitation(invitation, token)
-        transaction.on_commit(lambda: _send_invitation(issued))
-    log.info(
-        "invitation %s to account %s issued by %s",
-        invitation.public_id,
-        account.public_id,
-        actor.public_id,
-    )
+        if deliver:
+            transaction.on_commit(lambda: _send_invitation(issued))
+    if deliver:
+        log.info(
+            "invitation %s to account %s issued by %s",
+            invitation.public_id,
+            account.public_id,
+            actor.public_id,
+        )
+    else:
+        log.warning(
+            "invitation %s to account %s by %s is for firm staff %s: not sent, though the "
+            "inviter is told it was (firm staff cannot join a client account)",
+            invitation.public_id,
+            account.public_id,
+            actor.public_id,
+            existing.public_id,
+        )
     return issued
 
 

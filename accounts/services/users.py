@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from accounts import signals
-from accounts.errors import Conflict, Invalid
+from accounts import permissions, signals
+from accounts.errors import Conflict, Forbidden, Invalid
 from accounts.models import FirmRole, User, normalize_email
+from accounts.services.passwords import LinkReason, send_link_after_commit
+
+log = logging.getLogger(__name__)
 
 
 def login_identifier(request, credentials: dict) -> str:
@@ -67,6 +72,21 @@ def user_create(
             user.save()
     except IntegrityError:
         raise Conflict("Someone already uses that e-mail address.", code="email_taken") from None
+    return user
+
+
+def user_add(*, actor: User, email: str, name: str, firm_role: str = FirmRole.NONE) -> User:
+    """A firm admin opens an account for someone. Nobody chooses the password but its owner:
+    the account starts without a usable one, and the person is mailed a single-use link to
+    choose it (a new link can be asked for on the sign-in page).
+
+    Raises Forbidden for anyone but a firm admin, Invalid and Conflict as ``user_create``."""
+    if not permissions.can_manage_firm(actor):
+        raise Forbidden("Only firm admins may add people here.")
+    with transaction.atomic():
+        user = user_create(email=email, name=name, password=None, firm_role=firm_role)
+        send_link_after_commit(user, LinkReason.NEW_ACCOUNT)
+    log.info("user %s added by %s", user.public_id, actor.public_id)
     return user
 
 

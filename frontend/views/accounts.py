@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import cache_control
@@ -24,6 +24,7 @@ from accounts.permissions import Action
 from accounts.services import firm as firm_services
 from accounts.services import invitations as invitation_services
 from accounts.services import matters as matter_services
+from accounts.services import passwords as password_services
 from frontend import forms
 from frontend.views.common import account_or_404, threads_by_account_id
 from messaging import selectors as thread_selectors
@@ -48,6 +49,16 @@ class PasswordResetView(auth_views.PasswordResetView):
     template_name = "frontend/password_reset.html"
     form_class = forms.PasswordResetForm
     success_url = reverse_lazy("frontend:password_reset_done")
+
+    def form_valid(self, form):
+        # The same answer whether a link went out, the address is unknown, or the request
+        # was over a limit: the page must not tell which addresses have an account.
+        password_services.password_reset_request(
+            email=form.cleaned_data["email"],
+            # The address axes counts sign-in failures against (settings, docs/deployment.md).
+            client_ip=self.request.META.get("REMOTE_ADDR") or "unknown",
+        )
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

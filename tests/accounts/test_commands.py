@@ -293,3 +293,38 @@ def test_seed_demo_fills_the_vault_behind_the_wall(seeded):
         actor=seeded["client@acme.test"], version=guidelines.latest_version
     )
     assert b"".join(download).startswith(b"# Acme brand guidelines")
+
+
+# --- passwords from the command line -----------------------------------------------------------
+
+
+def test_changepassword_refuses_and_points_to_the_reset_link(db):
+    person = factories.user(email="pat@example.test")
+    with pytest.raises(CommandError, match="send_password_reset --email"):
+        call_command("changepassword", "pat@example.test", stdout=_Sink())
+    person.refresh_from_db()
+    assert person.check_password(factories.PASSWORD)
+
+
+def test_send_password_reset_mails_a_link(db, mailoutbox):
+    person = factories.user(email="pat@example.test")
+    out = _Sink()
+    call_command("send_password_reset", email="PAT@example.test", stdout=out)
+    assert [m.to for m in mailoutbox] == [["pat@example.test"]]
+    assert "/password/reset/" in mailoutbox[0].body
+    assert "Sent pat@example.test a link" in out.text
+    person.refresh_from_db()
+    assert person.check_password(factories.PASSWORD)  # unchanged until they choose
+
+
+def test_send_password_reset_refuses_an_unknown_address(db, mailoutbox):
+    with pytest.raises(CommandError, match="Nobody signs in"):
+        call_command("send_password_reset", email="nobody@example.test", stdout=_Sink())
+    assert mailoutbox == []
+
+
+def test_send_password_reset_refuses_a_deactivated_person(db, mailoutbox):
+    factories.user(email="gone@example.test", active=False)
+    with pytest.raises(CommandError, match="deactivated"):
+        call_command("send_password_reset", email="gone@example.test", stdout=_Sink())
+    assert mailoutbox == []

@@ -371,14 +371,49 @@ def test_another_signed_in_user_cannot_accept(client, invite, people, acme, glob
 # --- who may invite whom -----------------------------------------------------------------
 
 
-def test_firm_staff_cannot_be_invited(client, invite, people, acme, mailoutbox):
-    for role in ("staff_off_team", "firm_admin"):
-        address = people[role].email.upper()
-        response = invite(people["staff_on_team"], acme, address, follow=True)
-        assert response.status_code == 200
-        assert "That address belongs to firm staff." in messages_of(response)
-    assert not Invitation.objects.exists()
-    assert mailoutbox == []
+def _answer(response, address: str) -> tuple:
+    """What the inviter learns from inviting ``address``: the status, the page they land on
+    and its messages, with the address itself taken out."""
+    page = response.content.decode()
+    return (
+        response.status_code,
+        tuple(response.redirect_chain),
+        tuple(m.replace(address.lower(), "ADDRESS") for m in messages_of(response)),
+        page.count('class="invitations"'),
+        page.count("Withdraw"),
+    )
+
+
+def test_every_address_gets_the_same_answer(
+    client, invite, people, acme, globex, mailoutbox, caplog
+):
+    """A client admin cannot tell firm staff (or another account's clients) from anyone
+    else by inviting them: same answer, same pending invitation; only staff get no mail."""
+    inviter = people["client_admin"]
+    addresses = {
+        "unknown": "nobody-yet@example.test",
+        "staff_off_team": people["staff_off_team"].email.upper(),
+        "staff_on_team": people["staff_on_team"].email,
+        "firm_admin": people["firm_admin"].email,
+        "other_client": people["other_client"].email,
+    }
+    answers = {}
+    for kind, address in addresses.items():
+        # Each from a clean slate, so that the page shows one pending invitation each time.
+        Invitation.objects.all().delete()
+        mailoutbox.clear()
+        caplog.clear()
+        response = invite(inviter, acme, address, role=None, follow=True)
+        answers[kind] = _answer(response, address)
+        assert pending(acme, address.lower()).invited_by == inviter
+        staff = kind in {"staff_off_team", "staff_on_team", "firm_admin"}
+        assert [m.to for m in mailoutbox] == ([] if staff else [[address.lower()]]), kind
+        if staff:
+            assert "not sent" in caplog.text and "firm staff" in caplog.text
+    assert len(set(answers.values())) == 1, answers
+    assert answers["unknown"][2] == ("Invitation sent to ADDRESS.",)
+    # Nobody on the firm side was made a client member.
+    assert not Membership.objects.filter(account=acme, user__firm_role__in=["admin", "staff"])
 
 
 def test_an_existing_member_cannot_be_invited_again(client, invite, people, acme, mailoutbox):

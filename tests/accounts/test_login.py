@@ -276,3 +276,84 @@ def test_the_admin_login_is_throttled_too(client, db):
     )
     assert response.status_code == 429
     assert signed_in_as(client) is None
+
+
+# --- throttling per client address, across e-mail addresses ----------------------------------
+
+
+@pytest.fixture
+def quick_guesses(settings):
+    """Wrong guesses for unknown addresses hash a dummy password with the first hasher:
+    a fast one here, as these tests make dozens of them."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+
+
+def fail_across_addresses(client, failures: int, **extra) -> list:
+    """``failures`` wrong passwords from one client address, spread over as many e-mail
+    addresses as needed to keep each below the per-address limit."""
+    per_address = settings.AXES_FAILURE_LIMIT - 1
+    responses = []
+    for number in range(failures):
+        email = f"guess{number // per_address}@example.test"
+        responses.append(sign_in(client, email, WRONG, **extra))
+    return responses
+
+
+def test_one_ip_failing_across_addresses_is_locked_out_of_every_address(
+    client, person, quick_guesses, caplog
+):
+    limit = settings.ATRIUM_LOGIN_IP_FAILURE_LIMIT
+    assert limit == 50  # the documented default
+    responses = fail_across_addresses(client, limit)
+    assert [r.status_code for r in responses[:-1]] == [200] * (limit - 1)
+    assert "locked out for every address" in caplog.text
+    # The right password for an address never tried from here: refused all the same.
+    response = sign_in(client, "pat@example.test")
+    assert_locked_out(response)
+    assert "signing in from here is paused" in response.content.decode()
+    assert signed_in_as(client) is None
+    # Another client address is not held back.
+    response = sign_in(client, "pat@example.test", REMOTE_ADDR="203.0.113.9")
+    assert response.status_code == 302
+    assert signed_in_as(client) == person.pk
+
+
+def test_the_ip_lock_out_lifts_after_the_cool_off(client, person, quick_guesses, settings):
+    settings.ATRIUM_LOGIN_IP_FAILURE_LIMIT = 9
+    fail_across_addresses(client, 9)
+    assert_locked_out(sign_in(client, "pat@example.test"))
+    # Trying while locked out keeps it locked (the cool-off counts from the last try) ...
+    AccessAttempt.objects.update(
+        attempt_time=F("attempt_time") - settings.AXES_COOLOFF_TIME + timedelta(minutes=1)
+    )
+    assert_locked_out(sign_in(client, "pat@example.test"))
+    # ... and once nothing was tried for the cool-off, it is over.
+    AccessAttempt.objects.update(
+        attempt_time=F("attempt_time") - settings.AXES_COOLOFF_TIME - timedelta(seconds=1)
+    )
+    response = sign_in(client, "pat@example.test")
+    assert response.status_code == 302
+    assert signed_in_as(client) == person.pk
+
+
+def test_fewer_failures_than_the_ip_limit_lock_nobody_else_out(
+    client, person, quick_guesses, settings
+):
+    settings.ATRIUM_LOGIN_IP_FAILURE_LIMIT = 9
+    responses = fail_across_addresses(client, 8)
+    assert {r.status_code for r in responses} == {200}
+    assert sign_in(client, "pat@example.test").status_code == 302
+
+
+def test_the_ip_limit_covers_the_admin_login(client, db, quick_guesses, settings):
+    settings.ATRIUM_LOGIN_IP_FAILURE_LIMIT = 9
+    factories.firm_admin(email="boss@example.test")
+    fail_across_addresses(client, 9)
+    response = client.post(
+        reverse("admin:login"), {"username": "boss@example.test", "password": factories.PASSWORD}
+    )
+    assert response.status_code == 429
+    assert signed_in_as(client) is None

@@ -153,3 +153,114 @@ def test_a_link_stops_working_once_the_password_changes_otherwise(client, person
     person.save()
     response = client.get(path, follow=True)
     assert "This link no longer works" in response.content.decode()
+
+
+# --- throttling ------------------------------------------------------------------------------
+
+
+PER_RESPONSE = re.compile(r'(nonce|value)="[^"]*"')
+
+
+def answer(response) -> tuple:
+    """What the person asking learns: the status, where they are sent, and that page (less
+    what differs on every response anyway)."""
+    return (
+        response.status_code,
+        tuple(response.redirect_chain),
+        PER_RESPONSE.sub("", response.content.decode()),
+    )
+
+
+def test_one_address_gets_a_bounded_number_of_mails(client, person, mailoutbox, caplog):
+    limit = settings.ATRIUM_PASSWORD_RESET_LIMITS["address"]["limit"]
+    answers = set()
+    # From several client addresses, so that only the per-address limit is in play.
+    for attempt in range(16):
+        response = client.post(
+            RESET,
+            {"email": "pat@example.test"},
+            follow=True,
+            REMOTE_ADDR=f"198.51.100.{attempt}",
+        )
+        answers.add((response.status_code, tuple(response.redirect_chain)))
+        if attempt == limit - 1:
+            assert len(mailoutbox) == limit
+            caplog.clear()
+    assert 0 < limit < 16
+    assert len(mailoutbox) == limit
+    assert answers == {(200, ((DONE, 302),))}
+    assert "password reset refused: too many requests for one address" in caplog.text
+    # The first links still work: the limit only stops new mail.
+    assert choose(client, reset_path(mailoutbox[0])).status_code == 302
+
+
+def test_the_sixteenth_request_sends_nothing_and_looks_the_same(client, person, mailoutbox):
+    """The case reported: fifteen requests sent fifteen mails."""
+    first = client.post(RESET, {"email": "pat@example.test"}, follow=True)
+    for _ in range(14):
+        client.post(RESET, {"email": "pat@example.test"})
+    sent = len(mailoutbox)
+    assert sent < 15
+    sixteenth = client.post(RESET, {"email": "pat@example.test"}, follow=True)
+    assert len(mailoutbox) == sent
+    assert sixteenth.redirect_chain == first.redirect_chain == [(DONE, 302)]
+    assert sixteenth.status_code == first.status_code == 200
+    assert "Check your e-mail" in sixteenth.content.decode()
+
+
+def test_one_client_address_gets_a_bounded_number_of_mails(client, person, mailoutbox, caplog):
+    limit = settings.ATRIUM_PASSWORD_RESET_LIMITS["ip"]["limit"]
+    for number in range(limit):
+        response = client.post(RESET, {"email": f"probe{number}@example.test"})
+        assert response["Location"] == DONE
+    assert mailoutbox == []
+    caplog.clear()
+    # Over the limit, even a real address gets nothing, and the same answer.
+    response = client.post(RESET, {"email": "pat@example.test"})
+    assert response.status_code == 302
+    assert response["Location"] == DONE
+    assert mailoutbox == []
+    assert "password reset refused: too many requests from 127.0.0.1" in caplog.text
+    # Another client address is not held back by this one.
+    client.post(RESET, {"email": "pat@example.test"}, REMOTE_ADDR="203.0.113.7")
+    assert [m.to for m in mailoutbox] == [["pat@example.test"]]
+
+
+def test_the_limits_lift_when_the_window_ends(client, person, mailoutbox, settings, monkeypatch):
+    settings.ATRIUM_PASSWORD_RESET_LIMITS = {
+        "address": {"limit": 2, "window": 600},
+        "ip": {"limit": 100, "window": 600},
+    }
+    now = [1_000_000_200.0]
+    monkeypatch.setattr("accounts.throttles.time.time", lambda: now[0])
+    for _ in range(4):
+        client.post(RESET, {"email": "pat@example.test"})
+    assert len(mailoutbox) == 2
+    now[0] += 600
+    client.post(RESET, {"email": "pat@example.test"})
+    assert len(mailoutbox) == 3
+
+
+def test_unknown_throttled_and_sent_answer_alike(client, person, mailoutbox, settings):
+    settings.ATRIUM_PASSWORD_RESET_LIMITS = {
+        "address": {"limit": 1, "window": 600},
+        "ip": {"limit": 100, "window": 600},
+    }
+    sent = client.post(RESET, {"email": "pat@example.test"}, follow=True)
+    throttled = client.post(RESET, {"email": "pat@example.test"}, follow=True)
+    unknown = client.post(RESET, {"email": "nobody@example.test"}, follow=True)
+    assert len(mailoutbox) == 1
+    assert answer(sent) == answer(throttled) == answer(unknown)
+
+
+def test_someone_without_a_password_yet_can_ask_for_a_link(client, db, mailoutbox):
+    """A person whose account was opened for them, or whose password was reset by an admin,
+    has no usable password: asking for a link is how they choose one."""
+    person = factories.user(email="new@example.test")
+    person.set_unusable_password()
+    person.save()
+    client.post(RESET, {"email": "new@example.test"})
+    assert len(mailoutbox) == 1
+    assert choose(client, reset_path(mailoutbox[0])).status_code == 302
+    person.refresh_from_db()
+    assert person.check_password(NEW_PASSWORD)

@@ -1,0 +1,42 @@
+"""Fixed-window counters for requests that must not be repeated without end (password reset
+mails). They live in the cache, so with ``REDIS_URL`` set every worker counts together; a
+window always ends, so nothing stays refused for longer than its window."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+
+
+def cache_key(scope: str, value: str, window: int) -> str:
+    """The counter's key for ``value`` in the current window. Values are hashed, so that
+    e-mail addresses and client addresses are not kept in the cache in the clear."""
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
+    return f"throttle:{scope}:{digest}:{int(time.time() // window)}"
+
+
+def allow(*, scope: str, value: str, limit: int, window: int) -> bool:
+    """Count one request for ``value`` under ``scope``; False once more than ``limit``
+    arrived in the current window of ``window`` seconds. A limit below 1 turns the
+    throttle off."""
+    if limit < 1:
+        return True
+    key = cache_key(scope, value, window)
+    try:
+        if cache.add(key, 1, timeout=window + 1):
+            return True
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=window + 1)
+            return True
+    except Exception as problem:
+        # An unreachable cache must not take password resets down with it.
+        log.warning("throttle %s not counted: %s", scope, problem)
+        return True
+    return count <= limit
