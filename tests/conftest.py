@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from tests import factories
 
@@ -21,6 +22,15 @@ def require_or_skip(reason: str) -> None:
     if os.environ.get("ATRIUM_REQUIRE_ALL") == "1":
         pytest.fail(f"required part missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Counters kept in the cache (password resets, send limits) outlive a test: each test
+    starts from none and leaves none behind."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
