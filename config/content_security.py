@@ -44,6 +44,7 @@ REPORTS_PER_BODY = 10
 REPORTS_PER_ADDRESS = 30
 REPORTS_OVERALL = 300
 REPORT_WINDOW_SECONDS = 60
+LIMIT_KEY_PREFIX = "csp-report"
 # Longest text kept from any field of a report.
 FIELD_MAX_CHARS = 200
 SAMPLE_MAX_CHARS = 40
@@ -98,7 +99,7 @@ class MalformedReport(ValueError):
 def _within_limit(key: str, limit: int) -> tuple[bool, bool]:
     """Count one report against ``key`` in the current window: (allowed, just went over)."""
     bucket = int(time.time() // REPORT_WINDOW_SECONDS)
-    full_key = f"csp-report:{key}:{bucket}"
+    full_key = f"{LIMIT_KEY_PREFIX}:{key}:{bucket}"
     if cache.add(full_key, 1, timeout=REPORT_WINDOW_SECONDS + 1):
         return True, False
     try:

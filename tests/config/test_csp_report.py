@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -20,10 +20,9 @@ URL = "/security/csp-report/"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_limits():
-    cache.clear()
-    yield
-    cache.clear()
+def _fresh_limits(monkeypatch):
+    """Counters of this test's own, without clearing a cache that others may share."""
+    monkeypatch.setattr(content_security, "LIMIT_KEY_PREFIX", f"csp-report-{uuid.uuid4().hex}")
 
 
 @pytest.fixture
