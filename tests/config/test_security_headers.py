@@ -3,9 +3,16 @@ JSON API, error pages (also under DEBUG), the admin, static files and refusals."
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import re
+import secrets
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
@@ -27,6 +34,16 @@ EXPECTED_DIRECTIVES = {
     "form-action": ["'self'"],
     "frame-ancestors": ["'none'"],
     "report-uri": ["/security/csp-report/"],
+}
+# What the settings module reads besides ATRIUM_* and DJANGO_*: none of it leaks in.
+PROCESS_SETTINGS = {
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_URL",
+    "DEBUG",
+    "EMAIL_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
 }
 DENIED_FEATURES = (
     "camera",
@@ -254,3 +271,59 @@ def test_the_report_endpoint(client, db):
     response = client.post(reverse("csp_report"), data=b"{}", content_type="application/csp-report")
     assert response.status_code == 400
     assert_policies(response)
+
+
+# --- production mode ------------------------------------------------------------------------
+
+IN_PRODUCTION = """
+import json, os
+import django
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="portal.example.com")
+answers = {
+    "redirect": client.get("/login/"),
+    "refusal": client.post("/security/csp-report/", data=b"x", content_type="text/plain",
+                           secure=True),
+}
+print(json.dumps({name: [r.status_code, dict(r.headers)] for name, r in answers.items()}))
+"""
+
+
+def test_production_mode_sends_the_same_policies(tmp_path):
+    """Settings are read once per process, so the production profile runs in its own."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ATRIUM_", "DJANGO_")) and key not in PROCESS_SETTINGS
+    }
+    env.update(
+        ATRIUM_ENV="production",
+        ATRIUM_VAR_DIR=str(tmp_path),
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="portal.example.com",
+        ATRIUM_MASTER_KEYS="k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
+        [sys.executable, "-c", IN_PRODUCTION],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    status, headers = answers["redirect"]
+    assert status == 301  # to HTTPS, by the security middleware
+    assert "script-src 'self';" in headers[CSP]
+    assert "connect-src 'self' ws://portal.example.com;" in headers[CSP]
+    assert "camera=()" in headers[PERMISSIONS]
+    status, headers = answers["refusal"]
+    assert status == 415
+    assert "connect-src 'self' wss://portal.example.com;" in headers[CSP]
+    assert "frame-ancestors 'none'" in headers[CSP]
+    assert "camera=()" in headers[PERMISSIONS]
