@@ -57,10 +57,13 @@ REPORT_CONTENT_TYPES = {"application/csp-report", "application/reports+json", "a
 
 def websocket_origin(request: HttpRequest) -> str | None:
     """``ws://host[:port]`` or ``wss://…`` for the host this request was addressed to, or
-    None when the host is not an allowed one (that response is the refusal)."""
+    None when the host is not an allowed one (that response is the refusal) or an IPv6
+    literal, which a CSP source cannot name ('self' still covers it in CSP level 3)."""
     try:
         host = request.get_host()
     except DisallowedHost:
+        return None
+    if host.startswith("["):
         return None
     return f"{'wss' if request.is_secure() else 'ws'}://{host}"
 

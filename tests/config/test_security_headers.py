@@ -152,6 +152,13 @@ def test_connect_src_names_this_hosts_websocket_origin(client, settings):
     assert secure["connect-src"] == ["'self'", "wss://portal.example"]
 
 
+def test_an_ipv6_host_is_left_to_self(client, settings):
+    settings.ALLOWED_HOSTS = ["[::1]", "testserver"]
+    response = client.get(reverse("frontend:login"), HTTP_HOST="[::1]:8000")
+    assert response.status_code == 200
+    assert directives(response)["connect-src"] == ["'self'"]
+
+
 def test_a_refused_host_still_gets_the_policy_without_a_websocket_origin(client, settings):
     settings.ALLOWED_HOSTS = ["portal.example"]
     response = client.get(reverse("frontend:login"), HTTP_HOST="evil.example")
