@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.content_security import csp_report
+
 admin.site.site_header = "Atrium administration"
 admin.site.site_title = "Atrium admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("security/csp-report/", csp_report, name="csp_report"),
     path("api/v1/vault/", include(("vault.urls_api", "vault_api"), namespace="vault_api")),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
     path("", include("frontend.urls")),

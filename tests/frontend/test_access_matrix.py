@@ -114,8 +114,9 @@ def body(response) -> str:
 
 
 def normalised(response) -> str:
-    """The page without its per-render CSRF token."""
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", body(response))
+    """The page without its per-render CSRF token and style nonce."""
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", body(response))
+    return re.sub(r'nonce="[^"]*"', "", page)
 
 
 def assert_login_redirect(response, login: str = LOGIN) -> None:

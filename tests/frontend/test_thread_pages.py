@@ -51,7 +51,8 @@ def body(response) -> str:
 
 
 def normalised(response) -> str:
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", body(response))
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", body(response))
+    return re.sub(r'nonce="[^"]*"', "", page)
 
 
 def chat_data(response) -> dict:

@@ -247,7 +247,7 @@ def test_nested_folders_are_listed_under_their_parent(client, world):
     nav = html[html.index('class="folder-list"') : html.index("</ul>", html.index("folder-list"))]
     names = re.findall(r"</span> ([^<]+)</a>", nav)
     assert names == ["B outer", "A inner", "C last"]
-    assert 'style="--depth: 1"' in nav
+    assert 'class="folder-link depth-1"' in nav
 
     inside = page(client.get(vault_url(world.acme), {"folder": inner.public_id}))
     start = inside.index('class="crumbs"')
