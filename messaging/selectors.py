@@ -6,6 +6,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts import permissions
+from accounts.errors import NotFound
 from accounts.models import ClientAccount, User
 from messaging.models import Event, Message, Notification, ReadState, Thread
 
@@ -166,6 +167,15 @@ def presence_account_ids(user: User) -> list[int]:
 def presence_watched_account_ids(user: User) -> list[int]:
     """The accounts whose people's presence the user may watch (those of ``visible_people``)."""
     return list(permissions.accounts_visible_to(user).values_list("pk", flat=True))
+
+
+def thread_of(thread_pk: int) -> Thread:
+    """A thread as stored, by primary key, once a check has said the user may read it
+    (``services.thread_for`` or a socket's remembered answer); NotFound if it is gone."""
+    thread = Thread.objects.select_related("account").filter(pk=thread_pk).first()
+    if thread is None:
+        raise NotFound
+    return thread
 
 
 def thread_position(thread_pk: int) -> int:

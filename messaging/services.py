@@ -47,37 +47,70 @@ def message_json(message: Message, author: User) -> dict:
 
 _ADVANCE_SQL = """
     UPDATE {table} SET last_seq = last_seq + 1, last_activity_at = %s{arm}
-    WHERE id = %s RETURNING last_seq{armed}
+    WHERE id = %s{author} RETURNING last_seq{armed}
 """
+# The writer must be active when the number is taken. On PostgreSQL the user's row is share-
+# locked until the commit: a deactivation committed first is seen (the check waits for it and
+# reads the new row), and one that comes later waits until this message is stored. SQLite
+# has one writer at a time, so nothing can change the row between this statement and the
+# commit.
+_AUTHOR_ACTIVE_SQL = {
+    "postgresql": " AND EXISTS (SELECT 1 FROM {users} WHERE id = %s AND is_active FOR SHARE)",
+    "sqlite": " AND EXISTS (SELECT 1 FROM {users} WHERE id = %s AND is_active)",
+}
 
 
-def _next_seq(thread: Thread, *, arm_digest: bool = False) -> int:
+def _access_ended() -> NotFound:
+    return NotFound("Your access has ended.", code="access_ended")
+
+
+def _next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = None) -> int:
     """Advance the thread's sequence inside the caller's transaction. The UPDATE takes the
     row lock, so concurrent writers on any worker get consecutive numbers in commit order.
 
     With ``arm_digest``, the first message since the last e-mail digest also sets when the
     next one is due and queues it, in the same statement: one digest per thread and delay,
-    however many messages arrive meanwhile."""
+    however many messages arrive meanwhile.
+
+    With ``author``, the same statement checks that the author is active in the database
+    now (whatever the caller remembers of them) and raises NotFound ``access_ended`` if not:
+    a deactivated user never writes into a thread."""
     now = timezone.now()
     due = now + settings.ATRIUM_DIGEST_DELAY
     connection = transaction.get_connection()
-    if connection.vendor in ("postgresql", "sqlite"):
+    if connection.vendor in _AUTHOR_ACTIVE_SQL:
         # One statement instead of an UPDATE and a SELECT: this runs for every message.
         ops = connection.ops
         sql = _ADVANCE_SQL.format(
-            table=connection.ops.quote_name(Thread._meta.db_table),
+            table=ops.quote_name(Thread._meta.db_table),
             arm=", digest_due_at = COALESCE(digest_due_at, %s)" if arm_digest else "",
+            author=_AUTHOR_ACTIVE_SQL[connection.vendor].format(
+                users=ops.quote_name(User._meta.db_table)
+            )
+            if author is not None
+            else "",
             armed=", digest_due_at = %s" if arm_digest else "",
         )
         stamp, due_stamp = ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(due)
-        params = [stamp, due_stamp, thread.pk, due_stamp] if arm_digest else [stamp, thread.pk]
+        params = [stamp, due_stamp, thread.pk] if arm_digest else [stamp, thread.pk]
+        if author is not None:
+            params.append(author.pk)
+        if arm_digest:
+            params.append(due_stamp)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
+            active = User.objects.filter(pk=getattr(author, "pk", None), is_active=True)
+            if author is not None and not active.exists():
+                raise _access_ended()
             raise Thread.DoesNotExist
         seq, armed = row[0], bool(row[1]) if arm_digest else False
     else:
+        if author is not None and not (
+            User.objects.select_for_update().filter(pk=author.pk, is_active=True).exists()
+        ):
+            raise _access_ended()
         changes: dict = {"last_seq": F("last_seq") + 1, "last_activity_at": now}
         if arm_digest:
             changes["digest_due_at"] = Coalesce(F("digest_due_at"), Value(due))
@@ -201,23 +234,35 @@ def message_send(
     thread_id: str,
     client_id: uuid.UUID,
     body: object,
-    checked_thread: Thread | None = None,
+    attachments: list[dict] | None = None,
+) -> SendResult:
+    """``message_store`` into the thread with this public id, if the actor may read it
+    (NotFound otherwise): the check, then the write."""
+    thread = thread_for(actor, thread_id)
+    return message_store(
+        actor=actor, thread=thread, client_id=client_id, body=body, attachments=attachments
+    )
+
+
+def message_store(
+    *,
+    actor: User,
+    thread: Thread,
+    client_id: uuid.UUID,
+    body: object,
     attachments: list[dict] | None = None,
 ) -> SendResult:
     """Store a message and publish ``message.new``. The same ``client_id`` from the same
     sender stores one message: a retry gets the first one's id and seq back.
 
-    ``attachments`` come from the app that stored the files (the vault), which has checked
-    them; a message with attachments may have no text.
+    Precondition: ``thread`` is the thread as stored, and a check has said the actor may read
+    it (``thread_for``, or a socket's remembered answer and ``selectors.thread_of``). Whether
+    the actor is still active is checked once more inside the writing transaction (NotFound
+    ``access_ended`` if not), whatever the caller remembers of them.
 
-    ``checked_thread`` is for a caller that has already had ``thread_for(actor, thread_id)``
-    answer and knows the answer still holds (a socket, see ``messaging.access``); without
-    it the thread is looked up and checked here."""
+    ``attachments`` come from the app that stored the files (the vault), which has checked
+    them; a message with attachments may have no text."""
     body = checked_body(body, may_be_empty=bool(attachments))
-    if checked_thread is not None and checked_thread.public_id == thread_id:
-        thread = checked_thread
-    else:
-        thread = thread_for(actor, thread_id)
     existing = (
         Message.objects.filter(author=actor, client_id=client_id)
         .values_list("public_id", "seq", "thread_id")
@@ -229,7 +274,7 @@ def message_send(
         return SendResult(existing[0], existing[1], duplicate=True)
     try:
         with transaction.atomic():
-            seq = _next_seq(thread, arm_digest=True)
+            seq = _next_seq(thread, arm_digest=True, author=actor)
             message = Message.objects.create(
                 thread=thread,
                 author=actor,
@@ -303,7 +348,7 @@ def _change_own_message(actor: User, message_id: str, event_type: str, **changes
             setattr(message, field, value)
         message.save(update_fields=list(changes))
         thread = message.thread
-        seq = _next_seq(thread)
+        seq = _next_seq(thread, author=actor)
         _rewrite_original(message, actor)
         frame = {
             "type": event_type,

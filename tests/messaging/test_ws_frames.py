@@ -650,3 +650,35 @@ async def test_a_later_seq_published_by_hand_triggers_the_replay(chat, pushes):
         for _, _, text in (await stored(chat.thread))["events"]
     ]
     assert await chat.member_ws.receive_nothing()
+
+
+# --- what a send over the socket writes -------------------------------------------------------
+
+
+async def test_a_mention_over_the_socket_names_the_thread(chat):
+    """The socket's send hands the service the thread as stored: the notification pushed to
+    the person mentioned carries the thread's title."""
+    await sent(chat.staff_ws, chat.thread, f"@{chat.member.name} please have a look")
+    frames = await receive_types(chat.member_ws, "message.new", "notification")
+    notification = frames["notification"]
+    assert notification["kind"] == "mention"
+    assert notification["thread_title"] == "General"
+    assert notification["thread"] == chat.thread
+
+
+async def test_a_user_deactivated_in_the_database_cannot_post_from_an_open_socket(chat):
+    """No signal, no stamp, nothing pushed: the socket still remembers an active user, and
+    the write itself refuses them, ends the socket and stores nothing."""
+    await sent(chat.member_ws, chat.thread, "before")
+    await chat.staff_ws.receive_json_from(timeout=TIMEOUT)
+    await database_sync_to_async(
+        lambda: User.objects.filter(pk=chat.member.pk).update(is_active=False)
+    )()
+    before = await stored(chat.thread)
+    await send(chat.member_ws, chat.thread, "after")
+    error = await chat.member_ws.receive_json_from(timeout=TIMEOUT)
+    assert (error["type"], error["code"]) == ("error", "access_ended")
+    closed = await chat.member_ws.receive_output(timeout=TIMEOUT)
+    assert closed == {"type": "websocket.close", "code": 4403}
+    assert await stored(chat.thread) == before
+    assert await chat.staff_ws.receive_nothing()
