@@ -60,6 +60,11 @@ _AUTHOR_ACTIVE_SQL = {
 }
 
 
+def _active_now(user: User, *, lock: bool = False) -> bool:
+    users = User.objects.select_for_update() if lock else User.objects.all()
+    return users.filter(pk=user.pk, is_active=True).exists()
+
+
 def _access_ended() -> NotFound:
     return NotFound("Your access has ended.", code="access_ended")
 
@@ -101,15 +106,12 @@ def _next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None =
             cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
-            active = User.objects.filter(pk=getattr(author, "pk", None), is_active=True)
-            if author is not None and not active.exists():
+            if author is not None and not _active_now(author):
                 raise _access_ended()
             raise Thread.DoesNotExist
         seq, armed = row[0], bool(row[1]) if arm_digest else False
     else:
-        if author is not None and not (
-            User.objects.select_for_update().filter(pk=author.pk, is_active=True).exists()
-        ):
+        if author is not None and not _active_now(author, lock=True):
             raise _access_ended()
         changes: dict = {"last_seq": F("last_seq") + 1, "last_activity_at": now}
         if arm_digest:
