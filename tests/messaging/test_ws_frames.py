@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from accounts.models import User
 from messaging import events, ratelimit, services
 from messaging.consumers import messages as message_frames
+from messaging.consumers import threads as thread_frames
 from messaging.models import Event, Message, ReadState, Thread
 from tests.messaging.sockets import TIMEOUT, connected
 from tests.messaging.test_protocol import general, receive_types, send, subscribe
@@ -682,3 +683,85 @@ async def test_a_user_deactivated_in_the_database_cannot_post_from_an_open_socke
     assert closed == {"type": "websocket.close", "code": 4403}
     assert await stored(chat.thread) == before
     assert await chat.staff_ws.receive_nothing()
+
+
+# --- subscribing a long way behind -------------------------------------------------------------
+
+
+@pytest.fixture
+def replay_of_five(monkeypatch):
+    monkeypatch.setattr(thread_frames, "REPLAY_LIMIT", 5)
+
+
+async def test_a_subscribe_far_behind_replays_the_newest_batch_and_says_so(chat, replay_of_five):
+    await post(chat.staff, chat.thread, *[f"m{n}" for n in range(1, 13)])
+    third, _ = await connected(chat.member)
+    replay = await subscribe_answer(third, chat.thread, after=0)
+    *events, subscribed = replay
+    assert [e["seq"] for e in events] == [8, 9, 10, 11, 12]
+    assert subscribed == {
+        "type": "subscribed",
+        "thread": chat.thread,
+        "last_seq": 12,
+        "truncated": True,
+        "first_seq": 8,
+        "ref": "s1",
+    }
+    # What came before is paged with history, up to the first event replayed.
+    page = await answer(third, {"type": "history", "thread": chat.thread, "before": 8})
+    assert [e["seq"] for e in page["events"]] == [1, 2, 3, 4, 5, 6, 7]
+    # Live events go on from there, once each.
+    await post(chat.staff, chat.thread, "m13")
+    assert (await third.receive_json_from(timeout=TIMEOUT))["seq"] == 13
+    assert await third.receive_nothing()
+    await third.disconnect()
+
+
+async def test_a_reconnect_within_the_batch_catches_up_exactly_once_in_order(chat, replay_of_five):
+    await post(chat.staff, chat.thread, "m1", "m2", "m3")
+    third, _ = await connected(chat.member)
+    await subscribe(third, chat.thread, after=3)
+    await third.disconnect()
+    await post(chat.staff, chat.thread, "m4", "m5", "m6", "m7", "m8")  # five: the batch
+    again, _ = await connected(chat.member)
+    *events, subscribed = await subscribe_answer(again, chat.thread, after=3)
+    assert [(e["seq"], e["message"]["body"]) for e in events] == [
+        (4, "m4"),
+        (5, "m5"),
+        (6, "m6"),
+        (7, "m7"),
+        (8, "m8"),
+    ]
+    assert subscribed == {"type": "subscribed", "thread": chat.thread, "last_seq": 8, "ref": "s1"}
+    assert await again.receive_nothing()
+    await again.disconnect()
+
+
+async def test_subscribes_are_rate_limited_per_user(chat, settings, monkeypatch):
+    settings.ATRIUM_RATE_LIMITS = {"message": (30, 10), "subscribe": (2, 60)}
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 6_000_000.0))
+    await post(chat.staff, chat.thread, "hello")
+    tab, _ = await connected(chat.member)
+    for _ in range(2):
+        assert (await subscribe_answer(tab, chat.thread, after=1))[-1]["type"] == "subscribed"
+    refused = await subscribe_answer(tab, chat.thread, after=0)
+    assert refused == [
+        {"type": "error", "code": "rate_limited", "message": refused[0]["message"], "ref": "s1"}
+    ]
+    assert await tab.receive_nothing()
+    # Another person's subscribes are their own.
+    staff_tab, _ = await connected(chat.staff)
+    assert (await subscribe_answer(staff_tab, chat.thread, after=1))[-1]["type"] == "subscribed"
+    await tab.disconnect()
+    await staff_tab.disconnect()
+
+
+async def subscribe_answer(ws, thread: str, after: int) -> list[dict]:
+    """Subscribe with a ref; every frame up to and including the answer (or the error)."""
+    await ws.send_json_to({"type": "subscribe", "thread": thread, "after": after, "ref": "s1"})
+    frames = []
+    while True:
+        frame = await ws.receive_json_from(timeout=TIMEOUT)
+        frames.append(frame)
+        if frame["type"] in ("subscribed", "error"):
+            return frames
