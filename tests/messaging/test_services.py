@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -530,6 +531,45 @@ def test_a_sender_deactivated_behind_the_callers_back_stores_nothing(people, acm
         services.message_edit(actor=member, message_id=Message.objects.get().public_id, body="x")
     assert list(Message.objects.values_list("body", flat=True)) == ["before"]
     assert_gap_free(thread, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deactivation_committing_during_a_send_wins(people, acme):
+    """PostgreSQL: a send whose author is being deactivated in another transaction waits for
+    it, then sees the user inactive and stores nothing; no message is ever written by
+    someone the database already holds inactive."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL (set DATABASE_URL)")
+    member = people["client_member"]
+    thread = general_of(acme)
+    locked, outcome = threading.Event(), []
+
+    def deactivate() -> None:
+        try:
+            with transaction.atomic():
+                User.objects.filter(pk=member.pk).update(is_active=False)
+                locked.set()
+                time.sleep(0.5)  # the send starts meanwhile and must wait
+        finally:
+            connection.close()
+
+    def write() -> None:
+        try:
+            locked.wait(5)
+            send(member, thread, "racing the deactivation")
+            outcome.append("stored")
+        except NotFound as refused:
+            outcome.append(refused.code)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=deactivate), threading.Thread(target=write)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert outcome == ["access_ended"]
+    assert not Message.objects.exists()
 
 
 def test_message_send_checks_the_thread_id_it_is_given(people, globex):
