@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from messaging.models import NotificationKind, Thread
-from messaging.services import _append_event, _next_seq
+from messaging.sequence import append_event, next_seq
 
 MAX_EVENT_TYPE_CHARS = 32
 
@@ -60,7 +60,7 @@ def thread_event_post(*, thread: Thread, event_type: str, payload: dict) -> int:
     with transaction.atomic():
         # An event that notifies people is e-mailed to those who have not seen it, like a
         # message: it arms the thread's digest.
-        seq = _next_seq(thread, arm_digest=declared.notifies is not None)
+        seq = next_seq(thread, arm_digest=declared.notifies is not None)
         frame = {"type": event_type, "thread": thread.public_id, "seq": seq, **payload}
-        _append_event(thread, seq, frame, None)
+        append_event(thread, seq, frame, None)
     return seq

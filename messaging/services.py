@@ -7,10 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import permissions
@@ -20,6 +17,7 @@ from accounts.permissions import Action
 from accounts.services import privileged
 from messaging import events, notifications
 from messaging.models import Event, Message, ReadState, Thread
+from messaging.sequence import append_event, next_seq
 
 log = logging.getLogger(__name__)
 
@@ -43,96 +41,6 @@ def message_json(message: Message, author: User) -> dict:
         "client_id": str(message.client_id),
         "attachments": [] if deleted else list(message.attachments or []),
     }
-
-
-_ADVANCE_SQL = """
-    UPDATE {table} SET last_seq = last_seq + 1, last_activity_at = %s{arm}
-    WHERE id = %s{author} RETURNING last_seq{armed}
-"""
-# The writer must be active when the number is taken. On PostgreSQL the user's row is share-
-# locked until the commit: a deactivation committed first is seen (the check waits for it and
-# reads the new row), and one that comes later waits until this message is stored. SQLite
-# has one writer at a time, so nothing can change the row between this statement and the
-# commit.
-_AUTHOR_ACTIVE_SQL = {
-    "postgresql": " AND EXISTS (SELECT 1 FROM {users} WHERE id = %s AND is_active FOR SHARE)",
-    "sqlite": " AND EXISTS (SELECT 1 FROM {users} WHERE id = %s AND is_active)",
-}
-
-
-def _active_now(user: User, *, lock: bool = False) -> bool:
-    users = User.objects.select_for_update() if lock else User.objects.all()
-    return users.filter(pk=user.pk, is_active=True).exists()
-
-
-def _access_ended() -> NotFound:
-    return NotFound("Your access has ended.", code="access_ended")
-
-
-def _next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = None) -> int:
-    """Advance the thread's sequence inside the caller's transaction. The UPDATE takes the
-    row lock, so concurrent writers on any worker get consecutive numbers in commit order.
-
-    With ``arm_digest``, the first message since the last e-mail digest also sets when the
-    next one is due and queues it, in the same statement: one digest per thread and delay,
-    however many messages arrive meanwhile.
-
-    With ``author``, the same statement checks that the author is active in the database
-    now (whatever the caller remembers of them) and raises NotFound ``access_ended`` if not:
-    a deactivated user never writes into a thread."""
-    now = timezone.now()
-    due = now + settings.ATRIUM_DIGEST_DELAY
-    connection = transaction.get_connection()
-    if connection.vendor in _AUTHOR_ACTIVE_SQL:
-        # One statement instead of an UPDATE and a SELECT: this runs for every message.
-        ops = connection.ops
-        sql = _ADVANCE_SQL.format(
-            table=ops.quote_name(Thread._meta.db_table),
-            arm=", digest_due_at = COALESCE(digest_due_at, %s)" if arm_digest else "",
-            author=_AUTHOR_ACTIVE_SQL[connection.vendor].format(
-                users=ops.quote_name(User._meta.db_table)
-            )
-            if author is not None
-            else "",
-            armed=", digest_due_at = %s" if arm_digest else "",
-        )
-        stamp, due_stamp = ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(due)
-        params = [stamp, due_stamp, thread.pk] if arm_digest else [stamp, thread.pk]
-        if author is not None:
-            params.append(author.pk)
-        if arm_digest:
-            params.append(due_stamp)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            if author is not None and not _active_now(author):
-                raise _access_ended()
-            raise Thread.DoesNotExist
-        seq, armed = row[0], bool(row[1]) if arm_digest else False
-    else:
-        if author is not None and not _active_now(author, lock=True):
-            raise _access_ended()
-        changes: dict = {"last_seq": F("last_seq") + 1, "last_activity_at": now}
-        if arm_digest:
-            changes["digest_due_at"] = Coalesce(F("digest_due_at"), Value(due))
-        Thread.objects.filter(pk=thread.pk).update(**changes)
-        seq, due_at = (
-            Thread.objects.filter(pk=thread.pk).values_list("last_seq", "digest_due_at").get()
-        )
-        armed = arm_digest and due_at == due
-    if armed:
-        transaction.on_commit(lambda: notifications.digest_schedule(due))
-    return seq
-
-
-def _append_event(thread: Thread, seq: int, frame: dict, message: Message | None) -> Event:
-    text = events.encode(frame)
-    event = Event.objects.create(
-        thread=thread, seq=seq, type=frame["type"], message=message, frame=text
-    )
-    events.publish_thread_event_on_commit(thread_id=thread.pk, seq=seq, frame=text)
-    return event
 
 
 # --- threads ------------------------------------------------------------------------------
@@ -276,7 +184,7 @@ def message_store(
         return SendResult(existing[0], existing[1], duplicate=True)
     try:
         with transaction.atomic():
-            seq = _next_seq(thread, arm_digest=True, author=actor)
+            seq = next_seq(thread, arm_digest=True, author=actor)
             message = Message.objects.create(
                 thread=thread,
                 author=actor,
@@ -292,7 +200,7 @@ def message_store(
                 "seq": seq,
                 "message": message_json(message, actor),
             }
-            _append_event(thread, seq, frame, message)
+            append_event(thread, seq, frame, message)
             _mark_read_to_newest(actor, thread, seq)
     except IntegrityError:
         # The same client_id raced in from another tab or worker: the first one won.
@@ -350,7 +258,7 @@ def _change_own_message(actor: User, message_id: str, event_type: str, **changes
             setattr(message, field, value)
         message.save(update_fields=list(changes))
         thread = message.thread
-        seq = _next_seq(thread, author=actor)
+        seq = next_seq(thread, author=actor)
         _rewrite_original(message, actor)
         frame = {
             "type": event_type,
@@ -358,7 +266,7 @@ def _change_own_message(actor: User, message_id: str, event_type: str, **changes
             "seq": seq,
             "message": message_json(message, actor),
         }
-        _append_event(thread, seq, frame, message)
+        append_event(thread, seq, frame, message)
     return seq
 
 
