@@ -8,6 +8,7 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
+from django.urls import reverse
 
 from accounts.errors import Forbidden
 from accounts.services.matters import matter_set_status
@@ -133,3 +134,24 @@ async def test_the_change_reaches_open_sockets_as_a_numbered_event(people, acme)
     assert await other_ws.receive_nothing()
     await ws.disconnect()
     await other_ws.disconnect()
+
+
+def test_a_change_made_in_the_admin_is_recorded_too(client, people, acme):
+    matter = factories.matter(acme, title="Harbour lease renewal")
+    client.force_login(people["firm_admin"])
+    url = reverse("admin:accounts_matter_change", args=[matter.pk])
+    response = client.post(
+        url,
+        {
+            "account": acme.pk,
+            "title": "Harbour lease renewal",
+            "description": "",
+            "status": "done",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    matter.refresh_from_db()
+    assert matter.status == "done"
+    [frame] = frames_of(general_of(acme))
+    assert (frame["status"]["value"], frame["previous"]["value"]) == ("done", "planned")
+    assert notified()[people["client_member"].name] == "set Harbour lease renewal to Done"
