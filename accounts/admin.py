@@ -36,6 +36,7 @@ from accounts.models import (
     User,
 )
 from accounts.services import client_accounts as account_services
+from accounts.services import matters as matter_services
 from accounts.services import passwords as password_services
 from accounts.services import users as user_services
 from accounts.services.users import checked_email
@@ -320,6 +321,15 @@ class MatterAdmin(FirmAdminOnlyObjectPermissions, admin.ModelAdmin):
     def get_queryset(self, request):
         # The ethical wall holds here too: a privileged matter is listed only to its grantees.
         return permissions.visible_items(request.user, super().get_queryset(request))
+
+    def save_model(self, request, obj, form, change):
+        # A status change goes through the service, which tells the people following it.
+        status = obj.status
+        if change and "status" in form.changed_data:
+            obj.status = form.initial["status"]
+        super().save_model(request, obj, form, change)
+        if obj.status != status:
+            matter_services.matter_set_status(actor=request.user, matter=obj, status=status)
 
 
 @admin.register(Invitation)

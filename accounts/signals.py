@@ -11,6 +11,11 @@ client_account_created = Signal()
 # Arguments: matter, user, granted.
 matter_access_changed = Signal()
 
+# A matter's status was changed by someone; sent inside the changing transaction, so that
+# what is recorded about it (a numbered thread event) commits or rolls back with it.
+# Arguments: matter, actor, previous (the status before).
+matter_status_changed = Signal()
+
 # Some users may see less than before (membership or team removed, role lowered, user
 # deactivated, a privileged grant withdrawn); sent after the commit. Arguments: user_ids.
 access_reduced = Signal()

@@ -20,6 +20,12 @@ copies cost more than sealing and hashing the part. ``adapt_daphne`` changes thr
 - **Body messages of up to ``BODY_MESSAGE_BYTES``** (Daphne's ``request_buffer_size``, which
   its command line does not expose) instead of 8 KiB: 16 messages for a part, not 2,048.
 
+And one thing about WebSockets: a message over Daphne's limit (``--websocket-max-message-size``,
+1 MiB by default) is refused by autobahn before the application sees it, by dropping the TCP
+connection (the client sees 1006, as if the network had failed). With autobahn's
+``failByDrop`` off, it sends a close frame with the reason's code instead (1009, message too
+big; 1002 or 1007 for a protocol violation or bad UTF-8), as docs/protocol.md promises.
+
 ``ASGIHandler`` is Django's, except that a body whose ``receive`` says ``body_in_memory``
 (vault upload parts, bounded by their size) is kept in a ``MemoryBody`` rather than Django's
 spool file. Nothing about the body reaching the application changes: the same bytes in the
@@ -175,13 +181,14 @@ def memory_bodies_held() -> int:
 
 
 def adapt_daphne() -> None:
-    """Apply the adjustments in this module's docstring to Daphne's requests; harmless to call
-    twice, and a no-op where Daphne is not installed."""
+    """Apply the adjustments in this module's docstring to Daphne's requests and WebSockets;
+    harmless to call twice, and a no-op where Daphne is not installed."""
     try:
         from daphne.http_protocol import WebRequest
         from twisted.web.http import Request
     except ImportError:  # not served by Daphne
         return
+    _close_websockets_instead_of_dropping()
     if getattr(WebRequest, "adapted_by_atrium", False):
         return
     parse_switch = "parsePOSTFormSubmission" in inspect.signature(Request.__init__).parameters
@@ -209,6 +216,24 @@ def adapt_daphne() -> None:
     WebRequest.__init__ = __init__
     WebRequest.gotLength = gotLength
     WebRequest.adapted_by_atrium = True
+
+
+def _close_websockets_instead_of_dropping() -> None:
+    """Daphne's WebSocket factory, with autobahn's ``failByDrop`` off (see the docstring)."""
+    from daphne.ws_protocol import WebSocketFactory
+
+    if getattr(WebSocketFactory, "adapted_by_atrium", False):
+        return
+    original_init = WebSocketFactory.__init__
+
+    @functools.wraps(original_init)
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        # Daphne sets its own options later (sizes, timeouts); it never sets this one.
+        self.setProtocolOptions(failByDrop=False)
+
+    WebSocketFactory.__init__ = __init__
+    WebSocketFactory.adapted_by_atrium = True
 
 
 class ASGIHandler(DjangoASGIHandler):

@@ -261,11 +261,16 @@ GUARDIAN_MONKEY_PATCH_USER = False
 ANONYMOUS_USER_NAME = None
 
 ATRIUM_INVITATION_TTL = timedelta(days=env.int("ATRIUM_INVITATION_TTL_DAYS", default=7))
-# Per-user limits: (count, seconds). Sends and edits count against "message".
+# Per-user limits: (count, seconds). Sends and edits count against "message", subscribes
+# (each may replay up to 200 events) against "subscribe".
 ATRIUM_RATE_LIMITS = {
     "message": (
         env.int("ATRIUM_MESSAGE_RATE_COUNT", default=30),
         env.int("ATRIUM_MESSAGE_RATE_SECONDS", default=10),
+    ),
+    "subscribe": (
+        env.int("ATRIUM_SUBSCRIBE_RATE_COUNT", default=120),
+        env.int("ATRIUM_SUBSCRIBE_RATE_SECONDS", default=10),
     ),
 }
 # Background work runs as tasks; the database backend needs no broker (`manage.py db_worker`).

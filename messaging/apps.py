@@ -12,13 +12,14 @@ class MessagingConfig(AppConfig):
 
         from accounts import signals
         from accounts.permissions import register_privileged_model
-        from messaging import receivers
+        from messaging import matter_status, receivers
         from messaging.models import Thread
 
         register_privileged_model(Thread)
         signals.client_account_created.connect(receivers.open_general_thread)
         signals.access_reduced.connect(receivers.notify_access_reduced)
         signals.matter_access_changed.connect(receivers.follow_matter_access)
+        signals.matter_status_changed.connect(matter_status.on_matter_status_changed)
         user_logged_out.connect(receivers.close_signed_out_sockets)
         post_save.connect(
             receivers.stamp_inactive_user, sender=get_user_model(), dispatch_uid="messaging"

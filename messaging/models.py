@@ -133,8 +133,11 @@ def notification_public_id() -> str:
 
 
 class NotificationKind(models.TextChoices):
+    """What a notification is about; each kind is phrased in ``notifications.KIND_PHRASES``."""
+
     MENTION = "mention", "Mention"
     DOCUMENT = "document", "Document"
+    MATTER_STATUS = "matter_status", "Matter status"
 
 
 class Notification(models.Model):
@@ -154,8 +157,8 @@ class Notification(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    # For notifications about a thread event that is not a message (a document added): the
-    # event's number and a line that describes it.
+    # For notifications about a thread event that is not a message (a document added, a
+    # matter's status changed): the event's number and a line that describes it.
     seq = models.PositiveBigIntegerField(null=True, blank=True)
     detail = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -3,9 +3,12 @@ people who have not read what was said.
 
 New messages are not copied into a row per recipient (a thread of a thousand people would
 cost a thousand writes per message): unread counts come from read state. A digest goes out
-``ATRIUM_DIGEST_DELAY`` after the first unread message, to everyone following the thread
-who still has not read it, batched into one e-mail per person, and never with the content
-of a privileged thread.
+``ATRIUM_DIGEST_DELAY`` after the first unread message or update, to everyone following the
+thread (``thread_followers``) who still has not read it, batched into one e-mail per person,
+and never with the content of a privileged thread.
+
+Every notification says what happened in the words of its kind (``KIND_PHRASES``): in the
+``notification`` frame (``summary``), in the bell and in the digest.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import permissions
@@ -40,6 +44,20 @@ EXCERPT_CHARS = 160
 DIGEST_MESSAGES_SHOWN = 3
 
 
+# What happened, per kind, after the actor's name: "Sam Staff mentioned you in General".
+KIND_PHRASES: dict[str, str] = {
+    NotificationKind.MENTION: "mentioned you in {thread}",
+    NotificationKind.DOCUMENT: "added a document in {thread}",
+    NotificationKind.MATTER_STATUS: "changed a matter's status in {thread}",
+}
+
+
+def notification_summary(*, kind: str, actor: User | None, thread_title: str) -> str:
+    """One line saying what happened; an unknown kind (from a newer release) reads neutrally."""
+    phrase = KIND_PHRASES.get(kind, "posted in {thread}").format(thread=thread_title)
+    return f"{actor.name if actor else 'Someone'} {phrase}"
+
+
 def thread_people(thread: Thread) -> list[User]:
     """Everyone who may read the thread now: its account's members and team and the firm
     admins, narrowed to the explicit grantees for a privileged thread."""
@@ -47,6 +65,22 @@ def thread_people(thread: Thread) -> list[User]:
     if thread.privileged:
         people = people.filter(pk__in=permissions.privileged_grantees(thread).values("pk"))
     return list(people)
+
+
+def thread_followers(thread: Thread) -> list[User]:
+    """The people a thread's digests go to: its account's members and team, and anyone
+    else who may read it and has taken part (read or written in it); for a privileged thread,
+    its grantees, as for everything else about it. A firm admin who never opened an
+    account's threads is not e-mailed about them. Muting is not applied here."""
+    people = permissions.people_seeing_account(thread.account_id)
+    if thread.privileged:
+        return list(people.filter(pk__in=permissions.privileged_grantees(thread).values("pk")))
+    following = User.objects.filter(
+        Q(memberships__account_id=thread.account_id)
+        | Q(team_assignments__account_id=thread.account_id)
+        | Q(read_states__thread=thread)
+    )
+    return list(people.filter(pk__in=following.values("pk")))
 
 
 def _excerpt(body: str) -> str:
@@ -60,6 +94,9 @@ def notification_json(notification: Notification) -> dict:
     return {
         "id": notification.public_id,
         "kind": notification.kind,
+        "summary": notification_summary(
+            kind=notification.kind, actor=actor, thread_title=notification.thread.title
+        ),
         "thread": notification.thread.public_id,
         "thread_title": notification.thread.title,
         "message": message.public_id if message else None,
@@ -116,16 +153,19 @@ def followers_notify(
     kind: str,
     detail: str,
     among: set[int] | None = None,
+    exclude: set[int] | frozenset[int] = frozenset(),
 ) -> list[Notification]:
     """Store and push a notification about a thread event for everyone who follows the
     thread (may read it and has not muted it), except the actor; ``among`` narrows it to
-    those user ids (the people who may see what the event is about)."""
+    those user ids (the people who may see what the event is about), and nobody in
+    ``exclude`` (already told of the same thing) is notified again."""
     muted = set(ThreadMute.objects.filter(thread=thread).values_list("user_id", flat=True))
     people = [
         person
         for person in thread_people(thread)
         if person.pk != actor.pk
         and person.pk not in muted
+        and person.pk not in exclude
         and (among is None or person.pk in among)
     ]
     created = Notification.objects.bulk_create(
@@ -204,7 +244,9 @@ def digest_schedule(due: datetime) -> None:
 
 
 def _digest_lines(person: User, thread: Thread) -> dict | None:
-    """What one person has not read in one thread and has not been e-mailed about."""
+    """What one person has not read in one thread and has not been e-mailed about: the
+    messages of others, and the updates they were notified of (a document added, a matter's
+    status changed), each said the way its kind says it."""
     read = (
         ReadState.objects.filter(user=person, thread=thread)
         .values_list("last_read_seq", flat=True)
@@ -217,14 +259,20 @@ def _digest_lines(person: User, thread: Thread) -> dict | None:
         .first()
         or 0
     )
+    seen = max(read, emailed)
     unseen = (
-        Message.objects.filter(thread=thread, seq__gt=max(read, emailed), deleted_at__isnull=True)
+        Message.objects.filter(thread=thread, seq__gt=seen, deleted_at__isnull=True)
         .exclude(author=person)
         .select_related("author")
         .order_by("seq")
     )
     count = unseen.count()
-    if not count:
+    updates = list(
+        Notification.objects.filter(user=person, thread=thread, message__isnull=True, seq__gt=seen)
+        .select_related("actor")
+        .order_by("seq")
+    )
+    if not count and not updates:
         return None
     latest = list(unseen.reverse()[:DIGEST_MESSAGES_SHOWN]) if not thread.privileged else []
     latest.reverse()
@@ -234,8 +282,30 @@ def _digest_lines(person: User, thread: Thread) -> dict | None:
         # A privileged thread is named by its account only: no title, no content.
         "title": thread.title if not thread.privileged else None,
         "messages": [{"author": m.author.name, "excerpt": _excerpt(m.body)} for m in latest],
+        # What changed in a privileged thread is content too: only how many things did.
+        "updates": [
+            f"{n.actor.name if n.actor else 'Someone'} {n.detail}"
+            for n in updates[-DIGEST_MESSAGES_SHOWN:]
+        ]
+        if not thread.privileged
+        else [],
+        "update_count": len(updates),
         "url": f"{settings.ATRIUM_BASE_URL.rstrip('/')}/threads/{thread.public_id}/",
     }
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def digest_subject(messages: int, updates: int) -> str:
+    """ "2 new messages and 1 update for you", "1 new message for you", "3 updates for you"."""
+    parts = []
+    if messages:
+        parts.append(_plural(messages, "new message"))
+    if updates:
+        parts.append(_plural(updates, "update"))
+    return " and ".join(parts) + " for you"
 
 
 def digests_send(*, now: datetime | None = None) -> int:
@@ -253,7 +323,7 @@ def digests_send(*, now: datetime | None = None) -> int:
             if not claimed:
                 continue
             muted = set(ThreadMute.objects.filter(thread=thread).values_list("user_id", flat=True))
-            for person in thread_people(thread):
+            for person in thread_followers(thread):
                 if person.pk in muted:
                     continue
                 lines = _digest_lines(person, thread)
@@ -268,12 +338,14 @@ def digests_send(*, now: datetime | None = None) -> int:
     for person_id, threads in per_person.items():
         person = people[person_id]
         total = sum(t["count"] for t in threads)
+        updates = sum(t["update_count"] for t in threads)
+        subject = digest_subject(total, updates)
         try:
             send_branded_mail(
                 to=[person.email],
-                subject=f"{total} new message{'s' if total != 1 else ''} for you",
+                subject=subject,
                 template="messaging/email/digest",
-                context={"person": person, "threads": threads, "total": total},
+                context={"person": person, "threads": threads, "total": total, "lead": subject},
             )
             sent += 1
         except Exception:

@@ -6,8 +6,10 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts import permissions
+from accounts.errors import NotFound
 from accounts.models import ClientAccount, User
 from messaging.models import Event, Message, Notification, ReadState, Thread
+from messaging.posts import history_event_types
 
 CATCH_UP_BATCH = 500
 HISTORY_LIMIT = 100
@@ -106,14 +108,11 @@ def events_after(thread: Thread, after: int, limit: int = CATCH_UP_BATCH) -> lis
     )
 
 
-# What history pages show: messages as they are now, and documents added.
-HISTORY_EVENT_TYPES = ("message.new", "document.added")
-
-
 def events_before(thread: Thread, before: int, limit: int) -> list[tuple[int, str]]:
-    """Up to ``limit`` stored frames before ``before``, oldest first (history paging)."""
+    """Up to ``limit`` stored frames before ``before``, oldest first (history paging): the
+    types declared to show in history (``messaging.posts``), messages as they are now."""
     rows = list(
-        Event.objects.filter(thread=thread, seq__lt=before, type__in=HISTORY_EVENT_TYPES)
+        Event.objects.filter(thread=thread, seq__lt=before, type__in=history_event_types())
         .order_by("-seq")
         .values_list("seq", "frame")[:limit]
     )
@@ -166,6 +165,15 @@ def presence_account_ids(user: User) -> list[int]:
 def presence_watched_account_ids(user: User) -> list[int]:
     """The accounts whose people's presence the user may watch (those of ``visible_people``)."""
     return list(permissions.accounts_visible_to(user).values_list("pk", flat=True))
+
+
+def thread_of(thread_pk: int) -> Thread:
+    """A thread as stored, by primary key, once a check has said the user may read it
+    (``services.thread_for`` or a socket's remembered answer); NotFound if it is gone."""
+    thread = Thread.objects.select_related("account").filter(pk=thread_pk).first()
+    if thread is None:
+        raise NotFound
+    return thread
 
 
 def thread_position(thread_pk: int) -> int:

@@ -7,10 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import permissions
@@ -20,6 +17,7 @@ from accounts.permissions import Action
 from accounts.services import privileged
 from messaging import events, notifications
 from messaging.models import Event, Message, ReadState, Thread
+from messaging.sequence import append_event, next_seq
 
 log = logging.getLogger(__name__)
 
@@ -43,61 +41,6 @@ def message_json(message: Message, author: User) -> dict:
         "client_id": str(message.client_id),
         "attachments": [] if deleted else list(message.attachments or []),
     }
-
-
-_ADVANCE_SQL = """
-    UPDATE {table} SET last_seq = last_seq + 1, last_activity_at = %s{arm}
-    WHERE id = %s RETURNING last_seq{armed}
-"""
-
-
-def _next_seq(thread: Thread, *, arm_digest: bool = False) -> int:
-    """Advance the thread's sequence inside the caller's transaction. The UPDATE takes the
-    row lock, so concurrent writers on any worker get consecutive numbers in commit order.
-
-    With ``arm_digest``, the first message since the last e-mail digest also sets when the
-    next one is due and queues it, in the same statement: one digest per thread and delay,
-    however many messages arrive meanwhile."""
-    now = timezone.now()
-    due = now + settings.ATRIUM_DIGEST_DELAY
-    connection = transaction.get_connection()
-    if connection.vendor in ("postgresql", "sqlite"):
-        # One statement instead of an UPDATE and a SELECT: this runs for every message.
-        ops = connection.ops
-        sql = _ADVANCE_SQL.format(
-            table=connection.ops.quote_name(Thread._meta.db_table),
-            arm=", digest_due_at = COALESCE(digest_due_at, %s)" if arm_digest else "",
-            armed=", digest_due_at = %s" if arm_digest else "",
-        )
-        stamp, due_stamp = ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(due)
-        params = [stamp, due_stamp, thread.pk, due_stamp] if arm_digest else [stamp, thread.pk]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            raise Thread.DoesNotExist
-        seq, armed = row[0], bool(row[1]) if arm_digest else False
-    else:
-        changes: dict = {"last_seq": F("last_seq") + 1, "last_activity_at": now}
-        if arm_digest:
-            changes["digest_due_at"] = Coalesce(F("digest_due_at"), Value(due))
-        Thread.objects.filter(pk=thread.pk).update(**changes)
-        seq, due_at = (
-            Thread.objects.filter(pk=thread.pk).values_list("last_seq", "digest_due_at").get()
-        )
-        armed = arm_digest and due_at == due
-    if armed:
-        transaction.on_commit(lambda: notifications.digest_schedule(due))
-    return seq
-
-
-def _append_event(thread: Thread, seq: int, frame: dict, message: Message | None) -> Event:
-    text = events.encode(frame)
-    event = Event.objects.create(
-        thread=thread, seq=seq, type=frame["type"], message=message, frame=text
-    )
-    events.publish_thread_event_on_commit(thread_id=thread.pk, seq=seq, frame=text)
-    return event
 
 
 # --- threads ------------------------------------------------------------------------------
@@ -201,23 +144,35 @@ def message_send(
     thread_id: str,
     client_id: uuid.UUID,
     body: object,
-    checked_thread: Thread | None = None,
+    attachments: list[dict] | None = None,
+) -> SendResult:
+    """``message_store`` into the thread with this public id, if the actor may read it
+    (NotFound otherwise): the check, then the write."""
+    thread = thread_for(actor, thread_id)
+    return message_store(
+        actor=actor, thread=thread, client_id=client_id, body=body, attachments=attachments
+    )
+
+
+def message_store(
+    *,
+    actor: User,
+    thread: Thread,
+    client_id: uuid.UUID,
+    body: object,
     attachments: list[dict] | None = None,
 ) -> SendResult:
     """Store a message and publish ``message.new``. The same ``client_id`` from the same
     sender stores one message: a retry gets the first one's id and seq back.
 
-    ``attachments`` come from the app that stored the files (the vault), which has checked
-    them; a message with attachments may have no text.
+    Precondition: ``thread`` is the thread as stored, and a check has said the actor may read
+    it (``thread_for``, or a socket's remembered answer and ``selectors.thread_of``). Whether
+    the actor is still active is checked once more inside the writing transaction (NotFound
+    ``access_ended`` if not), whatever the caller remembers of them.
 
-    ``checked_thread`` is for a caller that has already had ``thread_for(actor, thread_id)``
-    answer and knows the answer still holds (a socket, see ``messaging.access``); without
-    it the thread is looked up and checked here."""
+    ``attachments`` come from the app that stored the files (the vault), which has checked
+    them; a message with attachments may have no text."""
     body = checked_body(body, may_be_empty=bool(attachments))
-    if checked_thread is not None and checked_thread.public_id == thread_id:
-        thread = checked_thread
-    else:
-        thread = thread_for(actor, thread_id)
     existing = (
         Message.objects.filter(author=actor, client_id=client_id)
         .values_list("public_id", "seq", "thread_id")
@@ -229,7 +184,7 @@ def message_send(
         return SendResult(existing[0], existing[1], duplicate=True)
     try:
         with transaction.atomic():
-            seq = _next_seq(thread, arm_digest=True)
+            seq = next_seq(thread, arm_digest=True, author=actor)
             message = Message.objects.create(
                 thread=thread,
                 author=actor,
@@ -245,7 +200,7 @@ def message_send(
                 "seq": seq,
                 "message": message_json(message, actor),
             }
-            _append_event(thread, seq, frame, message)
+            append_event(thread, seq, frame, message)
             _mark_read_to_newest(actor, thread, seq)
     except IntegrityError:
         # The same client_id raced in from another tab or worker: the first one won.
@@ -303,7 +258,7 @@ def _change_own_message(actor: User, message_id: str, event_type: str, **changes
             setattr(message, field, value)
         message.save(update_fields=list(changes))
         thread = message.thread
-        seq = _next_seq(thread)
+        seq = next_seq(thread, author=actor)
         _rewrite_original(message, actor)
         frame = {
             "type": event_type,
@@ -311,7 +266,7 @@ def _change_own_message(actor: User, message_id: str, event_type: str, **changes
             "seq": seq,
             "message": message_json(message, actor),
         }
-        _append_event(thread, seq, frame, message)
+        append_event(thread, seq, frame, message)
     return seq
 
 

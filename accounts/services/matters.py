@@ -44,12 +44,25 @@ def matter_create(
 
 
 def matter_set_status(*, actor: User, matter: Matter, status: str) -> Matter:
+    """Set a matter's status (firm admins and the account team). A change is announced,
+    in the same transaction, through ``signals.matter_status_changed`` (messaging records it
+    in the account's threads and tells the people following them); setting the status it
+    already has changes nothing and announces nothing."""
     if not permissions.can_on_item(actor, Action.CHANGE, matter):
         raise NotFound if not permissions.can_on_item(actor, Action.VIEW, matter) else Forbidden
     if status not in MatterStatus.values:
         raise Invalid("Unknown status.", fields={"status": "invalid"})
-    matter.status = status
-    matter.save(update_fields=["status", "updated_at"])
+    with transaction.atomic():
+        previous = (
+            Matter.objects.select_for_update().filter(pk=matter.pk).values_list("status", flat=True)
+        ).get()
+        matter.status = status
+        if previous == status:
+            return matter
+        matter.save(update_fields=["status", "updated_at"])
+        signals.matter_status_changed.send(
+            sender=Matter, matter=matter, actor=actor, previous=previous
+        )
     return matter
 
 

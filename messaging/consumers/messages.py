@@ -7,7 +7,7 @@ import time
 import uuid
 
 from accounts.errors import NotFound
-from messaging import events, services
+from messaging import events, selectors, services
 from messaging.consumers.frames import FrameError, int_field, str_field
 from messaging.database import db
 
@@ -29,12 +29,11 @@ class MessagesMixin:
         await self._limited()
 
         def send() -> services.SendResult:
-            return services.message_send(
-                actor=self.user,
-                thread_id=thread_id,
-                client_id=client_id,
-                body=body,
-                checked_thread=self._thread(thread_id),
+            # Check (the socket's remembered answer, or the permission API), then do: the
+            # service is handed the thread as stored, not the few fields the socket keeps.
+            thread = selectors.thread_of(self._thread(thread_id).pk)
+            return services.message_store(
+                actor=self.user, thread=thread, client_id=client_id, body=body
             )
 
         result = await db(send)()

@@ -9,13 +9,18 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from messaging import events, selectors
+from accounts.errors import Invalid
+from messaging import access, events, ratelimit, selectors
 from messaging.consumers.frames import int_field, str_field
 from messaging.database import db
 from messaging.models import Thread
 
 # One logger for the whole socket, so its lines are filed under one name.
 log = logging.getLogger("messaging.consumers")
+
+# At most this many stored events are replayed by one subscribe; a client further behind is
+# told (``truncated``, ``first_seq``) and pages what came before with ``history``.
+REPLAY_LIMIT = 200
 
 
 @dataclass
@@ -34,7 +39,14 @@ class ThreadsMixin:
     async def on_subscribe(self, frame: dict) -> None:
         thread_id = str_field(frame, "thread")
         after = int_field(frame, "after", default=0)
-        await self._gate()
+        # Counted like sends: every subscribe may replay up to REPLAY_LIMIT stored events.
+        stamp, allowed = await asyncio.gather(
+            access.stamp_of(self.user.pk),
+            ratelimit.aallow(user_id=self.user.pk, action="subscribe"),
+        )
+        await self._gate(stamp, stamped=True)
+        if not allowed:
+            raise Invalid("You are subscribing too fast; wait a moment.", code="rate_limited")
         if thread_id in self.access.threads:
             thread = self._thread(thread_id)  # remembered: no database call
         else:
@@ -46,24 +58,33 @@ class ThreadsMixin:
         # sent is dropped by seq.
         await self.hub.join(events.thread_group(thread.pk), self)
 
-        def position() -> tuple[int, list[tuple[int, str]]]:
+        def position() -> tuple[int, int, list[tuple[int, str]]]:
             last_seq = selectors.thread_position(thread.pk)
             if after >= last_seq:
-                return last_seq, []
-            return last_seq, selectors.events_after(thread, after)
+                return last_seq, after, []
+            # A long way behind: only the newest REPLAY_LIMIT events; the client pages the
+            # rest with history.
+            start = max(after, last_seq - REPLAY_LIMIT)
+            return last_seq, start, selectors.events_after(thread, start, limit=REPLAY_LIMIT)
 
-        last_seq, rows = await db(position)()
+        last_seq, start, rows = await db(position)()
         # A position beyond the end would silently swallow the next live events.
-        subscription.last_sent = min(after, last_seq)
+        subscription.last_sent = min(start, last_seq)
         for seq, text in rows:
             await self.send(text_data=text)
             subscription.last_sent = seq
-        if len(rows) >= selectors.CATCH_UP_BATCH:
+        if len(rows) >= REPLAY_LIMIT:
+            # Written while this replay was read: still in order, nothing skipped.
             await self._catch_up(subscription)
-        await self._reply(
-            {"type": "subscribed", "thread": thread.public_id, "last_seq": subscription.last_sent},
-            frame,
-        )
+        reply: dict = {
+            "type": "subscribed",
+            "thread": thread.public_id,
+            "last_seq": subscription.last_sent,
+        }
+        if start > after:
+            reply["truncated"] = True
+            reply["first_seq"] = start + 1
+        await self._reply(reply, frame)
         await self._flush_pending(subscription)
 
     async def on_unsubscribe(self, frame: dict) -> None:

@@ -189,3 +189,74 @@ def test_the_digest_task_sends_what_is_due(people, acme, mailoutbox):
     say(staff, general_of(acme), "news")
     due_now(general_of(acme))
     assert send_digests.call() >= 1
+
+
+# --- what a notification says, per kind ------------------------------------------------------
+
+
+def test_each_kind_says_what_happened(people, acme):
+    """A document added is not "mentioned you": the frame's summary is phrased by kind."""
+    staff, member = people["staff_on_team"], people["client_member"]
+    general = general_of(acme)
+    say(staff, general, f"@{member.name} hello")
+    from messaging.posts import thread_event_post
+
+    seq = thread_event_post(
+        thread=general,
+        event_type="document.added",
+        payload={"created": True, "document": {"title": "Budget"}},
+    )
+    notifications.followers_notify(
+        thread=general, seq=seq, actor=staff, kind="document", detail="added Budget"
+    )
+    by_kind = {n["kind"]: n for n in notifications.notifications_for(member)}
+    assert by_kind["mention"]["summary"] == "Sam Staff mentioned you in General"
+    assert by_kind["document"]["summary"] == "Sam Staff added a document in General"
+    assert by_kind["document"]["excerpt"] == "added Budget"
+    assert "mentioned" not in by_kind["document"]["summary"]
+
+
+# --- who gets digests ------------------------------------------------------------------------
+
+
+def test_digests_go_to_followers_not_to_every_firm_admin(people, acme, mailoutbox):
+    """A firm admin may read every account but follows only what they took part in; the
+    members and the team of the account follow its threads."""
+    staff, admin = people["staff_on_team"], people["firm_admin"]
+    general = general_of(acme)
+    say(staff, general, "News for the account")
+    due_now(general)
+    notifications.digests_send()
+    recipients = {m.to[0] for m in mailoutbox}
+    assert admin.email not in recipients
+    assert people["staff_off_team"].email not in recipients
+    assert {people["client_member"].email, people["client_admin"].email} <= recipients
+
+    # Once the admin has read the thread, they follow it.
+    services.read_mark(actor=admin, thread_id=general.public_id, seq=1)
+    mailoutbox.clear()
+    say(staff, general, "More news")
+    due_now(general)
+    notifications.digests_send()
+    assert admin.email in {m.to[0] for m in mailoutbox}
+
+
+def test_a_digest_says_what_was_added_and_leaves_privileged_updates_unsaid(
+    people, acme, mailoutbox
+):
+    from messaging.posts import thread_event_post
+
+    staff, member = people["staff_on_team"], people["client_member"]
+    general = general_of(acme)
+    seq = thread_event_post(thread=general, event_type="document.added", payload={"created": True})
+    notifications.followers_notify(
+        thread=general, seq=seq, actor=staff, kind="document", detail="added Kick-off agenda"
+    )
+    assert Thread.objects.get(pk=general.pk).digest_due_at is not None  # the update arms it
+    due_now(general)
+    notifications.digests_send()
+    [mail] = [m for m in mailoutbox if m.to == [member.email]]
+    assert mail.subject == "1 update for you"
+    for text in (mail.body, mail.alternatives[0][0]):
+        assert "Sam Staff added Kick-off agenda" in text
+        assert "mentioned" not in text

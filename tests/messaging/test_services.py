@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 
 import pytest
@@ -14,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import permissions
 from accounts.errors import Forbidden, Invalid, NotFound
+from accounts.models import User
 from accounts.services import client_accounts
 from messaging import events, services
 from messaging.models import Event, Message, ReadState, Thread
@@ -486,21 +488,19 @@ def test_nothing_is_published_before_the_commit(people, acme, published):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_send_to_a_checked_thread_takes_five_statements_and_a_commit(people, acme):
-    """A socket's send: the retry lookup, then in one transaction the sequence (an UPDATE
-    that returns the new number), the message, its event and the author's read position
-    (one upsert), and the commit. Nothing per member of the thread."""
+    """A socket's send, once its thread is checked and loaded: the retry lookup, then in one
+    transaction the sequence (an UPDATE that checks the author is still active and returns
+    the new number), the message, its event and the author's read position (one upsert),
+    and the commit. Nothing per member of the thread."""
     member = people["client_member"]
     thread = general_of(acme)
     send(member, thread, "first")  # the read state exists from here on: the upsert updates
     with CaptureQueriesContext(connection) as queries:
-        result = services.message_send(
-            actor=member,
-            thread_id=thread.public_id,
-            client_id=uuid.uuid4(),
-            body="second",
-            checked_thread=thread,
+        result = services.message_store(
+            actor=member, thread=thread, client_id=uuid.uuid4(), body="second"
         )
-    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    sql = [q["sql"] for q in queries.captured_queries]
+    statements = [q.split()[0].upper() for q in sql]
     assert [s for s in statements if s not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")] == [
         "SELECT",
         "UPDATE",
@@ -508,22 +508,71 @@ def test_a_send_to_a_checked_thread_takes_five_statements_and_a_commit(people, a
         "INSERT",
         "INSERT",
     ]
+    [advance] = [q for q in sql if q.split()[0].upper() == "UPDATE"]
+    assert User._meta.db_table in advance and "is_active" in advance
     assert result.seq == 2
     assert ReadState.objects.get(user=member, thread=thread).last_read_seq == 2
     assert_gap_free(thread, 2)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_checked_thread_for_another_id_is_checked_again(people, acme, globex):
-    """``checked_thread`` only stands in for the thread it is: a mismatched id is looked up
-    and checked as usual."""
+def test_a_sender_deactivated_behind_the_callers_back_stores_nothing(people, acme):
+    """The actor object says active (a socket's remembered user), the database says not:
+    the write is refused inside its transaction, and nothing is numbered or stored."""
     member = people["client_member"]
+    thread = general_of(acme)
+    send(member, thread, "before")
+    User.objects.filter(pk=member.pk).update(is_active=False)  # no signal, no stamp
+    assert member.is_active
+    with pytest.raises(NotFound) as refused:
+        send(member, thread, "after")
+    assert refused.value.code == "access_ended"
     with pytest.raises(NotFound):
-        services.message_send(
-            actor=member,
-            thread_id=general_of(globex).public_id,
-            client_id=uuid.uuid4(),
-            body="hello",
-            checked_thread=general_of(acme),
-        )
+        services.message_edit(actor=member, message_id=Message.objects.get().public_id, body="x")
+    assert list(Message.objects.values_list("body", flat=True)) == ["before"]
+    assert_gap_free(thread, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deactivation_committing_during_a_send_wins(people, acme):
+    """PostgreSQL: a send whose author is being deactivated in another transaction waits for
+    it, then sees the user inactive and stores nothing; no message is ever written by
+    someone the database already holds inactive."""
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL (set DATABASE_URL)")
+    member = people["client_member"]
+    thread = general_of(acme)
+    locked, outcome = threading.Event(), []
+
+    def deactivate() -> None:
+        try:
+            with transaction.atomic():
+                User.objects.filter(pk=member.pk).update(is_active=False)
+                locked.set()
+                time.sleep(0.5)  # the send starts meanwhile and must wait
+        finally:
+            connection.close()
+
+    def write() -> None:
+        try:
+            locked.wait(5)
+            send(member, thread, "racing the deactivation")
+            outcome.append("stored")
+        except NotFound as refused:
+            outcome.append(refused.code)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=deactivate), threading.Thread(target=write)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert outcome == ["access_ended"]
+    assert not Message.objects.exists()
+
+
+def test_message_send_checks_the_thread_id_it_is_given(people, globex):
+    with pytest.raises(NotFound):
+        send(people["client_member"], general_of(globex), "hello")
     assert not Message.objects.exists()

@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from accounts.models import User
 from messaging import events, ratelimit, services
 from messaging.consumers import messages as message_frames
+from messaging.consumers import threads as thread_frames
 from messaging.models import Event, Message, ReadState, Thread
 from tests.messaging.sockets import TIMEOUT, connected
 from tests.messaging.test_protocol import general, receive_types, send, subscribe
@@ -650,3 +651,117 @@ async def test_a_later_seq_published_by_hand_triggers_the_replay(chat, pushes):
         for _, _, text in (await stored(chat.thread))["events"]
     ]
     assert await chat.member_ws.receive_nothing()
+
+
+# --- what a send over the socket writes -------------------------------------------------------
+
+
+async def test_a_mention_over_the_socket_names_the_thread(chat):
+    """The socket's send hands the service the thread as stored: the notification pushed to
+    the person mentioned carries the thread's title."""
+    await sent(chat.staff_ws, chat.thread, f"@{chat.member.name} please have a look")
+    frames = await receive_types(chat.member_ws, "message.new", "notification")
+    notification = frames["notification"]
+    assert notification["kind"] == "mention"
+    assert notification["thread_title"] == "General"
+    assert notification["thread"] == chat.thread
+
+
+async def test_a_user_deactivated_in_the_database_cannot_post_from_an_open_socket(chat):
+    """No signal, no stamp, nothing pushed: the socket still remembers an active user, and
+    the write itself refuses them, ends the socket and stores nothing."""
+    await sent(chat.member_ws, chat.thread, "before")
+    await chat.staff_ws.receive_json_from(timeout=TIMEOUT)
+    await database_sync_to_async(
+        lambda: User.objects.filter(pk=chat.member.pk).update(is_active=False)
+    )()
+    before = await stored(chat.thread)
+    await send(chat.member_ws, chat.thread, "after")
+    error = await chat.member_ws.receive_json_from(timeout=TIMEOUT)
+    assert (error["type"], error["code"]) == ("error", "access_ended")
+    closed = await chat.member_ws.receive_output(timeout=TIMEOUT)
+    assert closed == {"type": "websocket.close", "code": 4403}
+    assert await stored(chat.thread) == before
+    assert await chat.staff_ws.receive_nothing()
+
+
+# --- subscribing a long way behind -------------------------------------------------------------
+
+
+@pytest.fixture
+def replay_of_five(monkeypatch):
+    monkeypatch.setattr(thread_frames, "REPLAY_LIMIT", 5)
+
+
+async def test_a_subscribe_far_behind_replays_the_newest_batch_and_says_so(chat, replay_of_five):
+    await post(chat.staff, chat.thread, *[f"m{n}" for n in range(1, 13)])
+    third, _ = await connected(chat.member)
+    replay = await subscribe_answer(third, chat.thread, after=0)
+    *events, subscribed = replay
+    assert [e["seq"] for e in events] == [8, 9, 10, 11, 12]
+    assert subscribed == {
+        "type": "subscribed",
+        "thread": chat.thread,
+        "last_seq": 12,
+        "truncated": True,
+        "first_seq": 8,
+        "ref": "s1",
+    }
+    # What came before is paged with history, up to the first event replayed.
+    page = await answer(third, {"type": "history", "thread": chat.thread, "before": 8})
+    assert [e["seq"] for e in page["events"]] == [1, 2, 3, 4, 5, 6, 7]
+    # Live events go on from there, once each.
+    await post(chat.staff, chat.thread, "m13")
+    assert (await third.receive_json_from(timeout=TIMEOUT))["seq"] == 13
+    assert await third.receive_nothing()
+    await third.disconnect()
+
+
+async def test_a_reconnect_within_the_batch_catches_up_exactly_once_in_order(chat, replay_of_five):
+    await post(chat.staff, chat.thread, "m1", "m2", "m3")
+    third, _ = await connected(chat.member)
+    await subscribe(third, chat.thread, after=3)
+    await third.disconnect()
+    await post(chat.staff, chat.thread, "m4", "m5", "m6", "m7", "m8")  # five: the batch
+    again, _ = await connected(chat.member)
+    *events, subscribed = await subscribe_answer(again, chat.thread, after=3)
+    assert [(e["seq"], e["message"]["body"]) for e in events] == [
+        (4, "m4"),
+        (5, "m5"),
+        (6, "m6"),
+        (7, "m7"),
+        (8, "m8"),
+    ]
+    assert subscribed == {"type": "subscribed", "thread": chat.thread, "last_seq": 8, "ref": "s1"}
+    assert await again.receive_nothing()
+    await again.disconnect()
+
+
+async def test_subscribes_are_rate_limited_per_user(chat, settings, monkeypatch):
+    settings.ATRIUM_RATE_LIMITS = {"message": (30, 10), "subscribe": (2, 60)}
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 6_000_000.0))
+    await post(chat.staff, chat.thread, "hello")
+    tab, _ = await connected(chat.member)
+    for _ in range(2):
+        assert (await subscribe_answer(tab, chat.thread, after=1))[-1]["type"] == "subscribed"
+    refused = await subscribe_answer(tab, chat.thread, after=0)
+    assert refused == [
+        {"type": "error", "code": "rate_limited", "message": refused[0]["message"], "ref": "s1"}
+    ]
+    assert await tab.receive_nothing()
+    # Another person's subscribes are their own.
+    staff_tab, _ = await connected(chat.staff)
+    assert (await subscribe_answer(staff_tab, chat.thread, after=1))[-1]["type"] == "subscribed"
+    await tab.disconnect()
+    await staff_tab.disconnect()
+
+
+async def subscribe_answer(ws, thread: str, after: int) -> list[dict]:
+    """Subscribe with a ref; every frame up to and including the answer (or the error)."""
+    await ws.send_json_to({"type": "subscribe", "thread": thread, "after": after, "ref": "s1"})
+    frames = []
+    while True:
+        frame = await ws.receive_json_from(timeout=TIMEOUT)
+        frames.append(frame)
+        if frame["type"] in ("subscribed", "error"):
+            return frames

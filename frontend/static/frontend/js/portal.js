@@ -7,6 +7,13 @@
 import { PortalSocket, socketUrl } from "./socket.js";
 
 const PRESENCE_TEXT = { online: "online", away: "away", offline: "offline" };
+// What a notification says after its actor's name, per kind (messaging.notifications); a kind
+// this page does not know shows the server's own `summary`.
+const NOTIFICATION_PHRASES = {
+  mention: "mentioned you in",
+  document: "added a document in",
+  matter_status: "changed a matter's status in",
+};
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
@@ -187,7 +194,7 @@ class Bell {
       this.items.clear();
       for (const item of reply.notifications ?? []) this.render(item);
       this.setUnread(reply.unread ?? 0);
-      this.emptyLine.textContent = "Nothing new. Mentions of you appear here.";
+      this.emptyLine.textContent = "Nothing new. Mentions of you, documents added and status changes appear here.";
       this.emptyLine.hidden = this.items.size > 0;
       const unread = [...this.items.values()].filter((i) => !i.data.read).map((i) => i.data.id);
       if (unread.length > 0 && this.isOpen) await this.markRead(unread);
@@ -234,11 +241,17 @@ class Bell {
     const head = el("span", { className: "bell-item-head" });
     if (!data.read) head.append(el("span", { className: "bell-new", text: "New: " }));
     const actor = data.actor?.name ?? "Someone";
-    head.append(
-      el("strong", { text: actor }),
-      ` mentioned you in `,
-      el("span", { className: "bell-thread", text: data.thread_title ?? "a conversation" }),
-    );
+    const phrase = NOTIFICATION_PHRASES[data.kind];
+    if (phrase === undefined && typeof data.summary === "string") {
+      head.append(el("span", { text: data.summary }));
+    } else {
+      head.append(
+        el("strong", { text: actor }),
+        ` ${phrase ?? "posted in"} `,
+        el("span", { className: "bell-thread", text: data.thread_title ?? "a conversation" }),
+      );
+    }
+    li.dataset.kind = data.kind ?? "";
     const excerpt = el("span", { className: "bell-excerpt", text: data.excerpt ?? "" });
     const created = new Date(data.created_at);
     const time = el("time", {

@@ -2,8 +2,9 @@
 //
 // One socket per tab. It reconnects with exponential backoff and jitter; after every
 // (re)connect, once the server's `hello` arrives, it subscribes again to each thread it
-// tracks from the last `seq` it applied, so the server replays exactly what was missed.
-// Thread events are applied once each and in order (by `seq`). Messages are kept in an
+// tracks from the last `seq` it applied, so the server replays exactly what was missed (or,
+// a long way behind, the newest batch: then "skipped" says from where, and the page pages
+// what came before with `history`). Thread events are applied once each and in order. Messages are kept in an
 // outbox until acknowledged and sent again after a reconnect with the same `client_id`,
 // which the server stores once. A ping notices connections that died without a close.
 
@@ -18,10 +19,19 @@ const RATE_LIMITED_RETRY_MS = 3_000;
 const TYPING_EVERY_MS = 3_000;
 const SESSION_CHECK_EVERY = 3; // failed attempts in a row before asking if we are signed out
 // Numbered events of a thread (docs/protocol.md). Each one advances the thread's position,
-// whether or not a page shows it, so that the numbers stay gap-free for the client too.
-const THREAD_EVENTS = new Set(["message.new", "message.edited", "message.deleted", "document.added"]);
+// whether or not a page shows it, so that the numbers stay gap-free for the client too; so
+// does any frame of a type this page does not know that carries `thread` and `seq`.
+const THREAD_EVENTS = new Set(["message.new", "message.edited", "message.deleted", "document.added", "matter.status"]);
 // Answers to a request (they echo its `ref`); "notifications" answers the frame of that name.
 const REPLIES = new Set(["subscribed", "ok", "history", "pong", "error", "notifications"]);
+// Frames of the protocol that are not thread events, though some carry `thread` and `seq`.
+const NOT_EVENTS = new Set([...REPLIES, "hello", "unsubscribed", "message.ack", "read", "typing", "notification", "presence", "thread.removed"]);
+const SUBSCRIBE_RETRY_MS = 2_000; // after a refused (rate-limited) subscribe, plus up to as much again
+
+function isThreadEvent(frame) {
+  if (THREAD_EVENTS.has(frame.type)) return true;
+  return !NOT_EVENTS.has(frame.type) && typeof frame.thread === "string" && Number.isInteger(frame.seq);
+}
 
 /** Delay before reconnect attempt `attempt` (0, 1, 2, …): exponential, capped, jittered
  * ("equal jitter": half fixed, half random), so a server restart is not met by a stampede. */
@@ -58,8 +68,10 @@ export class SocketError extends Error {
  * "signed_out" (the session ended; no more attempts) and "ended" (access ended, close 4403).
  *
  * Events (`on(type, handler)`): "status", "hello", "event" (a thread event, applied once, in
- * order), "subscribed", "outbox" (an entry was added or changed), "ack", "send-failed",
- * "read", "typing", "thread.removed", "error", and any other frame type the server sends.
+ * order), "skipped" ({thread, first_seq}: the server replayed only from first_seq on; what
+ * came before is paged with `history`), "subscribed", "outbox" (an entry was added or
+ * changed), "ack", "send-failed", "read", "typing", "thread.removed", "error", and any other
+ * frame type the server sends.
  */
 export class PortalSocket {
   constructor({ url = socketUrl(), storage = null, storageKey = "atrium.outbox", checkSession = null } = {}) {
@@ -73,7 +85,7 @@ export class PortalSocket {
     this.everOpened = false;
     this.attempt = 0;
     this.nextRef = 1;
-    this.threads = new Map(); // thread id -> {lastSeq, mode, subscribed, resyncing, lastTyping}
+    this.threads = new Map(); // thread id -> {lastSeq, mode, subscribed, resyncing, held, lastTyping}
     this.subscribeRefs = new Map(); // ref -> thread id
     this.outbox = new Map(); // client_id -> {client_id, thread, body, state, error, createdAt}
     this.requests = new Map(); // ref -> {resolve, reject, timer}
@@ -177,6 +189,7 @@ export class PortalSocket {
     for (const thread of this.threads.values()) {
       thread.subscribed = false;
       thread.resyncing = false;
+      thread.held = [];
     }
     this.subscribeRefs.clear();
     for (const [ref, request] of this.requests) {
@@ -259,7 +272,7 @@ export class PortalSocket {
       this.onHello(frame);
       return;
     }
-    if (THREAD_EVENTS.has(frame.type)) {
+    if (isThreadEvent(frame)) {
       this.onThreadEvent(frame);
       return;
     }
@@ -268,13 +281,8 @@ export class PortalSocket {
       return;
     }
     if (frame.type === "subscribed") {
-      const thread = this.threads.get(frame.thread);
-      if (thread) {
-        thread.subscribed = true;
-        thread.resyncing = false;
-      }
       this.subscribeRefs.delete(frame.ref);
-      this.emit("subscribed", frame);
+      this.onSubscribed(frame);
       return;
     }
     if (frame.type === "error") {
@@ -324,12 +332,32 @@ export class PortalSocket {
     if (thread === undefined || !Number.isInteger(frame.seq)) return;
     if (frame.seq <= thread.lastSeq) return; // applied already (a replay overlapping live events)
     if (frame.seq > thread.lastSeq + 1) {
-      // A gap should never happen; if it does, the server replays from our position.
-      if (!thread.resyncing) this.subscribe(frame.thread);
+      // During a replay: the server may have started further on (its `subscribed` says so);
+      // kept until then. Otherwise a gap should never happen; if it does, the server
+      // replays from our position.
+      if (thread.resyncing) thread.held.push(frame);
+      else this.subscribe(frame.thread);
       return;
     }
     thread.lastSeq = frame.seq;
     this.emit("event", frame);
+  }
+
+  onSubscribed(frame) {
+    const thread = this.threads.get(frame.thread);
+    if (thread !== undefined) {
+      thread.subscribed = true;
+      thread.resyncing = false;
+      const held = thread.held.sort((a, b) => a.seq - b.seq);
+      thread.held = [];
+      if (frame.truncated === true && Number.isInteger(frame.first_seq) && frame.first_seq - 1 > thread.lastSeq) {
+        // A long way behind: the events before first_seq were not replayed.
+        thread.lastSeq = frame.first_seq - 1;
+        this.emit("skipped", { thread: frame.thread, first_seq: frame.first_seq });
+      }
+      for (const event of held) this.onThreadEvent(event);
+    }
+    this.emit("subscribed", frame);
   }
 
   onAck(frame) {
@@ -349,6 +377,12 @@ export class PortalSocket {
       if (frame.code === "not_found") {
         this.threads.delete(id);
         this.emit("thread.removed", { type: "thread.removed", thread: id });
+      } else if (frame.code === "rate_limited") {
+        // Many tabs reconnecting at once: try again a little later, each at its own moment.
+        const ws = this.ws;
+        setTimeout(() => {
+          if (this.ws === ws && this.isOpen && this.threads.get(id)?.subscribed === false) this.subscribe(id);
+        }, SUBSCRIBE_RETRY_MS * (1 + Math.random()));
       }
       return;
     }
@@ -374,7 +408,7 @@ export class PortalSocket {
    * "badge" only wants live events (the next hello recounts what was missed). */
   track(id, { after = 0, mode = "full" } = {}) {
     if (this.threads.has(id)) return;
-    this.threads.set(id, { lastSeq: after, mode, subscribed: false, resyncing: false, lastTyping: 0 });
+    this.threads.set(id, { lastSeq: after, mode, subscribed: false, resyncing: false, held: [], lastTyping: 0 });
     if (this.isOpen) this.subscribe(id);
   }
 
@@ -397,6 +431,7 @@ export class PortalSocket {
     const ref = `s${this.nextRef++}`;
     thread.subscribed = false;
     thread.resyncing = true;
+    thread.held = [];
     this.subscribeRefs.set(ref, id);
     this.rawSend({ type: "subscribe", thread: id, after: thread.lastSeq, ref });
   }

@@ -2,6 +2,7 @@
 // conversations with unread badges. Message text is only ever put into the page as text
 // (textContent and text nodes); links are built as <a> elements, never parsed from HTML.
 
+import { NOTICE_RENDERERS } from "./notices.js";
 import { presenceDot, socket, startSocket } from "./portal.js";
 import { PartsUpload, formatBytes } from "./uploads.js";
 
@@ -164,6 +165,7 @@ class ChatPage {
     socket.on("status", (status) => this.showStatus(status));
     socket.on("hello", (hello) => this.onHello(hello));
     socket.on("event", (frame) => this.onEvent(frame));
+    socket.on("skipped", (frame) => this.onSkipped(frame));
     socket.on("subscribed", (frame) => {
       if (frame.thread === this.threadId) {
         this.root.dataset.live = "true";
@@ -244,6 +246,20 @@ class ChatPage {
       this.renderBadges();
     }
     if (frame.thread === this.threadId) this.applyLive(frame);
+  }
+
+  /** Back after a long time away: the server replayed only its newest events. What the page
+   * shows is older than the gap, so it goes, and "Load earlier messages" pages back. */
+  onSkipped({ thread, first_seq: firstSeq }) {
+    if (thread !== this.threadId) return;
+    for (const item of this.list.querySelectorAll("li.msg[data-seq]")) {
+      if (Number(item.dataset.seq) >= firstSeq) continue;
+      if (item.dataset.id) this.messages.delete(item.dataset.id);
+      item.remove();
+    }
+    this.hasMore = true;
+    this.loadEarlierButton.hidden = false;
+    this.relayout();
   }
 
   onRead(thread, seq) {
@@ -499,11 +515,10 @@ class ChatPage {
 
   // Rendering ---------------------------------------------------------------------------------
 
-  /** Show a stored event of the thread: a message, or a document added. */
+  /** Show a stored event of the thread: a message, or a notice (notices.js). */
   place(frame) {
     if (frame.type === "message.new") return this.upsert(frame.message, frame.seq);
-    if (frame.type === "document.added") return this.upsertDocument(frame);
-    return null;
+    return this.upsertNotice(frame);
   }
 
   /** Put an item into the list in seq order, before any pending (unacknowledged) sends. */
@@ -520,37 +535,14 @@ class ChatPage {
     else this.list.prepend(item);
   }
 
-  /** A line saying who added which document (or version), linking to it. */
-  upsertDocument(frame) {
+  /** A thread event that is not a message (a document added, a matter's status changed),
+   * drawn by its renderer (notices.js); once, whatever way it arrives. */
+  upsertNotice(frame) {
+    const render = NOTICE_RENDERERS[frame.type];
+    if (render === undefined) return null;
     const existing = document.getElementById(`seq-${frame.seq}`);
     if (existing !== null) return existing;
-    const item = el("li", { className: "msg notice-doc" });
-    const doc = frame.document ?? {};
-    const version = frame.version ?? {};
-    const by = frame.by ?? {};
-    item.dataset.seq = String(frame.seq);
-    item.dataset.created = version.created_at ?? new Date().toISOString();
-    item.dataset.author = ""; // a notice, never part of someone's run of messages
-    item.id = `seq-${frame.seq}`;
-    item.tabIndex = -1;
-    const text = el("p", { className: "msg-doc" });
-    const link = el("a", { text: doc.title ?? "a document", attrs: { href: `/vault/documents/${encodeURIComponent(doc.id ?? "")}/` } });
-    text.append(
-      el("span", { className: "msg-author", text: by.name ?? "Someone" }),
-      frame.created ? " added " : ` added version ${version.number ?? ""} of `,
-      link,
-    );
-    if (version.download_url) {
-      text.append(
-        " · ",
-        el("a", { text: "Download", attrs: { href: version.download_url, download: version.filename ?? "" } }),
-      );
-    }
-    if (version.created_at) {
-      const at = new Date(version.created_at);
-      text.append(" · ", el("time", { text: timeFormat.format(at), attrs: { datetime: version.created_at, title: fullFormat.format(at) } }));
-    }
-    item.append(text);
+    const item = render(frame);
     this.insertBySeq(item, frame.seq);
     return item;
   }
@@ -746,8 +738,9 @@ class ChatPage {
   applyLive(frame) {
     const stick = this.nearBottom();
     const message = frame.message;
-    if (frame.type === "document.added") {
-      this.upsertDocument(frame);
+    if (frame.message === undefined) {
+      // A notice, or an event this page does not show (its position still counts).
+      if (this.upsertNotice(frame) === null) return this.maybeMarkRead();
       this.relayout();
       if (stick) this.scrollToBottom();
       else this.jumpButton.hidden = false;

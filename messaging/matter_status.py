@@ -1,0 +1,76 @@
+"""A matter's status change, told through the timeline: a numbered ``matter.status`` event in
+the matter's threads (in the account's General thread if it has none), and a notification
+for the people following them.
+
+A privileged matter reaches its grantees only: its event goes into its privileged threads
+alone (whose readers are granted), and nowhere if it has none; only the matter's grantees
+are notified."""
+
+from __future__ import annotations
+
+from accounts import permissions
+from accounts.models import Matter, MatterStatus, User
+from messaging import notifications
+from messaging.models import Thread
+from messaging.posts import MATTER_STATUS, thread_event_post
+from messaging.services import thread_ensure_general
+
+
+def _threads_for(matter: Matter) -> list[Thread]:
+    threads = Thread.objects.filter(matter=matter).order_by("pk")
+    if matter.privileged:
+        return list(threads.filter(privileged=True))
+    found = list(threads)
+    return found or [thread_ensure_general(matter.account)]
+
+
+def _status_json(status: str) -> dict:
+    return {"value": status, "label": MatterStatus(status).label}
+
+
+def matter_status_announce(*, actor: User, matter: Matter, previous: str) -> list[int]:
+    """Post the event and the notifications inside the caller's transaction; each follower
+    is notified once, however many of the matter's threads they read. Returns the seqs."""
+    among = (
+        set(permissions.privileged_grantees(matter).values_list("pk", flat=True))
+        if matter.privileged
+        else None
+    )
+    label = MatterStatus(matter.status).label
+    detail = f"set {matter.title} to {label}"
+    told: set[int] = set()
+    seqs = []
+    for thread in _threads_for(matter):
+        seq = thread_event_post(
+            thread=thread,
+            event_type=MATTER_STATUS.type,
+            payload={
+                "by": {"id": actor.public_id, "name": actor.name, "initials": actor.initials},
+                "matter": {
+                    "id": matter.public_id,
+                    "title": matter.title,
+                    "privileged": matter.privileged,
+                    "account": matter.account.public_id,
+                },
+                "status": _status_json(matter.status),
+                "previous": _status_json(previous),
+                "at": matter.updated_at.isoformat(),
+            },
+        )
+        seqs.append(seq)
+        created = notifications.followers_notify(
+            thread=thread,
+            seq=seq,
+            actor=actor,
+            kind=MATTER_STATUS.notifies,
+            detail=detail,
+            among=among,
+            exclude=told,
+        )
+        told.update(n.user_id for n in created)
+    return seqs
+
+
+def on_matter_status_changed(sender, matter, actor, previous, **kwargs) -> None:
+    """Receiver of ``accounts.signals.matter_status_changed`` (inside its transaction)."""
+    matter_status_announce(actor=actor, matter=matter, previous=previous)
