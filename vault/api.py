@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from accounts import permissions
 from accounts import selectors as account_selectors
-from accounts.errors import Forbidden
+from accounts.errors import Forbidden, Invalid
 from accounts.http import api_endpoint, client_meta, json_error, refuse_nul, request_fields
 from messaging import services as messaging_services
 from vault import selectors, services, sessions
@@ -34,6 +34,13 @@ def _flag(value: object) -> bool:
     return value is True or (
         isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}
     )
+
+
+def _asked_flag(data, name: str) -> bool | None:
+    """``_flag`` of a field, or None where the request does not name it (or leaves it empty,
+    as a form's field left blank)."""
+    value = data.get(name)
+    return None if value is None or value == "" else _flag(value)
 
 
 def _created(added: services.Added) -> JsonResponse:
@@ -156,7 +163,7 @@ def _create_document(request: HttpRequest, upload) -> HttpResponse:
         description=request.POST.get("description", ""),
         folder=folder,
         matter_id=request.POST.get("matter") or None,
-        privileged=_flag(request.POST.get("privileged")),
+        privileged=_asked_flag(request.POST, "privileged"),
         request_meta=client_meta(request),
     )
     return _created(added)
@@ -192,6 +199,20 @@ def uploads(request: HttpRequest) -> HttpResponse:
     if data.get("thread"):
         thread = messaging_services.thread_for(request.user, str(data["thread"]))
         account = thread.account
+        # The thread decides where the file goes; a request that says otherwise is refused.
+        if data.get("document"):
+            raise Invalid(
+                "A file shared in a conversation is a new document; leave document out.",
+                code="thread_mismatch",
+                fields={"document": "thread_mismatch"},
+            )
+        if data.get("account") and str(data["account"]) != account.public_id:
+            raise Invalid(
+                "A file shared in a conversation belongs to the conversation's client; "
+                "leave account out.",
+                code="thread_mismatch",
+                fields={"account": "thread_mismatch"},
+            )
     elif data.get("document"):
         document = services.document_for(request.user, str(data["document"]))
         account = document.account
@@ -209,7 +230,7 @@ def uploads(request: HttpRequest) -> HttpResponse:
         description=data.get("description", ""),
         folder=folder,
         matter_id=str(data["matter"]) if data.get("matter") else None,
-        privileged=_flag(data.get("privileged")),
+        privileged=_asked_flag(data, "privileged"),
         thread=thread,
         note=data.get("note", ""),
     )
