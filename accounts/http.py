@@ -12,8 +12,10 @@ once they are parsed. Pages get the same refusal as a form error from Django's f
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import logging
+import unicodedata
 from collections.abc import Callable, Mapping
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -31,12 +33,21 @@ def json_error(code: str, message: str, status: int, *, fields: dict | None = No
     return JsonResponse(body, status=status)
 
 
+def _address(value: object) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
 def client_meta(request: HttpRequest) -> dict:
     """Where a request came from, as records of access keep it: the address (behind a proxy,
-    the one Daphne took from X-Forwarded-For) and the user agent."""
+    the one Daphne took from X-Forwarded-For; None if it is not one) and the user agent
+    without control characters (a header is not a field to refuse, but NUL is never stored)."""
+    agent = request.META.get("HTTP_USER_AGENT", "")
     return {
-        "ip": request.META.get("REMOTE_ADDR") or None,
-        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+        "ip": _address(request.META.get("REMOTE_ADDR")),
+        "user_agent": "".join(ch for ch in agent if unicodedata.category(ch) != "Cc"),
     }
 
 

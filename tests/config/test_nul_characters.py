@@ -37,6 +37,7 @@ from tests import factories
 from tests.vault.helpers import sealed_upload
 from vault import services as vault_services
 from vault import sessions
+from vault.models import AccessKind, AccessRecord
 
 NUL = "\x00"
 TEXT = f"Draft{NUL}terms"
@@ -594,3 +595,17 @@ def test_a_nul_is_refused_and_nothing_is_written(client, world, case):
         assert _shows_a_form_error(response), response.content[:300]
     assert _rows() == rows
     assert _files() == files
+
+
+def test_a_nul_in_the_user_agent_is_dropped_from_the_access_log(client, world):
+    """Headers are not fields to refuse, but the access log stores the user agent and the
+    address: no NUL reaches it, and an address that is not one is not kept."""
+    client.force_login(world.people["staff_on_team"])
+    response = client.get(
+        reverse("vault_api:document", args=[world.plain.public_id]),
+        HTTP_USER_AGENT=f"Mozilla{NUL}/5.0",
+        REMOTE_ADDR=f"203.0.113.9{NUL}",
+    )
+    assert response.status_code == 200
+    record = AccessRecord.objects.filter(kind=AccessKind.VIEW).get()
+    assert (record.user_agent, record.ip) == ("Mozilla/5.0", None)
