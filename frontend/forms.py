@@ -86,6 +86,14 @@ class MatterForm(forms.Form):
 
 class GrantForm(forms.Form):
     user = forms.CharField(label="Person", max_length=40)
+    # Read through the form like every other field: anything but these two is refused,
+    # never taken for a grant.
+    action = forms.ChoiceField(
+        choices=[("grant", "Grant"), ("revoke", "Withdraw")], required=False, initial="grant"
+    )
+
+    def clean_action(self) -> str:
+        return self.cleaned_data.get("action") or "grant"
 
 
 class BrandingForm(forms.Form):

@@ -9,7 +9,6 @@ first) and check CSRF themselves once the handler is in place.
 from __future__ import annotations
 
 import io
-import json
 import logging
 
 from asgiref.sync import sync_to_async
@@ -22,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from accounts import permissions
 from accounts import selectors as account_selectors
 from accounts.errors import Forbidden, Invalid
-from accounts.http import api_endpoint, client_meta, json_error
+from accounts.http import api_endpoint, client_meta, json_error, refuse_nul, request_fields
 from messaging import services as messaging_services
 from vault import selectors, services, sessions
 from vault.uploads import FIELD, SealingUploadHandler, body_over_limit, too_large_message
@@ -35,6 +34,13 @@ def _flag(value: object) -> bool:
     return value is True or (
         isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on"}
     )
+
+
+def _asked_flag(data, name: str) -> bool | None:
+    """``_flag`` of a field, or None where the request does not name it (or leaves it empty,
+    as a form's field left blank)."""
+    value = data.get(name)
+    return None if value is None or value == "" else _flag(value)
 
 
 def _created(added: services.Added) -> JsonResponse:
@@ -91,10 +97,11 @@ def document_access(request: HttpRequest, document_id: str) -> HttpResponse:
 
 @api_endpoint("POST")
 def folders(request: HttpRequest) -> HttpResponse:
-    account = permissions.account_for(request.user, request.POST.get("account", ""))
-    parent = services.folder_in(request.user, account, request.POST.get("parent") or None)
+    data = request_fields(request)
+    account = permissions.account_for(request.user, data.get("account", ""))
+    parent = services.folder_in(request.user, account, data.get("parent") or None)
     folder = services.folder_create(
-        actor=request.user, account=account, name=request.POST.get("name", ""), parent=parent
+        actor=request.user, account=account, name=data.get("name", ""), parent=parent
     )
     return JsonResponse(selectors.folder_json(folder), status=201)
 
@@ -134,12 +141,15 @@ def _parsed(request: HttpRequest, handler: SealingUploadHandler, then) -> HttpRe
         log.info("vault upload refused: %s", handler.refused.code)
         status = 413 if handler.refused.code == "too_large" else 415
         return json_error(handler.refused.code, handler.refused.message, status)
-    if upload is None:
-        return json_error("bad_upload", "Attach the file as the 'file' field.", 400)
     try:
+        # The other fields arrived beside the file; the sealed file goes with a refusal.
+        refuse_nul(request.POST)
+        if upload is None:
+            return json_error("bad_upload", "Attach the file as the 'file' field.", 400)
         return then(request, upload)
     finally:
-        upload.close()
+        if upload is not None:
+            upload.close()
 
 
 def _create_document(request: HttpRequest, upload) -> HttpResponse:
@@ -153,7 +163,7 @@ def _create_document(request: HttpRequest, upload) -> HttpResponse:
         description=request.POST.get("description", ""),
         folder=folder,
         matter_id=request.POST.get("matter") or None,
-        privileged=_flag(request.POST.get("privileged")),
+        privileged=_asked_flag(request.POST, "privileged"),
         request_meta=client_meta(request),
     )
     return _created(added)
@@ -180,27 +190,29 @@ documents = csrf_exempt(documents)
 # --- uploads in parts (resumable; how the browser sends files) ----------------------------
 
 
-def _fields(request: HttpRequest) -> dict:
-    if request.content_type == "application/json":
-        try:
-            data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise Invalid("The body is not valid JSON.", code="bad_json") from None
-        if not isinstance(data, dict):
-            raise Invalid("The body must be a JSON object.", code="bad_json")
-        return data
-    return request.POST.dict()
-
-
 @api_endpoint("POST")
 def uploads(request: HttpRequest) -> HttpResponse:
-    data = _fields(request)
+    data = request_fields(request)
     document = None
     account = None
     thread = None
     if data.get("thread"):
         thread = messaging_services.thread_for(request.user, str(data["thread"]))
         account = thread.account
+        # The thread decides where the file goes; a request that says otherwise is refused.
+        if data.get("document"):
+            raise Invalid(
+                "A file shared in a conversation is a new document; leave document out.",
+                code="thread_mismatch",
+                fields={"document": "thread_mismatch"},
+            )
+        if data.get("account") and str(data["account"]) != account.public_id:
+            raise Invalid(
+                "A file shared in a conversation belongs to the conversation's client; "
+                "leave account out.",
+                code="thread_mismatch",
+                fields={"account": "thread_mismatch"},
+            )
     elif data.get("document"):
         document = services.document_for(request.user, str(data["document"]))
         account = document.account
@@ -218,7 +230,7 @@ def uploads(request: HttpRequest) -> HttpResponse:
         description=data.get("description", ""),
         folder=folder,
         matter_id=str(data["matter"]) if data.get("matter") else None,
-        privileged=_flag(data.get("privileged")),
+        privileged=_asked_flag(data, "privileged"),
         thread=thread,
         note=data.get("note", ""),
     )
@@ -305,7 +317,7 @@ def document_grants(request: HttpRequest, document_id: str) -> HttpResponse:
     document = services.document_for(request.user, document_id)
     if request.method == "GET":
         return JsonResponse(selectors.document_grants_json(request.user, document))
-    person = account_selectors.user_by_public_id(_fields(request).get("user"))
+    person = account_selectors.user_by_public_id(request_fields(request).get("user"))
     created = services.document_grant(actor=request.user, document=document, user=person)
     return JsonResponse(
         selectors.grantee_json(person, with_email=True), status=201 if created else 200

@@ -123,18 +123,19 @@ def upload_open(
     description: object = "",
     folder: Folder | None = None,
     matter_id: str | None = None,
-    privileged: bool = False,
+    privileged: bool | None = None,
     thread: Thread | None = None,
     note: object = "",
 ) -> UploadSession:
     """Open a session for a new document in ``account``, or a new version of ``document``,
     or a file shared in ``thread`` (a new document of the thread's account, posted there in
     a message with ``note`` as its text). Everything that can be refused is refused here,
-    before a byte is sent."""
+    before a byte is sent, where a new document may go included
+    (``services.document_placement``; ``privileged`` None: not asked)."""
     size = _checked_size(size)
     if thread is not None:
         thread = messaging_services.thread_for(actor, thread.public_id)
-        account, document, matter_id = thread.account, None, None
+        account, document = thread.account, None
         note = messaging_services.checked_body(note, may_be_empty=True)
     else:
         note = ""
@@ -148,7 +149,13 @@ def upload_open(
     description = services.checked_text(description, services.MAX_DESCRIPTION_CHARS, "description")
     if folder is not None and folder.account_id != account.pk:
         raise Invalid("That folder belongs to another account.", fields={"folder": "invalid"})
-    matter = services.matter_in(actor, account, matter_id) if document is None else None
+    placement = (
+        services.document_placement(
+            actor=actor, account=account, matter_id=matter_id, privileged=privileged, thread=thread
+        )
+        if document is None
+        else None
+    )
     account_key = keys.account_key(account)
     uploads_expire()
     data_key = crypto.new_key()
@@ -161,8 +168,8 @@ def upload_open(
         title=title,
         description=description,
         folder=folder,
-        matter=matter,
-        privileged=bool(privileged) and document is None and thread is None,
+        matter=placement.matter if placement else None,
+        privileged=placement.privileged if placement else False,
         thread=thread,
         note=note,
         expires_at=timezone.now() + SESSION_TTL,

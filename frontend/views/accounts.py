@@ -235,7 +235,7 @@ def matter_access(request: HttpRequest, matter_id: str) -> HttpResponse:
         messages.error(request, "Choose a person from the list.")
         return redirect("frontend:matter", matter_id=matter.public_id)
     try:
-        if request.POST.get("action") == "revoke":
+        if form.cleaned_data.get("action") == "revoke":
             matter_services.matter_revoke(actor=request.user, matter=matter, user=person)
             messages.success(request, f"{person.name} no longer sees this matter.")
         else:

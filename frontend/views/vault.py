@@ -204,7 +204,7 @@ def document_grants(request: HttpRequest, document_id: str) -> HttpResponse:
         account_selectors.user_by_public_id(form.cleaned_data["user"]) if form.is_valid() else None
     )
     try:
-        if request.POST.get("action") == "revoke":
+        if form.cleaned_data.get("action") == "revoke":
             vault_services.document_revoke(actor=request.user, document=document, user=person)
             messages.success(request, f"{person.name} no longer sees this document.")
         else:

@@ -4,6 +4,7 @@ a script sends them, downloads read to the end, and a look at what the vault lef
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from pathlib import Path
 
@@ -133,3 +134,30 @@ def stored_object(version_id: str) -> Path:
     from vault.models import Version
 
     return storage_root() / Version.objects.get(public_id=version_id).storage_name
+
+
+UPLOADS = "/api/v1/vault/uploads"
+
+
+def parts_upload(client, fields: dict, data: bytes = b"Minutes of the meeting.\n"):
+    """Send ``data`` through an upload session opened with ``fields`` (JSON; ``filename`` and
+    ``size`` are filled in): the first answer that is not a success, else the completion's."""
+    from vault.sessions import PART_BYTES
+
+    opened = client.post(
+        UPLOADS,
+        json.dumps({"filename": "minutes.txt", "size": len(data), **fields}),
+        content_type="application/json",
+    )
+    if opened.status_code != 201:
+        return opened
+    upload_id = opened.json()["id"]
+    for offset in range(0, max(len(data), 1), PART_BYTES):
+        sent = client.put(
+            f"{UPLOADS}/{upload_id}?offset={offset}",
+            data[offset : offset + PART_BYTES],
+            content_type="application/octet-stream",
+        )
+        if sent.status_code != 200:
+            return sent
+    return client.post(f"{UPLOADS}/{upload_id}/complete")

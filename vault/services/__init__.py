@@ -8,8 +8,10 @@ from vault.services.documents import (
     MAX_DESCRIPTION_CHARS,
     MAX_TITLE_CHARS,
     Added,
+    Placement,
     checked_text,
     document_create,
+    document_placement,
     version_add,
 )
 from vault.services.folders import MAX_FOLDER_CHARS, folder_create
@@ -24,10 +26,12 @@ __all__ = [
     "READ_BYTES",
     "Added",
     "Download",
+    "Placement",
     "checked_text",
     "document_create",
     "document_for",
     "document_grant",
+    "document_placement",
     "document_revoke",
     "download_open",
     "folder_create",

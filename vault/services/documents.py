@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts.errors import Invalid, NotFound
-from accounts.models import ClientAccount, User
+from accounts.models import ClientAccount, Matter, User
 from accounts.permissions import Action
+from accounts.services import privileged as privileged_grants
 from messaging import services as messaging_services
 from messaging.models import Thread
 from vault import keys, selectors
@@ -104,11 +105,69 @@ def _forget(upload: SealedUpload) -> None:
     upload.close()
 
 
-def _grantees_for_new(document: Document, actor: User) -> set[User]:
-    people = {actor}
-    if document.matter is not None and document.matter.privileged:
-        people |= set(permissions.privileged_grantees(document.matter))
-    return people
+@dataclass(frozen=True)
+class Placement:
+    """Where a new document goes: its matter, whether it is privileged, and (if so) the
+    people it starts granted to."""
+
+    matter: Matter | None
+    privileged: bool
+    grantees: frozenset[User]
+
+
+def document_placement(
+    *,
+    actor: User,
+    account: ClientAccount,
+    matter_id: str | None = None,
+    privileged: bool | None = None,
+    thread: Thread | None = None,
+) -> Placement:
+    """Check where a new document of ``account`` may go, before anything is stored.
+
+    In ``thread`` (one the actor reads), the document follows the thread: its matter, and
+    privileged to exactly the thread's grantees if the thread is. A ``matter_id`` or a
+    ``privileged`` (None: not asked) that disagrees with the thread is refused with Invalid
+    (``thread_mismatch``, naming the field), never changed quietly.
+
+    Elsewhere, a document of a privileged matter is privileged to the actor and the matter's
+    grantees; asking for ``privileged`` otherwise is for the firm's people who serve the
+    account (Forbidden ``privileged_team_only``), and the actor is then its grantee.
+
+    Either way a privileged document needs a grantee at the firm who serves the account
+    (Conflict ``no_firm_grantee``): one who sees, audits and manages it."""
+    if thread is not None:
+        if thread.account_id != account.pk:
+            raise Invalid("That thread belongs to another account.", fields={"thread": "invalid"})
+        followed = thread.matter.public_id if thread.matter_id else None
+        if matter_id and matter_id != followed:
+            raise Invalid(
+                "A file shared in a conversation belongs to the conversation's matter; "
+                "leave matter out.",
+                code="thread_mismatch",
+                fields={"matter": "thread_mismatch"},
+            )
+        if privileged is not None and bool(privileged) != thread.privileged:
+            raise Invalid(
+                "A file shared in a conversation is privileged exactly when the conversation "
+                "is; leave privileged out.",
+                code="thread_mismatch",
+                fields={"privileged": "thread_mismatch"},
+            )
+        matter, privileged = thread.matter, thread.privileged
+        grantees = set(permissions.privileged_grantees(thread)) if privileged else set()
+    else:
+        matter = matter_in(actor, account, matter_id)
+        follows_matter = matter is not None and matter.privileged
+        if privileged and not follows_matter:
+            privileged_grants.privileged_create_check(actor=actor, account=account)
+        privileged = bool(privileged) or follows_matter
+        grantees = set(permissions.privileged_grantees(matter)) if follows_matter else set()
+    if not privileged:
+        return Placement(matter, False, frozenset())
+    grantees.add(actor)
+    privileged_grants.firm_grantee_check(account=account, grantees=grantees)
+    return Placement(matter, True, frozenset(grantees))
 
 
 def document_create(
@@ -120,37 +179,28 @@ def document_create(
     description: object = "",
     folder: Folder | None = None,
     matter_id: str | None = None,
-    privileged: bool = False,
+    privileged: bool | None = None,
     request_meta: dict | None = None,
     thread: Thread | None = None,
     note: object = "",
 ) -> Added:
-    """A new document with its first version. Anyone who may see the account may add one;
-    a privileged document (or any in a privileged matter) starts granted to the uploader
-    and the matter's grantees only.
+    """A new document with its first version. Anyone who may see the account may add one,
+    where ``document_placement`` allows: a privileged one starts granted as it says.
 
     With ``thread``, the file is shared in that conversation: the document follows the
-    thread (its matter; privileged, and granted to exactly the thread's grantees, if the
-    thread is), and a message carrying it, with ``note`` as its text, is posted there in
-    the same transaction instead of the usual announcement."""
+    thread, and a message carrying it, with ``note`` as its text, is posted there in the
+    same transaction instead of the usual announcement."""
     if not permissions.can_on_account(actor, Action.VIEW, account):
         raise NotFound
     title = checked_text(title, MAX_TITLE_CHARS, "title") or upload.filename[:MAX_TITLE_CHARS]
     description = checked_text(description, MAX_DESCRIPTION_CHARS, "description")
     if folder is not None and folder.account_id != account.pk:
         raise Invalid("That folder belongs to another account.", fields={"folder": "invalid"})
-    grantees: set[User] = set()
     if thread is not None:
         thread = messaging_services.thread_for(actor, thread.public_id)
-        if thread.account_id != account.pk:
-            raise Invalid("That thread belongs to another account.", fields={"thread": "invalid"})
-        matter = thread.matter
-        privileged = thread.privileged
-        if privileged:
-            grantees = set(permissions.privileged_grantees(thread))
-    else:
-        matter = matter_in(actor, account, matter_id)
-        privileged = bool(privileged) or bool(matter and matter.privileged)
+    placement = document_placement(
+        actor=actor, account=account, matter_id=matter_id, privileged=privileged, thread=thread
+    )
     account_key = keys.account_key(account)
     version = None
     try:
@@ -158,16 +208,14 @@ def document_create(
             document = Document.objects.create(
                 account=account,
                 folder=folder,
-                matter=matter,
+                matter=placement.matter,
                 title=title,
                 description=description,
-                privileged=privileged,
+                privileged=placement.privileged,
                 created_by=actor,
             )
-            if privileged:
-                for person in grantees or _grantees_for_new(document, actor):
-                    permissions.privileged_grant(document, person)
-                permissions.privileged_grant(document, actor)
+            for person in placement.grantees:
+                permissions.privileged_grant(document, person)
             version = _add_version(actor, document, upload, account_key, request_meta)
             if thread is not None:
                 messaging_services.message_send(

@@ -1,0 +1,611 @@
+"""NUL characters in text: refused on every path that takes text from a request, never a
+500 (PostgreSQL cannot store them), and nothing written.
+
+The table below holds at least one case for every route the URL configuration serves; a
+route without one fails ``test_every_route_has_a_case``, so a new path cannot forget. The
+API answers ``400 nul_character`` naming the field (``error.fields``); a page answers with a
+form error (the form shown again, or an error message after its redirect); a page that only
+reads a query string or a path answers as it would for any unknown value. (A file's name is
+not a field: Django's parser drops NUL and other control characters from it, as the vault
+does from the names it stores.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from axes.models import AccessLog
+from django.apps import apps
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.tokens import default_token_generator
+from django.contrib.sessions.models import Session
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.services import invitations as invitation_services
+from accounts.services.firm import firm_get
+from messaging import services as messaging_services
+from tests import factories
+from tests.vault.helpers import sealed_upload
+from vault import services as vault_services
+from vault import sessions
+from vault.models import AccessKind, AccessRecord
+
+NUL = "\x00"
+TEXT = f"Draft{NUL}terms"
+
+# Django's own pages are ModelForms and changelists: every text field there is a
+# forms.CharField (with Django's null-character validator); two search pages stand for the
+# changelists' query strings.
+EXEMPT_NAMESPACES = {"admin"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A request with a NUL in ``field``. ``kind``: ``api`` (400 ``nul_character`` naming the
+    field), ``form`` (a form error), ``page`` (answered as any unknown value, below 500)."""
+
+    route: str
+    kind: str
+    field: str
+    send: Callable  # (client, world) -> response
+    who: str | None = "staff_on_team"
+
+
+def _json(client, method, path, data):
+    return getattr(client, method)(path, json.dumps(data), content_type="application/json")
+
+
+def _file(name: str = "minutes.txt") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, b"Minutes of the meeting.\n", content_type="text/plain")
+
+
+def _document_post(field: str):
+    def send(client, w):
+        data = {"account": w.acme.public_id, "title": "Minutes", "file": _file()}
+        data[field] = {
+            "account": w.acme.public_id + NUL,
+            "folder": w.folder.public_id + NUL,
+            "matter": w.matter.public_id + NUL,
+            "privileged": "1" + NUL,
+        }.get(field, TEXT)
+        return client.post(reverse("vault_api:documents"), data)
+
+    return send
+
+
+def _upload_open(field: str, *, as_json: bool = True):
+    def send(client, w):
+        data = {"account": w.acme.public_id, "filename": "minutes.txt", "size": 5}
+        ids = {
+            "account": w.acme.public_id,
+            "folder": w.folder.public_id,
+            "matter": w.matter.public_id,
+            "thread": w.thread.public_id,
+            "document": w.document.public_id,
+        }
+        data[field] = ids[field] + NUL if field in ids else TEXT
+        if as_json:
+            return _json(client, "post", reverse("vault_api:uploads"), data)
+        return client.post(reverse("vault_api:uploads"), data)
+
+    return send
+
+
+def _grant_post(*, as_json: bool):
+    def send(client, w):
+        path = reverse("vault_api:grants", args=[w.document.public_id])
+        data = {"user": w.people["client_member"].public_id + NUL}
+        return _json(client, "post", path, data) if as_json else client.post(path, data)
+
+    return send
+
+
+def _folder_post(field: str, *, as_json: bool = False):
+    def send(client, w):
+        data = {"account": w.acme.public_id, "name": "Contracts 2026"}
+        data[field] = {
+            "account": w.acme.public_id + NUL,
+            "parent": w.folder.public_id + NUL,
+        }.get(field, TEXT)
+        path = reverse("vault_api:folders")
+        return _json(client, "post", path, data) if as_json else client.post(path, data)
+
+    return send
+
+
+def _get(route: str, *, args=(), query: str = ""):
+    def send(client, w):
+        resolved = [a(w) if callable(a) else a for a in args]
+        return client.get(reverse(route, args=resolved) + query)
+
+    return send
+
+
+def _post(route: str, data: Callable, *, args=()):
+    def send(client, w):
+        resolved = [a(w) if callable(a) else a for a in args]
+        return client.post(reverse(route, args=resolved), data(w))
+
+    return send
+
+
+def _reset_confirm(field: str):
+    def send(client, w):
+        person = w.people["client_member"]
+        uid = urlsafe_base64_encode(force_bytes(person.pk))
+        opened = client.get(
+            reverse(
+                "frontend:password_reset_confirm",
+                args=[uid, default_token_generator.make_token(person)],
+            )
+        )
+        assert opened.status_code == 302
+        data = {"new_password1": "a-long-new-passphrase", "new_password2": "a-long-new-passphrase"}
+        data[field] = "a-long-new" + NUL + "passphrase"
+        return client.post(opened["Location"], data)
+
+    return send
+
+
+def _branding(field: str):
+    def send(client, w):
+        data = {"name": "Northwind", "primary_colour": "#0a7b83", "accent_colour": "#f2a541"}
+        data[field] = {"support_email": f"help{NUL}@northwind.test"}.get(field, TEXT)
+        return client.post(reverse("frontend:branding"), data)
+
+    return send
+
+
+def _grant_form(route: str, field: str, target: Callable):
+    def send(client, w):
+        data = {"user": w.people["client_member"].public_id, "action": "grant"}
+        data[field] = data[field] + NUL if field == "user" else "revoke" + NUL
+        return client.post(reverse(route, args=[target(w)]), data)
+
+    return send
+
+
+def _acme(w):
+    return w.acme.public_id
+
+
+CASES = [
+    # --- the JSON API -----------------------------------------------------------------------
+    Case("api:me", "api", "q", _get("api:me", query="?q=%00")),
+    Case(
+        "vault_api:documents", "api", "account", _get("vault_api:documents", query="?account=%00")
+    ),
+    Case(
+        "vault_api:documents",
+        "api",
+        "folder",
+        lambda c, w: c.get(f"{reverse('vault_api:documents')}?account={_acme(w)}&folder=x%00"),
+    ),
+    *[
+        Case("vault_api:documents", "api", f, _document_post(f))
+        for f in ("title", "description", "account", "folder", "matter", "privileged")
+    ],
+    Case("vault_api:document", "api", "document_id", _get("vault_api:document", args=["doc\x00"])),
+    Case(
+        "vault_api:versions",
+        "api",
+        "document_id",
+        lambda c, w: c.post(reverse("vault_api:versions", args=["doc\x00"]), {"file": _file()}),
+    ),
+    Case(
+        "vault_api:versions",
+        "api",
+        "note",
+        lambda c, w: c.post(
+            reverse("vault_api:versions", args=[w.plain.public_id]),
+            {"file": _file(), "note": TEXT},
+        ),
+    ),
+    Case("vault_api:access", "api", "document_id", _get("vault_api:access", args=["doc\x00"])),
+    Case("vault_api:grants", "api", "user", _grant_post(as_json=True)),
+    Case("vault_api:grants", "api", "user", _grant_post(as_json=False)),
+    Case(
+        "vault_api:grant",
+        "api",
+        "user_id",
+        lambda c, w: c.delete(reverse("vault_api:grant", args=[w.document.public_id, "usr" + NUL])),
+    ),
+    *[Case("vault_api:folders", "api", f, _folder_post(f)) for f in ("name", "account", "parent")],
+    Case("vault_api:folders", "api", "name", _folder_post("name", as_json=True)),
+    *[
+        Case("vault_api:uploads", "api", f, _upload_open(f))
+        for f in (
+            "filename",
+            "title",
+            "description",
+            "note",
+            "account",
+            "folder",
+            "matter",
+            "thread",
+            "document",
+        )
+    ],
+    Case("vault_api:uploads", "api", "title", _upload_open("title", as_json=False)),
+    Case(
+        "vault_api:uploads",
+        "api",
+        f"ti{NUL}tle",
+        lambda c, w: _json(
+            c,
+            "post",
+            reverse("vault_api:uploads"),
+            {"account": w.acme.public_id, "filename": "a", "size": 1, f"ti{NUL}tle": "x"},
+        ),
+    ),
+    Case(
+        "vault_api:upload",
+        "api",
+        "offset",
+        lambda c, w: c.put(
+            reverse("vault_api:upload", args=[w.session.public_id]) + "?offset=0%00",
+            b"12345",
+            content_type="application/octet-stream",
+        ),
+    ),
+    Case("vault_api:upload", "api", "upload_id", _get("vault_api:upload", args=["upl\x00"])),
+    Case(
+        "vault_api:upload",
+        "api",
+        "upload_id",
+        lambda c, w: c.delete(reverse("vault_api:upload", args=["upl\x00"])),
+    ),
+    Case(
+        "vault_api:upload_complete",
+        "api",
+        "upload_id",
+        lambda c, w: c.post(reverse("vault_api:upload_complete", args=["upl\x00"])),
+    ),
+    Case("vault_api:download", "api", "version_id", _get("vault_api:download", args=["ver\x00"])),
+    # --- pages ------------------------------------------------------------------------------
+    Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
+    *[
+        Case(
+            "frontend:login",
+            "form",
+            f,
+            _post(
+                "frontend:login",
+                lambda w, f=f: {
+                    "username": w.people["client_member"].email,
+                    "password": factories.PASSWORD,
+                    f: TEXT,
+                },
+            ),
+            who=None,
+        )
+        for f in ("username", "password")
+    ],
+    Case("frontend:login", "page", "next", _get("frontend:login", query="?next=%00"), who=None),
+    Case(
+        "frontend:logout",
+        "page",
+        "next",
+        lambda c, w: c.post(reverse("frontend:logout") + "?next=%00"),
+    ),
+    Case(
+        "frontend:password_reset",
+        "form",
+        "email",
+        _post("frontend:password_reset", lambda w: {"email": f"pat{NUL}@example.test"}),
+        who=None,
+    ),
+    Case(
+        "frontend:password_reset_done",
+        "page",
+        "q",
+        _get("frontend:password_reset_done", query="?q=%00"),
+        who=None,
+    ),
+    Case(
+        "frontend:password_reset_confirm",
+        "page",
+        "token",
+        _get("frontend:password_reset_confirm", args=["MQ", "set\x00password"]),
+        who=None,
+    ),
+    *[
+        Case("frontend:password_reset_confirm", "form", f, _reset_confirm(f), who=None)
+        for f in ("new_password1", "new_password2")
+    ],
+    Case(
+        "frontend:password_reset_complete",
+        "page",
+        "q",
+        _get("frontend:password_reset_complete", query="?q=%00"),
+        who=None,
+    ),
+    Case(
+        "frontend:invitation",
+        "page",
+        "token",
+        _get("frontend:invitation", args=["t\x00k"]),
+        who=None,
+    ),
+    *[
+        Case(
+            "frontend:invitation",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:invitation", args=[w.invitation_token]),
+                {
+                    "name": "Nina New",
+                    "password1": "a-long-new-passphrase",
+                    "password2": "a-long-new-passphrase",
+                    f: "a-long-new" + NUL + "passphrase",
+                },
+            ),
+            who=None,
+        )
+        for f in ("name", "password1", "password2")
+    ],
+    Case(
+        "frontend:account",
+        "page",
+        "matter",
+        _get("frontend:account", args=[_acme], query="?matter=%00"),
+    ),
+    *[
+        Case(
+            "frontend:account_invite",
+            "form",
+            f,
+            _post(
+                "frontend:account_invite",
+                lambda w, f=f: (
+                    {"email": "nina@example.test", "name": "Nina", "role": "member"}
+                    | {f: f"nina{NUL}@example.test" if f == "email" else TEXT}
+                ),
+                args=[_acme],
+            ),
+        )
+        for f in ("email", "name", "role")
+    ],
+    *[
+        Case(
+            "frontend:matter_create",
+            "form",
+            f,
+            _post(
+                "frontend:matter_create",
+                lambda w, f=f: (
+                    {"title": "Lease", "description": "", "status": "planned"} | {f: TEXT}
+                ),
+                args=[_acme],
+            ),
+        )
+        for f in ("title", "description", "status")
+    ],
+    *[
+        Case(
+            "frontend:thread_create",
+            "form",
+            f,
+            _post(
+                "frontend:thread_create",
+                lambda w, f=f: (
+                    {"title": "Kick-off 2", "matter": ""}
+                    | {f: w.matter.public_id + NUL if f == "matter" else TEXT}
+                ),
+                args=[_acme],
+            ),
+        )
+        for f in ("title", "matter")
+    ],
+    Case(
+        "frontend:vault",
+        "page",
+        "folder",
+        _get("frontend:vault", args=[_acme], query="?folder=%00"),
+    ),
+    *[
+        Case(
+            "frontend:vault_folder_create",
+            "form",
+            f,
+            _post(
+                "frontend:vault_folder_create",
+                lambda w, f=f: (
+                    {"name": "Leases", "parent": ""}
+                    | {f: w.folder.public_id + NUL if f == "parent" else TEXT}
+                ),
+                args=[_acme],
+            ),
+        )
+        for f in ("name", "parent")
+    ],
+    Case("frontend:document", "page", "document_id", _get("frontend:document", args=["doc\x00"])),
+    *[
+        Case(
+            "frontend:document_grants",
+            "form",
+            f,
+            _grant_form("frontend:document_grants", f, lambda w: w.document.public_id),
+        )
+        for f in ("user", "action")
+    ],
+    Case(
+        "frontend:invitation_revoke",
+        "page",
+        "invitation_id",
+        lambda c, w: c.post(reverse("frontend:invitation_revoke", args=["inv\x00"])),
+    ),
+    Case("frontend:matter", "page", "matter_id", _get("frontend:matter", args=["mat\x00"])),
+    Case(
+        "frontend:matter",
+        "form",
+        "status",
+        lambda c, w: c.post(
+            reverse("frontend:matter", args=[w.matter.public_id]), {"status": TEXT}
+        ),
+    ),
+    *[
+        Case(
+            "frontend:matter_access",
+            "form",
+            f,
+            _grant_form("frontend:matter_access", f, lambda w: w.matter.public_id),
+        )
+        for f in ("user", "action")
+    ],
+    Case("frontend:threads", "page", "q", _get("frontend:threads", query="?q=%00")),
+    Case("frontend:thread", "page", "thread_id", _get("frontend:thread", args=["thr\x00"])),
+    *[
+        Case("frontend:branding", "form", f, _branding(f), who="firm_admin")
+        for f in ("name", "primary_colour", "support_email")
+    ],
+    Case("frontend:logo", "page", "q", _get("frontend:logo", query="?q=%00"), who=None),
+    # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
+    Case(
+        "admin:accounts_user_changelist",
+        "page",
+        "q",
+        _get("admin:accounts_user_changelist", query="?q=%00"),
+        who="firm_admin",
+    ),
+    Case(
+        "admin:accounts_matter_changelist",
+        "page",
+        "q",
+        _get("admin:accounts_matter_changelist", query="?q=a%00b"),
+        who="firm_admin",
+    ),
+]
+
+
+def _routes(patterns, namespace: str = "") -> set[str]:
+    names = set()
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _routes(pattern.url_patterns, inner)
+        elif pattern.name:
+            names.add(namespace + pattern.name)
+    return names
+
+
+def test_every_route_has_a_case():
+    served = {
+        name
+        for name in _routes(get_resolver().url_patterns)
+        if name.split(":", 1)[0] not in EXEMPT_NAMESPACES
+    }
+    covered = {case.route for case in CASES}
+    assert served - covered == set(), "routes without a NUL case"
+    assert covered - served - {c.route for c in CASES if c.route.startswith("admin:")} == set()
+
+
+# --- the world every case runs in -----------------------------------------------------------
+
+
+@pytest.fixture
+def world(acme, people):
+    firm_get()  # made on first use; made here so that no case is first
+    staff = people["staff_on_team"]
+    folder = vault_services.folder_create(actor=staff, account=acme, name="Contracts")
+    matter = factories.matter(acme, privileged=True, grants=(staff,))
+    thread = messaging_services.thread_create(actor=staff, account=acme, title="Kick-off")
+
+    def add(title: str, privileged: bool):
+        return vault_services.document_create(
+            actor=staff,
+            account=acme,
+            upload=sealed_upload(b"Draft terms.\n"),
+            title=title,
+            privileged=privileged,
+        ).document
+
+    document = add("Settlement", True)
+    plain = add("Plan", False)
+    session = sessions.upload_open(actor=staff, account=acme, filename="a.txt", size=5)
+    issued = invitation_services.invitation_create(
+        actor=staff, account=acme, email="nina@example.test"
+    )
+    return SimpleNamespace(
+        acme=acme,
+        people=people,
+        folder=folder,
+        matter=matter,
+        thread=thread,
+        document=document,
+        plain=plain,
+        session=session,
+        invitation_token=issued.token,
+    )
+
+
+def _rows() -> dict[str, list]:
+    """Every row of every table, but the sessions and the sign-in log (signing out ends a
+    session and is logged; that is not text written)."""
+    return {
+        model._meta.label: list(model._default_manager.order_by("pk").values())
+        for model in apps.get_models()
+        if model not in (Session, AccessLog)
+    }
+
+
+def _files() -> list[str]:
+    roots = [
+        Path(settings.STORAGES["vault"]["OPTIONS"]["location"]),
+        Path(settings.ATRIUM_VAULT_SPOOL_DIR),
+        Path(settings.MEDIA_ROOT),
+    ]
+    return sorted(str(p) for root in roots if root.exists() for p in root.rglob("*"))
+
+
+def _shows_a_form_error(response) -> bool:
+    context = response.context
+    form = context.get("form") if context is not None else None
+    if form is not None and form.errors:
+        return True
+    return any(m.level == messages.ERROR for m in messages.get_messages(response.wsgi_request))
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, id=f"{c.route}-{c.kind}-{c.field!r}") for c in CASES]
+)
+def test_a_nul_is_refused_and_nothing_is_written(client, world, case):
+    if case.who:
+        client.force_login(world.people[case.who])
+    rows, files = _rows(), _files()
+    response = case.send(client, world)
+    assert response.status_code < 500
+    if case.kind == "api":
+        assert response.status_code == 400, response.content[:300]
+        error = response.json()["error"]
+        assert error["code"] == "nul_character"
+        assert case.field in error["fields"], error
+    elif case.kind == "form":
+        assert response.status_code in (200, 302, 400)
+        assert _shows_a_form_error(response), response.content[:300]
+    assert _rows() == rows
+    assert _files() == files
+
+
+def test_a_nul_in_the_user_agent_is_dropped_from_the_access_log(client, world):
+    """Headers are not fields to refuse, but the access log stores the user agent and the
+    address: no NUL reaches it, and an address that is not one is not kept."""
+    client.force_login(world.people["staff_on_team"])
+    response = client.get(
+        reverse("vault_api:document", args=[world.plain.public_id]),
+        HTTP_USER_AGENT=f"Mozilla{NUL}/5.0",
+        REMOTE_ADDR=f"203.0.113.9{NUL}",
+    )
+    assert response.status_code == 200
+    record = AccessRecord.objects.filter(kind=AccessKind.VIEW).get()
+    assert (record.user_agent, record.ip) == ("Mozilla/5.0", None)
