@@ -207,8 +207,13 @@ class AccessWatch:
     async def run(self) -> None:
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            if self.sockets:
+            if not self.sockets:
+                continue
+            try:
                 await self.round()
+            except Exception:
+                # One bad round must not end the watch for the whole worker.
+                log.exception("the access watch's round failed")
 
     async def round(self) -> None:
         """Read the log once, re-check whom it names, then whoever is due."""
