@@ -19,6 +19,8 @@ from messaging.models import Thread
 CLOSE_ACCESS_ENDED = 4403
 # The codes of the refusals that end the socket.
 ENDING = frozenset({"access_ended", "signed_out"})
+# After a re-check that could not reach the database, the worker tries again this much later.
+RETRY_SECONDS = 5.0
 
 log = logging.getLogger("messaging.consumers")
 
@@ -53,7 +55,10 @@ class AccessGateMixin:
     _held: list[dict] | None = None
     _recheck_task: asyncio.Task | None = None
     _recheck_again = False
+    _retry_at = 0.0
     session_expires = 0.0
+    # Set once the socket is ending: nothing more is checked or delivered.
+    access_ended = False
 
     async def _gate(self, stamp: object = None, *, stamped: bool = False) -> None:
         """Before every frame: if the user's access may have been reduced since this socket
@@ -105,7 +110,7 @@ class AccessGateMixin:
     async def _end_access(self, message: str, ref=None, *, code: str = "access_ended") -> None:
         """The user was deactivated or the session ended: nothing more reaches this socket,
         and it closes."""
-        if getattr(self, "access_ended", False):
+        if self.access_ended:
             return
         self.access_ended = True
         self.subscriptions.clear()
@@ -128,14 +133,14 @@ class AccessGateMixin:
         return self.user.pk
 
     def access_due(self, now: float, wall: float) -> bool:
-        if self._recheck_task is not None:
+        if self._recheck_task is not None or now < self._retry_at:
             return False
         return wall >= self.session_expires or self.access.expired(now)
 
     def access_changed(self) -> None:
         """Re-check this socket's access soon, in the background; from now until the answer,
         live events wait (``_held``). A change noticed during a re-check runs one more."""
-        if self.closing or getattr(self, "access_ended", False):
+        if self.closing or self.access_ended:
             return
         if self._recheck_task is not None:
             self._recheck_again = True
@@ -155,13 +160,14 @@ class AccessGateMixin:
                 ended = await self._recheck()
                 if ended or not self._recheck_again:
                     break
-        except Exception:
-            if not (self.closing or getattr(self, "access_ended", False)):
-                # Not confirmed, so not trusted: the next frame and the worker's next round
-                # ask again. What waited is dropped; the database keeps it, and the client
-                # catches up by sequence number.
-                log.exception("re-checking the access of %s failed", self.user.public_id)
+        except Exception as problem:
+            if not (self.closing or self.access_ended):
+                # Not confirmed, so not trusted: the next frame asks again, and the worker
+                # after RETRY_SECONDS. What waited is dropped; the database keeps it, and
+                # the client catches up by sequence number.
+                log.warning("re-checking the access of %s failed: %r", self.user.public_id, problem)
                 self.access.expire()
+                self._retry_at = time.monotonic() + RETRY_SECONDS
         finally:
             held, self._held = self._held, None
             self._recheck_task = None

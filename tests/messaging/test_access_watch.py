@@ -278,3 +278,40 @@ async def test_sockets_opened_together_are_not_rechecked_together(people, acme, 
         await ws.disconnect()
     await asyncio.sleep(0)
     assert member.pk not in hub().access.sockets
+
+
+async def test_a_recheck_that_cannot_reach_the_database_trusts_nothing(people, acme, monkeypatch):
+    """The socket stays, the next frame asks the database again, the worker retries later."""
+    from django.db import DatabaseError
+
+    from messaging import selectors
+    from messaging.consumers import gate
+    from messaging.hub import hub
+    from tests.messaging.test_access import acked
+
+    member = people["client_member"]
+    ws, hello = await connected(member)
+    thread = next(t["id"] for t in hello["threads"])
+    await subscribe(ws, thread)
+    asked: list[set[int]] = []
+    real = selectors.visible_thread_ids
+
+    def away_once(user, thread_ids):
+        asked.append(set(thread_ids))
+        if len(asked) == 1:
+            raise DatabaseError("the database is away")
+        return real(user, thread_ids)
+
+    monkeypatch.setattr(selectors, "visible_thread_ids", away_once)
+    [socket] = hub().access.sockets[member.pk]
+    socket.access_changed()
+    while socket._recheck_task is not None:
+        await asyncio.sleep(0.01)
+    assert len(asked) == 1
+    assert socket.access.expired()
+    assert not socket.access_due(time.monotonic(), time.time())  # not before the retry
+    assert socket._retry_at - time.monotonic() > gate.RETRY_SECONDS - 1
+    await acked(ws, thread)  # confirmed first, then sent
+    assert len(asked) == 2
+    assert await ws.receive_nothing()
+    await ws.disconnect()
