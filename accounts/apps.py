@@ -6,7 +6,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self) -> None:
+        from accounts import access_log
         from accounts.models import Matter
         from accounts.permissions import register_privileged_model
 
         register_privileged_model(Matter)
+        access_log.connect_receivers()

@@ -327,3 +327,24 @@ class Invitation(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+class AccessChange(models.Model):
+    """A note that one person's access was reduced: deactivated, password changed or reset,
+    a session ended, a membership, team place, group or privileged grant withdrawn.
+
+    Written inside the transaction that makes the change (``accounts.access_log``), by
+    whatever made it: a service, the admin, a shell, another process. Every worker reads
+    the recent notes about twice a second and re-checks the open sockets of the people
+    named, so a change reaches them even when nothing else tells the worker. Old notes are
+    pruned. ``user_id`` is a plain number, not a foreign key: a deleted person is noted too.
+    """
+
+    user_id = models.BigIntegerField()
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"access of user {self.user_id} reduced at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,6 +1,5 @@
 """Signals other apps listen to, so that accounts never imports them."""
 
-from django.db import transaction
 from django.dispatch import Signal
 
 # A client account was opened; sent inside the opening transaction. Arguments: account.
@@ -17,11 +16,15 @@ matter_access_changed = Signal()
 matter_status_changed = Signal()
 
 # Some users may see less than before (membership or team removed, role lowered, user
-# deactivated, a privileged grant withdrawn); sent after the commit. Arguments: user_ids.
+# deactivated, password changed or reset, a session ended, a privileged grant withdrawn);
+# sent after the commit, by whatever made the change (``accounts.access_log`` notices the
+# writes that go around the services). Arguments: user_ids.
 access_reduced = Signal()
 
 
 def access_reduced_on_commit(user_ids: set[int]) -> None:
-    """Announce, once the current transaction commits, that these users may see less."""
-    frozen = frozenset(user_ids)
-    transaction.on_commit(lambda: access_reduced.send(sender=None, user_ids=frozen))
+    """Note in the access-change log, inside the current transaction, that these users may
+    see less, and announce it once the transaction commits (``accounts.access_log``)."""
+    from accounts import access_log  # it sends this module's signal
+
+    access_log.note(user_ids)

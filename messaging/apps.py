@@ -6,9 +6,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_save
 
         from accounts import signals
         from accounts.permissions import register_privileged_model
@@ -21,6 +19,3 @@ class MessagingConfig(AppConfig):
         signals.matter_access_changed.connect(receivers.follow_matter_access)
         signals.matter_status_changed.connect(matter_status.on_matter_status_changed)
         user_logged_out.connect(receivers.close_signed_out_sockets)
-        post_save.connect(
-            receivers.stamp_inactive_user, sender=get_user_model(), dispatch_uid="messaging"
-        )

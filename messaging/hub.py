@@ -7,7 +7,9 @@ event therefore crosses between workers once per worker, and the hub hands the f
 encoded once by the service, to each local socket. Presence changes travel the same way,
 once per client account (``events.presence_group``), to the sockets watching it. An event
 published in this process is handed to the local sockets directly (``dispatch``), and the
-copy that comes back from Redis is skipped.
+copy that comes back from Redis is skipped. The hub also runs the worker's access watch
+(``messaging.access.AccessWatch``): the loop that re-checks its sockets when someone's access
+was reduced anywhere, or when their answers or session are due.
 
 Between workers (``REDIS_URL`` set), events go over Redis pub/sub: one PUBLISH per event,
 and each hub reads one stream carrying everything its subscriptions match, with no round
@@ -33,7 +35,7 @@ from typing import Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from messaging import events, presence
+from messaging import access, events, presence
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,8 @@ class Hub:
         self._adding: set[str] = set()
         # Sockets whose presence entries this worker keeps alive.
         self.renewals: set[Listener] = set()
+        # This worker's sockets by user, re-checked when their access changes or is due.
+        self.access = access.AccessWatch()
 
     async def _ensure_started(self) -> None:
         if self._started is None:
@@ -138,6 +142,7 @@ class Hub:
             self._tasks = [
                 asyncio.create_task(self._receive_loop(), name="messaging-hub-receive"),
                 asyncio.create_task(self._renew_loop(), name="messaging-hub-presence"),
+                asyncio.create_task(self.access.run(), name="messaging-hub-access"),
             ]
             if isinstance(self.transport, _LayerTransport):
                 self._tasks.append(

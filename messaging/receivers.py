@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
-
 from accounts import permissions
 from messaging import access, events, services
 from messaging.models import Thread
@@ -19,9 +17,12 @@ def open_general_thread(sender, account, **kwargs) -> None:
 
 
 def notify_access_reduced(sender, user_ids, **kwargs) -> None:
-    """Open sockets of these users re-check what they may read and drop the rest at once.
+    """Open sockets of these users re-check what they may read and drop the rest at once
+    (whatever reduced it: a service, the admin, a shell; ``accounts.access_log``).
 
-    The stamp comes first: it is what refuses their next frame if the notice is lost."""
+    The stamp comes first: it is what refuses their next frame if the notice is lost. A
+    notice that does not reach a worker (another process on the in-memory layer) is made up
+    for by the access-change log, which every worker reads (``messaging.access``)."""
     try:
         access.stamps_bump(user_ids)
     except Exception:
@@ -29,22 +30,6 @@ def notify_access_reduced(sender, user_ids, **kwargs) -> None:
         log.exception("recording the access change of %s failed", sorted(user_ids))
     for user_id in user_ids:
         events.publish_user_notice(user_id=user_id, notice={"kind": "access_reduced"})
-
-
-def stamp_inactive_user(sender, instance, **kwargs) -> None:
-    """A user saved inactive by any path (the admin too, not only ``user_deactivate``): their
-    sockets refuse the next frame (``messaging.access``)."""
-    if instance.is_active:
-        return
-    user_id = instance.pk
-
-    def stamp() -> None:
-        try:
-            access.stamps_bump([user_id])
-        except Exception:
-            log.exception("recording the deactivation of %s failed", user_id)
-
-    transaction.on_commit(stamp)
 
 
 def follow_matter_access(sender, matter, user, granted, **kwargs) -> None:

@@ -14,7 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.errors import AtriumError
 from messaging import access, events, presence, protocol, selectors
-from messaging.consumers.gate import AccessGateMixin, thread_key
+from messaging.consumers.gate import ENDING, AccessGateMixin, session_expiry, thread_key
 from messaging.consumers.messages import MessagesMixin
 from messaging.consumers.notifications import NotificationsMixin
 from messaging.consumers.presence import PresenceMixin
@@ -53,7 +53,9 @@ class PortalConsumer(
         self._tasks: set[asyncio.Task] = set()
         self.hub = hub()
         self.socket_id = uuid.uuid4().hex
-        self.session_tag = events.session_tag(self.scope["session"].session_key)
+        # The socket lives as long as this session does (messaging.access).
+        self.session_key = self.scope["session"].session_key
+        self.session_tag = events.session_tag(self.session_key)
         self.presence_status = presence.ONLINE
         self.presence_accounts: list[int] = []
         self.access = access.AccessCache()
@@ -63,7 +65,7 @@ class PortalConsumer(
         stamp = await access.stamp_of(user.pk)
         # Counted as present before the greeting, so that whatever the client does after
         # hello sees this socket's presence. Telling others is not part of the handshake.
-        _, (before, after), (hello, threads, accounts) = await asyncio.gather(
+        _, (before, after), (hello, threads, accounts, expires) = await asyncio.gather(
             self.hub.join(events.user_group(user.pk), self),
             presence.store().change(user.pk, self.socket_id, presence.ONLINE),
             db(self._greeting)(),
@@ -71,17 +73,25 @@ class PortalConsumer(
         self.access.reset(stamp)
         self.access.threads.update(threads)
         self.presence_accounts = accounts
+        # A session that ended meanwhile (0) is re-checked, and the socket closed, at the
+        # worker's next round.
+        self.session_expires = expires
         await self.send(text_data=json.dumps(hello))
         self.hub.renewals.add(self)
+        self.hub.access.add(self)
         self._announce(before, after)
 
-    def _greeting(self) -> tuple[dict, dict[str, tuple[int, int, bool]], list[int]]:
+    def _greeting(self) -> tuple[dict, dict[str, tuple[int, int, bool]], list[int], float]:
         summarised, notifications_unread = selectors.greeting(self.user)
         hello = protocol.hello_frame(
             self.user, [summary for _, summary in summarised], notifications_unread
         )
         threads = {thread.public_id: thread_key(thread) for thread, _ in summarised}
-        return hello, threads, selectors.presence_account_ids(self.user)
+        try:
+            expires = session_expiry(self.user, self.session_key)
+        except AtriumError:
+            expires = 0.0
+        return hello, threads, selectors.presence_account_ids(self.user), expires
 
     async def websocket_disconnect(self, message: dict) -> None:
         self.closing = True
@@ -90,6 +100,9 @@ class PortalConsumer(
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "hub"):
             self.hub.renewals.discard(self)
+            self.hub.access.discard(self)
+            if self._recheck_task is not None:
+                self._recheck_task.cancel()
             await self.hub.leave_all(self)
             before, after = await presence.store().change(self.user.pk, self.socket_id, None)
             self._announce(before, after)
@@ -109,8 +122,8 @@ class PortalConsumer(
         try:
             await handler(self, frame)
         except AtriumError as problem:
-            if problem.code == "access_ended":
-                await self._end_access(problem.message, ref)
+            if problem.code in ENDING:
+                await self._end_access(problem.message, ref, code=problem.code)
                 return
             if problem.code == "not_found" and isinstance(frame.get("thread"), str):
                 # Refused because the thread is out of reach now (the notice may have been
@@ -180,7 +193,7 @@ class PortalConsumer(
                 )
             )
         elif kind == "access_reduced":
-            await self._recheck_access()
+            self.access_changed()
         elif kind == "signed_out" and notice.get("session") == self.session_tag:
             await self._end_access("You signed out.", code="signed_out")
         elif kind == "notification":

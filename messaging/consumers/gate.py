@@ -1,11 +1,14 @@
 """The socket's access gate: the check before every frame, the threads a socket remembers it
-may read, the per-user send limit, the re-check when a push says access was reduced, and
-closing the socket once access has ended."""
+may read, the session it is bound to, the per-user send limit, the re-check when access may
+have been reduced (a push, the worker's access-change log, or the clock: see
+``messaging.access``), and closing the socket once access or the session has ended."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 
 from accounts.errors import Invalid, NotFound
 from accounts.models import User
@@ -14,6 +17,12 @@ from messaging.database import db
 from messaging.models import Thread
 
 CLOSE_ACCESS_ENDED = 4403
+# The codes of the refusals that end the socket.
+ENDING = frozenset({"access_ended", "signed_out"})
+# After a re-check that could not reach the database, the worker tries again this much later.
+RETRY_SECONDS = 5.0
+
+log = logging.getLogger("messaging.consumers")
 
 
 def thread_key(thread: Thread) -> tuple[int, int, bool]:
@@ -29,31 +38,50 @@ def fresh_user(user_id: int) -> User:
     return user
 
 
-class AccessGateMixin:
-    """Access checks of ``PortalConsumer``; uses its ``user``, ``access``, ``hub`` and
-    ``subscriptions``."""
+def session_expiry(user: User, session_key: str | None) -> float:
+    """When the socket's session ends (``time.time()``); NotFound ``signed_out`` if it has
+    ended already (signed out, deleted, expired, or a new password since)."""
+    expires = access.session_expiry(user, session_key)
+    if expires is None:
+        raise NotFound("Your session has ended; sign in again.", code="signed_out")
+    return expires
 
+
+class AccessGateMixin:
+    """Access checks of ``PortalConsumer``; uses its ``user``, ``access``, ``hub``,
+    ``session_key``, ``session_expires`` and ``subscriptions``."""
+
+    # Live events that arrive while access is re-checked wait here (None: not re-checking).
     _held: list[dict] | None = None
+    _recheck_task: asyncio.Task | None = None
+    _recheck_again = False
+    _retry_at = 0.0
+    session_expires = 0.0
+    # Set once the socket is ending: nothing more is checked or delivered.
+    access_ended = False
 
     async def _gate(self, stamp: object = None, *, stamped: bool = False) -> None:
         """Before every frame: if the user's access may have been reduced since this socket
-        last asked (or long enough ago), re-load the user and keep only the remembered
-        threads they may still read, in one database call; NotFound ``access_ended`` once
-        deactivated."""
+        last asked (or long enough ago), or its session is past its expiry, re-load the user,
+        verify the session and keep only the remembered threads they may still read, in one
+        database call; NotFound ``access_ended`` once deactivated, ``signed_out`` once the
+        session has ended."""
         if not stamped:
             stamp = await access.stamp_of(self.user.pk)
-        if self.access.valid(stamp):
+        if self.access.valid(stamp) and time.time() < self.session_expires:
             return
         remembered = {key[0] for key in self.access.threads.values()}
         watching = self.presence_watch
+        session_key = self.session_key
 
-        def confirm() -> tuple[User, set[int], list[int] | None]:
+        def confirm() -> tuple[User, float, set[int], list[int] | None]:
             user = fresh_user(self.user.pk)
+            expires = session_expiry(user, session_key)
             still = selectors.visible_thread_ids(user, remembered)
             watched = selectors.presence_watched_account_ids(user) if watching else None
-            return user, still, watched
+            return user, expires, still, watched
 
-        self.user, still, watched = await db(confirm)()
+        self.user, self.session_expires, still, watched = await db(confirm)()
         self.access.reset(stamp, keep=still)
         if watched is not None:
             await self._watch_accounts(watched)
@@ -80,10 +108,14 @@ class AccessGateMixin:
             raise Invalid("You are sending too fast; wait a moment.", code="rate_limited")
 
     async def _end_access(self, message: str, ref=None, *, code: str = "access_ended") -> None:
-        """The user was deactivated or signed out: nothing more reaches this socket, and it
-        closes."""
+        """The user was deactivated or the session ended: nothing more reaches this socket,
+        and it closes."""
+        if self.access_ended:
+            return
+        self.access_ended = True
         self.subscriptions.clear()
         self.presence_watch = False
+        self.hub.access.discard(self)
         await self.hub.leave_all(self)
         await self._error(code, message, ref)
         await self.close(code=CLOSE_ACCESS_ENDED)
@@ -95,36 +127,76 @@ class AccessGateMixin:
                 del self.subscriptions[pk]
                 await self.hub.leave(events.thread_group(pk), self)
 
+    # --- re-checks, as the worker's access watch sees this socket (messaging.access) ----------
+
+    def watched_user(self) -> int:
+        return self.user.pk
+
+    def access_due(self, now: float, wall: float) -> bool:
+        if self._recheck_task is not None or now < self._retry_at:
+            return False
+        return wall >= self.session_expires or self.access.expired(now)
+
+    def access_changed(self) -> None:
+        """Re-check this socket's access soon, in the background; from now until the answer,
+        live events wait (``_held``). A change noticed during a re-check runs one more."""
+        if self.closing or self.access_ended:
+            return
+        if self._recheck_task is not None:
+            self._recheck_again = True
+            return
+        if self._held is None:
+            self._held = []
+        self._recheck_task = asyncio.create_task(self._recheck_access())
+
     async def _recheck_access(self) -> None:
         """Drop at once every thread the user may no longer read, and the presence of
-        accounts out of reach; close if access ended. Live events that arrive meanwhile wait,
-        and go out afterwards only if they still may."""
-        self._held = []
+        accounts out of reach; close if access or the session ended. Live events that arrive
+        meanwhile wait, and go out afterwards only if they still may."""
+        ended = True
         try:
-            ended = await self._recheck()
+            while True:
+                self._recheck_again = False
+                ended = await self._recheck()
+                if ended or not self._recheck_again:
+                    break
+        except Exception as problem:
+            if not (self.closing or self.access_ended):
+                # Not confirmed, so not trusted: the next frame asks again, and the worker
+                # after RETRY_SECONDS. What waited is dropped; the database keeps it, and
+                # the client catches up by sequence number.
+                log.warning("re-checking the access of %s failed: %r", self.user.public_id, problem)
+                self.access.expire()
+                self._retry_at = time.monotonic() + RETRY_SECONDS
         finally:
             held, self._held = self._held, None
+            self._recheck_task = None
         if ended:
             return
         groups = self.hub.groups_of.get(self, set())
-        for message in held:
+        for message in held or ():
             if message.get("group") in groups:
                 await self.hub_message(message)
 
     async def _recheck(self) -> bool:
         stamp = await access.stamp_of(self.user.pk)
         candidates = set(self.subscriptions) | {key[0] for key in self.access.threads.values()}
+        watching = self.presence_watch
+        session_key = self.session_key
 
-        def recheck() -> tuple[User, set[int], list[int] | None]:
+        def recheck() -> tuple[User, float, set[int], list[int] | None]:
             user = fresh_user(self.user.pk)
+            expires = session_expiry(user, session_key)
             still = selectors.visible_thread_ids(user, candidates)
-            watched = selectors.presence_watched_account_ids(user) if self.presence_watch else None
-            return user, still, watched
+            watched = selectors.presence_watched_account_ids(user) if watching else None
+            return user, expires, still, watched
 
         try:
-            self.user, still, watched = await db(recheck)()
+            self.user, self.session_expires, still, watched = await db(recheck)()
         except NotFound as problem:
-            await self._end_access(problem.message)
+            await self._end_access(problem.message, code=problem.code)
+            return True
+        if self.closing:
             return True
         self.access.reset(stamp, keep=still)
         for pk in set(self.subscriptions) - still:
@@ -135,6 +207,6 @@ class AccessGateMixin:
                     {"type": "thread.removed", "thread": subscription.thread.public_id}
                 )
             )
-        if watched is not None:
+        if watched is not None and self.presence_watch:
             await self._watch_accounts(watched)
         return False

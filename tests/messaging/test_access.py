@@ -12,8 +12,9 @@ import uuid
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
+from guardian.utils import get_user_obj_perms_model
 
-from accounts import permissions
 from accounts.services import client_accounts, users
 from messaging import access, events, selectors, services
 from tests.messaging.sockets import TIMEOUT, connected
@@ -141,20 +142,27 @@ async def test_the_remembered_user_is_checked_again_after_deactivation_without_t
     assert await stored_state() == before
 
 
-async def test_a_change_around_the_services_is_noticed_once_the_answers_expire(
+async def test_a_change_around_the_application_is_noticed_once_the_answers_expire(
     people, acme, monkeypatch
 ):
-    """A grant removed without the services (no stamp) holds only until the remembered
+    """A grant removed in SQL (no signal, no note, no stamp) holds only until the remembered
     answers expire; then the next frame is checked against the database."""
     member = people["client_member"]
     walled = await database_sync_to_async(privileged_thread)(acme, "Walled")
     await database_sync_to_async(services.thread_grant)(actor=None, thread=walled, user=member)
     monkeypatch.setattr(access, "MAX_AGE_SECONDS", 0.0)  # every answer expires at once
+    monkeypatch.setattr(access, "POLL_SECONDS", 3600.0)  # and the worker does not look
     ws, _ = await connected(member)
     await subscribe(ws, walled.public_id)
     await acked(ws, walled.public_id)
 
-    await database_sync_to_async(permissions.privileged_revoke)(walled, member)
+    table = connection.ops.quote_name(get_user_obj_perms_model()._meta.db_table)
+
+    def delete_in_sql() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE user_id = %s", [member.pk])  # noqa: S608
+
+    await database_sync_to_async(delete_in_sql)()
     await assert_error(ws, send_frame(walled.public_id), "not_found")
     await ws.disconnect()
 
@@ -192,8 +200,13 @@ def test_a_stamp_changes_with_every_reduction(db):
     assert second is not None and third is not None
 
 
-async def test_a_user_switched_off_by_a_plain_save_is_refused_at_the_next_frame(people, acme):
-    """Not through ``user_deactivate`` (no notice): the admin saves the user inactive."""
+async def test_a_user_switched_off_by_a_plain_save_is_refused_at_the_next_frame(
+    people, acme, lost_notices, monkeypatch
+):
+    """Not through ``user_deactivate``: the admin saves the user inactive. With the notice
+    lost and before the worker reads the access-change log, the stamp refuses the next
+    frame."""
+    monkeypatch.setattr(access, "POLL_SECONDS", 3600.0)
     member = people["client_member"]
     ws, hello = await connected(member)
     thread = general(hello, "Acme")
