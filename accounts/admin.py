@@ -322,7 +322,27 @@ class MatterAdmin(FirmAdminOnlyObjectPermissions, admin.ModelAdmin):
         # The ethical wall holds here too: a privileged matter is listed only to its grantees.
         return permissions.visible_items(request.user, super().get_queryset(request))
 
+    def get_readonly_fields(self, request, obj=None):
+        # Whether a matter is walled, and whose it is, decide who sees it: moving it to
+        # another client or lifting the wall here would show it to people never granted it.
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "account", "privileged"] if obj is not None else fields
+
     def save_model(self, request, obj, form, change):
+        if not change:
+            # Through the service: a privileged matter starts granted to whoever opens it, so
+            # that someone at the firm always sees and manages it.
+            created = matter_services.matter_create(
+                actor=request.user,
+                account=obj.account,
+                title=obj.title,
+                description=obj.description,
+                status=obj.status,
+                privileged=obj.privileged,
+            )
+            obj.pk, obj.public_id, obj.created_by = created.pk, created.public_id, request.user
+            obj._state.adding = False
+            return
         # A status change goes through the service, which tells the people following it.
         status = obj.status
         if change and "status" in form.changed_data:

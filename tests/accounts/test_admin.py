@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
+from accounts import permissions
 from accounts.models import FirmRole, Matter, User
 from tests import factories
 
@@ -289,3 +290,36 @@ def test_a_firm_admin_holding_the_grant_still_manages_it(admin_client, boss, gra
     response = admin_client.get(reverse("admin:accounts_matter_permissions", args=[matter.pk]))
     assert response.status_code == 200
     assert grantee.email in response.content.decode()
+
+
+def test_a_privileged_matter_added_in_the_admin_starts_granted_to_whoever_adds_it(
+    admin_client, boss, acme
+):
+    response = admin_client.post(
+        reverse("admin:accounts_matter_add"),
+        {"account": acme.pk, "title": "Board dispute", "status": "planned", "privileged": "on"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    matter = Matter.objects.get(title="Board dispute")
+    assert matter.privileged and matter.created_by == boss
+    assert list(permissions.privileged_grantees(matter)) == [boss]
+    # And so it stays in sight of its creator, in the admin too.
+    assert (
+        admin_client.get(reverse("admin:accounts_matter_change", args=[matter.pk])).status_code
+        == 200
+    )
+
+
+def test_the_admin_neither_lifts_a_wall_nor_moves_a_matter_to_another_client(
+    admin_client, boss, acme, globex, grantee
+):
+    matter = grantee_matter(grantee)
+    assign_perm("view_matter", boss, matter)
+    response = admin_client.post(
+        reverse("admin:accounts_matter_change", args=[matter.pk]),
+        {"account": globex.pk, "title": "Walled matter", "status": "in_progress"},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    matter.refresh_from_db()
+    assert matter.privileged and matter.account == acme
+    assert matter.status == "in_progress"
