@@ -25,7 +25,7 @@ from django.urls import path, reverse
 from guardian.admin import ReinforcedGuardedModelAdminMixin
 
 from accounts import permissions
-from accounts.errors import AtriumError, Forbidden
+from accounts.errors import AtriumError, Conflict, Forbidden
 from accounts.models import (
     ClientAccount,
     Firm,
@@ -38,6 +38,7 @@ from accounts.models import (
 from accounts.services import client_accounts as account_services
 from accounts.services import matters as matter_services
 from accounts.services import passwords as password_services
+from accounts.services import privileged as privileged_services
 from accounts.services import users as user_services
 from accounts.services.users import checked_email
 
@@ -240,8 +241,28 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class TeamFormSet(forms.BaseInlineFormSet):
+    """Refuses, as a form error, taking off the team the last person at the firm granted one
+    of the account's privileged items (``client_accounts.team_unassign`` refuses it too)."""
+
+    def clean(self) -> None:
+        super().clean()
+        for form in self.forms:
+            leaving = form.instance.user if form.instance.pk else None
+            if leaving is None:
+                continue
+            replaced = form.cleaned_data.get("user") not in (None, leaving)
+            if not (form.cleaned_data.get("DELETE") or replaced):
+                continue
+            try:
+                privileged_services.leaving_check(user=leaving, account=self.instance)
+            except Conflict as refusal:
+                raise forms.ValidationError(refusal.message) from None
+
+
 class TeamAssignmentInline(admin.TabularInline):
     model = TeamAssignment
+    formset = TeamFormSet
     extra = 0
     autocomplete_fields = ["user"]
 

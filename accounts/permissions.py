@@ -264,6 +264,20 @@ def privileged_grants_withdraw(user: User, account: ClientAccount) -> int:
     return removed
 
 
+def privileged_items_granted(user: User, account: ClientAccount) -> list[models.Model]:
+    """The privileged items of ``account`` (every registered kind) on which ``user`` holds an
+    explicit grant."""
+    found: list[models.Model] = []
+    for model in _privileged_models:
+        granted = UserObjectPermission.objects.filter(
+            user=user, content_type=ContentType.objects.get_for_model(model)
+        ).values_list("object_pk", flat=True)
+        pks = [model._meta.pk.to_python(pk) for pk in granted]
+        if pks:
+            found += model._default_manager.filter(account=account, privileged=True, pk__in=pks)
+    return found
+
+
 def privileged_grantees(item: models.Model) -> QuerySet:
     return get_users_with_perms(
         item,

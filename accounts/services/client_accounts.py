@@ -21,6 +21,7 @@ from accounts.models import (
     User,
 )
 from accounts.permissions import Action
+from accounts.services import privileged
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +179,16 @@ def team_assign(
 
 
 def team_unassign(*, actor: User | None, account: ClientAccount, user: User) -> None:
+    """Take a staff member off an account's team; their grants there end with the commit.
+
+    Conflict (``last_firm_grantee``) while they are the last person at the firm granted one
+    of the account's privileged items: grant it to someone else on the team first, or the
+    item would be left to client users alone, unseen and unmanaged by the firm. (A person
+    switched off altogether is never refused; see ``docs/api.md``.)"""
     if actor is not None and not permissions.can_manage_team(actor):
         raise Forbidden("Only firm admins decide who serves a client.")
     with transaction.atomic():
+        privileged.leaving_check(user=user, account=account)
         TeamAssignment.objects.filter(account=account, user=user).delete()
         user.groups.remove(account.team_group)
         permissions.privileged_grants_withdraw(user, account)

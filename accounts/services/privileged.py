@@ -49,6 +49,28 @@ def firm_grantee_check(*, account: ClientAccount, grantees: Iterable[User]) -> N
         )
 
 
+def leaving_check(*, user: User, account: ClientAccount) -> None:
+    """Conflict (``last_firm_grantee``) if ``user``, were they to stop serving ``account``,
+    would leave one of its privileged items with nobody at the firm who sees and manages it.
+    Firm admins serve every account, so they never leave one."""
+    if user.is_firm_admin:
+        return
+    stranded = sorted(
+        str(getattr(item, "title", item))
+        for item in permissions.privileged_items_granted(user, account)
+        if not any(
+            serves(person, account)
+            for person in permissions.privileged_grantees(item).exclude(pk=user.pk)
+        )
+    )
+    if stranded:
+        raise Conflict(
+            f"{user.name} is the last person at the firm who sees {', '.join(stranded[:5])}; "
+            "grant someone else on the team first.",
+            code="last_firm_grantee",
+        )
+
+
 def item_grant(*, actor: User | None, item: models.Model, user: User) -> None:
     """Grant a person access to a privileged item. Whoever grants must be on the team (or a
     firm admin) *and* already hold the grant: nobody widens a wall they are outside. The

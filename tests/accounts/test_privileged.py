@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts import permissions
 from accounts.errors import Conflict
 from accounts.permissions import Action
-from accounts.services import matters, privileged
+from accounts.services import client_accounts, matters, privileged
 from messaging import services as messaging_services
 from tests import factories
 from tests.vault import web
@@ -175,3 +175,52 @@ def test_a_firm_admin_may_take_over_a_document_and_then_cannot_leave_it(client, 
     with pytest.raises(Conflict):
         privileged.item_revoke(actor=admin, item=walled.document, user=admin)
     assert firm_grantees(walled.document) == {admin}
+
+
+def test_the_last_firm_grantee_cannot_be_taken_off_the_team(walled):
+    """Off the team, Lena would lose her grants and the three items would be left to Rita."""
+    with pytest.raises(Conflict) as refused:
+        client_accounts.team_unassign(actor=None, account=walled.acme, user=walled.lead)
+    assert refused.value.code == "last_firm_grantee"
+    assert "Acquisition" in refused.value.message and "Terms" in refused.value.message
+    assert permissions.can_on_account(walled.lead, Action.CHANGE, walled.acme)
+    for item in (walled.matter, walled.thread, walled.document):
+        assert firm_grantees(item) == {walled.lead}
+    # Once a colleague on the team holds every grant, she may go.
+    colleague = walled.people["staff_on_team"]
+    grant_all(walled, colleague)
+    client_accounts.team_unassign(actor=None, account=walled.acme, user=walled.lead)
+    assert not permissions.can_on_account(walled.lead, Action.VIEW, walled.acme)
+    for item in (walled.matter, walled.thread, walled.document):
+        assert firm_grantees(item) == {colleague}
+
+
+def test_the_admin_refuses_taking_the_last_firm_grantee_off_the_team(client, walled):
+    admin = walled.people["firm_admin"]
+    client.force_login(admin)
+    assignment = walled.acme.team_assignments.get(user=walled.lead)
+    others = list(walled.acme.team_assignments.exclude(pk=assignment.pk))
+    form = {
+        "name": walled.acme.name,
+        "slug": walled.acme.slug,
+        "status": walled.acme.status,
+        "team_assignments-TOTAL_FORMS": str(1 + len(others)),
+        "team_assignments-INITIAL_FORMS": str(1 + len(others)),
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
+    for index, row in enumerate([assignment, *others]):
+        form |= {
+            f"team_assignments-{index}-id": str(row.pk),
+            f"team_assignments-{index}-account": str(walled.acme.pk),
+            f"team_assignments-{index}-user": str(row.user_id),
+            f"team_assignments-{index}-title": row.title,
+        }
+    form["team_assignments-0-DELETE"] = "on"
+    response = client.post(
+        reverse("admin:accounts_clientaccount_change", args=[walled.acme.pk]), form
+    )
+    assert response.status_code == 200
+    assert "the last person at the firm who sees" in response.content.decode()
+    assert walled.acme.team_assignments.filter(user=walled.lead).exists()
+    assert firm_grantees(walled.matter) == {walled.lead}

@@ -231,6 +231,8 @@ def revocation(kind: str, people: dict, acme: ClientAccount) -> Revocation:
             revoke=lambda: client_accounts.membership_remove(actor=None, account=acme, user=member),
         )
     if kind == "team_unassigned":
+        # Someone else at the firm keeps the privileged thread, or Sam could not leave.
+        services.thread_grant(actor=None, thread=privileged, user=people["firm_admin"])
         return Revocation(
             user=staff,
             sender=people["firm_admin"],

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from accounts import permissions
-from accounts.services import client_accounts, matters
+from accounts.services import matters, users
 from messaging import services as messaging_services
 from tests import factories
 from tests.vault import web
@@ -185,13 +185,17 @@ def test_a_file_shared_in_a_privileged_thread_follows_it_and_the_firm_manages_it
 
 @pytest.mark.parametrize("where", ["matter", "thread"])
 def test_a_privileged_document_no_one_at_the_firm_would_see_is_refused(client, deal, where):
-    """Lena leaves Acme's team, and with it her grants: the matter and its room are left to
-    a client. A file added there would be seen by no one at the firm, so it is refused, before
-    a byte is sent."""
+    """Lena leaves the firm and is switched off (never refused, unlike taking her off the
+    team): her grants open nothing, and the matter and its room are left to a client. A file
+    added there would be seen by no one at the firm, so it is refused, before a byte is
+    sent."""
     member = deal.people["client_member"]
     grant(deal, member)
-    client_accounts.team_unassign(actor=None, account=deal.acme, user=deal.lead)
-    assert grantees(deal.room) == {member}
+    users.user_deactivate(user=deal.lead)
+    assert grantees(deal.room) == {member, deal.lead}
+    assert not any(
+        permissions.can_on_item(person, "change", deal.room) for person in grantees(deal.room)
+    )
     client.force_login(member)
     fields = (
         {"account": deal.acme.public_id, "matter": deal.matter.public_id}
