@@ -522,3 +522,29 @@ async def test_links_backoff_and_client_ids(browser, chat: Chat, expect) -> None
     assert first != second
     assert re.fullmatch(UUID4, first)
     await person.context.close()
+
+
+async def test_a_session_ended_elsewhere_says_signed_out_and_offers_to_sign_in(
+    browser, chat: Chat, expect
+) -> None:
+    """A new password set in another tab (or by a forced reset) ends this tab's session: the
+    open page says so within a second or two, stops the composer and links to sign-in,
+    rather than claiming the person's access has ended."""
+    client = await _person(browser, chat, chat.client)
+    await _open_thread(client, chat.url, chat.general, expect)
+
+    def new_password() -> None:
+        person = User.objects.get(pk=chat.client.pk)
+        person.set_password("a-brand-new-passphrase-42")
+        person.save()
+
+    await sync_to_async(new_password)()
+    status = client.page.locator(".conn-status")
+    await expect(status).to_have_attribute("data-connection", "signed_out")
+    await expect(status).to_contain_text("You have been signed out.")
+    await expect(status.get_by_role("link", name="Sign in again")).to_have_attribute(
+        "href", f"/login/?next=%2Fthreads%2F{chat.general.public_id}%2F"
+    )
+    await expect(client.page.get_by_label("Message to General")).to_be_disabled()
+    assert client.received("error")[-1][1]["code"] == "signed_out"
+    await client.context.close()

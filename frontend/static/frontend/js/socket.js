@@ -197,11 +197,11 @@ export class PortalSocket {
       request.reject(new SocketError("disconnected", "The connection was lost."));
       this.requests.delete(ref);
     }
+    if (this.status === "signed_out") return;
     if (code === 4403 || this.status === "ended") {
       this.setStatus("ended");
       return;
     }
-    if (this.status === "signed_out") return;
     this.scheduleReconnect();
   }
 
@@ -399,6 +399,9 @@ export class PortalSocket {
       return;
     }
     if (frame.code === "access_ended") this.setStatus("ended");
+    // The session ended (signed out elsewhere, expired, a new password): the close that
+    // follows is final, and the page offers to sign in again.
+    if (frame.code === "signed_out") this.setStatus("signed_out");
     this.emit("error", frame);
   }
 
