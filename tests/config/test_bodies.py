@@ -359,6 +359,21 @@ def test_expect_continue_is_answered_only_for_a_welcome_body(portal, acme, peopl
     assert answer.json()["received"] == sessions.PART_BYTES
 
 
+def test_an_empty_part_is_taken_once_its_sender_is_checked(portal, acme, people):
+    """The whole (empty) body is in before the check ends: the request waits for it."""
+    owner = people["staff_on_team"]
+    upload = open_upload(owner, acme, 0)
+    answer = exchange(
+        portal.port,
+        "PUT",
+        f"/api/v1/vault/uploads/{upload.public_id}?offset=0",
+        {**signed_in(owner), "Content-Type": "application/octet-stream", "Content-Length": "0"},
+        close_wait=0,
+    )
+    assert answer.status == 200, answer.body
+    assert answer.json()["received"] == 0
+
+
 def test_an_upload_in_parts_and_in_one_request_still_works(portal, acme, people):
     owner = people["staff_on_team"]
     headers = signed_in(owner)
