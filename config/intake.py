@@ -17,14 +17,16 @@ answer rather than a reset, and then the connection is closed.
 from __future__ import annotations
 
 import logging
+import time
 from http import HTTPStatus
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 LINGER_SECONDS = 2.0  # how long a refused client's remaining body is read and dropped
 LINGER_BYTES = 8 * MIB  # and how much of it at most
+CHECK_REUSE_SECONDS = 30.0  # a sender check passed on a connection holds this long there
 
 
 class Intake:
@@ -47,6 +49,7 @@ class Intake:
         self.checking = False
         self.expect_continue = False
         self.held: tuple | None = None  # the body ended while its sender was being checked
+        self._check_key: tuple = ()
         self._resume = resume
 
     @classmethod
@@ -108,20 +111,38 @@ class Intake:
         return asked
 
     def check_sender(self) -> None:
-        """Stop reading and check the sender on a thread; go on or refuse when known."""
+        """Stop reading and check the sender on a thread; go on or refuse when known.
+
+        The parts of one upload follow each other on one kept-alive connection: a check
+        passed on this connection for the same sender, path and ``account`` within
+        ``CHECK_REUSE_SECONDS`` is taken again rather than repeated (the view checks access
+        again before it writes anything, so at most one part is read in vain if access ends
+        meanwhile)."""
         from twisted.internet import threads
 
         channel = self.request.channel
+        cookies = self.request.requestHeaders.getRawHeaders(b"Cookie") or []
+        cookie_header = "; ".join(value.decode("latin-1") for value in cookies)
+        # What the check depends on: not a part's offset, which changes from part to part.
+        account = parse_qs(self.query.decode("latin-1")).get("account")
+        self._check_key = (self.method, self.path, account, cookie_header)
+        passed = getattr(channel, "atrium_sender_passed", None)
+        if (
+            passed is not None
+            and passed[0] == self._check_key
+            and time.monotonic() - passed[1] < CHECK_REUSE_SECONDS
+        ):
+            self.request.atrium_sender_checked = True
+            return
         self.checking = True
         self.expect_continue = self._drop_expect()
         channel.paused = True
         channel._networkProducer.pauseProducing()
-        cookies = self.request.requestHeaders.getRawHeaders(b"Cookie") or []
         deferred = threads.deferToThread(
             self.rule.sender_refusal,
             method=self.method,
             query_string=self.query,
-            cookie_header="; ".join(value.decode("latin-1") for value in cookies),
+            cookie_header=cookie_header,
         )
         deferred.addCallbacks(self._checked, self._check_failed)
 
@@ -135,6 +156,7 @@ class Intake:
         self.checking = False
         request.atrium_sender_checked = True
         channel = request.channel
+        channel.atrium_sender_passed = (self._check_key, time.monotonic())
         held, self.held = self.held, None
         if self.expect_continue and held is None:
             channel.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")

@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from accounts.services.client_accounts import membership_remove
 from config import bodies
 from tests import live
 from tests.vault import web
@@ -372,6 +373,36 @@ def test_an_empty_part_is_taken_once_its_sender_is_checked(portal, acme, people)
     )
     assert answer.status == 200, answer.body
     assert answer.json()["received"] == 0
+
+
+def test_a_check_passed_on_a_connection_holds_there_for_the_next_parts(portal, acme, people):
+    """The parts of an upload follow each other on one connection: the sender is checked
+    once there, and a new connection is checked afresh. Access that ends meanwhile still
+    stops the next part at the view, before anything of it is stored."""
+    member = people["client_member"]
+    upload = open_upload(member, acme, 3 * sessions.CHUNK)
+    path = f"/api/v1/vault/uploads/{upload.public_id}"
+    headers = {**signed_in(member), "Content-Type": "application/octet-stream"}
+    part = web.content(sessions.CHUNK)
+    length = {"Content-Length": str(len(part))}
+    with socket.create_connection(("127.0.0.1", portal.port), timeout=10) as kept:
+        kept.sendall(request_head("PUT", f"{path}?offset=0", {**headers, **length}) + part)
+        assert read_answer(kept, time.monotonic(), timeout=10, close_wait=0).status == 200
+
+        membership_remove(actor=None, account=acme, user=member)
+        # A new connection is checked before its body: refused at once.
+        answer = exchange(portal.port, "PUT", f"{path}?offset={len(part)}", {**headers, **length})
+        assert (answer.status, answer.seconds < PROMPT) == (404, True)
+        # The kept connection takes the body as before, and the view refuses it.
+        kept.sendall(request_head("PUT", f"{path}?offset={len(part)}", {**headers, **length}))
+        kept.settimeout(1)
+        with pytest.raises(TimeoutError):
+            kept.recv(1)  # no answer before the body
+        kept.sendall(part)
+        answer = read_answer(kept, time.monotonic(), timeout=10, close_wait=0)
+        assert answer.status == 404
+    upload.refresh_from_db()
+    assert upload.received == len(part)
 
 
 def test_an_upload_in_parts_and_in_one_request_still_works(portal, acme, people):
