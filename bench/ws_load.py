@@ -591,7 +591,7 @@ class LoadClient:
             headers = []
         ws = await connect(
             uri,
-            origin=ORIGIN,
+            origin=f"{ORIGIN}:{self.port}",
             additional_headers=headers,
             compression=None,
             ping_interval=None,

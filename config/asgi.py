@@ -1,9 +1,10 @@
 """ASGI entry point: Daphne serves HTTP and the WebSocket at /ws/.
 
-Vault uploads declared larger than the limit are refused before their body is read, and
-the parts of an upload reach the view without a trip through the disk (``config.server``).
-WebSocket connections must come from an allowed Origin (``ALLOWED_HOSTS``) and carry a
-signed-in session; the consumer refuses anonymous and inactive users.
+Request bodies are held to their limit (``config.bodies``): under Daphne before any of a
+body is read (``config.server``), under any server by ``BodyLimitMiddleware``. The parts of
+an upload reach the view without a trip through the disk (``vault.asgi``). WebSocket
+connections must come from an allowed Origin (``config.origins``: scheme, host and port) and
+carry a signed-in session; the consumer refuses anonymous and inactive users.
 """
 
 import os
@@ -20,18 +21,17 @@ django_asgi_app = ASGIHandler()
 # Imported after Django is set up: the routes import models.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config.bodies import BodyLimitMiddleware, body_rule  # noqa: E402
+from config.origins import OriginValidator  # noqa: E402
 from messaging.routing import websocket_urlpatterns  # noqa: E402
-from vault.asgi import UploadLimitMiddleware  # noqa: E402
+from vault.asgi import VaultTransferMiddleware  # noqa: E402
 
-adapt_daphne()
+adapt_daphne(body_rules=body_rule)
 
 application = ProtocolTypeRouter(
     {
-        "http": UploadLimitMiddleware(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "http": BodyLimitMiddleware(VaultTransferMiddleware(django_asgi_app)),
+        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -4,7 +4,18 @@ Daphne receives a request's whole body before the application runs: Twisted writ
 temporary file as it arrives, then Daphne reads it back and queues all of it for the
 application, which Django copies into a spool file of its own before the view reads it. For
 the parts of a vault upload (16 MiB each, the way the browser sends files) those two file
-copies cost more than sealing and hashing the part. ``adapt_daphne`` changes three things:
+copies cost more than sealing and hashing the part. ``adapt_daphne`` changes four things:
+
+- **Bodies are held to their limit as they arrive** (``config.bodies``): when a request's
+  headers are in (Twisted's ``gotLength``, before any of the body), a ``Content-Length`` over
+  the limit for its path is answered 413 at once; a body without one (chunked) is counted
+  piece by piece and answered 413 at the first byte over. On the vault's upload paths,
+  reading stops while the sender is checked on a thread (session cookie, permission: the
+  reactor does not wait for the database) and resumes only if they may upload there;
+  otherwise they get the API's 401, 403 or 404. A refused request never reaches the
+  application, so nothing of it is stored. The answer is written straight to the connection
+  (``Connection: close``), which is then closed (``config.intake``). An ``Expect:
+  100-continue`` is only answered with ``100 Continue`` once the body is welcome.
 
 - **No form parsing by Twisted.** Twisted would parse every form POST body into
   ``request.args`` before the application sees it: a multipart body read whole and parsed in
@@ -43,6 +54,8 @@ import threading
 
 from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.core.handlers.asgi import RequestAborted
+
+from config.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -180,9 +193,17 @@ def memory_bodies_held() -> int:
     return _held
 
 
-def adapt_daphne() -> None:
+_body_rules = None  # (method, path) -> config.bodies.BodyRule, once adapt_daphne is given it
+
+
+def adapt_daphne(*, body_rules=None) -> None:
     """Apply the adjustments in this module's docstring to Daphne's requests and WebSockets;
-    harmless to call twice, and a no-op where Daphne is not installed."""
+    harmless to call twice, and a no-op where Daphne is not installed. ``body_rules``
+    (``config.bodies.body_rule``, given by ``config.asgi`` once Django is set up) decides each
+    request's limit; without it, bodies are not limited here."""
+    global _body_rules
+    if body_rules is not None:
+        _body_rules = body_rules
     try:
         from daphne.http_protocol import WebRequest
         from twisted.web.http import Request
@@ -196,6 +217,8 @@ def adapt_daphne() -> None:
         log.warning("this Twisted parses every form body in memory; upgrade it")
     original_init = WebRequest.__init__
     original_got_length = WebRequest.gotLength
+    original_content_chunk = WebRequest.handleContentChunk
+    original_request_received = WebRequest.requestReceived
 
     @functools.wraps(original_init)
     def __init__(self, *args, **kwargs):
@@ -208,13 +231,35 @@ def adapt_daphne() -> None:
 
     @functools.wraps(original_got_length)
     def gotLength(self, length):
+        intake = Intake.start(self, _body_rules, resume=original_request_received)
+        if intake is not None and length is not None and length > intake.rule.limit:
+            intake.refuse(intake.rule.too_large(), f"{length} bytes declared")
+            return
         if length is not None and 0 < length <= MEMORY_BODY_BYTES and _reserve(length):
             self.content = MemoryBody(reserved=length)
         else:
             original_got_length(self, length)
+        if intake is not None and intake.rule.upload is not None:
+            intake.check_sender()
+
+    @functools.wraps(original_content_chunk)
+    def handleContentChunk(self, data):
+        intake = getattr(self, "atrium_intake", None)
+        if intake is not None and not intake.take(len(data)):
+            return
+        original_content_chunk(self, data)
+
+    @functools.wraps(original_request_received)
+    def requestReceived(self, command, path, version):
+        intake = getattr(self, "atrium_intake", None)
+        if intake is not None and not intake.body_complete((command, path, version)):
+            return
+        original_request_received(self, command, path, version)
 
     WebRequest.__init__ = __init__
     WebRequest.gotLength = gotLength
+    WebRequest.handleContentChunk = handleContentChunk
+    WebRequest.requestReceived = requestReceived
     WebRequest.adapted_by_atrium = True
 
 

@@ -152,8 +152,20 @@ def _parsed(request: HttpRequest, handler: SealingUploadHandler, then) -> HttpRe
             upload.close()
 
 
+def _target_account(request: HttpRequest) -> str:
+    """The ``account`` form field, or the ``account`` query parameter: given there, it is known
+    before the body is read, so a sender who may not upload to it is refused unread. Given
+    in both places, the two must agree."""
+    field, query = request.POST.get("account", ""), request.GET.get("account", "")
+    if field and query and field != query:
+        raise Invalid(
+            "The account in the address and in the form differ.", fields={"account": "invalid"}
+        )
+    return field or query
+
+
 def _create_document(request: HttpRequest, upload) -> HttpResponse:
-    account = permissions.account_for(request.user, request.POST.get("account", ""))
+    account = permissions.account_for(request.user, _target_account(request))
     folder = services.folder_in(request.user, account, request.POST.get("folder") or None)
     added = services.document_create(
         actor=request.user,

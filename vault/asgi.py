@@ -1,11 +1,14 @@
-"""ASGI middleware for the vault's large transfers.
+"""ASGI middleware for the vault's large transfers, and what the body limits need to know
+about the vault's upload paths (``config.bodies`` applies them).
 
-- Uploads: a body declared larger than the limit is refused with 413 before any of it is
-  read (Django would otherwise spool it all first); bodies reach Django in pieces of at
-  least 1 MiB (a server may send smaller messages). A body that carries a file and is no
-  larger than an upload part (every part; a small single-request upload) is kept in memory
-  rather than in Django's spool file (``config.server.ASGIHandler``), so its plaintext never
-  reaches the disk.
+- Upload paths: the parts ``PUT`` (a part, plus slack) and the single-request ``POST
+  /documents`` and ``/versions`` (``ATRIUM_VAULT_MAX_BYTES`` plus a form's slack) take bodies
+  larger than the server's default limit, so their senders are checked before any of the
+  body is read (``upload_sender_refusal``): signed in, and allowed to upload there.
+- Uploads: bodies reach Django in pieces of at least 1 MiB (a server may send smaller
+  messages). A body that carries a file and is no larger than an upload part (every part; a
+  small single-request upload) is kept in memory rather than in Django's spool file
+  (``config.server.ASGIHandler``), so its plaintext never reaches the disk.
 - Downloads: flow control. Daphne's ``send`` returns at once and Twisted buffers whatever it
   is given, so a download served faster than the client reads it would pile up in the
   server's memory (a whole 1 GiB file, measured). Under Daphne, ``send`` is bound to the
@@ -24,28 +27,103 @@ import contextlib
 import functools
 import json
 import logging
+from dataclasses import dataclass
+from importlib import import_module
+from urllib.parse import parse_qs
 
-from django.urls import Resolver404, resolve
+from django.conf import settings
+from django.contrib import auth
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
+from django.urls import Resolver404, ResolverMatch, resolve
 
-from vault.sessions import PART_BYTES
-from vault.uploads import FORM_SLACK, body_over_limit, too_large_message
+from accounts import permissions
+from accounts.errors import NotFound
+from vault import services
+from vault.sessions import PART_BYTES, upload_for
+from vault.uploads import FORM_SLACK
 
 log = logging.getLogger(__name__)
 
 VAULT_PREFIX = "/api/v1/vault/"
 DOWNLOAD_VIEW = "vault_api:download"
+PARTS_VIEW = "vault_api:upload"
+DOCUMENTS_VIEW = "vault_api:documents"
+VERSIONS_VIEW = "vault_api:versions"
 # Bodies that carry a file, which stay in memory on their way to the sealer when they are no
 # larger than an upload part (with a form's fields around it): the plaintext never reaches a
 # temporary file. Larger single-request uploads are spooled by Django as usual.
 FILE_BODIES = {
-    ("PUT", "vault_api:upload"),
-    ("POST", "vault_api:documents"),
-    ("POST", "vault_api:versions"),
+    ("PUT", PARTS_VIEW),
+    ("POST", DOCUMENTS_VIEW),
+    ("POST", VERSIONS_VIEW),
 }
 FILE_BODY_IN_MEMORY_MAX = PART_BYTES + FORM_SLACK
 
 
-class UploadLimitMiddleware:
+@dataclass(frozen=True)
+class Refusal:
+    """An answer given instead of reading a request's body, in the API's error shape."""
+
+    status: int
+    code: str
+    message: str
+
+    def body(self) -> bytes:
+        return json.dumps({"error": {"code": self.code, "message": self.message}}).encode()
+
+
+def upload_body_limit(method: str, view_name: str) -> int | None:
+    """The largest body a vault upload path takes, or None for any other path."""
+    if (method, view_name) not in FILE_BODIES:
+        return None
+    if view_name == PARTS_VIEW:
+        return PART_BYTES + FORM_SLACK
+    return settings.ATRIUM_VAULT_MAX_BYTES + FORM_SLACK
+
+
+def _sender(cookie_header: str):
+    """The person a request's session cookie signs in (AnonymousUser if none), checked as
+    Django's authentication middleware checks it."""
+    request = HttpRequest()
+    request.COOKIES = parse_cookie(cookie_header)
+    engine = import_module(settings.SESSION_ENGINE)
+    request.session = engine.SessionStore(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    return auth.get_user(request)
+
+
+def upload_sender_refusal(
+    *, method: str, match: ResolverMatch, query_string: bytes, cookie_header: str
+) -> Refusal | None:
+    """Why the sender of an upload to ``match`` (one of ``FILE_BODIES``) may not send its
+    body, judged from the headers alone; None if they may. Runs database queries: call it
+    from a thread, never from an event loop.
+
+    The answers are the ones the view would give once it had read the body: 401 for nobody
+    signed in (or a deactivated person), 404 for an upload session that is not theirs or whose
+    place they no longer reach, a document they cannot see, or an ``account`` (query
+    parameter) they cannot see; 403 for a person who reaches no client account at all."""
+    user = _sender(cookie_header)
+    if not (user.is_authenticated and user.is_active):
+        return Refusal(401, "not_authenticated", "Sign in first.")
+    try:
+        if match.view_name == PARTS_VIEW:
+            upload_for(user, match.kwargs.get("upload_id", ""))
+        elif match.view_name == VERSIONS_VIEW:
+            services.document_for(user, match.kwargs.get("document_id", ""))
+        else:
+            query = parse_qs(query_string.decode("latin-1"))
+            account = (query.get("account") or [""])[0]
+            if account:
+                permissions.account_for(user, account)
+            elif not permissions.accounts_visible_to(user).exists():
+                return Refusal(403, "forbidden", "You may not add documents to any client account.")
+    except NotFound as error:
+        return Refusal(error.status, error.code, error.message)
+    return None
+
+
+class VaultTransferMiddleware:
     def __init__(self, app):
         self.app = app
 
@@ -54,17 +132,8 @@ class UploadLimitMiddleware:
             await self.app(scope, receive, send)
             return
         if scope.get("method") in {"POST", "PUT"}:
-            declared = _content_length(scope)
-            if body_over_limit(declared):
-                log.info(
-                    "vault upload refused before reading: %d bytes declared to %s",
-                    declared,
-                    scope["path"],
-                )
-                await _refuse(send)
-                return
             receive = CoalescingReceive(
-                receive, body_in_memory=_file_body_in_memory(scope, declared)
+                receive, body_in_memory=_file_body_in_memory(scope, _content_length(scope))
             )
         if _view_name(scope) == DOWNLOAD_VIEW:
             paced = PacedSend.wrap(send)
@@ -128,7 +197,7 @@ class PacedSend:
 
     @classmethod
     def wrap(cls, send) -> PacedSend:
-        request = send.args[0] if isinstance(send, functools.partial) and send.args else None
+        request = server_request(send)
         if request is None or not hasattr(request, "registerProducer"):
             request = None
         return cls(send, request)
@@ -175,6 +244,17 @@ class PacedSend:
         await self._send(message)
 
 
+def server_request(send):
+    """The Twisted request a Daphne ``send`` is bound to (``functools.partial(handle_reply,
+    request)``), seen through middleware that wrap ``send`` and name what they wrap in
+    ``__wrapped__``; None under another server."""
+    while not isinstance(send, functools.partial):
+        send = getattr(send, "__wrapped__", None)
+        if send is None:
+            return None
+    return send.args[0] if send.args else None
+
+
 def _view_name(scope) -> str:
     """The URL name the request's path resolves to (the project's own routes), or ""."""
     try:
@@ -197,26 +277,3 @@ def _content_length(scope) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-async def _refuse(send) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "too_large",
-                "message": too_large_message(),
-            }
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -414,7 +414,16 @@ def test_websocket_location_upgrades_the_connection(nginx_http):
     assert seconds(single(websocket, "proxy_read_timeout") or "60s") >= 3600
 
 
-@pytest.mark.parametrize("path", ["/", "/ws/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/ws/",
+        "~ ^/api/v1/vault/uploads/[^/]+$",
+        "= /api/v1/vault/documents",
+        "~ ^/api/v1/vault/documents/[^/]+/versions$",
+    ],
+)
 def test_location_forwards_host_client_address_and_scheme(nginx_http, path):
     sent = headers(locations(nginx_http)[path])
     assert sent.get("host") == "$host"
@@ -427,10 +436,82 @@ def test_location_forwards_host_client_address_and_scheme(nginx_http, path):
         assert "$scheme" in {table.get(""), table.get("default")}
 
 
-def test_large_uploads_stream_through(nginx_http):
-    root = locations(nginx_http)["/"]
-    assert size_bytes(single(root, "client_max_body_size") or "1m") >= 1024**3
-    assert single(root, "proxy_request_buffering") == "off"
+def location_for(http: Directive, uri: str) -> Directive | None:
+    """The location nginx picks for ``uri``: an exact match; else the longest matching prefix
+    if it is ``^~``; else the first matching regular expression; else that prefix."""
+    (server,) = http.all("server")
+    prefixes: list[tuple[str, bool, Directive]] = []
+    expressions: list[tuple[re.Pattern, Directive]] = []
+    for location in server.all("location"):
+        modifier, *rest = location.args
+        if modifier == "=" and rest == [uri]:
+            return location
+        if modifier in {"~", "~*"}:
+            flags = re.IGNORECASE if modifier == "~*" else 0
+            expressions.append((re.compile(rest[0], flags), location))
+        elif modifier == "^~":
+            prefixes.append((rest[0], True, location))
+        elif modifier != "=":
+            prefixes.append((modifier, False, location))
+    matching = [p for p in prefixes if uri.startswith(p[0])]
+    longest = max(matching, key=lambda p: len(p[0]), default=None)
+    if longest is not None and longest[1]:
+        return longest[2]
+    for pattern, location in expressions:
+        if pattern.search(uri):
+            return location
+    return longest[2] if longest else None
+
+
+def body_limit(http: Directive, uri: str) -> int:
+    location = location_for(http, uri)
+    assert location is not None, f"no location serves {uri}"
+    return size_bytes(single(location, "client_max_body_size") or "1m")
+
+
+# The workers' own limits (config.bodies): what nginx must let through, and no more.
+VAULT_MAX_BYTES_DEFAULT = 2 * 1024**3
+UPLOAD_LIMITS = {
+    "/api/v1/vault/uploads/upl_abc": "part",
+    "/api/v1/vault/documents": "file",
+    "/api/v1/vault/documents/doc_abc/versions": "file",
+}
+SMALL_BODY_PATHS = [
+    "/",
+    "/login/",
+    "/ws/",
+    "/admin/accounts/user/",
+    "/api/v1/me",
+    "/api/v1/vault/uploads",
+    "/api/v1/vault/uploads/upl_abc/complete",
+    "/api/v1/vault/documents/doc_abc",
+    "/api/v1/vault/documents/doc_abc/access-grants",
+    "/api/v1/vault/folders",
+    "/api/v1/vault/documents/doc_abc/versions/more",
+]
+
+
+@pytest.mark.parametrize("uri", SMALL_BODY_PATHS)
+def test_bodies_are_small_outside_the_vaults_upload_paths(nginx_http, uri):
+    from config.bodies import BODY_MAX_BYTES
+
+    assert body_limit(nginx_http, uri) <= BODY_MAX_BYTES
+
+
+@pytest.mark.parametrize(("uri", "kind"), UPLOAD_LIMITS.items())
+def test_vault_upload_paths_take_what_the_workers_take_and_stream_it(nginx_http, uri, kind):
+    from vault.sessions import PART_BYTES
+    from vault.uploads import FORM_SLACK
+
+    wanted = PART_BYTES + FORM_SLACK if kind == "part" else VAULT_MAX_BYTES_DEFAULT + FORM_SLACK
+    limit = body_limit(nginx_http, uri)
+    assert wanted <= limit <= wanted + 16 * 1024**2
+    location = location_for(nginx_http, uri)
+    assert single(location, "proxy_request_buffering") == "off"
+    sent = headers(location)
+    assert sent.get("host") == "$host"
+    assert sent.get("x-forwarded-for") == "$remote_addr"
+    assert sent.get("connection") == ""
 
 
 # --- Dockerfile -----------------------------------------------------------------------------

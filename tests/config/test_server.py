@@ -1,7 +1,7 @@
 """The adjustments to Daphne and Django's ASGI handler (``config.server``): request bodies of
 up to an upload part's size stay in memory, within a per-process budget; Twisted does not
 parse form bodies; the parts of a vault upload reach the view without Django's spool file,
-and every other body still goes through it."""
+and every other body still goes through it. (The limits on bodies: ``test_bodies.py``.)"""
 
 from __future__ import annotations
 
@@ -302,7 +302,9 @@ def test_a_part_cut_off_in_memory_records_nothing(people, acme, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_part_larger_than_a_part_goes_through_the_spool(people, acme, spools, settings):
+def test_a_part_larger_than_a_part_is_refused_unread(people, acme, spools, settings):
+    """A part has a limit of its own (``config.bodies``): one over it is answered 413 before
+    any of it is read, spooled or recorded."""
     settings.ATRIUM_VAULT_MAX_BYTES = 64 * MIB
     headers = _signed_in(people["staff_on_team"])
     size = sessions.PART_BYTES + sessions.CHUNK
@@ -314,8 +316,9 @@ def test_a_part_larger_than_a_part_goes_through_the_spool(people, acme, spools, 
         {**headers, "Content-Type": "application/octet-stream", "Content-Length": str(size)},
         [b"\0" * size],
     )
-    assert status == 400 and refused["error"]["code"] == "bad_part_size"
-    assert len(spools) == before + 1
+    assert status == 413 and refused["error"]["code"] == "too_large"
+    assert len(spools) == before
+    assert UploadSession.objects.get(public_id=opened["id"]).received == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -69,8 +69,19 @@ async def test_unknown_session_is_refused(db):
         b"http://127.0.0.1.evil.example",
         b"https://evil.example:443",
         b"null",
+        b"http://127.0.0.1:9999",
+        b"https://127.0.0.1",
+        b"http://localhost",
     ],
-    ids=["foreign", "suffix_trick", "foreign_https", "null"],
+    ids=[
+        "foreign",
+        "suffix_trick",
+        "foreign_https",
+        "null",
+        "own_host_other_port",
+        "own_host_other_scheme",
+        "other_allowed_host",
+    ],
 )
 async def test_foreign_origin_is_refused_even_with_a_valid_session(people, origin):
     cookie = await session_cookie(people["firm_admin"])
@@ -85,8 +96,13 @@ async def test_missing_origin_is_refused(people):
     assert await refused(communicator(cookie, origin=None))
 
 
-@pytest.mark.parametrize("origin", [b"http://127.0.0.1:8000", b"http://localhost"])
-async def test_allowed_host_origin_on_any_port_is_accepted(people, origin):
+@pytest.mark.parametrize(
+    "origin", [b"http://127.0.0.1:8000", b"http://127.0.0.1"], ids=["base_url", "served_from"]
+)
+async def test_an_allowed_origin_is_accepted(people, settings, origin):
+    """The base URL, or in development the address the socket was opened on (Host
+    ``127.0.0.1``): scheme, host and port all match (``config.origins``)."""
+    settings.ATRIUM_BASE_URL = "http://127.0.0.1:8000"
     ws = communicator(await session_cookie(people["client_member"]), origin=origin)
     connected, _ = await ws.connect(timeout=TIMEOUT)
     assert connected

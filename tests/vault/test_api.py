@@ -245,7 +245,7 @@ def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(acme, peopl
 
 
 async def test_the_asgi_layer_refuses_a_declared_body_over_the_limit_unread(settings):
-    from vault.asgi import UploadLimitMiddleware
+    from config.bodies import BodyLimitMiddleware
 
     settings.ATRIUM_VAULT_MAX_BYTES = 1000
     sent = []
@@ -265,7 +265,7 @@ async def test_the_asgi_layer_refuses_a_declared_body_over_the_limit_unread(sett
         "path": "/api/v1/vault/documents",
         "headers": [(b"content-length", str(10**10).encode())],
     }
-    await UploadLimitMiddleware(app)(scope, receive, send)
+    await BodyLimitMiddleware(app)(scope, receive, send)
     assert sent[0]["status"] == 413
     assert json.loads(sent[1]["body"])["error"]["code"] == "too_large"
 
@@ -606,3 +606,24 @@ def test_a_download_left_half_way_is_recorded_failed(staff, people, acme):
     assert (record.user, record.outcome) == (reader, AccessOutcome.FAILED)
     assert record.detail == "the download was interrupted"
     assert record.bytes_sent == CHUNK
+
+
+# --- the target account, named in the address -----------------------------------------------
+
+
+def test_the_account_may_be_named_in_the_address_instead_of_the_form(staff, acme):
+    form = {"file": web.attachment(b"Minutes.\n", "minutes.txt")}
+    response = staff.post(f"{web.DOCUMENTS}?account={acme.public_id}", form)
+    assert created(response)["account"] == acme.public_id
+
+
+def test_the_account_in_the_address_and_the_form_must_agree(staff, acme, globex):
+    response = web.upload(staff, acme, **{})
+    assert response.status_code == 201
+    form = {"account": acme.public_id, "file": web.attachment(b"Minutes.\n", "minutes.txt")}
+    response = staff.post(f"{web.DOCUMENTS}?account={globex.public_id}", form)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"account": "invalid"}
+    assert Document.objects.count() == 1
+    same = staff.post(f"{web.DOCUMENTS}?account={acme.public_id}", form)
+    assert created(same)["account"] == acme.public_id
