@@ -24,6 +24,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from django.urls import Resolver404, ResolverMatch, resolve
 
+from config.content_security import edge_headers
 from vault.asgi import Refusal, server_request, upload_body_limit, upload_sender_refusal
 from vault.uploads import too_large_message
 
@@ -97,19 +98,24 @@ def checked_by_server(send) -> bool:
     return bool(getattr(server_request(send), "atrium_sender_checked", False))
 
 
+def refusal_headers(refusal: Refusal, body: bytes) -> list[tuple[str, str]]:
+    """The headers of a refusal answered before the body is read: JSON, closing the
+    connection, with the security headers every response carries."""
+    return [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(body))),
+        ("Connection", "close"),
+        *edge_headers(),
+    ]
+
+
 async def answer(send, refusal: Refusal) -> None:
     body = refusal.body()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": refusal.status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in refusal_headers(refusal, body)
+    ]
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

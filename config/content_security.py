@@ -25,12 +25,14 @@ from urllib.parse import urlsplit
 from csp.constants import HEADER
 from csp.middleware import CSPMiddleware, PolicyParts
 from csp.utils import build_policy
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
+from django_permissions_policy import PermissionsPolicyMiddleware
 
 from accounts.http import json_error
 
@@ -53,6 +55,28 @@ REPORT_CONTENT_TYPES = {"application/csp-report", "application/reports+json", "a
 
 
 # --- the header --------------------------------------------------------------------------
+
+
+# Answers made below Django (a request body refused before it is read) carry no page: nothing
+# in them may load or run anything.
+EDGE_POLICY = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+
+def edge_headers() -> list[tuple[str, str]]:
+    """The security headers for answers that never pass Django's middleware, so that every
+    response carries a Content-Security-Policy and a Permissions-Policy."""
+    headers = [
+        ("Content-Security-Policy", EDGE_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", settings.X_FRAME_OPTIONS),
+        ("Referrer-Policy", settings.SECURE_REFERRER_POLICY),
+    ]
+    features = PermissionsPolicyMiddleware.compute_header_value(
+        getattr(settings, "PERMISSIONS_POLICY", {}), name="PERMISSIONS_POLICY"
+    )
+    if features:
+        headers.append(("Permissions-Policy", features))
+    return headers
 
 
 def websocket_origin(request: HttpRequest) -> str | None:

@@ -196,13 +196,14 @@ class Intake:
         transport = getattr(channel, "transport", None)
         if transport is None:
             return
+        # Here, not at the top: the bare benchmark server uses this module without Django.
+        from config.bodies import refusal_headers
+
         body = refusal.body()
-        head = (
-            f"HTTP/1.1 {refusal.status} {HTTPStatus(refusal.status).phrase}\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            "Connection: close\r\n\r\n"
+        head = f"HTTP/1.1 {refusal.status} {HTTPStatus(refusal.status).phrase}\r\n" + "".join(
+            f"{name}: {value}\r\n" for name, value in refusal_headers(refusal, body)
         )
+        head += "\r\n"
         channel.paused = True  # parse nothing more from this connection
         channel.dataReceived = _Drain(transport)
         transport.write(head.encode("ascii") + body)

@@ -18,6 +18,7 @@ from django.test import Client
 
 from accounts.services.client_accounts import membership_remove
 from config import bodies
+from config.content_security import EDGE_POLICY
 from tests import live
 from tests.vault import web
 from tests.vault.helpers import sealed_upload
@@ -176,6 +177,10 @@ def test_a_3_gib_body_is_refused_before_any_of_it_is_sent(portal, method, path):
     assert answer.headers["connection"] == "close"
     assert answer.seconds < PROMPT
     assert answer.closed
+    # Answered below Django, and still with the security headers every response carries.
+    assert answer.headers["content-security-policy"] == EDGE_POLICY
+    assert "camera=()" in answer.headers["permissions-policy"]
+    assert answer.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_2_mib_json_body_to_the_api_is_refused(portal, acme, people):
@@ -499,6 +504,9 @@ def asgi_call(path: str, method: str, headers: dict, pieces: list[bytes]):
 
     async_to_sync(application)(scope, receive, send)
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    headers = {name.lower(): value for name, value in sent[0]["headers"]}
+    assert headers.get(b"content-security-policy"), "no Content-Security-Policy"
+    assert headers.get(b"permissions-policy"), "no Permissions-Policy"
     return sent[0]["status"], json.loads(body) if body else None, asked
 
 
