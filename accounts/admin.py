@@ -279,7 +279,16 @@ class ClientAccountAdmin(FirmAdminOnlyObjectPermissions, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
+            # A status change goes through the service: suspending shuts the client's people
+            # out, lifting it lets them back in.
+            status = obj.status
+            if "status" in form.changed_data:
+                obj.status = form.initial["status"]
             obj.save()
+            if obj.status != status:
+                account_services.client_account_set_status(
+                    actor=request.user, account=obj, status=status
+                )
             return
         created = account_services.client_account_create(
             actor=request.user, name=obj.name, slug=obj.slug

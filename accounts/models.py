@@ -158,6 +158,9 @@ class Firm(models.Model):
 
 class AccountStatus(models.TextChoices):
     ACTIVE = "active", "Active"
+    # The client's own people are shut out (unpaid, in dispute, offboarding); the firm's
+    # team still sees and works on everything. Lifting it lets them back in.
+    SUSPENDED = "suspended", "Suspended"
     ARCHIVED = "archived", "Archived"
 
 
@@ -170,7 +173,7 @@ class ClientAccount(models.Model):
     name = models.CharField(max_length=160)
     slug = models.SlugField(max_length=80, unique=True)
     status = models.CharField(
-        max_length=8, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
+        max_length=12, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
     )
     created_at = models.DateTimeField(default=timezone.now)
     # One group per role; guardian object permissions on this account are granted to

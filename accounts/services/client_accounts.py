@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
-from guardian.shortcuts import assign_perm
+from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts import permissions, signals
 from accounts.errors import Conflict, Forbidden, Invalid
@@ -65,13 +65,49 @@ def client_account_create(*, actor: User | None, name: str, slug: str = "") -> C
     return account
 
 
-def client_account_set_status(*, actor: User, account: ClientAccount, status: str) -> ClientAccount:
-    if not permissions.can_on_account(actor, Action.CHANGE, account):
+# The groups of the client's own people: what they may do on the account is taken from them
+# while it is suspended, and given back when the suspension is lifted.
+CLIENT_GROUPS = ("members_group", "admins_group")
+
+
+def client_account_set_status(
+    *, actor: User | None, account: ClientAccount, status: str
+) -> ClientAccount:
+    """Set an account's status (firm admins and the account team; ``actor=None`` is the
+    system). Suspending it shuts the client's own people out at once, on every page, the API
+    and their open sockets, while the firm's team keeps working on it; their memberships and
+    grants stay, so lifting the suspension lets them back in as they were."""
+    if actor is not None and not permissions.can_on_account(actor, Action.CHANGE, account):
         raise Forbidden
     if status not in AccountStatus.values:
         raise Invalid("Unknown status.", fields={"status": "invalid"})
-    account.status = status
-    account.save(update_fields=["status"])
+    with transaction.atomic():
+        previous = (
+            ClientAccount.objects.select_for_update()
+            .filter(pk=account.pk)
+            .values_list("status", flat=True)
+            .get()
+        )
+        account.status = status
+        if previous == status:
+            return account
+        account.save(update_fields=["status"])
+        suspended = AccountStatus.SUSPENDED
+        if suspended in (previous, status):
+            for field in CLIENT_GROUPS:
+                group = getattr(account, field)
+                for codename in permissions.ACCOUNT_GROUP_PERMS[field]:
+                    # Removing the group's permission rows notes every member's reduced
+                    # access (``accounts.access_log``), so their sockets drop the account.
+                    change = remove_perm if status == suspended else assign_perm
+                    change(codename, group, account)
+        log.info(
+            "client account %s: %s -> %s by %s",
+            account.public_id,
+            previous,
+            status,
+            actor.public_id if actor is not None else "the system",
+        )
     return account
 
 
