@@ -34,7 +34,7 @@ from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from django_permissions_policy import PermissionsPolicyMiddleware
 
-from accounts.http import json_error
+from accounts.http import NUL_CODE, json_error, nul_fields
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,12 @@ def csp_report(request: HttpRequest) -> HttpResponse:
         log.info("csp report from %s refused: body over %d bytes", address, REPORT_MAX_BYTES)
         return json_error("too_large", f"A report is at most {REPORT_MAX_BYTES} bytes.", 413)
     try:
-        found = violations(json.loads(body), host=_host(request))
+        report = json.loads(body)
+        refusal = nul_fields(report) if isinstance(report, dict) else {}
+        if refusal:
+            log.info("csp report from %s refused: NUL in %s", address, sorted(refusal))
+            return json_error(NUL_CODE, "Text may not contain NUL characters.", 400, fields=refusal)
+        found = violations(report, host=_host(request))
     except (ValueError, RecursionError) as problem:
         # json.JSONDecodeError and MalformedReport are both ValueErrors.
         reason = str(problem)[:120] if isinstance(problem, MalformedReport) else "not JSON"

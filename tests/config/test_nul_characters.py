@@ -30,6 +30,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.models import AccessChange
 from accounts.services import invitations as invitation_services
 from accounts.services.firm import firm_get
 from messaging import services as messaging_services
@@ -292,6 +293,17 @@ CASES = [
     ],
     Case("frontend:login", "page", "next", _get("frontend:login", query="?next=%00"), who=None),
     Case(
+        "csp_report",
+        "api",
+        "csp-report",
+        lambda c, w: c.post(
+            reverse("csp_report"),
+            json.dumps({"csp-report": {"document-uri": "http://testserver/", "sample": NUL}}),
+            content_type="application/csp-report",
+        ),
+        who=None,
+    ),
+    Case(
         "frontend:logout",
         "page",
         "next",
@@ -550,12 +562,12 @@ def world(acme, people):
 
 
 def _rows() -> dict[str, list]:
-    """Every row of every table, but the sessions and the sign-in log (signing out ends a
-    session and is logged; that is not text written)."""
+    """Every row of every table, but the sessions, the sign-in log and the access-change log
+    (signing out ends a session, which is logged and noted; that is not text written)."""
     return {
         model._meta.label: list(model._default_manager.order_by("pk").values())
         for model in apps.get_models()
-        if model not in (Session, AccessLog)
+        if model not in (Session, AccessLog, AccessChange)
     }
 
 
