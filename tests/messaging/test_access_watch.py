@@ -372,31 +372,46 @@ async def test_a_session_deleted_in_sql_is_noticed_by_the_timed_recheck(
     await other_tab.disconnect()
 
 
+def membership_and_groups(member: User, account) -> None:
+    from accounts.models import Membership
+
+    run_sql(
+        f"DELETE FROM {table(Membership)} WHERE user_id = %s AND account_id = %s",  # noqa: S608
+        [member.pk, account.pk],
+    )
+    groups_only(member, account)
+
+
+def groups_only(member: User, account) -> None:
+    run_sql(
+        f"DELETE FROM {table(User.groups.through)} WHERE user_id = %s AND group_id IN "  # noqa: S608
+        "(%s, %s)",
+        [member.pk, account.members_group_id, account.admins_group_id],
+    )
+
+
+def group_grant(member: User, account) -> None:
+    from guardian.utils import get_group_obj_perms_model
+
+    run_sql(
+        f"DELETE FROM {table(get_group_obj_perms_model())} "  # noqa: S608
+        "WHERE group_id = %s AND object_pk = %s",
+        [account.members_group_id, str(account.pk)],
+    )
+
+
+@pytest.mark.parametrize("rows", [membership_and_groups, groups_only, group_grant])
 async def test_a_membership_deleted_in_sql_is_noticed_by_the_timed_recheck(
-    people, acme, quick_recheck
+    people, acme, quick_recheck, rows
 ):
-    """The membership row and the account's group rows, taken out by hand: the account's
-    threads go."""
+    """The membership and the account's group rows, the group rows alone, or the members
+    group's grant on the account, taken out by hand: the account's threads go."""
     member = people["client_member"]
     general = await database_sync_to_async(general_of)(acme)
     ws, _ = await connected(member)
     await subscribe(ws, general.public_id)
 
-    @database_sync_to_async
-    def taken_out() -> None:
-        from accounts.models import Membership
-
-        run_sql(
-            f"DELETE FROM {table(Membership)} WHERE user_id = %s AND account_id = %s",  # noqa: S608
-            [member.pk, acme.pk],
-        )
-        run_sql(
-            f"DELETE FROM {table(User.groups.through)} WHERE user_id = %s AND group_id IN "  # noqa: S608
-            "(%s, %s)",
-            [member.pk, acme.members_group_id, acme.admins_group_id],
-        )
-
-    await taken_out()
+    await database_sync_to_async(rows)(member, acme)
     frame = await ws.receive_json_from(timeout=1 + PROMPT)
     assert frame == {"type": "thread.removed", "thread": general.public_id}
     await send_as(people["staff_on_team"], general, "after you left")
