@@ -567,3 +567,39 @@ async def test_a_sweep_round_costs_the_same_queries_for_one_socket_or_fifty(
     assert full_rechecks == []
     for ws, _ in sockets:
         await ws.disconnect()
+
+
+async def test_a_sweep_that_cannot_reach_the_database_logs_once_and_asks_again(
+    people, acme, quick_recheck, full_rechecks, monkeypatch, caplog
+):
+    """The sockets due stay due, the next sweeps ask again, and the outage is one warning,
+    not one per socket or per round."""
+    from django.db import DatabaseError
+
+    member = people["client_member"]
+    sockets = [await connected(member) for _ in range(3)]
+    failures = 0
+    real = access.still_holds
+
+    def away_for_a_while(bases):
+        nonlocal failures
+        if failures < 4:
+            failures += 1
+            raise DatabaseError("the database is away")
+        return real(bases)
+
+    monkeypatch.setattr(access, "still_holds", away_for_a_while)
+    opened_at = {id(s): s.access.checked_at for s in watched(member)}
+    with caplog.at_level("INFO", logger="messaging.access"):
+        assert await until(lambda: failures == 4, within=5 * access.MAX_AGE_SECONDS)
+        assert await until(
+            lambda: all(s.access.checked_at > opened_at[id(s)] for s in watched(member)),
+            within=2 * access.MAX_AGE_SECONDS,
+        )
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert [r.getMessage()[:40] for r in warnings] == ["the access sweep cannot read the databas"]
+    assert any("reads the database again" in r.getMessage() for r in caplog.records)
+    assert full_rechecks == []
+    for ws, _ in sockets:
+        assert await ws.receive_nothing(timeout=0.05)
+        await ws.disconnect()
