@@ -127,6 +127,16 @@ def visible_thread_ids(user: User, thread_ids: set[int]) -> set[int]:
     return set(threads_visible_to(user).filter(pk__in=thread_ids).values_list("pk", flat=True))
 
 
+def thread_keys(thread_ids: set[int]) -> dict[int, tuple[int, int, bool]]:
+    """What a socket remembers of each of these threads (``consumers.gate.thread_key``), as
+    stored now, in one query; a thread that is gone is missing from the answer. Not a
+    permission check."""
+    if not thread_ids:
+        return {}
+    rows = Thread.objects.filter(pk__in=thread_ids).values_list("pk", "account_id", "privileged")
+    return {pk: (pk, account_id, privileged) for pk, account_id, privileged in rows}
+
+
 def people_of_account_ids(account_id: int) -> list[int]:
     """Users who may see a non-privileged thread of the account: its members, its team and
     the firm admins."""

@@ -82,6 +82,7 @@ class PortalConsumer(
         self._announce(before, after)
 
     def _greeting(self) -> tuple[dict, dict[str, tuple[int, int, bool]], list[int], float]:
+        self._remember_facts()
         summarised, notifications_unread = selectors.greeting(self.user)
         hello = protocol.hello_frame(
             self.user, [summary for _, summary in summarised], notifications_unread

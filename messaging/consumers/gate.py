@@ -86,6 +86,23 @@ class AccessGateMixin:
         if watched is not None:
             await self._watch_accounts(watched)
 
+    def _remember_facts(self) -> None:
+        """Before a check made with ``self.user`` as it was loaded (the greeting): keep the
+        user's access fingerprint with the answers, if the stored row is still the one the
+        check is made with (otherwise the first sweep re-checks in full). Runs on a database
+        thread."""
+        facts = access.facts_of(self.user.pk)
+        if facts is None:
+            return
+        stored, user = facts.user, self.user
+        if (stored.is_active, stored.is_superuser, stored.firm_role, stored.password) == (
+            user.is_active,
+            user.is_superuser,
+            user.firm_role,
+            user.password,
+        ):
+            self.access.facts = facts.fingerprint
+
     def _thread(self, thread_id: str) -> Thread:
         """A thread the user may read (remembered, or asked of ``services.thread_for`` and
         remembered); NotFound otherwise. Runs on a database thread."""
@@ -93,6 +110,10 @@ class AccessGateMixin:
         if known is not None:
             pk, account_id, privileged = known
             return Thread(id=pk, public_id=thread_id, account_id=account_id, privileged=privileged)
+        # Answered under facts the remembered fingerprint may not describe: from now on only
+        # a full re-check may confirm the answers (messaging.access). Forgotten before the
+        # check, so that no sweep under way confirms over it.
+        self.access.facts = None
         thread = services.thread_for(self.user, thread_id)
         self.access.threads[thread_id] = thread_key(thread)
         return thread
@@ -136,6 +157,27 @@ class AccessGateMixin:
         if self._recheck_task is not None or now < self._retry_at:
             return False
         return wall >= self.session_expires or self.access.expired(now)
+
+    def access_basis(self, wall: float) -> access.Basis | None:
+        if self.access.facts is None or wall >= self.session_expires:
+            return None
+        threads = {*self.access.threads.values()}
+        threads.update(thread_key(sub.thread) for sub in self.subscriptions.values())
+        return access.Basis(
+            user_id=self.user.pk,
+            session_key=self.session_key,
+            facts=self.access.facts,
+            threads=frozenset(threads),
+            checked_at=self.access.checked_at,
+        )
+
+    def access_confirmed(self, basis: access.Basis, session_expires: float, at: float) -> None:
+        if self.closing or self.access_ended or self._recheck_task is not None:
+            return
+        if self.access_basis(time.time()) != basis:
+            return  # checked, or told something new, since: not the sweep's to confirm
+        self.session_expires = session_expires
+        self.access.confirm(at)
 
     def access_changed(self) -> None:
         """Re-check this socket's access soon, in the background; from now until the answer,
@@ -184,21 +226,25 @@ class AccessGateMixin:
         watching = self.presence_watch
         session_key = self.session_key
 
-        def recheck() -> tuple[User, float, set[int], list[int] | None]:
+        def recheck() -> tuple[str | None, User, float, set[int], list[int] | None]:
+            # Read first: a change made during the check shows as a different fingerprint
+            # at the next sweep, never as one this check already saw.
+            facts = access.facts_of(self.user.pk)
             user = fresh_user(self.user.pk)
             expires = session_expiry(user, session_key)
             still = selectors.visible_thread_ids(user, candidates)
             watched = selectors.presence_watched_account_ids(user) if watching else None
-            return user, expires, still, watched
+            return facts.fingerprint if facts else None, user, expires, still, watched
 
         try:
-            self.user, self.session_expires, still, watched = await db(recheck)()
+            facts, self.user, self.session_expires, still, watched = await db(recheck)()
         except NotFound as problem:
             await self._end_access(problem.message, code=problem.code)
             return True
         if self.closing:
             return True
         self.access.reset(stamp, keep=still)
+        self.access.facts = facts
         for pk in set(self.subscriptions) - still:
             subscription = self.subscriptions.pop(pk)
             await self.hub.leave(events.thread_group(pk), self)
