@@ -8,11 +8,37 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from tests import factories
+
+
+def _redis_database_per_worker() -> None:
+    """Parallel workers (pytest-xdist, ``-n``) share one Redis server but not a database:
+    users, access stamps, send limits and pub/sub events are keyed by ids that every worker's
+    test database reuses, so each worker takes a numbered Redis database of its own (the
+    run's, then the ones below it). The live servers a test starts inherit it through the
+    environment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("REDIS_URL", "")
+    if not worker.startswith("gw") or not url or not settings.REDIS_URL:
+        return
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    index = int(worker[2:])
+    number = base - index if base - index >= 0 else base + index
+    mine = urlunsplit(parts._replace(path=f"/{number}"))
+    os.environ["REDIS_URL"] = mine
+    settings.REDIS_URL = mine
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = mine
+    settings.CACHES["default"]["LOCATION"] = mine
+
+
+_redis_database_per_worker()
 
 SHARED_VECTORS = Path(__file__).resolve().parent.parent.parent / "shared" / "vectors"
 
