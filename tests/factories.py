@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 from functools import cache
+from importlib import import_module
 
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import ClientAccount, ClientRole, FirmRole, Matter, User
@@ -89,3 +92,16 @@ def matter(
     for person in grants:
         matters.matter_grant(actor=None, matter=item, user=person)
     return item
+
+
+def session_cookie(user: User, *, expiry: int | None = None) -> str:
+    """A signed-in session for ``user``, stored as ``django.contrib.auth.login`` stores it,
+    as a ``Cookie`` header value; ``expiry``: it expires that many seconds from now."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore()
+    store[SESSION_KEY] = user._meta.pk.value_to_string(user)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if expiry is not None:
+        store.set_expiry(expiry)
+    store.save()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"

@@ -5,7 +5,6 @@ the body, or part of it) is under the test's control."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import time
@@ -19,7 +18,7 @@ from django.test import Client
 from accounts.services.client_accounts import membership_remove
 from config import bodies
 from config.content_security import EDGE_POLICY
-from tests import live
+from tests import asgi, live
 from tests.vault import web
 from tests.vault.helpers import sealed_upload
 from vault import services, sessions
@@ -464,50 +463,12 @@ def test_an_upload_in_parts_and_in_one_request_still_works(portal, acme, people)
 
 
 def asgi_call(path: str, method: str, headers: dict, pieces: list[bytes]):
-    """Run ``config.asgi.application`` on one request whose body arrives in ``pieces``; the
-    answer's status and JSON, and how many body messages the application asked for."""
-    from asgiref.sync import async_to_sync
-
-    from config.asgi import application
-
-    path, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-    messages = [
-        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
-        for i, piece in enumerate(pieces)
-    ]
-    sent = []
-    asked = 0
-
-    async def receive():
-        nonlocal asked
-        if messages:
-            asked += 1
-            return messages.pop(0)
-        await asyncio.Event().wait()
-
-    async def send(message):
-        sent.append(message)
-
-    async_to_sync(application)(scope, receive, send)
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    headers = {name.lower(): value for name, value in sent[0]["headers"]}
-    assert headers.get(b"content-security-policy"), "no Content-Security-Policy"
-    assert headers.get(b"permissions-policy"), "no Permissions-Policy"
-    return sent[0]["status"], json.loads(body) if body else None, asked
+    """The status and JSON of the application's answer, and how many body messages it asked
+    for; every answer carries the security headers."""
+    answer = asgi.request(path, method, headers, pieces)
+    assert answer.headers.get(b"content-security-policy"), "no Content-Security-Policy"
+    assert answer.headers.get(b"permissions-policy"), "no Permissions-Policy"
+    return answer.status, answer.json, answer.asked
 
 
 def test_the_asgi_guard_refuses_a_declared_body_over_the_limit_unread(db):

@@ -5,7 +5,6 @@ and every other body still goes through it. (The limits on bodies: ``test_bodies
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import tempfile
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 
 from config import server
 from config.server import MIB, MemoryBody
+from tests import asgi
 from tests.vault import web
 from vault import sessions
 from vault.models import UploadSession
@@ -163,48 +163,9 @@ def test_bodies_up_to_a_part_stay_in_memory_within_the_budget(adapted):
 
 
 def _asgi_call(path: str, method: str, headers: dict, pieces: list[bytes], *, cut=False):
-    """Run ``config.asgi.application`` on one HTTP request whose body arrives in ``pieces``;
-    returns (status, parsed JSON body or None)."""
-    from asgiref.sync import async_to_sync
-
-    from config.asgi import application
-
-    path, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-    messages = [
-        {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
-        for i, piece in enumerate(pieces)
-    ]
-    if cut:
-        messages = [*messages[: len(messages) // 2], {"type": "http.disconnect"}]
-    sent = []
-
-    async def receive():
-        if messages:
-            return messages.pop(0)
-        await asyncio.Event().wait()  # nothing more until the response is done
-
-    async def send(message):
-        sent.append(message)
-
-    async_to_sync(application)(scope, receive, send)
-    if not sent:
-        return None, None
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return sent[0]["status"], json.loads(body) if body else None
+    """The status and JSON of the application's answer (None, None if it gave none)."""
+    answer = asgi.request(path, method, headers, pieces, cut=cut)
+    return answer.status, answer.json
 
 
 @pytest.fixture

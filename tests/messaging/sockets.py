@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
 from accounts.models import User
 from config.asgi import application
+from tests import factories
 
 ORIGIN = b"http://127.0.0.1"
 # Generous: frames wait on a database thread; nothing here measures time.
@@ -19,16 +16,8 @@ TIMEOUT = 5
 
 @database_sync_to_async
 def session_cookie(user: User, *, expiry: int | None = None) -> bytes:
-    """A signed-in session for ``user``, as ``django.contrib.auth.login`` would store it;
-    ``expiry``: it expires that many seconds from now."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
-    store[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    if expiry is not None:
-        store.set_expiry(expiry)
-    store.save()
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}".encode()
+    """``factories.session_cookie``, from async code and as bytes."""
+    return factories.session_cookie(user, expiry=expiry).encode()
 
 
 def session_key(cookie: bytes) -> str:

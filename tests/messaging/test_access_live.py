@@ -15,18 +15,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from importlib import import_module
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.db import connection
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from accounts.models import User
 from tests import factories, live
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,15 +38,6 @@ SHELL_TIMEOUT = 60
 def server(transactional_db, tmp_path: Path) -> Iterator[live.LiveServer]:
     with live.running_daphnes([tmp_path / "daphne.log"]) as (daphne,):
         yield daphne
-
-
-def signed_in(user: User) -> str:
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
-    store[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.save()
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
 
 def in_another_process(code: str) -> None:
@@ -89,7 +77,7 @@ async def test_a_change_in_another_process_ends_a_passive_socket(server, change)
     code, error_code = CHANGES[change]
     account = await asyncio.to_thread(factories.account, "Acme")
     member = await asyncio.to_thread(factories.client, account, name="Morgan Member")
-    cookie = await asyncio.to_thread(signed_in, member)
+    cookie = await asyncio.to_thread(factories.session_cookie, member)
     async with asyncio.timeout(30):
         ws = await connect(
             f"{server.ws_url}/ws/",

@@ -8,12 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
@@ -25,19 +22,10 @@ LIMIT = 10.0
 SERVER_MAX_MESSAGE_BYTES = 1024 * 1024  # Daphne's default --websocket-max-message-size
 
 
-def _cookie(user) -> str:
-    store = import_module(settings.SESSION_ENGINE).SessionStore()
-    store[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.save()
-    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
-
-
 @pytest.fixture
 def server(transactional_db, tmp_path: Path):
     member = factories.client(factories.account("Acme"), name="Morgan Member")
-    cookie = _cookie(member)
+    cookie = factories.session_cookie(member)
     with live.running_daphnes([tmp_path / "daphne.log"]) as (daphne,):
         yield daphne, cookie
 
