@@ -170,11 +170,15 @@ class PortalConsumer(
     # --- live events from the hub ----------------------------------------------------------
 
     async def hub_message(self, message: dict) -> None:
-        kind = message["type"]
-        if self._held is not None and kind != "hub.user_notice":
-            # Access is being re-checked: nothing goes out until it is known what may.
+        if self._held is not None and message["type"] != "hub.user_notice":
+            # Access is being re-checked, or what waited meanwhile is going out: nothing
+            # goes out until it is known what may, and then in the order it came.
             self._held.append(message)
             return
+        await self._deliver(message)
+
+    async def _deliver(self, message: dict) -> None:
+        kind = message["type"]
         if kind == "hub.thread_event":
             await self._live_event(message["thread"], message["seq"], message["frame"])
         elif kind == "hub.ephemeral":

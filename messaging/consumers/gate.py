@@ -55,6 +55,7 @@ class AccessGateMixin:
     _held: list[dict] | None = None
     _recheck_task: asyncio.Task | None = None
     _recheck_again = False
+    _releasing = False
     _retry_at = 0.0
     session_expires = 0.0
     # Set once the socket is ending: nothing more is checked or delivered.
@@ -210,15 +211,32 @@ class AccessGateMixin:
                 log.warning("re-checking the access of %s failed: %r", self.user.public_id, problem)
                 self.access.expire()
                 self._retry_at = time.monotonic() + RETRY_SECONDS
+        except asyncio.CancelledError:
+            self._held = None  # the socket is going
+            raise
         finally:
-            held, self._held = self._held, None
             self._recheck_task = None
         if ended:
+            self._held = None
             return
-        groups = self.hub.groups_of.get(self, set())
-        for message in held or ():
-            if message.get("group") in groups:
-                await self.hub_message(message)
+        await self._release_held()
+
+    async def _release_held(self) -> None:
+        """Send what waited during the re-check, in order, if it may still go out. What
+        arrives meanwhile queues behind it (``hub_message``), so a later event never
+        overtakes an earlier one; a new re-check stops the sending until it is done."""
+        if self._releasing:
+            return
+        self._releasing = True
+        try:
+            while self._held and self._recheck_task is None:
+                message = self._held.pop(0)
+                if message.get("group") in self.hub.groups_of.get(self, set()):
+                    await self._deliver(message)
+        finally:
+            self._releasing = False
+        if self._recheck_task is None:
+            self._held = None
 
     async def _recheck(self) -> bool:
         stamp = await access.stamp_of(self.user.pk)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -209,3 +211,47 @@ async def test_without_the_notice_a_watcher_who_lost_an_account_stops_at_its_nex
     assert await member_ws.receive_nothing()
     await staff_ws.disconnect()
     await member_ws.disconnect()
+
+
+async def test_what_waited_through_a_recheck_is_never_overtaken(people, acme, monkeypatch):
+    """Live events wait while a socket's access is re-checked, then go out in the order they
+    came: one that arrives while the waiting ones are still going out queues behind them.
+    (Otherwise "offline" overtook "away" and the person stayed away on every screen.)"""
+    from messaging.hub import running_hub
+
+    staff, client = people["staff_on_team"], people["client_member"]
+    ws, _ = await connected(staff)
+    await watch(ws)
+    [consumer] = [c for c in running_hub().groups_of if getattr(c, "user", None) == staff]
+    group = events.presence_group(acme.pk)
+
+    def notice(status: str) -> dict:
+        user = {"user": client.public_id, "user_pk": client.pk, "status": status}
+        return {"type": "hub.presence", "group": group, "notice": user}
+
+    recheck_may_end = asyncio.Event()
+    real_recheck = consumer._recheck
+
+    async def held_recheck() -> bool:
+        await recheck_may_end.wait()
+        return await real_recheck()
+
+    monkeypatch.setattr(consumer, "_recheck", held_recheck)
+    real_send, slowed = consumer.send, []
+
+    async def slow_first_send(*args, **kwargs):
+        if not slowed:
+            slowed.append(True)
+            await asyncio.sleep(0.2)  # the first waiting event takes its time going out
+        await real_send(*args, **kwargs)
+
+    monkeypatch.setattr(consumer, "send", slow_first_send)
+
+    consumer.access_changed()
+    await consumer.hub_message(notice("away"))  # waits for the re-check
+    recheck_may_end.set()
+    await asyncio.sleep(0.05)  # the re-check is done; "away" is on its way out
+    await consumer.hub_message(notice("offline"))
+    assert await next_status(ws) == (client.public_id, "away")
+    assert await next_status(ws) == (client.public_id, "offline")
+    await ws.disconnect()
