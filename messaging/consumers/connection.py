@@ -183,6 +183,8 @@ class PortalConsumer(
             await self._user_notice(message["notice"])
         elif kind == "hub.presence":
             await self._presence_notice(message["notice"])
+        elif kind == "hub.thread_position":
+            self._thread_position(message["thread"], message["last_seq"])
 
     async def _user_notice(self, notice: dict) -> None:
         kind = notice.get("kind")
