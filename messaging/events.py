@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 MAX_LAYER_OPERATIONS = 64
 OUTBOX_LIMIT = 20_000
 RETRY_SECONDS = 0.5
+# A worker with more publishes than this waiting to go out is behind: it refuses new sends
+# (``overloaded``) rather than acking events it cannot deliver in time.
+PUBLISH_BACKLOG_LIMIT = 2_000
 
 
 def thread_group(thread_id: int) -> str:
@@ -85,6 +88,8 @@ class _LoopPublisher:
         self.last: dict[str, asyncio.Future] = {}
         self.outbox: collections.deque[tuple[str, dict]] = collections.deque()
         self.dropped = 0
+        # Publishes queued behind one another and not sent (nor kept) yet.
+        self.pending = 0
         self._draining: asyncio.Task | None = None
 
     async def run(self, operation, *args) -> None:
@@ -96,9 +101,11 @@ class _LoopPublisher:
         previous = self.last.get(group)
         task = asyncio.ensure_future(self._group_send_after(previous, group, message))
         self.last[group] = task
+        self.pending += 1
         task.add_done_callback(lambda done: self._forget(group, done))
 
     def _forget(self, group: str, task: asyncio.Future) -> None:
+        self.pending -= 1
         if self.last.get(group) is task:
             del self.last[group]
 
@@ -167,6 +174,12 @@ def publisher() -> _LoopPublisher:
     if current is None:
         current = _publishers[loop] = _LoopPublisher()
     return current
+
+
+def behind() -> bool:
+    """Whether this worker's publishes are backing up (see ``PUBLISH_BACKLOG_LIMIT``); kept
+    ones (Redis down) do not count: they wait for Redis, not for this worker."""
+    return publisher().pending > PUBLISH_BACKLOG_LIMIT
 
 
 async def layer_operation(operation, *args) -> None:

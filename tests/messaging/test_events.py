@@ -83,3 +83,25 @@ async def test_a_full_outbox_drops_the_oldest_and_says_so_once(redis, monkeypatc
     redis.down = False
     await until_drained(sender)
     assert redis.taken == [("thread.1", 4), ("thread.1", 5), ("thread.1", 6)]
+
+
+async def test_publishes_waiting_to_go_out_make_the_worker_behind(monkeypatch):
+    gate = asyncio.Event()
+    taken: list[int] = []
+
+    async def slow(group: str, message: dict) -> None:
+        await gate.wait()
+        taken.append(message["n"])
+
+    monkeypatch.setattr(events, "_transmit", slow)
+    monkeypatch.setattr(events, "PUBLISH_BACKLOG_LIMIT", 2)
+    sender = events.publisher()
+    for n in range(1, 4):
+        sender.group_send_soon("thread.1", event("thread.1", n))
+    await asyncio.sleep(0.01)
+    assert sender.pending == 3 and events.behind()
+    gate.set()
+    async with asyncio.timeout(5):
+        while sender.pending:
+            await asyncio.sleep(0.01)
+    assert taken == [1, 2, 3] and not events.behind()
