@@ -37,7 +37,9 @@ the hub has not handed out is announced to its sockets (``hub.thread_position``)
 socket behind it replays the rest from the database, through the same path as a gap in the
 live events (``messaging.consumers.threads``): in order, once. Whatever goes wrong between
 the commit and a socket (a lost publish, a dropped subscription, a full outbox), an open
-subscribed socket has every stored event within ``CHECK_SECONDS`` plus a replay.
+subscribed socket has every stored event within two checks plus a replay (an event is
+announced once two checks in a row found it missing, so that a busy worker does not replay
+from the database what is merely on its way; right after a reconnect, at once).
 """
 
 from __future__ import annotations
@@ -208,6 +210,8 @@ class Hub:
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._adding: set[str] = set()
         self._checking: asyncio.Task | None = None
+        # Thread groups the last check found ahead of the hub, and how far.
+        self._lagging: dict[str, int] = {}
         self._check_failing = False
         # Sockets whose presence entries this worker keeps alive.
         self.renewals: set[Listener] = set()
@@ -366,9 +370,11 @@ class Hub:
             self.check_soon()
 
     def check_soon(self) -> None:
-        """Run the check now, in the background (one at a time)."""
+        """Run the check now, in the background, announcing at once what is missing."""
         if self._checking is None or self._checking.done():
-            self._checking = asyncio.create_task(self._check_once(), name="messaging-hub-check-now")
+            self._checking = asyncio.create_task(
+                self._check_once(confirm=False), name="messaging-hub-check-now"
+            )
 
     async def _check_loop(self) -> None:
         while True:
@@ -377,9 +383,9 @@ class Hub:
                 continue
             await self._check_once()
 
-    async def _check_once(self) -> None:
+    async def _check_once(self, *, confirm: bool = True) -> None:
         try:
-            await self.check()
+            await self.check(confirm=confirm)
         except asyncio.CancelledError:
             raise
         except Exception as problem:
@@ -391,10 +397,12 @@ class Hub:
             log.info("the thread check works again")
             self._check_failing = False
 
-    async def check(self) -> None:
+    async def check(self, *, confirm: bool = True) -> None:
         """One query for the newest seq of every thread this worker has sockets for; each
         thread with events the hub has not handed out is announced to its sockets, which
-        replay what they miss from the database."""
+        replay what they miss from the database. With ``confirm``, an event is announced
+        only once it was found missing by two checks in a row (the periodic check);
+        without it, at once (right after a reconnect)."""
         groups = {
             int(group[len(THREAD_PREFIX) :]): group
             for group, members in self.listeners.items()
@@ -403,9 +411,18 @@ class Hub:
         if not groups:
             return
         positions = await db(thread_positions)(list(groups))
+        lagging, self._lagging = self._lagging, {}
         for thread_pk, last_seq in positions.items():
             group = groups[thread_pk]
-            if last_seq <= self.seen.get(group, 0):
+            seen = self.seen.get(group, 0)
+            if last_seq <= seen:
+                continue
+            before = lagging.get(group)
+            if confirm and (before is None or before <= seen):
+                # Newer than what the hub handed out, but maybe only on its way (committed,
+                # not published yet): announced if still missing at the next check, so that
+                # a busy worker does not replay from the database what is about to arrive.
+                self._lagging[group] = last_seq
                 continue
             self.seen[group] = last_seq
             await self.dispatch(

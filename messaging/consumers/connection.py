@@ -20,7 +20,7 @@ from messaging.consumers.messages import MessagesMixin
 from messaging.consumers.notifications import NotificationsMixin
 from messaging.consumers.presence import PresenceMixin
 from messaging.consumers.threads import Subscription, ThreadsMixin
-from messaging.database import db
+from messaging.database import backlog, db
 from messaging.hub import hub
 
 # One logger for the whole socket, so its lines are filed under one name.
@@ -36,8 +36,10 @@ INBOUND_CLOSE_LIMIT = 256
 CLOSE_OVERLOADED = 1013
 OVERLOAD_LOG_SECONDS = 10.0
 _overload_logged_at = -OVERLOAD_LOG_SECONDS
-# Frames refused while this worker is behind on delivering (``events.behind``).
+# Frames refused while this worker is behind (``events.behind``, or more than
+# DATABASE_BACKLOG_LIMIT calls waiting for a database thread: about a second of work).
 STORING = frozenset({"message.send", "message.edit", "message.delete"})
+DATABASE_BACKLOG_LIMIT = 100
 
 
 class PortalConsumer(
@@ -175,7 +177,7 @@ class PortalConsumer(
         store something) the worker is behind on delivering what it has acked."""
         if self._inbox is not None and self._inbox.qsize() >= INBOUND_LIMIT:
             return True
-        return kind in STORING and events.behind()
+        return kind in STORING and (events.behind() or backlog() > DATABASE_BACKLOG_LIMIT)
 
     async def _refuse_overloaded(self, frame: dict) -> None:
         """Answered at once and not handled: the client sends it again after

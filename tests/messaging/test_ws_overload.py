@@ -69,11 +69,17 @@ async def test_a_socket_far_beyond_the_bound_is_closed_alone(people):
         await other.disconnect()
 
 
-async def test_a_worker_behind_on_delivery_refuses_sends_and_stores_nothing(people, monkeypatch):
+@pytest.mark.parametrize(
+    ("module", "limit"),
+    [(events, "PUBLISH_BACKLOG_LIMIT"), (connection, "DATABASE_BACKLOG_LIMIT")],
+    ids=["publishes waiting", "database work waiting"],
+)
+async def test_a_worker_behind_refuses_sends_and_stores_nothing(people, monkeypatch, module, limit):
     ws, hello = await connected(people["client_member"])
     try:
         thread = general(hello, "Acme")
-        monkeypatch.setattr(events, "PUBLISH_BACKLOG_LIMIT", -1)
+        original = getattr(module, limit)
+        monkeypatch.setattr(module, limit, -1)
         sent = await send(ws, thread, "not now")
         refused = await ws.receive_json_from(timeout=TIMEOUT)
         assert refused["code"] == "overloaded" and refused["ref"] == sent["client_id"]
@@ -83,7 +89,7 @@ async def test_a_worker_behind_on_delivery_refuses_sends_and_stores_nothing(peop
         assert await ws.receive_json_from(timeout=TIMEOUT) == {"type": "pong", "ref": 1}
         assert not await database_sync_to_async(Message.objects.exists)()
 
-        monkeypatch.setattr(events, "PUBLISH_BACKLOG_LIMIT", 2_000)
+        monkeypatch.setattr(module, limit, original)
         await send(ws, thread, "now", client_id=sent["client_id"])
         ack = await ws.receive_json_from(timeout=TIMEOUT)
         assert ack["type"] == "message.ack" and ack["seq"] == 1
