@@ -48,12 +48,6 @@ def _threads() -> ThreadPoolExecutor:
     return _executor
 
 
-def backlog() -> int:
-    """Calls waiting for a database thread now (a worker behind on storing has many)."""
-    executor = _executor
-    return executor._work_queue.qsize() if executor is not None else 0
-
-
 def db(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     """``func`` as a coroutine function that runs on the messaging database threads; like
     ``database_sync_to_async``, it closes stale connections before and after the call."""

@@ -20,7 +20,7 @@ from messaging.consumers.messages import MessagesMixin
 from messaging.consumers.notifications import NotificationsMixin
 from messaging.consumers.presence import PresenceMixin
 from messaging.consumers.threads import Subscription, ThreadsMixin
-from messaging.database import backlog, db
+from messaging.database import db
 from messaging.hub import hub
 
 # One logger for the whole socket, so its lines are filed under one name.
@@ -36,10 +36,12 @@ INBOUND_CLOSE_LIMIT = 256
 CLOSE_OVERLOADED = 1013
 OVERLOAD_LOG_SECONDS = 10.0
 _overload_logged_at = -OVERLOAD_LOG_SECONDS
-# Frames refused while this worker is behind (``events.behind``, or more than
-# DATABASE_BACKLOG_LIMIT calls waiting for a database thread: about a second of work).
+# Frames that store something: refused while this worker is behind (``events.behind``), or
+# while STORING_LIMIT of them are being handled on the worker (about half a second of
+# database work): admitted or refused at once, so none waits for seconds behind others.
 STORING = frozenset({"message.send", "message.edit", "message.delete"})
-DATABASE_BACKLOG_LIMIT = 100
+STORING_LIMIT = 64
+_storing = 0
 
 
 class PortalConsumer(
@@ -155,6 +157,10 @@ class PortalConsumer(
             self._log_overload("refusing frames of %s: overloaded", None)
             await self._refuse_overloaded(frame)
             return
+        global _storing
+        storing = frame["type"] in STORING
+        if storing:
+            _storing += 1
         try:
             await handler(self, frame)
         except AtriumError as problem:
@@ -171,13 +177,16 @@ class PortalConsumer(
             await self._error(
                 problem.code, problem.message, ref if ref is not None else frame.get("client_id")
             )
+        finally:
+            if storing:
+                _storing -= 1
 
     def _overloaded(self, kind: str) -> bool:
         """More of this socket's frames are waiting than it may queue, or (for frames that
         store something) the worker is behind on delivering what it has acked."""
         if self._inbox is not None and self._inbox.qsize() >= INBOUND_LIMIT:
             return True
-        return kind in STORING and (events.behind() or backlog() > DATABASE_BACKLOG_LIMIT)
+        return kind in STORING and (_storing >= STORING_LIMIT or events.behind())
 
     async def _refuse_overloaded(self, frame: dict) -> None:
         """Answered at once and not handled: the client sends it again after

@@ -71,15 +71,15 @@ async def test_a_socket_far_beyond_the_bound_is_closed_alone(people):
 
 @pytest.mark.parametrize(
     ("module", "limit"),
-    [(events, "PUBLISH_BACKLOG_LIMIT"), (connection, "DATABASE_BACKLOG_LIMIT")],
-    ids=["publishes waiting", "database work waiting"],
+    [(events, "PUBLISH_BACKLOG_LIMIT"), (connection, "STORING_LIMIT")],
+    ids=["publishes waiting", "stores in progress"],
 )
 async def test_a_worker_behind_refuses_sends_and_stores_nothing(people, monkeypatch, module, limit):
     ws, hello = await connected(people["client_member"])
     try:
         thread = general(hello, "Acme")
         original = getattr(module, limit)
-        monkeypatch.setattr(module, limit, -1)
+        monkeypatch.setattr(module, limit, -1 if module is events else 0)
         sent = await send(ws, thread, "not now")
         refused = await ws.receive_json_from(timeout=TIMEOUT)
         assert refused["code"] == "overloaded" and refused["ref"] == sent["client_id"]
