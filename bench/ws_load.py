@@ -21,7 +21,7 @@ What it does, in order:
    socket (a second process would share the same core, so it would not add capacity).
 3. Prints the raw figures, the ratios Atrium / baseline and the targets, met or not.
 
-Scenarios (``--scenarios``, default all; they run in the order c, a, b, e, d on one server
+Scenarios (``--scenarios``, default all; they run in the order c, a, b, e, d, f on one server
 process per server under test, restarted if it died):
 
 a. 1,000 sockets in 100 threads of 10, a steady 100 messages/s in total from random members:
@@ -35,6 +35,10 @@ d. The send rate raised step by step on the layout of (a) until acks lag: the hi
    step plus 2 s, with ack p95 under 0.5 s.
 e. 5,000 sockets in one thread: every socket opens and stays open, each of 5 messages reaches
    all 5,000, the server process lives and its log has no traceback or error.
+f. Overload, on the layout of (a): 1,500 messages/s (ten times what one worker sustains) for
+   30 s, then 10 messages/s for 30 s: how many sends were refused (``overloaded``), none of
+   the acked ones lost, which sockets were closed and with what code, delivery p99 second by
+   second after the overload, and RSS before, at the end of the overload and after.
 
 The baseline has no acknowledgement; its "ack" is the moment the sender's own socket gets its
 message back from the room.
@@ -77,7 +81,7 @@ HOST = "127.0.0.1"
 ORIGIN = f"http://{HOST}"
 SERVER_CORE = 0
 CLIENT_CORE = 1
-SCENARIO_ORDER = "cabed"
+SCENARIO_ORDER = "cabedf"
 SERVERS = ("atrium", "bare-redis", "bare-memory")
 SERVER_START_TIMEOUT = 60.0
 SERVER_STOP_TIMEOUT = 15.0
@@ -114,6 +118,10 @@ class Sizes:
     open_budget: float  # seconds to open one scenario's sockets; the rest are given up
     settle_limit: float  # seconds to wait for the server to go idle after opening
     a_drain: float  # seconds (a) waits for the last deliveries after the last send
+    f_rate: float = 1500.0  # messages/s offered during the overload
+    f_seconds: float = 30.0
+    f_after_seconds: float = 30.0  # the calm after, at f_probe_rate
+    f_probe_rate: float = 10.0
 
 
 FULL = Sizes(
@@ -147,6 +155,9 @@ QUICK = Sizes(
     open_budget=60.0,
     settle_limit=20.0,
     a_drain=30.0,
+    f_rate=400.0,
+    f_seconds=5.0,
+    f_after_seconds=10.0,
 )
 
 
@@ -332,7 +343,7 @@ def prepare(db: Database, settings_env: dict[str, str], sizes: Sizes, scenarios:
 
     started = time.monotonic()
     plan = Plan()
-    if set(scenarios) & set("acd"):
+    if set(scenarios) & set("acdf"):
         plan.small = [room("small", i, sizes.small_members) for i in range(sizes.small_threads)]
     if "b" in scenarios:
         plan.big = room("big", 0, sizes.big_members)
@@ -521,12 +532,15 @@ class LoadClient:
         self.retries = 0
         self.open_seconds = 0.0
         self.given_up = 0
+        self.refused = 0
+        self.close_codes: Counter = Counter()
 
     def reset(self) -> None:
         self.tracked = {}
         self.latencies = []
         self.errors = Counter()
         self.stray = 0
+        self.refused = 0
 
     # receiving
 
@@ -543,6 +557,11 @@ class LoadClient:
             frame = json.loads(text)
             if frame.get("type") == "error":
                 self.errors[frame.get("code")] += 1
+                if frame.get("code") == "overloaded" and frame.get("ref") in self.tracked:
+                    # Refused, not acked: nothing to deliver (a client would send it again).
+                    del self.tracked[frame["ref"]]
+                    self.refused += 1
+                    return
             sock.control.put_nowait(frame)
 
     def _delivery(self, sock: Sock, text: str, now: float) -> None:
@@ -577,6 +596,7 @@ class LoadClient:
             pass
         if not sock.closing:
             self.closed_by_server += 1
+            self.close_codes[str(sock.ws.close_code)] += 1
 
     # opening and closing
 
@@ -1025,7 +1045,70 @@ async def scenario_e(client: LoadClient, server: Server, plan: Plan, sizes: Size
         await client.close(socks)
 
 
-SCENARIOS = {"a": scenario_a, "b": scenario_b, "c": scenario_c, "d": scenario_d, "e": scenario_e}
+async def scenario_f(client: LoadClient, server: Server, plan: Plan, sizes: Sizes) -> dict:
+    rooms = await client.open_rooms(plan.small, subscribe=True, budget=sizes.open_budget)
+    socks = [s for room in rooms for s in room]
+    opened = opening(client, sum(len(r.cookies) for r in plan.small), socks)
+    try:
+        quiet = await settle(client, server, socks, sizes.settle_limit)
+        client.reset()
+        rss_before = server.rss_kib()
+        sent, took = await client.paced(sizes.f_rate, sizes.f_seconds, socks)
+        ended = time.perf_counter()
+        rss_overload = server.rss_kib()
+        refused_in_overload = client.refused
+        offered = list(client.tracked.values())
+        # The calm after: a steady trickle, each message's delivery timed by the second it
+        # was sent in (counted from the end of the overload).
+        probes: list[tuple[int, Tracked]] = []
+        for n in range(round(sizes.f_after_seconds * sizes.f_probe_rate)):
+            await asyncio.sleep(max(0.0, ended + n / sizes.f_probe_rate - time.perf_counter()))
+            tracked = await client.send(client.pick(socks))
+            if tracked is not None:
+                probes.append((int(tracked.sent - ended), tracked))
+        drained = await client.drain(timeout=sizes.a_drain)
+        rss_after = server.rss_kib()
+        kept = {id(t) for t in client.tracked.values()}  # the refused ones are gone
+        by_second: dict[int, list[float]] = {}
+        for second, tracked in probes:
+            if id(tracked) not in kept:
+                continue
+            late = tracked.last - tracked.sent if tracked.complete and tracked.last else math.inf
+            by_second.setdefault(second, []).append(late)
+        p99 = {second: pct(values, 99) for second, values in sorted(by_second.items())}
+        calm = [s for s in p99 if all((p99[t] or math.inf) < 0.25 for t in p99 if t >= s)]
+        acked = [t for t in client.tracked.values() if t.ack is not None]
+        return {
+            **opened,
+            **quiet,
+            "offered": sent,
+            "offer_rate": round(sent / took, 1),
+            "refused_in_overload": refused_in_overload,
+            "accepted_in_overload": len([t for t in offered if t.ack is not None]),
+            "refused_after": client.refused - refused_in_overload,
+            "acked": len(acked),
+            "acked_lost": sum(1 for t in acked if t.got < t.expected),
+            "all_delivered": drained,
+            "after_p99_ms": {str(k): ms(v) for k, v in p99.items()},
+            "p99_under_250ms_from_s": min(calm) if calm else None,
+            "rss_before_kib": rss_before,
+            "rss_overload_kib": rss_overload,
+            "rss_after_kib": rss_after,
+            "close_codes": dict(client.close_codes),
+            "errors": dict(client.errors),
+        }
+    finally:
+        await client.close(socks)
+
+
+SCENARIOS = {
+    "a": scenario_a,
+    "b": scenario_b,
+    "c": scenario_c,
+    "d": scenario_d,
+    "e": scenario_e,
+    "f": scenario_f,
+}
 
 
 # --- the report --------------------------------------------------------------------------
@@ -1111,6 +1194,20 @@ ROWS: list[tuple[str, str, Any]] = [
     ("e", "slowest fan-out (ms)", _slowest),
     ("e", "RSS with all open (MiB)", lambda r: round(r["rss_kib_with_all_open"] / 1024, 1)),
     ("e", "server alive, log clean", lambda r: r["server_alive"] and log_clean(r)),
+    ("f", "offered (msg/s)", lambda r: r["offer_rate"]),
+    (
+        "f",
+        "accepted / refused in overload",
+        lambda r: f"{r['accepted_in_overload']}/{r['refused_in_overload']}",
+    ),
+    ("f", "acked lost", lambda r: r["acked_lost"]),
+    ("f", "p99 < 250 ms from (s after)", lambda r: r["p99_under_250ms_from_s"]),
+    (
+        "f",
+        "RSS before / after (MiB)",
+        lambda r: f"{r['rss_before_kib'] // 1024}/{r['rss_after_kib'] // 1024}",
+    ),
+    ("f", "closed by server (codes)", lambda r: json.dumps(r["close_codes"])),
 ]
 
 
@@ -1304,7 +1401,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument(
-        "--scenarios", default="a,b,c,d,e", help="comma-separated subset of a,b,c,d,e"
+        "--scenarios", default="a,b,c,d,e,f", help="comma-separated subset of a,b,c,d,e,f"
     )
     parser.add_argument(
         "--servers",

@@ -273,6 +273,9 @@ ATRIUM_RATE_LIMITS = {
         env.int("ATRIUM_SUBSCRIBE_RATE_SECONDS", default=10),
     ),
 }
+# Seconds between a worker's checks of its subscribed threads against the database (the
+# bound on a delivery that anything, such as Redis failing, held up; docs/protocol.md).
+ATRIUM_DELIVERY_CHECK_SECONDS = env.float("ATRIUM_DELIVERY_CHECK_SECONDS", default=2.0)
 # Background work runs as tasks; the database backend needs no broker (`manage.py db_worker`).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Minutes after a message before people who have not read it are e-mailed a digest.

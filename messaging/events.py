@@ -12,11 +12,20 @@ the commit is done, the push is a hint, so the thread goes on with the next call
 event loop sends it. Sends to one group keep their order (a thread's events are pushed in
 commit order), and at most ``MAX_LAYER_OPERATIONS`` layer operations run at once per
 process: redis-py's pool refuses connections beyond its limit instead of waiting for one.
+
+A publish that fails (Redis down or restarting) is not dropped: the loop's publisher keeps
+it in an outbox (at most ``OUTBOX_LIMIT`` messages), and every later one behind it, so that
+each group's messages still leave in order, and retries every ``RETRY_SECONDS`` until Redis
+takes them again. One line is logged when publishing starts failing and one when the outbox
+has drained. Typing hints are not kept (they mean nothing seconds later). Whatever the outbox
+cannot hold is still in the database: each worker's hub compares its threads with it
+(``messaging.hub``, ``CHECK_SECONDS``) and replays what its sockets missed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import json
 import logging
@@ -33,6 +42,11 @@ from messaging import redis_clients
 log = logging.getLogger(__name__)
 
 MAX_LAYER_OPERATIONS = 64
+OUTBOX_LIMIT = 20_000
+RETRY_SECONDS = 0.5
+# A worker with more publishes than this waiting to go out is behind: it refuses new sends
+# (``overloaded``) rather than acking events it cannot deliver in time.
+PUBLISH_BACKLOG_LIMIT = 2_000
 
 
 def thread_group(thread_id: int) -> str:
@@ -66,11 +80,17 @@ def encode(frame: dict) -> str:
 
 
 class _LoopPublisher:
-    """Layer sends of one event loop: bounded in number, in order per group."""
+    """Layer sends of one event loop: bounded in number, in order per group, and kept in the
+    outbox while they cannot be sent."""
 
     def __init__(self) -> None:
         self.slots = asyncio.Semaphore(MAX_LAYER_OPERATIONS)
         self.last: dict[str, asyncio.Future] = {}
+        self.outbox: collections.deque[tuple[str, dict]] = collections.deque()
+        self.dropped = 0
+        # Publishes queued behind one another and not sent (nor kept) yet.
+        self.pending = 0
+        self._draining: asyncio.Task | None = None
 
     async def run(self, operation, *args) -> None:
         async with self.slots:
@@ -81,9 +101,11 @@ class _LoopPublisher:
         previous = self.last.get(group)
         task = asyncio.ensure_future(self._group_send_after(previous, group, message))
         self.last[group] = task
+        self.pending += 1
         task.add_done_callback(lambda done: self._forget(group, done))
 
     def _forget(self, group: str, task: asyncio.Future) -> None:
+        self.pending -= 1
         if self.last.get(group) is task:
             del self.last[group]
 
@@ -91,6 +113,54 @@ class _LoopPublisher:
         if previous is not None:
             await asyncio.wait([previous])
         await apublish(group, message)
+
+    async def send(self, group: str, message: dict) -> None:
+        """Send to the other workers now, or keep it if that fails (or if older messages
+        are still waiting: nothing overtakes them)."""
+        if self.outbox:
+            self._keep(group, message)
+            return
+        try:
+            await self.run(_transmit, group, message)
+        except Exception as problem:
+            log.warning(
+                "publishing to Redis failed (%s): keeping events and retrying every %s s",
+                problem,
+                RETRY_SECONDS,
+            )
+            self._keep(group, message)
+
+    def _keep(self, group: str, message: dict) -> None:
+        if message.get("type") == "hub.ephemeral":
+            return  # a typing hint that arrives late is wrong, not late
+        if len(self.outbox) >= OUTBOX_LIMIT:
+            # The oldest goes; the hubs' check replays stored events from the database.
+            self.outbox.popleft()
+            if not self.dropped:
+                log.warning("the outbox is full (%s): dropping the oldest events", OUTBOX_LIMIT)
+            self.dropped += 1
+        self.outbox.append((group, message))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.ensure_future(self._drain())
+
+    async def _drain(self) -> None:
+        """Retry the oldest kept message until Redis takes it, then send the rest in order.
+        A message leaves the outbox only once it was sent, so later ones wait behind it."""
+        while self.outbox:
+            group, message = self.outbox[0]
+            try:
+                await self.run(_transmit, group, message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            self.outbox.popleft()
+        log.info(
+            "publishing to Redis works again: kept events sent%s",
+            f" ({self.dropped} dropped: replayed from the database)" if self.dropped else "",
+        )
+        self.dropped = 0
 
 
 _publishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPublisher] = (
@@ -104,6 +174,12 @@ def publisher() -> _LoopPublisher:
     if current is None:
         current = _publishers[loop] = _LoopPublisher()
     return current
+
+
+def behind() -> bool:
+    """Whether this worker's publishes are backing up (see ``PUBLISH_BACKLOG_LIMIT``); kept
+    ones (Redis down) do not count: they wait for Redis, not for this worker."""
+    return publisher().pending > PUBLISH_BACKLOG_LIMIT
 
 
 async def layer_operation(operation, *args) -> None:
@@ -123,18 +199,18 @@ async def apublish(group: str, message: dict) -> None:
 
 
 async def agroup_send(group: str, message: dict) -> None:
-    """To the hubs of every worker (this one skips what it published itself)."""
-    try:
-        if redis_clients.configured():
-            client = redis_clients.async_client()
-            await publisher().run(client.publish, wire_channel(group), json.dumps(message))
-            return
-        layer = get_channel_layer()
-        if layer is not None:
-            await publisher().run(layer.group_send, group, message)
-    except Exception:
-        # The push is a hint: the database holds the event and a resync delivers it.
-        log.exception("publishing to %s failed", group)
+    """To the hubs of every worker (this one skips what it published itself); kept in the
+    outbox while that fails."""
+    await publisher().send(group, message)
+
+
+async def _transmit(group: str, message: dict) -> None:
+    if redis_clients.configured():
+        await redis_clients.publish_client().publish(wire_channel(group), json.dumps(message))
+        return
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group, message)
 
 
 def _calling_loop() -> asyncio.AbstractEventLoop | None:
@@ -161,8 +237,10 @@ def _send(group: str, message: dict) -> None:
             redis_clients.sync_client().publish(wire_channel(group), json.dumps(message))
         else:
             async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        log.exception("publishing to %s failed", group)
+    except Exception as problem:
+        # Outside an event loop there is no outbox: the event is stored, and each worker's
+        # check (``messaging.hub``) replays it from the database.
+        log.warning("publishing to %s failed: %s", group, problem)
 
 
 def publish_thread_event_on_commit(*, thread_id: int, seq: int, frame: str) -> None:

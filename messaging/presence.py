@@ -4,14 +4,22 @@ A person is ``online`` while any of their sockets is active, ``away`` while all 
 away (the tab is hidden), ``offline`` with none. Entries carry an expiry that each worker
 renews for its sockets, so the sockets of a worker that died fade out by themselves. With
 ``REDIS_URL`` the entries live in Redis (one hash per user); without it, in this process.
+
+While Redis cannot be reached, presence pauses (``Paused``): changes are not recorded nor
+announced, and a snapshot shows everyone offline; sockets are neither refused nor closed
+for it. The renewal that follows Redis's return (every ``RENEW_SECONDS``) puts this worker's
+sockets back. One line is logged when presence pauses and one when it resumes.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Protocol
 
 from django.conf import settings
+
+log = logging.getLogger(__name__)
 
 ONLINE, AWAY, OFFLINE = "online", "away", "offline"
 STATUSES = (ONLINE, AWAY)
@@ -84,7 +92,11 @@ class RedisStore:
         import redis.asyncio
 
         pool = redis.asyncio.BlockingConnectionPool.from_url(
-            url, max_connections=self.MAX_CONNECTIONS, timeout=20
+            url,
+            max_connections=self.MAX_CONNECTIONS,
+            timeout=20,
+            socket_connect_timeout=2,
+            socket_timeout=10,
         )
         self.redis = redis.asyncio.Redis(connection_pool=pool)
 
@@ -140,6 +152,66 @@ class RedisStore:
         return {uid: _live(values, now) for uid, values in zip(user_ids, rows, strict=True)}
 
 
+class Paused:
+    """A store that answers without failing while the one it wraps (Redis) fails."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.paused = False
+
+    def _failed(self, problem: Exception) -> None:
+        if not self.paused:
+            self.paused = True
+            log.warning("presence paused: Redis failed (%s)", problem)
+
+    def _worked(self) -> None:
+        if self.paused:
+            self.paused = False
+            log.info("presence resumed")
+
+    async def put(self, user_id: int, socket_id: str, status: str) -> None:
+        try:
+            await self.inner.put(user_id, socket_id, status)
+        except Exception as problem:
+            self._failed(problem)
+            return
+        self._worked()
+
+    async def drop(self, user_id: int, socket_id: str) -> None:
+        try:
+            await self.inner.drop(user_id, socket_id)
+        except Exception as problem:
+            self._failed(problem)
+            return
+        self._worked()
+
+    async def put_many(self, entries: list[tuple[int, str, str]]) -> None:
+        try:
+            await self.inner.put_many(entries)
+        except Exception as problem:
+            self._failed(problem)
+            return
+        self._worked()
+
+    async def change(self, user_id: int, socket_id: str, status: str | None) -> tuple[str, str]:
+        try:
+            result = await self.inner.change(user_id, socket_id, status)
+        except Exception as problem:
+            self._failed(problem)
+            return OFFLINE, OFFLINE  # nothing to announce
+        self._worked()
+        return result
+
+    async def statuses(self, user_ids: list[int]) -> dict[int, str]:
+        try:
+            result = await self.inner.statuses(user_ids)
+        except Exception as problem:
+            self._failed(problem)
+            return dict.fromkeys(user_ids, OFFLINE)
+        self._worked()
+        return result
+
+
 _stores: dict[object, Store] = {}
 
 
@@ -151,7 +223,7 @@ def store() -> Store:
     current = _stores.get(loop)
     if current is None:
         url = getattr(settings, "REDIS_URL", "")
-        current = _stores[loop] = RedisStore(url) if url else _memory
+        current = _stores[loop] = Paused(RedisStore(url)) if url else _memory
     return current
 
 

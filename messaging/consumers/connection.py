@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +26,23 @@ from messaging.hub import hub
 # One logger for the whole socket, so its lines are filed under one name.
 log = logging.getLogger("messaging.consumers")
 
+# Frames of one socket waiting to be handled, beyond which the next ones are answered
+# ``overloaded`` (with ``retry_after``) instead of queued.
+INBOUND_LIMIT = 64
+RETRY_AFTER_SECONDS = 2
+# A socket with this many frames waiting is closed (1013, "try again later"): it sends far
+# faster than even refusals can be answered. Other sockets are not affected.
+INBOUND_CLOSE_LIMIT = 256
+CLOSE_OVERLOADED = 1013
+OVERLOAD_LOG_SECONDS = 10.0
+_overload_logged_at = -OVERLOAD_LOG_SECONDS
+# Frames that store something: refused while this worker is behind (``events.behind``), or
+# while STORING_LIMIT of them are being handled on the worker (about half a second of
+# database work): admitted or refused at once, so none waits for seconds behind others.
+STORING = frozenset({"message.send", "message.edit", "message.delete"})
+STORING_LIMIT = 64
+_storing = 0
+
 
 class PortalConsumer(
     AccessGateMixin,
@@ -41,6 +59,15 @@ class PortalConsumer(
     channel_layer_alias = None
 
     closing = False
+    _inbox: asyncio.Queue | None = None
+    _shed = False
+
+    async def __call__(self, scope, receive, send):
+        # The server's queue of this socket's inbound messages, to see how far behind the
+        # socket is (Daphne and the test communicator hand over an asyncio.Queue's get).
+        queue = getattr(receive, "__self__", None)
+        self._inbox = queue if isinstance(queue, asyncio.Queue) else None
+        return await super().__call__(scope, receive, send)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -111,6 +138,13 @@ class PortalConsumer(
     # --- inbound frames ---------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self._shed:
+            return  # closed for overload: what was still queued is dropped
+        if self._inbox is not None and self._inbox.qsize() >= INBOUND_CLOSE_LIMIT:
+            self._log_overload("closing a socket of %s: %s frames waiting", self._inbox.qsize())
+            self._shed = True
+            await self.close(code=CLOSE_OVERLOADED)
+            return
         frame, error = protocol.parse_frame(text_data, bytes_data)
         if error is not None:
             await self.send(text_data=json.dumps(error))
@@ -120,6 +154,14 @@ class PortalConsumer(
         if handler is None:
             await self._error("unknown_type", f"Unknown frame type {frame['type']!r}.", ref)
             return
+        if self._overloaded(frame["type"]):
+            self._log_overload("refusing frames of %s: overloaded", None)
+            await self._refuse_overloaded(frame)
+            return
+        global _storing
+        storing = frame["type"] in STORING
+        if storing:
+            _storing += 1
         try:
             await handler(self, frame)
         except AtriumError as problem:
@@ -136,6 +178,37 @@ class PortalConsumer(
             await self._error(
                 problem.code, problem.message, ref if ref is not None else frame.get("client_id")
             )
+        finally:
+            if storing:
+                _storing -= 1
+
+    def _overloaded(self, kind: str) -> bool:
+        """More of this socket's frames are waiting than it may queue, or (for frames that
+        store something) the worker is behind on delivering what it has acked."""
+        if self._inbox is not None and self._inbox.qsize() >= INBOUND_LIMIT:
+            return True
+        return kind in STORING and (_storing >= STORING_LIMIT or events.behind())
+
+    async def _refuse_overloaded(self, frame: dict) -> None:
+        """Answered at once and not handled: the client sends it again after
+        ``retry_after`` seconds (with the same ``client_id``, a send is stored once)."""
+        ref = frame.get("ref")
+        error = protocol.error_frame(
+            "overloaded",
+            "The server is busy; send this again in a moment.",
+            ref=ref if ref is not None else frame.get("client_id"),
+        )
+        error["retry_after"] = RETRY_AFTER_SECONDS
+        await self.send(text_data=json.dumps(error))
+
+    def _log_overload(self, message: str, count: int | None) -> None:
+        """At most one line per OVERLOAD_LOG_SECONDS for the worker, not one per frame."""
+        global _overload_logged_at
+        now = time.monotonic()
+        if now - _overload_logged_at >= OVERLOAD_LOG_SECONDS:
+            _overload_logged_at = now
+            args = (self.user.public_id,) if count is None else (self.user.public_id, count)
+            log.warning(message, *args)
 
     async def _error(self, code: str, message: str, ref=None) -> None:
         await self.send(text_data=json.dumps(protocol.error_frame(code, message, ref=ref)))
@@ -188,6 +261,8 @@ class PortalConsumer(
             await self._user_notice(message["notice"])
         elif kind == "hub.presence":
             await self._presence_notice(message["notice"])
+        elif kind == "hub.thread_position":
+            self._thread_position(message["thread"], message["last_seq"])
 
     async def _user_notice(self, notice: dict) -> None:
         kind = notice.get("kind")

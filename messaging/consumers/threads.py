@@ -1,6 +1,6 @@
 """Thread subscriptions: subscribe with replay from a position, unsubscribe, history pages,
 and the live thread events from the hub, kept in sequence (a gap is replayed from the
-database)."""
+database, and so is whatever the hub's check finds this socket behind on)."""
 
 from __future__ import annotations
 
@@ -142,8 +142,22 @@ class ThreadsMixin:
         log.info(
             "gap in thread %s (%s after %s): replaying", thread_pk, seq, subscription.last_sent
         )
-        subscription.syncing = True
         subscription.pending.append((seq, frame))
+        self._start_resync(subscription)
+
+    def _thread_position(self, thread_pk: int, last_seq: int) -> None:
+        """The hub's check found the thread at ``last_seq``: replay what this socket has not
+        had (events whose push was lost, or published while Redis was down)."""
+        subscription = self.subscriptions.get(thread_pk)
+        if subscription is None or subscription.syncing or last_seq <= subscription.last_sent:
+            return
+        log.info(
+            "thread %s behind (%s of %s): replaying", thread_pk, subscription.last_sent, last_seq
+        )
+        self._start_resync(subscription)
+
+    def _start_resync(self, subscription: Subscription) -> None:
+        subscription.syncing = True
         task = asyncio.create_task(self._resync(subscription))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

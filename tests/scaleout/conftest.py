@@ -9,6 +9,10 @@ applies, so CI fails.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import import_module
@@ -139,6 +143,91 @@ def workers(transactional_db, tmp_path: Path) -> Iterator[Workers]:
     permissions are stored under). Neither may log an error."""
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
     with live.running_daphnes(logs, env=WORKER_ENV) as pair:
+        view = Workers(*pair)
+        yield view
+    view.assert_no_errors_logged()
+
+
+REDIS_SERVER = "/usr/bin/redis-server"
+REDIS_START_TIMEOUT = 10.0
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own on a free port, with nothing saved to disk, that
+    the test can SIGKILL and start again on the same port (an outage, then Redis returning
+    empty, as after a crash)."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = live.free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - fixed argv
+                [
+                    REDIS_SERVER,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + REDIS_START_TIMEOUT
+        while not live.answers(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not start:\n{live.tail(self.log_path)}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to the clients, whatever was in memory is gone."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=live.SERVER_STOP_TIMEOUT)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            live.stop(self.process)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if not os.access(REDIS_SERVER, os.X_OK):
+        require_or_skip(f"{REDIS_SERVER} is needed to take Redis down and up again")
+    server = RedisServer(tmp_path / "redis.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fault_env() -> dict[str, str]:
+    """More environment for ``fault_workers`` (a test parametrizes it to change it)."""
+    return {}
+
+
+@pytest.fixture
+def fault_workers(
+    transactional_db, tmp_path: Path, redis_server: RedisServer, fault_env: dict[str, str]
+) -> Iterator[Workers]:
+    """Workers A and B on the test database and on the test's own Redis (``redis_server``).
+    Neither may log an error, whatever happens to Redis."""
+    logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+    env = {**WORKER_ENV, "REDIS_URL": redis_server.url, **fault_env}
+    with live.running_daphnes(logs, env=env) as pair:
         view = Workers(*pair)
         yield view
     view.assert_no_errors_logged()
