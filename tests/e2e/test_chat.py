@@ -548,3 +548,52 @@ async def test_a_session_ended_elsewhere_says_signed_out_and_offers_to_sign_in(
     await expect(client.page.get_by_label("Message to General")).to_be_disabled()
     assert client.received("error")[-1][1]["code"] == "signed_out"
     await client.context.close()
+
+
+async def test_a_send_refused_as_overloaded_goes_again_after_the_hint(
+    browser, chat: Chat, expect
+) -> None:
+    """The first time the page sends, the server (here: the route in between) answers
+    ``overloaded``: the page waits ``retry_after`` and sends the same message again, under
+    the same client id, and it is stored and shown once."""
+    client = await _person(browser, chat, chat.client)
+    refused: list[dict] = []
+    sends: list[dict] = []
+
+    async def between(ws) -> None:
+        server = ws.connect_to_server()
+
+        def from_page(message) -> None:
+            frame = _decode(message)
+            if frame.get("type") == "message.send":
+                sends.append(frame)
+            if frame.get("type") == "message.send" and not refused:
+                refused.append(frame)
+                ws.send(
+                    json.dumps(
+                        {
+                            "type": "error",
+                            "code": "overloaded",
+                            "message": "The server is busy; try again shortly.",
+                            "retry_after": 1,
+                            "ref": frame["client_id"],
+                        }
+                    )
+                )
+                return
+            server.send(message)
+
+        ws.on_message(from_page)
+
+    await client.page.route_web_socket(re.compile(r"/ws/$"), between)
+    await _open_thread(client, chat.url, chat.general, expect)
+    await _send(client, "Sent while the server was busy")
+    await expect(_confirmed(client)).to_have_text(["Sent while the server was busy"])
+    await expect(client.page.locator("li.msg.pending")).to_have_count(0)
+    assert len(sends) == 2 and len(refused) == 1
+    assert sends[0]["client_id"] == sends[1]["client_id"] == refused[0]["client_id"]
+    stored = await sync_to_async(
+        lambda: list(chat.general.messages.values_list("body", flat=True))
+    )()
+    assert stored.count("Sent while the server was busy") == 1
+    await client.context.close()

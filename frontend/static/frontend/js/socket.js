@@ -33,6 +33,13 @@ function isThreadEvent(frame) {
   return !NOT_EVENTS.has(frame.type) && typeof frame.thread === "string" && Number.isInteger(frame.seq);
 }
 
+/** How long to wait after an `overloaded` answer: the server's `retry_after` (seconds, at
+ * least one), plus up to as much again at random. */
+export function retryAfterMs(frame) {
+  const seconds = Number.isFinite(frame.retry_after) ? Math.max(1, frame.retry_after) : 2;
+  return seconds * 1000 * (1 + Math.random());
+}
+
 /** Delay before reconnect attempt `attempt` (0, 1, 2, …): exponential, capped, jittered
  * ("equal jitter": half fixed, half random), so a server restart is not met by a stampede. */
 export function backoffDelay(attempt, random = Math.random) {
@@ -377,12 +384,13 @@ export class PortalSocket {
       if (frame.code === "not_found") {
         this.threads.delete(id);
         this.emit("thread.removed", { type: "thread.removed", thread: id });
-      } else if (frame.code === "rate_limited") {
+      } else if (frame.code === "rate_limited" || frame.code === "overloaded") {
         // Many tabs reconnecting at once: try again a little later, each at its own moment.
         const ws = this.ws;
+        const delay = frame.code === "overloaded" ? retryAfterMs(frame) : SUBSCRIBE_RETRY_MS * (1 + Math.random());
         setTimeout(() => {
           if (this.ws === ws && this.isOpen && this.threads.get(id)?.subscribed === false) this.subscribe(id);
-        }, SUBSCRIBE_RETRY_MS * (1 + Math.random()));
+        }, delay);
       }
       return;
     }
@@ -514,6 +522,12 @@ export class PortalSocket {
   onSendError(entry, frame) {
     if (frame.code === "rate_limited") {
       setTimeout(() => this.transmit(entry), RATE_LIMITED_RETRY_MS);
+      return;
+    }
+    if (frame.code === "overloaded") {
+      // The server is behind: the same client id again after its hint, each tab at its own
+      // moment, so that retries spread out; the message is stored once whatever happens.
+      setTimeout(() => this.transmit(entry), retryAfterMs(frame));
       return;
     }
     entry.state = "failed";
