@@ -77,6 +77,7 @@ UNREADABLE = object()
 log = logging.getLogger(__name__)
 
 _local_stamps: dict[int, str] = {}
+_stamps_unreadable = False  # Redis did not answer the last read (logged once)
 
 
 def _key(user_id: int) -> str:
@@ -103,11 +104,18 @@ async def stamp_of(user_id: int):
     it cannot be read now)."""
     if not redis_clients.configured():
         return _local_stamps.get(user_id)
+    global _stamps_unreadable
     try:
         value = await redis_clients.async_client().get(_key(user_id))
     except Exception as problem:
-        log.warning("access stamp of %s unreadable: %s", user_id, problem)
+        # One line per outage, not one per frame: every frame confirms meanwhile.
+        if not _stamps_unreadable:
+            log.warning("access stamps unreadable, every frame confirms: %s", problem)
+        _stamps_unreadable = True
         return UNREADABLE
+    if _stamps_unreadable:
+        _stamps_unreadable = False
+        log.info("access stamps readable again")
     return value.decode() if value is not None else None
 
 

@@ -8,6 +8,7 @@ the database again, with or without the notice.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -237,3 +238,29 @@ async def test_an_unreadable_stamp_makes_every_frame_confirm(people, monkeypatch
     await acked(ws, thread)
     assert len(confirmations) == before + 2
     await ws.disconnect()
+
+
+async def test_unreadable_stamps_are_logged_once_per_outage(monkeypatch, caplog):
+    """While Redis is away every frame reads a stamp: one warning for the outage, one line
+    when it is back, not a line per frame."""
+    down = True
+
+    class Flaky:
+        async def get(self, key):
+            if down:
+                raise ConnectionError("Redis is not answering")
+            return b"stamp"
+
+    monkeypatch.setattr(access.redis_clients, "configured", lambda: True)
+    monkeypatch.setattr(access.redis_clients, "async_client", Flaky)
+    monkeypatch.setattr(access, "_stamps_unreadable", False)
+    with caplog.at_level(logging.INFO, logger=access.log.name):
+        for user_id in range(20):
+            assert await access.stamp_of(user_id) is access.UNREADABLE
+        down = False
+        assert await access.stamp_of(1) == "stamp"
+        assert await access.stamp_of(2) == "stamp"
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("access stamps unreadable")
+    assert lines[1] == "access stamps readable again"
