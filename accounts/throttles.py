@@ -26,17 +26,22 @@ def allow(*, scope: str, value: str, limit: int, window: int) -> bool:
     throttle off."""
     if limit < 1:
         return True
-    key = cache_key(scope, value, window)
     try:
-        if cache.add(key, 1, timeout=window + 1):
-            return True
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
-            return True
+        count = window_count(cache_key(scope, value, window), window)
     except Exception as problem:
         # An unreachable cache must not take password resets down with it.
         log.warning("throttle %s not counted: %s", scope, problem)
         return True
     return count <= limit
+
+
+def window_count(key: str, window: int) -> int:
+    """Count one more under ``key`` in the cache, for the fixed window of ``window`` seconds
+    that ``key`` names; returns the count so far in that window."""
+    if cache.add(key, 1, timeout=window + 1):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window + 1)
+        return 1

@@ -15,8 +15,8 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 
+from accounts.throttles import window_count
 from messaging import redis_clients
 
 log = logging.getLogger(__name__)
@@ -42,14 +42,7 @@ def allow(*, user_id: int, action: str) -> bool:
     if bucket is None:
         return True
     key, limit, window = bucket
-    if cache.add(key, 1, timeout=window + 1):
-        return True
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window + 1)
-        return True
-    return count <= limit
+    return window_count(key, window) <= limit
 
 
 def _local_allow(key: str, limit: int, window: int) -> bool:
