@@ -389,6 +389,11 @@ class Server:
 
     def start(self) -> None:
         self.port = free_port()
+        env = dict(self.env)
+        if "ATRIUM_BASE_URL" in env:
+            # Production settings take WebSocket handshakes only from the portal's own
+            # address: scheme, host and port.
+            env["ATRIUM_BASE_URL"] = f"http://{HOST}:{self.port}"
         argv = [PYTHON, "-m", "daphne", "-b", HOST, "-p", str(self.port), self.app]
         if self.pin:
             argv = ["taskset", "-c", str(SERVER_CORE), *argv]
@@ -398,7 +403,7 @@ class Server:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
                 argv,
                 cwd=ROOT,
-                env=self.env,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
