@@ -182,7 +182,10 @@ class UserAdmin(admin.ModelAdmin):
         raise Http404("Passwords are set by their owners only.")
 
     def _force_reset(self, request, user: User) -> None:
-        ended = password_services.password_reset_force(actor=request.user, user=user)
+        try:
+            ended = password_services.password_reset_force(actor=request.user, user=user)
+        except Forbidden as error:
+            raise PermissionDenied(error.message) from None
         self.log_change(
             request,
             user,
@@ -192,11 +195,8 @@ class UserAdmin(admin.ModelAdmin):
     @admin.action(description="Force a password reset (ends their sessions, mails a link)")
     def force_password_reset(self, request, queryset):
         users = list(queryset)
-        try:
-            for user in users:
-                self._force_reset(request, user)
-        except Forbidden as error:
-            raise PermissionDenied(error.message) from None
+        for user in users:
+            self._force_reset(request, user)
         self.message_user(
             request,
             f"Reset the password of {len(users)} {'person' if len(users) == 1 else 'people'}: "
@@ -214,10 +214,7 @@ class UserAdmin(admin.ModelAdmin):
             current_app=self.admin_site.name,
         )
         if request.method == "POST":
-            try:
-                self._force_reset(request, user)
-            except Forbidden as error:
-                raise PermissionDenied(error.message) from None
+            self._force_reset(request, user)
             self.message_user(
                 request,
                 f"{user.email} is signed out everywhere and was mailed a link to choose "
