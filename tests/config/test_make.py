@@ -22,9 +22,19 @@ def fake_venv(tmp_path):
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     record = tmp_path / "started"
+    # The task worker starts in the background and is stopped when the server exits: the
+    # server waits (up to 5 s) until the worker has recorded itself.
+    wait_for_worker = (
+        f'for _ in $(seq 50); do grep -q db_worker "{record}" 2>/dev/null && break; '
+        "sleep 0.1; done\n"
+    )
     for name in ("python", "daphne"):
         script = venv / "bin" / name
-        script.write_text(f'#!/bin/sh\necho "{name} $* -> $ATRIUM_BASE_URL" >> "{record}"\n')
+        script.write_text(
+            "#!/bin/sh\n"
+            + (wait_for_worker if name == "daphne" else "")
+            + f'echo "{name} $* -> $ATRIUM_BASE_URL" >> "{record}"\n'
+        )
         script.chmod(script.stat().st_mode | stat.S_IXUSR)
     # Newer than pyproject.toml and the lock, so make installs nothing.
     (venv / ".installed-run").touch()
