@@ -314,8 +314,9 @@ def read_mark(
     *, actor: User, thread_id: str, seq: object, checked_thread: Thread | None = None
 ) -> int:
     """Record that the user has read the thread up to ``seq`` (never moves backwards).
-    Returns the stored position; other tabs of the user are told. ``checked_thread`` as for
-    ``message_send``."""
+    Returns the stored position; other tabs of the user are told. ``checked_thread``: the
+    socket's remembered thread, already checked for ``actor`` (it carries only its ids, so
+    ``last_seq`` is read here); without it, the thread is looked up and checked."""
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise Invalid(
             "seq must be a non-negative integer.", code="bad_field", fields={"seq": "type"}
