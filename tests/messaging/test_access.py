@@ -62,7 +62,10 @@ def confirmations(monkeypatch) -> list[set[int]]:
 
 @pytest.fixture
 def lost_notices(monkeypatch):
+    """Notices are lost and the worker does not read the access-change log: the stamp and
+    the check before each frame are what is tested here."""
     monkeypatch.setattr(events, "publish_user_notice", lambda **kwargs: None)
+    monkeypatch.setattr(access, "POLL_SECONDS", 3600.0)
 
 
 async def acked(ws, thread: str) -> dict:

@@ -19,7 +19,7 @@ from channels.db import database_sync_to_async
 from accounts import permissions
 from accounts.models import ClientAccount, User
 from accounts.services import client_accounts, users
-from messaging import events, services
+from messaging import access, events, services
 from messaging.models import Event, Message, ReadState, Thread
 from tests import factories
 from tests.messaging.sockets import TIMEOUT, connected
@@ -335,8 +335,11 @@ async def test_deactivation_ends_the_socket_with_access_ended(people, acme):
 
 @pytest.fixture
 def lost_notices(monkeypatch):
-    """Every per-user notice is lost on its way (the layer dropped it)."""
+    """Every per-user notice is lost on its way (the layer dropped it), and the worker does
+    not read the access-change log either (``tests/messaging/test_access_watch.py`` has
+    that path): what is left is the check before the next frame."""
     monkeypatch.setattr(events, "publish_user_notice", lambda **kwargs: None)
+    monkeypatch.setattr(access, "POLL_SECONDS", 3600.0)
 
 
 NEXT_FRAMES = {
