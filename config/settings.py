@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "csp",
+    "evidence",
     "messaging",
     "vault",
     "approvals",
