@@ -82,8 +82,10 @@ class ApprovalRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-public_id"]
         indexes = [
-            models.Index(fields=["account", "-created_at", "-public_id"]),
-            models.Index(fields=["status", "due"]),
+            models.Index(
+                fields=["account", "-created_at", "-public_id"], name="approvals_account_newest"
+            ),
+            models.Index(fields=["status", "due"], name="approvals_status_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(required__gte=1), name="approvals_required"),

@@ -283,6 +283,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Minutes after a message before people who have not read it are e-mailed a digest.
 ATRIUM_DIGEST_DELAY = timedelta(minutes=env.int("ATRIUM_DIGEST_DELAY_MINUTES", default=10))
 ATRIUM_BASE_URL = env.str("ATRIUM_BASE_URL", default="http://127.0.0.1:8000")
+# Days after its due date before an open approval request expires (docs/api.md).
+ATRIUM_APPROVAL_EXPIRY_DAYS = env.int("ATRIUM_APPROVAL_EXPIRY_DAYS", default=14)
+if ATRIUM_APPROVAL_EXPIRY_DAYS < 0:
+    raise ImproperlyConfigured("ATRIUM_APPROVAL_EXPIRY_DAYS is a number of days, 0 or more.")
 
 # --- the vault ---------------------------------------------------------------------------
 # Master keys wrap the client accounts' keys. ATRIUM_MASTER_KEYS lists "id:base64-of-32-bytes"
