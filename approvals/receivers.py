@@ -1,0 +1,12 @@
+"""What approvals does when something changes in the vault."""
+
+from __future__ import annotations
+
+from approvals import services
+
+
+def reopen_on_new_version(sender, document, version, actor, meta, **kwargs) -> None:
+    """A new version of a document under a live request starts the request's next round.
+    Sent after the upload committed: a failure here is logged by the vault, and the upload
+    stands."""
+    services.approvals_on_new_version(document=document, version=version, actor=actor, meta=meta)
