@@ -5,7 +5,6 @@ the first entry it has not covered); a bundle export makes one on demand."""
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -14,22 +13,11 @@ from django.utils import timezone
 from evidence import keys, tree
 from evidence.head import lock_head
 from evidence.models import Checkpoint, Head
-
-SIGNATURE_DASH = "\u2014"
+from evidence.verify import checkpoint_body, signature_line
 
 
 def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def checkpoint_body(origin: str, size: int, root: bytes, moment: datetime) -> str:
-    """The signed text: origin, size, root and time, each line ending in a newline."""
-    return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\ntime {format_time(moment)}\n"
-
-
-def signature_line(name: str, public_key: bytes, signature: bytes) -> str:
-    blob = keys.note_key_hash(name, public_key) + signature
-    return f"{SIGNATURE_DASH} {name} {base64.b64encode(blob).decode()}\n"
 
 
 def signed_note(size: int, root: bytes, moment: datetime) -> str:

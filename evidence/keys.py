@@ -5,16 +5,15 @@ public half is what clients verify with."""
 from __future__ import annotations
 
 import base64
-import hashlib
 from functools import cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 
+from evidence.verify import fingerprint, verifier_key
+
 ALGORITHM = "Ed25519"
-# The signature type byte of an Ed25519 key in a signed note (C2SP signed-note).
-NOTE_ED25519 = b"\x01"
 
 
 @cache
@@ -36,23 +35,6 @@ def origin() -> str:
 
 def sign(data: bytes) -> bytes:
     return private_key().sign(data)
-
-
-def fingerprint(public_key: bytes) -> str:
-    """64 lowercase hex of SHA-256 over the 32 raw public key bytes."""
-    return hashlib.sha256(public_key).hexdigest()
-
-
-def note_key_hash(name: str, public_key: bytes) -> bytes:
-    """The 4-byte key hash that starts a signed note's signature: the first bytes of
-    SHA-256(key name ‖ 0x0A ‖ 0x01 ‖ public key)."""
-    return hashlib.sha256(name.encode() + b"\n" + NOTE_ED25519 + public_key).digest()[:4]
-
-
-def verifier_key(name: str, public_key: bytes) -> str:
-    """The key as witnesses name it: ``<name>+<8 hex of key hash>+<base64(0x01 ‖ key)>``."""
-    encoded = base64.b64encode(NOTE_ED25519 + public_key).decode()
-    return f"{name}+{note_key_hash(name, public_key).hex()}+{encoded}"
 
 
 def public_key_info() -> dict:
