@@ -49,6 +49,7 @@ def ledger_append(
 ):
     """One ledger entry about ``request``; returns the entry."""
     payload = {
+        "title": request.title,
         "request": {
             "id": request.public_id,
             "title": request.title,
