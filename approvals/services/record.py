@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils import timezone
+
 import evidence
 from accounts import permissions
 from accounts.models import User
@@ -103,6 +105,8 @@ def thread_post(
     frame = {
         "approval": selectors.summary_json(request, tally=tally),
         "by": selectors.person_json(actor),
+        # When it happened, for the conversation's time stamps and day separators.
+        "at": timezone.now().isoformat(),
         **payload,
     }
     if versions is not None:

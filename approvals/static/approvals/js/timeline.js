@@ -67,7 +67,7 @@ function personName(frame) {
 function requested(frame, { el, notice, stamp }) {
   const summary = remember(frame);
   if (summary === null) return null;
-  const item = notice(frame, "notice-approval", frame.approval?.created_at);
+  const item = notice(frame, "notice-approval", frame.at);
   const card = el("div", { className: "approval-card" });
   card.dataset.approvalCard = summary.id;
   const head = el("p", { className: "msg-doc" });
@@ -101,7 +101,9 @@ function requested(frame, { el, notice, stamp }) {
     }
     card.append(files);
   }
-  card.append(el("p", {}).appendChild(el("a", { className: "button small", text: "Review and decide", attrs: { href: summary.url ?? "#" } })).parentNode);
+  const act = el("p");
+  act.append(el("a", { className: "button small", text: "Open the request", attrs: { href: summary.url ?? "#" } }));
+  card.append(act);
   paint(card, summary);
   item.append(card);
   refreshCards(summary);
