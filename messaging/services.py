@@ -336,6 +336,24 @@ def read_mark(
     return position
 
 
+def viewing_frame(
+    *, actor: User, thread: Thread, page: str, state: str, hello: bool, socket: str
+) -> str:
+    """Someone's socket shows (or stopped showing) ``page`` about ``thread``; ``socket`` tells
+    two tabs of one person apart, ``hello`` asks the others to say they are there too."""
+    return events.encode(
+        {
+            "type": "viewing",
+            "thread": thread.public_id,
+            "page": page,
+            "state": state,
+            "hello": hello,
+            "socket": socket,
+            "user": _author_json(actor),
+        }
+    )
+
+
 def typing_frame(*, actor: User, thread: Thread) -> str:
     return events.encode(
         {"type": "typing", "thread": thread.public_id, "user": _author_json(actor)}

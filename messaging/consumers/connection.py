@@ -20,6 +20,7 @@ from messaging.consumers.messages import MessagesMixin
 from messaging.consumers.notifications import NotificationsMixin
 from messaging.consumers.presence import PresenceMixin
 from messaging.consumers.threads import Subscription, ThreadsMixin
+from messaging.consumers.viewing import ViewingMixin
 from messaging.database import db
 from messaging.hub import hub
 
@@ -50,6 +51,7 @@ class PortalConsumer(
     MessagesMixin,
     PresenceMixin,
     NotificationsMixin,
+    ViewingMixin,
     AsyncWebsocketConsumer,
 ):
     """One signed-in tab. Refuses anonymous and inactive users at the handshake."""
@@ -131,6 +133,7 @@ class PortalConsumer(
             self.hub.access.discard(self)
             if self._recheck_task is not None:
                 self._recheck_task.cancel()
+            await self._viewing_left(list(self.subscriptions.values()))
             await self.hub.leave_all(self)
             before, after = await presence.store().change(self.user.pk, self.socket_id, None)
             self._announce(before, after)
@@ -238,6 +241,7 @@ class PortalConsumer(
         "notification.read": NotificationsMixin.on_notification_read,
         "thread.mute": NotificationsMixin.on_thread_mute,
         "presence.set": PresenceMixin.on_presence_set,
+        "viewing": ViewingMixin.on_viewing,
     }
 
     # --- live events from the hub ----------------------------------------------------------

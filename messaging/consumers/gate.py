@@ -135,6 +135,8 @@ class AccessGateMixin:
         if self.access_ended:
             return
         self.access_ended = True
+        # Others stop seeing this person on a page at once; the socket is closing anyway.
+        await self._viewing_left(list(self.subscriptions.values()))
         self.subscriptions.clear()
         self.presence_watch = False
         self.hub.access.discard(self)
@@ -146,6 +148,7 @@ class AccessGateMixin:
         self.access.threads.pop(thread_id, None)
         for pk, subscription in list(self.subscriptions.items()):
             if subscription.thread.public_id == thread_id:
+                await self._viewing_left([subscription])
                 del self.subscriptions[pk]
                 await self.hub.leave(events.thread_group(pk), self)
 
@@ -265,6 +268,7 @@ class AccessGateMixin:
         self.access.facts = facts
         for pk in set(self.subscriptions) - still:
             subscription = self.subscriptions.pop(pk)
+            await self._viewing_left([subscription])
             await self.hub.leave(events.thread_group(pk), self)
             await self.send(
                 text_data=json.dumps(

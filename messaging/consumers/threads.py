@@ -30,6 +30,8 @@ class Subscription:
     syncing: bool = True
     pending: list[tuple[int, str]] = field(default_factory=list)
     last_typing: float = 0.0
+    viewing: str | None = None  # the page this socket says it shows (``viewing`` frames)
+    last_viewing: float = 0.0
 
 
 class ThreadsMixin:
@@ -91,6 +93,7 @@ class ThreadsMixin:
         thread_id = str_field(frame, "thread")
         for pk, subscription in list(self.subscriptions.items()):
             if subscription.thread.public_id == thread_id:
+                await self._viewing_left([subscription])
                 del self.subscriptions[pk]
                 await self.hub.leave(events.thread_group(pk), self)
         await self._reply({"type": "unsubscribed", "thread": thread_id}, frame)
