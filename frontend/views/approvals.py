@@ -19,9 +19,9 @@ from accounts.models import ClientAccount, User
 from accounts.permissions import Action
 from approvals import selectors as approval_selectors
 from approvals import services as approval_services
-from approvals.models import PolicyKind, Status, Verdict
+from approvals.models import PolicyKind, Verdict
 from evidence import keys as evidence_keys
-from frontend.views.common import account_or_404
+from frontend.views.common import STATUS_WORDS, account_or_404, decorated_approval, policy_words
 from messaging import selectors as messaging_selectors
 from vault import selectors as vault_selectors
 
@@ -30,14 +30,6 @@ FORM_DOCUMENTS = 200
 FORM_PEOPLE = 100
 FORM_THREADS = 50
 
-STATUS_WORDS = {
-    Status.OPEN: "Waiting for decisions",
-    Status.APPROVED: "Approved",
-    Status.CHANGES_REQUESTED: "Changes requested",
-    Status.REJECTED: "Rejected",
-    Status.WITHDRAWN: "Withdrawn",
-    Status.EXPIRED: "Expired",
-}
 VERDICT_WORDS = {
     Verdict.APPROVE: "Approved",
     Verdict.CHANGES_REQUESTED: "Asked for changes",
@@ -69,24 +61,6 @@ def _approval_or_404(user: User, public_id: str):
         raise Http404 from None
 
 
-def policy_words(policy: str | dict, approvers: int) -> str:
-    if policy == PolicyKind.ALL:
-        return "every approver" if approvers != 1 else "the approver"
-    if policy == PolicyKind.ANY:
-        return "any one approver"
-    return f"at least {policy['at_least']} of the {approvers} approvers"
-
-
-def _decorated(summary: dict) -> dict:
-    """A list row with the words the page shows."""
-    counts = summary["counts"]
-    return {
-        **summary,
-        "status_words": STATUS_WORDS.get(summary["status"], summary["status"]),
-        "needs": policy_words(summary["policy"], counts["approvers"]),
-    }
-
-
 # --- lists ----------------------------------------------------------------------------------
 
 
@@ -98,7 +72,7 @@ def approvals_index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "frontend/approvals.html",
-        {"waiting": [_decorated(row) for row in page.rows], "next": page.next},
+        {"waiting": [decorated_approval(row) for row in page.rows], "next": page.next},
     )
 
 
@@ -158,7 +132,7 @@ def account_approvals(request: HttpRequest, account_id: str) -> HttpResponse:
     )
     context = {
         "account": account,
-        "rows": [_decorated(row) for row in page.rows],
+        "rows": [decorated_approval(row) for row in page.rows],
         "next": page.next,
         "may_ask": may_ask,
         # A refused request keeps what was typed and chosen.

@@ -240,3 +240,12 @@ def test_staff_withdraw_and_clients_cannot(client, people, request_):
     )
     request_.refresh_from_db()
     assert (request_.status, request_.withdraw_reason) == (Status.WITHDRAWN, "Replaced")
+
+
+def test_the_home_page_puts_what_waits_for_the_persons_decision_first(client, people, request_):
+    client.force_login(people["client_admin"])
+    text = client.get(reverse("frontend:home")).content.decode()
+    assert "Waiting for your approval" in text
+    assert text.index(request_.public_id) < text.index("Your work with us")
+    client.force_login(people["client_member"])
+    assert "Waiting for your approval" not in client.get(reverse("frontend:home")).content.decode()
