@@ -23,7 +23,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts import permissions
@@ -57,10 +57,14 @@ def notification_summary(*, kind: str, actor: User | None, thread_title: str) ->
 def thread_people(thread: Thread) -> list[User]:
     """Everyone who may read the thread now: its account's members and team and the firm
     admins, narrowed to the explicit grantees for a privileged thread."""
+    return list(_thread_readers(thread))
+
+
+def _thread_readers(thread: Thread) -> QuerySet[User]:
     people = permissions.people_seeing_account(thread.account_id)
     if thread.privileged:
         people = people.filter(pk__in=permissions.privileged_grantees(thread).values("pk"))
-    return list(people)
+    return people
 
 
 def thread_followers(thread: Thread) -> list[User]:
@@ -184,7 +188,7 @@ def people_notify(
     who may read the thread, whether they muted it or not (it is addressed to them, like an
     @mention)."""
     named = {person.pk for person in people}
-    readers = [person for person in thread_people(thread) if person.pk in named]
+    readers = list(_thread_readers(thread).filter(pk__in=named)) if named else []
     return _notify(
         readers,
         thread=thread,
