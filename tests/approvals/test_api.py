@@ -462,6 +462,11 @@ def test_awaiting_me_across_accounts(client, acme, globex, people, design):
     listed = client.get(f"{API}?awaiting=me").json()
     assert [r["id"] for r in listed["approvals"]] == [mine_globex.public_id]
     assert client.get(f"{API}?awaiting=you").status_code == 400
+    neither = client.get(API)
+    assert (neither.status_code, neither.json()["error"]["fields"]) == (
+        400,
+        {"account": "required"},
+    )
 
 
 def _queries(client, path: str) -> int:
