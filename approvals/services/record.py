@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import evidence
 from accounts import permissions
 from accounts.models import User
-from approvals import events, selectors
+from approvals import selectors
 from approvals.models import ApprovalRequest, RequestVersion
 from messaging import timeline
 
@@ -116,6 +116,3 @@ def thread_post(
         among=grantees_among(request),
         detail=detail[:200],
     )
-
-
-__all__ = ["events", "grantees_among", "ledger_append", "origin_json", "thread_post"]
