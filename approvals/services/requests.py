@@ -94,7 +94,7 @@ def _checked_versions(actor: User, account: ClientAccount, value: object) -> lis
     return versions
 
 
-def _checkedapprovers_of(
+def _checked_approvers(
     account: ClientAccount, value: object, documents: list[Document]
 ) -> list[User]:
     approvers = []
@@ -220,7 +220,7 @@ def approval_create(
     documents = [v.document for v in chosen]
     if not permissions.can_create_approval(actor, account, documents):
         raise NotFound
-    people = _checkedapprovers_of(account, approvers, documents)
+    people = _checked_approvers(account, approvers, documents)
     rule = policy.policy_parse(policy_value, approvers=len(people))
     day = _checked_due(due)
     where = _thread_for(actor, account, thread, documents)
