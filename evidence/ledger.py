@@ -35,7 +35,7 @@ MAX_ENTRY_BYTES = 64 * 1024
 
 def format_at(moment: datetime) -> str:
     """UTC with six fractional digits and "Z", as entries carry it."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def parse_at(text: str) -> datetime:
