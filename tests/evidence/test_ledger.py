@@ -253,3 +253,19 @@ def test_concurrent_writers_get_one_total_order(postgresql_only):
         previous, last_at = entry.leaf_hash, entry.at
         by_subject[entry.subject] = entry.leaf_hash
     assert Head.objects.get().size == total
+
+
+def test_a_failed_queueing_is_logged_and_the_entry_kept(
+    monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    class Unreachable:
+        def using(self, **options):
+            raise ConnectionError("the queue is down")
+
+    monkeypatch.setattr(ledger, "checkpoint_when_due", Unreachable())
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = evidence.append(actor=None, kind="a.b", subject="s", payload={})
+    assert "queueing the evidence checkpoint failed" in caplog.text
+    assert Entry.objects.get().index == entry.index
+    # Still armed: the next checkpoint made covers the entry.
+    assert Head.objects.get().checkpoint_due_at is not None
