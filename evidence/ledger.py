@@ -243,6 +243,9 @@ def _write(entry: Entry, completed: list[tuple[int, int, bytes]], changes: dict)
     params.append(Head.ONLY)
     with connection.cursor() as cursor:
         cursor.execute("".join(parts), params)
+    # The instance handed back is a stored row, as the ORM would have left it.
+    entry._state.adding = False
+    entry._state.db = connection.alias
 
 
 def checkpoint_schedule(due: datetime) -> None:
