@@ -237,7 +237,9 @@ def measure_appends(writers: int, rate: float, seconds: float, seed: int = 11) -
     from accounts.models import User
 
     people = [
-        User.objects.create(email=f"writer{n}@example.test", name=f"Writer {n}")
+        User.objects.get_or_create(
+            email=f"writer{n}@example.test", defaults={"name": f"Writer {n}"}
+        )[0]
         for n in range(writers)
     ]
     durations: dict[str, list[float]] = {"with": [], "without": []}

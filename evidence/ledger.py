@@ -131,12 +131,7 @@ def append(
         head = lock_head()
         now = timezone.now()
         at = max(now, head.last_at) if head.last_at else now
-        subject_prev = (
-            Entry.objects.filter(subject=subject)
-            .order_by("-index")
-            .values_list("leaf_hash", flat=True)
-            .first()
-        )
+        subject_prev = _subject_last_leaf(subject)
         index = head.size
         body = _body(
             index,
@@ -177,6 +172,27 @@ def append(
     if due is not None:
         transaction.on_commit(lambda: checkpoint_schedule(due))
     return entry
+
+
+_SUBJECT_LAST_SQL = (
+    'SELECT "leaf_hash" FROM "evidence_entry" WHERE "subject" = %s ORDER BY "index" DESC LIMIT 1'
+)
+
+
+def _subject_last_leaf(subject: str) -> bytes | None:
+    """The leaf hash of the subject's latest entry (on the (subject, index) index)."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_SUBJECT_LAST_SQL, [subject])
+            row = cursor.fetchone()
+        return bytes(row[0]) if row is not None else None
+    return (
+        Entry.objects.filter(subject=subject)
+        .order_by("-index")
+        .values_list("leaf_hash", flat=True)
+        .first()
+    )
 
 
 _ENTRY_COLUMNS = (
@@ -227,6 +243,9 @@ def _write(entry: Entry, completed: list[tuple[int, int, bytes]], changes: dict)
     params.append(Head.ONLY)
     with connection.cursor() as cursor:
         cursor.execute("".join(parts), params)
+    # The instance handed back is a stored row, as the ORM would have left it.
+    entry._state.adding = False
+    entry._state.db = connection.alias
 
 
 def checkpoint_schedule(due: datetime) -> None:

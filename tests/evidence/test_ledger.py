@@ -56,6 +56,7 @@ def test_an_entry_is_its_canonical_text():
     }
     assert entry.canonical.encode() == canonical_json(fields)
     assert entry.leaf_hash == leaf_hash(entry.canonical.encode())
+    assert entry._state.adding is False  # a stored row, as the ORM would return it
     stored = Entry.objects.get(index=0)
     assert isinstance(stored.leaf_hash, bytes)
     assert (stored.canonical, stored.leaf_hash, stored.actor_pk) == (
