@@ -37,7 +37,12 @@ def approvals(request: HttpRequest) -> HttpResponse:
             raise Invalid('awaiting is "me".', fields={"awaiting": "invalid"})
         page = selectors.awaiting(request.user, cursor=cursor, limit=limit)
         return JsonResponse({"awaiting": "me", "approvals": page.rows, "next": page.next})
-    account = permissions.account_for(request.user, request.GET.get("account", ""))
+    if not request.GET.get("account"):
+        raise Invalid(
+            "Name the account (?account=ACC), or ask for what awaits you (?awaiting=me).",
+            fields={"account": "required"},
+        )
+    account = permissions.account_for(request.user, request.GET["account"])
     page = selectors.approvals_of_account(request.user, account, cursor=cursor, limit=limit)
     return JsonResponse({"account": account.public_id, "approvals": page.rows, "next": page.next})
 

@@ -7,6 +7,7 @@ counts, versions and approvers of a page are fetched for the whole page at once.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from approvals.models import (
     Status,
     ViewReceipt,
 )
+from evidence.models import Entry
 from vault.models import Document
 
 DEFAULT_PAGE = 50
@@ -222,10 +224,6 @@ def approval_detail(request: ApprovalRequest, *, with_history: bool = True) -> D
 def approval_history(request: ApprovalRequest) -> list[dict]:
     """The request's history as the evidence ledger records it, oldest first: when, who,
     what (the entry's kind) and the ledger index, for the request's page."""
-    import json
-
-    from evidence.models import Entry
-
     history = []
     for index, text in (
         Entry.objects.filter(subject=request.public_id)

@@ -19,7 +19,13 @@ from accounts.models import User
 from evidence import keys, tree
 from evidence.ledger import KIND, MAX_SUBJECT_CHARS, format_at
 from evidence.models import ZERO_HASH, Checkpoint, Entry, Head, Node
-from evidence.verify import VerificationError, canonical_json, leaf_hash, parse_checkpoint
+from evidence.verify import (
+    MAX_SAFE_INTEGER,
+    VerificationError,
+    canonical_json,
+    leaf_hash,
+    parse_checkpoint,
+)
 
 ENTRY_FIELDS = {
     "v",
@@ -34,6 +40,35 @@ ENTRY_FIELDS = {
     "subject_prev",
 }
 CHUNK = 5000
+
+
+def _refuse_float(text: str) -> None:
+    raise ValueError(f"number {text} is not an integer")
+
+
+def _checked_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"integer {text} is outside ±(2^53 - 1)")
+    return value
+
+
+def _parse(text: str) -> tuple[object, bytes]:
+    """The JSON value of an entry's text and that value's canonical bytes, refusing what
+    canonical JSON refuses. The refusals happen while parsing (floats, constants, integers
+    out of range), so for ASCII text the canonical bytes are a plain sorted, compact
+    ``json.dumps``: the same bytes as ``canonical_json``, several times faster, which is
+    what a check of millions of entries spends its time on."""
+    body = _DECODER.decode(text)
+    if not text.isascii():
+        return body, canonical_json(body)
+    return body, _ENCODER.encode(body).encode("utf-8")
+
+
+_DECODER = json.JSONDecoder(
+    parse_float=_refuse_float, parse_constant=_refuse_float, parse_int=_checked_int
+)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class LedgerDamaged(Exception):
@@ -94,8 +129,7 @@ class _Pass:
         where = f"entry {index}"
         data = text.encode("utf-8")
         try:
-            body = json.loads(text)
-            canonical = canonical_json(body)
+            body, canonical = _parse(text)
         except ValueError as error:
             raise LedgerDamaged(f"{where}: its text is not canonical JSON ({error})") from None
         if canonical != data:

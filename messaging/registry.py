@@ -115,18 +115,25 @@ def register(*declarations: EventType | NoticeKind) -> None:
                 types[declared.type] = declared
             else:
                 raise TypeError(f"{declared!r} is neither an EventType nor a NoticeKind")
-        _event_types.update(types)
-        _notice_kinds.update(kinds)
+        _publish(types, kinds)
 
 
 def unregister(*declarations: EventType | NoticeKind) -> None:
     """Forget declarations (for tests that declare their own types)."""
     with _lock:
+        types, kinds = dict(_event_types), dict(_notice_kinds)
         for declared in declarations:
             if isinstance(declared, EventType):
-                _event_types.pop(declared.type, None)
+                types.pop(declared.type, None)
             else:
-                _notice_kinds.pop(declared.value, None)
+                kinds.pop(declared.value, None)
+        _publish(types, kinds)
+
+
+def _publish(types: dict[str, EventType], kinds: dict[str, NoticeKind]) -> None:
+    # New dicts, never changed in place: a reader iterating the old ones is undisturbed.
+    global _event_types, _notice_kinds
+    _event_types, _notice_kinds = types, kinds
 
 
 def event_type(type: str) -> EventType:

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from approvals import events, policy, selectors
 from approvals.models import ApprovalRequest, Decision, Status
+from approvals.services.lookups import approvers_of, request_close, request_locked
+from approvals.services.record import ledger_append, thread_post
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,6 @@ def approvals_due_run(*, now: datetime | None = None) -> DueRun:
     """Expire the open requests whose due date is ``ATRIUM_APPROVAL_EXPIRY_DAYS`` days past,
     then remind the undecided approvers of open requests due tomorrow or earlier, once per
     round. Returns the public ids of both."""
-    from approvals.services.lookups import approvers_of, request_close, request_locked
-    from approvals.services.record import ledger_append, thread_post
-
     today = timezone.localdate(now) if now is not None else selectors.today()
     last_due_expiring = today - timedelta(days=selectors.expiry_days() + 1)
     expired = []

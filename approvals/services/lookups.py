@@ -28,14 +28,19 @@ def approval_for(actor: User, public_id: object) -> ApprovalRequest:
 
 
 def decide_check(actor: User, request: ApprovalRequest) -> None:
-    """Forbidden (``not_an_approver``) unless ``actor``, who may see the request, is one of
-    its approvers."""
+    """NotFound unless ``actor`` may see the request; Forbidden (``not_an_approver``) unless
+    they are one of its approvers."""
+    if not permissions.can_view_approval(actor, request):
+        raise NotFound
     if not permissions.can_decide_approval(actor, request):
         raise Forbidden("Only the request's approvers decide on it.", code="not_an_approver")
 
 
 def withdraw_check(actor: User, request: ApprovalRequest) -> None:
-    """Forbidden (``team_only``) unless ``actor`` serves the request's account."""
+    """NotFound unless ``actor`` may see the request; Forbidden (``team_only``) unless they
+    serve its account."""
+    if not permissions.can_view_approval(actor, request):
+        raise NotFound
     if not permissions.can_withdraw_approval(actor, request):
         raise Forbidden(
             "Only the firm's people on this client's team withdraw a request.", code="team_only"

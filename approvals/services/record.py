@@ -17,7 +17,7 @@ from django.utils import timezone
 import evidence
 from accounts import permissions
 from accounts.models import User
-from approvals import events, selectors
+from approvals import selectors
 from approvals.models import ApprovalRequest, RequestVersion
 from messaging import timeline
 
@@ -120,6 +120,3 @@ def thread_post(
         among=grantees_among(request),
         detail=detail[:200],
     )
-
-
-__all__ = ["events", "grantees_among", "ledger_append", "origin_json", "thread_post"]

@@ -23,7 +23,7 @@ from approvals.services.lookups import (
     request_locked,
     withdraw_check,
 )
-from approvals.services.record import ledger_append, person_json, thread_post
+from approvals.services.record import ledger_append, thread_post
 from messaging import services as messaging_services
 from messaging.models import Thread
 from vault import services as vault_services
@@ -94,7 +94,7 @@ def _checked_versions(actor: User, account: ClientAccount, value: object) -> lis
     return versions
 
 
-def _checkedapprovers_of(
+def _checked_approvers(
     account: ClientAccount, value: object, documents: list[Document]
 ) -> list[User]:
     approvers = []
@@ -220,7 +220,7 @@ def approval_create(
     documents = [v.document for v in chosen]
     if not permissions.can_create_approval(actor, account, documents):
         raise NotFound
-    people = _checkedapprovers_of(account, approvers, documents)
+    people = _checked_approvers(account, approvers, documents)
     rule = policy.policy_parse(policy_value, approvers=len(people))
     day = _checked_due(due)
     where = _thread_for(actor, account, thread, documents)
@@ -376,7 +376,7 @@ def approval_reopen(*, request_pk: int, actor: User | None, meta: dict | None) -
         if locked.due is not None and policy.reminder_day(locked.due) <= selectors.today():
             locked.reminded_round = locked.round
         locked.save(update_fields=["round", "status", "closed_at", "updated_at", "reminded_round"])
-        bound = RequestVersion.objects.bulk_create(
+        RequestVersion.objects.bulk_create(
             [
                 RequestVersion(
                     request=locked,
@@ -420,5 +420,4 @@ __all__ = [
     "approval_reopen",
     "approval_withdraw",
     "approvals_on_new_version",
-    "person_json",
 ]

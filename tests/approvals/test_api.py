@@ -462,6 +462,11 @@ def test_awaiting_me_across_accounts(client, acme, globex, people, design):
     listed = client.get(f"{API}?awaiting=me").json()
     assert [r["id"] for r in listed["approvals"]] == [mine_globex.public_id]
     assert client.get(f"{API}?awaiting=you").status_code == 400
+    neither = client.get(API)
+    assert (neither.status_code, neither.json()["error"]["fields"]) == (
+        400,
+        {"account": "required"},
+    )
 
 
 def _queries(client, path: str) -> int:
@@ -517,3 +522,33 @@ def test_list_and_detail_cost_the_same_whatever_their_size(client, acme, people,
     assert _queries(client, f"{API}?awaiting=me") == few_awaiting
     assert _queries(client, url(first)) == few_detail
     assert max(few, few_awaiting) <= 9 and few_detail <= 14, (few, few_awaiting, few_detail)
+
+
+def test_a_new_version_uploaded_over_http_starts_the_next_round(
+    client, acme, people, design, django_capture_on_commit_callbacks
+):
+    from tests.vault import web
+
+    request = ask(
+        people["staff_on_team"], acme, documents=[design], approvers=[people["client_admin"]]
+    )
+    client.force_login(people["client_member"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            web.versions_url(design.public_id),
+            {"file": web.attachment(b"design v2\n", "design-v2.pdf")},
+            REMOTE_ADDR="198.51.100.4",
+            HTTP_USER_AGENT="Uploader",
+        )
+    assert response.status_code == 201
+    detail = client.get(url(request)).json()
+    assert (detail["status"], detail["round"]) == ("open", 2)
+    assert detail["versions"][0]["id"] == response.json()["id"]
+    reopened = entries(request.public_id)[-1]
+    assert reopened["kind"] == "approval.reopened"
+    assert reopened["actor"]["id"] == people["client_member"].public_id
+    assert reopened["payload"]["from"] == {
+        "ip": "198.51.100.4",
+        "user_agent": "Uploader",
+        "authentication": "password",
+    }

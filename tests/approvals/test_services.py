@@ -384,6 +384,20 @@ def test_the_team_withdraws(acme, people, asked, role):
     assert refused.value.code == "not_open"
 
 
+@pytest.mark.parametrize("role", ["other_client", "staff_off_team"])
+def test_strangers_to_a_request_are_not_told_it_exists(acme, people, asked, role):
+    before = stored()
+    with pytest.raises(NotFound):
+        services.approval_decide(actor=people[role], request=asked, verdict="approve")
+    with pytest.raises(NotFound):
+        services.approval_withdraw(actor=people[role], request=asked)
+    with pytest.raises(NotFound):
+        services.approval_viewed(
+            actor=people[role], request=asked, version_id=asked.bound.first().version.public_id
+        )
+    assert stored() == before
+
+
 def test_clients_do_not_withdraw(acme, people, asked):
     before = stored()
     with pytest.raises(Forbidden) as refused:

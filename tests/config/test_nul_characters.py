@@ -33,6 +33,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import AccessChange
 from accounts.services import invitations as invitation_services
 from accounts.services.firm import firm_get
+from approvals import services as approval_services
 from messaging import services as messaging_services
 from tests import factories
 from tests.vault.helpers import sealed_upload
@@ -179,6 +180,32 @@ def _acme(w):
     return w.acme.public_id
 
 
+def _approval_create(field: str):
+    def send(client, w):
+        data = {
+            "account": w.acme.public_id,
+            "title": "Homepage",
+            "message": "Have a look.",
+            "versions": [w.plain.latest_version.public_id],
+            "approvers": [w.people["client_admin"].public_id],
+            "policy": "all",
+            "due": "2099-01-01",
+            "thread": w.thread.public_id,
+        }
+        value = data[field]
+        data[field] = [value[0] + NUL] if isinstance(value, list) else value + NUL
+        return _json(client, "post", reverse("approvals_api:approvals"), data)
+
+    return send
+
+
+def _approval_post(route: str, data: dict):
+    def send(client, w):
+        return _json(client, "post", reverse(route, args=[w.approval.public_id]), data)
+
+    return send
+
+
 CASES = [
     # --- the JSON API -----------------------------------------------------------------------
     Case("api:me", "api", "q", _get("api:me", query="?q=%00")),
@@ -272,6 +299,69 @@ CASES = [
         lambda c, w: c.post(reverse("vault_api:upload_complete", args=["upl\x00"])),
     ),
     Case("vault_api:download", "api", "version_id", _get("vault_api:download", args=["ver\x00"])),
+    *[
+        Case("approvals_api:approvals", "api", f, _approval_create(f))
+        for f in ("account", "title", "message", "versions", "approvers", "policy", "due", "thread")
+    ],
+    Case(
+        "approvals_api:approvals",
+        "api",
+        "account",
+        _get("approvals_api:approvals", query="?account=acc%00"),
+    ),
+    Case(
+        "approvals_api:approvals",
+        "api",
+        "awaiting",
+        _get("approvals_api:approvals", query="?awaiting=me%00"),
+    ),
+    Case(
+        "approvals_api:approval",
+        "api",
+        "approval_id",
+        _get("approvals_api:approval", args=["apr\x00"]),
+    ),
+    Case(
+        "approvals_api:decisions",
+        "api",
+        "comment",
+        _approval_post("approvals_api:decisions", {"verdict": "reject", "comment": TEXT}),
+    ),
+    Case(
+        "approvals_api:decisions",
+        "api",
+        "verdict",
+        _approval_post("approvals_api:decisions", {"verdict": "approve" + NUL}),
+        who="client_admin",
+    ),
+    Case(
+        "approvals_api:withdraw",
+        "api",
+        "reason",
+        _approval_post("approvals_api:withdraw", {"reason": TEXT}),
+    ),
+    Case(
+        "approvals_api:evidence",
+        "api",
+        "approval_id",
+        _get("approvals_api:evidence", args=["apr\x00"]),
+    ),
+    Case(
+        "approvals_api:viewed",
+        "api",
+        "version_id",
+        lambda c, w: c.post(
+            reverse("approvals_api:viewed", args=[w.approval.public_id, "ver" + NUL])
+        ),
+        who="client_admin",
+    ),
+    Case(
+        "approvals_api:download",
+        "api",
+        "version_id",
+        _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
+        who="client_admin",
+    ),
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
     *[
@@ -545,6 +635,14 @@ def world(acme, people):
     document = add("Settlement", True)
     plain = add("Plan", False)
     session = sessions.upload_open(actor=staff, account=acme, filename="a.txt", size=5)
+    approval = approval_services.approval_create(
+        actor=staff,
+        account=acme,
+        title="Plan",
+        versions=[plain.latest_version.public_id],
+        approvers=[people["client_admin"].public_id],
+        policy_value="all",
+    )
     issued = invitation_services.invitation_create(
         actor=staff, account=acme, email="nina@example.test"
     )
@@ -557,6 +655,7 @@ def world(acme, people):
         document=document,
         plain=plain,
         session=session,
+        approval=approval,
         invitation_token=issued.token,
     )
 

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evidence.verify import (
     Checkpoint,
@@ -211,6 +213,47 @@ def _flip_signature(note: str) -> str:
 def test_a_checkpoint_that_is_malformed_or_changed_is_refused(ledger, change, reason):
     with pytest.raises(VerificationError, match=reason):
         parse_checkpoint(change(ledger.checkpoint()), ledger.public_key, ORIGIN)
+
+
+def _respell_last_base64_character(text: str) -> str:
+    """The same bytes in another spelling: the unused low bits of the last character set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    body = text.rstrip("=")
+    last = alphabet.index(body[-1])
+    respelled = body[:-1] + alphabet[last | 1] + text[len(body) :]
+    assert respelled != text and base64.b64decode(respelled) == base64.b64decode(text)
+    return respelled
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        # Only the em dash makes a signature line, even when the rest would verify.
+        (lambda n: n.replace("\u2014 ", "--"), "signature line 1 is malformed"),
+        (lambda n: n + "\u2014 a+b AAAAAAAA\n", "signature line 2 is malformed"),
+        (lambda n: n + "\u2014 witness AAAAAAAA\n" * 100, "more than 100 signatures"),
+        (lambda n: n.replace("\n23\n", "\n23\ud800\n"), "not valid UTF-8 text"),
+        (
+            lambda n: n.replace(
+                n.split(" ")[-1], _respell_last_base64_character(n.split(" ")[-1][:-1]) + "\n"
+            ),
+            "signature line 1 is not written in standard base64",
+        ),
+    ],
+)
+def test_a_note_is_read_strictly(ledger, change, reason):
+    with pytest.raises(VerificationError, match=reason):
+        parse_checkpoint(change(ledger.checkpoint()), ledger.public_key, ORIGIN)
+
+
+def test_a_note_that_is_not_text_is_refused(ledger):
+    with pytest.raises(VerificationError, match="the checkpoint is not text"):
+        parse_checkpoint(None, ledger.public_key, ORIGIN)
+
+
+def test_a_witness_line_among_the_limit_of_signatures_is_accepted(ledger):
+    note = ledger.checkpoint() + "\u2014 witness.example AAAAAAAA\n" * 99
+    assert parse_checkpoint(note, ledger.public_key, ORIGIN).size == 23
 
 
 def test_a_checkpoint_whose_root_is_changed_is_refused(ledger):
@@ -466,6 +509,14 @@ def test_a_proof_step_that_is_not_a_hash_is_named(bundle, key, ledger):
     fails(resigned(bundle, ledger), key, "step of the proof of entry 15 is not valid base64")
 
 
+def test_base64_in_another_spelling_of_the_same_bytes_is_refused(bundle, key, ledger):
+    # Each hash has one spelling, so no two bundles differ only in how a proof is written.
+    proof = bundle["entries"][2]["proof"]
+    proof[1] = _respell_last_base64_character(proof[1])
+    reason = "step of the proof of entry 11 is not written in standard base64"
+    fails(resigned(bundle, ledger), key, reason)
+
+
 # --- 5. the subject's chain ----------------------------------------------------------------------
 
 
@@ -645,3 +696,39 @@ def test_the_hashes_the_report_shows_are_those_of_the_entries(bundle, key):
     for proven, item in zip(report.entries, bundle["entries"], strict=True):
         assert proven.leaf_hash == leaf_hash(canonical_json(item["entry"]))
     assert CLEO["email"] in str(report)
+
+
+KINDS = [
+    "approval.requested",
+    "approval.viewed",
+    "approval.decided",
+    "approval.reopened",
+    "approval.approved",
+    "approval.withdrawn",
+    "document.viewed",
+    "document.downloaded",
+    "other.kind",
+]
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["id", "version", "sha256", "title", "x"]), children, max_size=3
+        )
+    ),
+    max_leaves=8,
+)
+PAYLOADS = st.dictionaries(
+    st.sampled_from(["title", "versions", "version", "sha256", "verdict", "comment", "filename"]),
+    JSON_VALUES,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(KINDS), payload=PAYLOADS, content=st.none() | st.just("e" * 64))
+def test_any_payload_of_a_known_kind_is_said_without_failing(kind, payload, content):
+    words = describe(_entry(kind, payload, content))
+    assert words
+    assert all(char.isprintable() for char in words)

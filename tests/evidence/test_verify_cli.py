@@ -211,3 +211,19 @@ def test_nothing_but_the_standard_library_and_cryptography_is_loaded(folder):
     # cryptography's compiled bindings load as the top-level _openssl and _cffi_backend.
     assert loaded <= {"verify", "cryptography", "_openssl", "_cffi_backend"}, loaded
     assert {"verify", "cryptography"} <= loaded
+
+
+def test_a_bundle_nested_too_deeply_fails_with_exit_1(folder, made, capsys, monkeypatch):
+    deep = '{"format": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    (folder / "bundle.json").write_text(deep)
+    assert main([str(folder / "bundle.json"), "--public-key", b64(made[1])]) == 1
+    assert capsys.readouterr().err == "FAILED: the bundle is not valid JSON\n"
+    # Shallow enough for the JSON reader, too deep for a check that walks it.
+    (folder / "bundle.json").write_text(json.dumps(made[0]))
+
+    def too_deep(*args, **kwargs):
+        raise RecursionError
+
+    monkeypatch.setattr(evidence.verify, "verify_bundle", too_deep)
+    assert main([str(folder / "bundle.json"), "--public-key", b64(made[1])]) == 1
+    assert "FAILED: the bundle nests values too deeply" in capsys.readouterr().err

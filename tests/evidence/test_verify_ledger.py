@@ -260,3 +260,30 @@ def test_an_entry_beyond_the_head_is_named(ledger):
 def test_chunk_must_be_positive(db):
     with pytest.raises(CommandError, match="--chunk must be at least 1"):
         call_command("verify_ledger", chunk=0)
+
+
+@pytest.mark.parametrize(
+    ("fragment", "problem"),
+    [
+        ('"n":1.5', "number 1.5 is not an integer"),
+        ('"n":NaN', "number NaN is not an integer"),
+        ('"n":9007199254740992', "integer 9007199254740992 is outside"),
+    ],
+)
+def test_numbers_canonical_json_refuses_are_named(ledger, fragment, problem):
+    row = Entry.objects.get(index=6)
+    assert '"n":6' in row.canonical
+    with unguarded():
+        Entry.objects.filter(index=6).update(canonical=row.canonical.replace('"n":6', fragment))
+    damaged(f"entry 6: its text is not canonical JSON \\({problem}")
+
+
+def test_text_beyond_ascii_is_checked_too(db):
+    evidence.append(actor=None, kind="a.b", subject="s", payload={"name": "Cléo Müller ✓"})
+    row = Entry.objects.get(index=0)
+    assert "Cléo" in row.canonical
+    assert "intact: 1 entries" in run()
+    escaped = row.canonical.replace("é", "\\u00e9")
+    with unguarded():
+        Entry.objects.filter(index=0).update(canonical=escaped)
+    damaged("entry 0: its text is not in canonical form")

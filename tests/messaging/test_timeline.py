@@ -13,7 +13,12 @@ from django.db import transaction
 from messaging import events, selectors, services, timeline
 from messaging.matter_status import MATTER_STATUS, MATTER_STATUS_NOTICE
 from messaging.models import Event, Notification, Thread
-from messaging.notifications import MENTION, notification_summary, thread_mute
+from messaging.notifications import (
+    MENTION,
+    notification_summary,
+    notifications_for,
+    thread_mute,
+)
 from tests import factories
 from tests.messaging.sockets import TIMEOUT, connected
 from tests.messaging.test_protocol import general, subscribe
@@ -62,7 +67,11 @@ def test_the_apps_declare_their_own_types_and_kinds():
     assert timeline.notice_kind("mention") is MENTION
     assert DOCUMENT_ADDED.renderer == "vault/js/timeline.js"
     assert MATTER_STATUS.renderer == "messaging/js/matter_status.js"
-    assert timeline.renderer_paths() == ["messaging/js/matter_status.js", "vault/js/timeline.js"]
+    assert timeline.renderer_paths() == [
+        "approvals/js/timeline.js",
+        "messaging/js/matter_status.js",
+        "vault/js/timeline.js",
+    ]
 
 
 def test_a_declaration_is_found_and_an_unknown_lookup_is_a_value_error(declared):
@@ -123,6 +132,22 @@ def test_a_kind_no_app_declares_still_reads_neutrally(people):
         kind="invoice_paid", actor=people["staff_on_team"], thread_title="General"
     )
     assert summary == "Sam Staff posted in General"
+
+
+def test_a_stored_kind_no_app_declares_any_more_is_listed_neutrally(people, general_thread):
+    member = people["client_member"]
+    Notification.objects.create(
+        user=member,
+        kind="k" * 32,  # the longest a kind may be
+        thread=general_thread,
+        seq=1,
+        actor=people["staff_on_team"],
+        detail="did something",
+    )
+    [listed] = notifications_for(member)
+    assert listed["kind"] == "k" * 32
+    assert listed["summary"] == "Sam Staff posted in General"
+    assert listed["excerpt"] == "did something"
 
 
 # --- appending -------------------------------------------------------------------------------
