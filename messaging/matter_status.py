@@ -4,16 +4,26 @@ for the people following them.
 
 A privileged matter reaches its grantees only: its event goes into its privileged threads
 alone (whose readers are granted), and nowhere if it has none; only the matter's grantees
-are notified."""
+are notified.
+
+Declared by messaging for now (``apps.py``); it goes with matters when they get an app of
+their own, its browser renderer (``messaging/static/messaging/js/matter_status.js``) too."""
 
 from __future__ import annotations
 
 from accounts import permissions
 from accounts.models import Matter, MatterStatus, User
-from messaging import notifications
-from messaging.models import Thread
-from messaging.posts import MATTER_STATUS, thread_event_post
+from messaging import timeline
+from messaging.models import Notification, Thread
 from messaging.services import thread_ensure_general
+from messaging.timeline import EventType, NoticeKind
+
+MATTER_STATUS_NOTICE = NoticeKind(
+    "matter_status", "Matter status", "changed a matter's status in {thread}"
+)
+MATTER_STATUS = EventType(
+    "matter.status", notifies=MATTER_STATUS_NOTICE, renderer="messaging/js/matter_status.js"
+)
 
 
 def _threads_for(matter: Matter) -> list[Thread]:
@@ -41,9 +51,13 @@ def matter_status_announce(*, actor: User, matter: Matter, previous: str) -> lis
     told: set[int] = set()
     seqs = []
     for thread in _threads_for(matter):
-        seq = thread_event_post(
+        seq = timeline.append(
             thread=thread,
-            event_type=MATTER_STATUS.type,
+            event_type=MATTER_STATUS,
+            actor=actor,
+            detail=detail,
+            among=among,
+            exclude=frozenset(told),
             payload={
                 "by": {"id": actor.public_id, "name": actor.name, "initials": actor.initials},
                 "matter": {
@@ -58,16 +72,11 @@ def matter_status_announce(*, actor: User, matter: Matter, previous: str) -> lis
             },
         )
         seqs.append(seq)
-        created = notifications.followers_notify(
-            thread=thread,
-            seq=seq,
-            actor=actor,
-            kind=MATTER_STATUS.notifies,
-            detail=detail,
-            among=among,
-            exclude=told,
+        told.update(
+            Notification.objects.filter(thread=thread, seq=seq, message__isnull=True).values_list(
+                "user_id", flat=True
+            )
         )
-        told.update(n.user_id for n in created)
     return seqs
 
 

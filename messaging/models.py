@@ -132,14 +132,6 @@ def notification_public_id() -> str:
     return new_public_id("ntf")
 
 
-class NotificationKind(models.TextChoices):
-    """What a notification is about; each kind is phrased in ``notifications.KIND_PHRASES``."""
-
-    MENTION = "mention", "Mention"
-    DOCUMENT = "document", "Document"
-    MATTER_STATUS = "matter_status", "Matter status"
-
-
 class Notification(models.Model):
     """Something that asks for one person's attention (an @mention of them, a document
     added where they follow), stored until read. New messages in followed threads are
@@ -151,7 +143,9 @@ class Notification(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    # A kind declared by the app that sends it (``messaging.timeline.NoticeKind``): open, so
+    # that apps add theirs; one no installed app declares still reads (neutrally).
+    kind = models.CharField(max_length=32)
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, null=True, related_name="+")
     actor = models.ForeignKey(

@@ -7,8 +7,10 @@ cost a thousand writes per message): unread counts come from read state. A diges
 thread (``thread_followers``) who still has not read it, batched into one e-mail per person,
 and never with the content of a privileged thread.
 
-Every notification says what happened in the words of its kind (``KIND_PHRASES``): in the
-``notification`` frame (``summary``), in the bell and in the digest.
+Every notification says what happened in the words of its kind, declared by the app that
+sends it (``messaging.timeline.NoticeKind``): in the ``notification`` frame (``summary``), in
+the bell and in the digest. Notifications about thread events other than messages are made
+by ``messaging.timeline.append``.
 """
 
 from __future__ import annotations
@@ -16,27 +18,21 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts import permissions
 from accounts.errors import Invalid
 from accounts.mail import send_branded_mail
 from accounts.models import User
-from messaging import events
-from messaging.models import (
-    DigestState,
-    Message,
-    Notification,
-    NotificationKind,
-    ReadState,
-    Thread,
-    ThreadMute,
-)
+from messaging import events, registry
+from messaging.models import DigestState, Message, Notification, ReadState, Thread, ThreadMute
+from messaging.registry import NoticeKind
 
 log = logging.getLogger(__name__)
 
@@ -44,27 +40,31 @@ EXCERPT_CHARS = 160
 DIGEST_MESSAGES_SHOWN = 3
 
 
-# What happened, per kind, after the actor's name: "Sam Staff mentioned you in General".
-KIND_PHRASES: dict[str, str] = {
-    NotificationKind.MENTION: "mentioned you in {thread}",
-    NotificationKind.DOCUMENT: "added a document in {thread}",
-    NotificationKind.MATTER_STATUS: "changed a matter's status in {thread}",
-}
+# Declared by messaging (apps.py): "Sam Staff mentioned you in General".
+MENTION = NoticeKind("mention", "Mention", "mentioned you in {thread}")
+# What a kind no installed app declares says (one stored by an app since removed, or by a
+# newer release).
+UNKNOWN_KIND_PHRASE = "posted in {thread}"
 
 
 def notification_summary(*, kind: str, actor: User | None, thread_title: str) -> str:
-    """One line saying what happened; an unknown kind (from a newer release) reads neutrally."""
-    phrase = KIND_PHRASES.get(kind, "posted in {thread}").format(thread=thread_title)
+    """One line saying what happened, in the words of its declared kind."""
+    declared = registry.notice_kind(kind)
+    phrase = (declared.phrase if declared else UNKNOWN_KIND_PHRASE).format(thread=thread_title)
     return f"{actor.name if actor else 'Someone'} {phrase}"
 
 
 def thread_people(thread: Thread) -> list[User]:
     """Everyone who may read the thread now: its account's members and team and the firm
     admins, narrowed to the explicit grantees for a privileged thread."""
+    return list(_thread_readers(thread))
+
+
+def _thread_readers(thread: Thread) -> QuerySet[User]:
     people = permissions.people_seeing_account(thread.account_id)
     if thread.privileged:
         people = people.filter(pk__in=permissions.privileged_grantees(thread).values("pk"))
-    return list(people)
+    return people
 
 
 def thread_followers(thread: Thread) -> list[User]:
@@ -129,7 +129,7 @@ def mentions_notify(*, thread: Thread, message: Message, actor: User) -> list[No
         [
             Notification(
                 user=person,
-                kind=NotificationKind.MENTION,
+                kind=MENTION.value,
                 thread=thread,
                 message=message,
                 actor=actor,
@@ -149,22 +149,73 @@ def followers_notify(
     *,
     thread: Thread,
     seq: int,
-    actor: User,
+    actor: User | None,
     kind: str,
     detail: str,
     among: set[int] | None = None,
-    exclude: set[int] | frozenset[int] = frozenset(),
+    exclude: Collection[int] = frozenset(),
 ) -> list[Notification]:
     """Store and push a notification about a thread event for everyone who follows the
     thread (may read it and has not muted it), except the actor; ``among`` narrows it to
     those user ids (the people who may see what the event is about), and nobody in
     ``exclude`` (already told of the same thing) is notified again."""
     muted = set(ThreadMute.objects.filter(thread=thread).values_list("user_id", flat=True))
-    people = [
+    people = [person for person in thread_people(thread) if person.pk not in muted]
+    return _notify(
+        people,
+        thread=thread,
+        seq=seq,
+        actor=actor,
+        kind=kind,
+        detail=detail,
+        among=among,
+        exclude=exclude,
+    )
+
+
+def people_notify(
+    *,
+    people: Iterable[User],
+    thread: Thread,
+    seq: int,
+    actor: User | None,
+    kind: str,
+    detail: str,
+    among: set[int] | None = None,
+    exclude: Collection[int] = frozenset(),
+) -> list[Notification]:
+    """Like ``followers_notify``, to the named people instead of the followers: those of them
+    who may read the thread, whether they muted it or not (it is addressed to them, like an
+    @mention)."""
+    named = {person.pk for person in people}
+    readers = list(_thread_readers(thread).filter(pk__in=named)) if named else []
+    return _notify(
+        readers,
+        thread=thread,
+        seq=seq,
+        actor=actor,
+        kind=kind,
+        detail=detail,
+        among=among,
+        exclude=exclude,
+    )
+
+
+def _notify(
+    people: list[User],
+    *,
+    thread: Thread,
+    seq: int,
+    actor: User | None,
+    kind: str,
+    detail: str,
+    among: set[int] | None,
+    exclude: Collection[int],
+) -> list[Notification]:
+    told = [
         person
-        for person in thread_people(thread)
-        if person.pk != actor.pk
-        and person.pk not in muted
+        for person in people
+        if (actor is None or person.pk != actor.pk)
         and person.pk not in exclude
         and (among is None or person.pk in among)
     ]
@@ -173,7 +224,7 @@ def followers_notify(
             Notification(
                 user=person, kind=kind, thread=thread, seq=seq, actor=actor, detail=detail[:200]
             )
-            for person in people
+            for person in told
         ]
     )
     for notification in created:
@@ -229,18 +280,6 @@ def thread_muted(user: User, thread: Thread) -> bool:
 
 
 # --- e-mail digests -------------------------------------------------------------------------
-
-
-def digest_schedule(due: datetime) -> None:
-    """Queue the digest task to run when a thread's digest is due."""
-    from messaging.tasks import send_digests
-
-    try:
-        send_digests.using(run_after=due).enqueue()
-    except Exception:
-        # The next message re-arms nothing while digest_due_at is set, so a later run of the
-        # task (any due time) still picks this thread up.
-        log.exception("queueing the e-mail digest failed")
 
 
 def _digest_lines(person: User, thread: Thread) -> dict | None:

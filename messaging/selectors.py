@@ -9,7 +9,7 @@ from accounts import permissions
 from accounts.errors import NotFound
 from accounts.models import ClientAccount, User
 from messaging.models import Event, Message, Notification, ReadState, Thread
-from messaging.posts import history_event_types
+from messaging.registry import history_event_types
 
 CATCH_UP_BATCH = 500
 HISTORY_LIMIT = 100
@@ -110,7 +110,7 @@ def events_after(thread: Thread, after: int, limit: int = CATCH_UP_BATCH) -> lis
 
 def events_before(thread: Thread, before: int, limit: int) -> list[tuple[int, str]]:
     """Up to ``limit`` stored frames before ``before``, oldest first (history paging): the
-    types declared to show in history (``messaging.posts``), messages as they are now."""
+    types declared to show in history (``messaging.timeline``), messages as they are now."""
     rows = list(
         Event.objects.filter(thread=thread, seq__lt=before, type__in=history_event_types())
         .order_by("-seq")

@@ -1,7 +1,7 @@
 """Numbering a thread's events: the next ``seq`` is taken inside the writer's transaction
 (gap-free and unique with any number of writers and workers), and the event's frame is
 stored and published after the commit. Used by the services (messages) and by
-``messaging.posts`` (every other event type); nothing else writes events."""
+``messaging.timeline`` (every other event type); nothing else writes events."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.errors import NotFound
 from accounts.models import User
-from messaging import events, notifications
+from messaging import events, tasks
 from messaging.models import Event, Message, Thread
 
 _ADVANCE_SQL = """
@@ -93,7 +93,7 @@ def next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = 
         )
         armed = arm_digest and due_at == due
     if armed:
-        transaction.on_commit(lambda: notifications.digest_schedule(due))
+        transaction.on_commit(lambda: tasks.digest_schedule(due))
     return seq
 
 

@@ -13,16 +13,14 @@ import logging
 
 from accounts import permissions
 from accounts.models import User
-from messaging import notifications
-from messaging.models import NotificationKind, Thread
-from messaging.posts import thread_event_post
+from messaging import timeline
+from messaging.models import Thread
 from messaging.services import thread_ensure_general
 from vault.models import Document, Version
 from vault.selectors import document_json, version_json
+from vault.timeline import DOCUMENT_ADDED
 
 log = logging.getLogger(__name__)
-
-EVENT_TYPE = "document.added"
 
 
 def _threads_for(document: Document) -> list[Thread]:
@@ -48,23 +46,18 @@ def document_added(*, actor: User, document: Document, version: Version, created
             else f"added version {version.number} of {document.title}"
         )
         for thread in _threads_for(document):
-            seq = thread_event_post(
+            timeline.append(
                 thread=thread,
-                event_type=EVENT_TYPE,
+                event_type=DOCUMENT_ADDED,
+                actor=actor,
+                detail=detail,
+                among=among,
                 payload={
                     "created": created,
                     "by": {"id": actor.public_id, "name": actor.name, "initials": actor.initials},
                     "document": document_json(document),
                     "version": version_json(version),
                 },
-            )
-            notifications.followers_notify(
-                thread=thread,
-                seq=seq,
-                actor=actor,
-                kind=NotificationKind.DOCUMENT,
-                detail=detail,
-                among=among,
             )
     except Exception:
         log.exception("vault: announcing %s failed", version.public_id)

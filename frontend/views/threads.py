@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -20,6 +21,7 @@ from frontend import forms
 from frontend.views.common import account_or_404, threads_by_account_id
 from messaging import selectors as thread_selectors
 from messaging import services as thread_services
+from messaging import timeline
 from messaging.notifications import thread_muted, thread_people
 
 # --- conversations ----------------------------------------------------------------------
@@ -43,6 +45,13 @@ def _thread_or_404(user: User, public_id: str):
         return thread_services.thread_for(user, public_id)
     except NotFound:
         raise Http404 from None
+
+
+def _renderer_urls() -> list[str]:
+    """The browser modules that draw the declared thread event types (each app's own), by
+    their served names: hashed in production, so a new release is never drawn by a cached
+    module of the one before."""
+    return [static(path) for path in timeline.renderer_paths()]
 
 
 def _me(user: User) -> dict:
@@ -90,6 +99,7 @@ def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
             "muted": muted,
             "people": people,
             "vault_max_bytes": settings.ATRIUM_VAULT_MAX_BYTES,
+            "renderers": _renderer_urls(),
             "chat": {
                 "me": _me(request.user),
                 "thread": {"id": thread.public_id, "title": thread.title},

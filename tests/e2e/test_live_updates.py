@@ -14,11 +14,15 @@ from django.conf import settings
 from django.test import Client as DjangoClient
 
 from accounts.models import ClientAccount, Matter, User
+from accounts.services.matters import matter_set_status
 from messaging import services as messaging
+from messaging import timeline
 from messaging.consumers.threads import REPLAY_LIMIT
 from messaging.models import Thread
 from tests import factories
 from tests.e2e.pages import open_page
+from tests.vault.helpers import sealed_upload
+from vault import services as vault
 
 pytestmark = pytest.mark.browser
 
@@ -152,4 +156,67 @@ async def test_far_behind_a_conversation_replays_the_newest_and_pages_back(
     )
     assert seqs == sorted(set(seqs))
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    await page.context.close()
+
+
+def _add_document(world: World, title: str) -> None:
+    vault.document_create(
+        actor=world.staff,
+        account=world.acme,
+        upload=sealed_upload(b"agenda\n", "agenda.txt", content_type="text/plain"),
+        title=title,
+    )
+
+
+def _append_unrendered(world: World) -> None:
+    """An event of a type no renderer module draws (an app's, say, whose module failed)."""
+    timeline.register(UNDRAWN)
+    try:
+        timeline.append(thread=world.general, event_type=UNDRAWN, payload={"n": 1})
+    finally:
+        timeline.unregister(UNDRAWN)
+
+
+UNDRAWN = timeline.EventType("test.undrawn")
+
+
+async def test_timeline_events_are_drawn_by_their_apps_renderers_live_and_after_a_reload(
+    browser, world: World, expect
+) -> None:
+    """document.added is drawn by the vault's module, matter.status by messaging's, both
+    loaded by the thread page from the list it is given; an event nothing draws is skipped
+    and the conversation goes on."""
+    path = f"/threads/{world.general.public_id}/"
+    page = await _signed_in(browser, world, path, expect)
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    await expect(page.locator("[data-chat]")).to_have_attribute("data-live", "true")
+
+    await sync_to_async(_add_document)(world, "Kick-off agenda")
+    await sync_to_async(matter_set_status)(
+        actor=world.staff, matter=world.matter, status="in_progress"
+    )
+    await sync_to_async(_append_unrendered)(world)
+    await sync_to_async(_post_many)(world.staff, world.general, 1)
+
+    document = page.locator("li.notice-document")
+    status = page.locator("li.notice-status")
+    await expect(page.locator("ol.messages li.msg .msg-body")).to_have_text(["Update 1"])
+    for at in ("live", "after a reload"):
+        await expect(document).to_contain_text("Sam Staff added Kick-off agenda", timeout=10_000)
+        await expect(document.get_by_role("link", name="Kick-off agenda")).to_be_visible()
+        await expect(status).to_contain_text(
+            "Sam Staff set Harbour lease renewal to In progress (was Planned)"
+        )
+        await expect(status.locator(".status-in_progress")).to_have_text("In progress")
+        # Numbered in order, the undrawn event's number left out, the message after it shown.
+        seqs = await page.eval_on_selector_all(
+            "ol.messages li.msg[data-seq]", "items => items.map(i => Number(i.dataset.seq))"
+        )
+        assert len(seqs) == 3 and seqs == sorted(seqs), (at, seqs)
+        assert seqs[2] - seqs[1] == 2, (at, seqs)
+        if at == "live":
+            await page.reload()
+            await expect(page.locator("[data-chat]")).to_have_attribute("data-live", "true")
+    assert problems == []
     await page.context.close()

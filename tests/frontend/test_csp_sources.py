@@ -9,11 +9,19 @@ import re
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 
-FRONTEND = Path(settings.BASE_DIR) / "frontend"
+BASE = Path(settings.BASE_DIR)
+FRONTEND = BASE / "frontend"
 TEMPLATES = sorted((FRONTEND / "templates").rglob("*.html"))
-SCRIPTS = sorted((FRONTEND / "static").rglob("*.js"))
+# Every app of the project serves scripts of its own (its thread event renderers).
+SCRIPTS = sorted(
+    script
+    for app in apps.get_app_configs()
+    if Path(app.path).parent == BASE
+    for script in (Path(app.path) / "static").rglob("*.js")
+)
 
 NONCED_STYLE = '<style nonce="{{ request.csp_nonce }}">'
 
@@ -39,12 +47,16 @@ SCRIPT_RULES = {
 
 
 def _name(path: Path) -> str:
-    return str(path.relative_to(FRONTEND))
+    return str(path.relative_to(FRONTEND if path.is_relative_to(FRONTEND) else BASE))
 
 
 def test_the_sources_are_found():
     assert len(TEMPLATES) >= 20
     assert {p.name for p in SCRIPTS} >= {"portal.js", "socket.js", "thread.js", "vault.js"}
+    assert {_name(p) for p in SCRIPTS} >= {
+        "vault/static/vault/js/timeline.js",
+        "messaging/static/messaging/js/matter_status.js",
+    }
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=_name)

@@ -7,15 +7,19 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import permissions
 from messaging import services as messaging
+from messaging import timeline
 from messaging.models import Thread
 from tests import factories
 
@@ -508,3 +512,62 @@ def test_people_here_are_those_who_may_read_the_thread(client, world):
     assert people["client_member"].public_id in listed
     assert people["other_client"].public_id not in listed
     assert people["staff_off_team"].public_id not in listed
+
+
+def renderer_urls(response) -> list[str]:
+    match = re.search(
+        r'<script id="timeline-renderers" type="application/json">(.*?)</script>',
+        body(response),
+        re.S,
+    )
+    assert match, "the page names its renderer modules"
+    return json.loads(match.group(1))
+
+
+def test_thread_page_names_the_renderer_module_of_every_declared_type(client, world):
+    declared = timeline.EventType("test.card", renderer="tests/js/card.js")
+    timeline.register(declared)
+    try:
+        client.force_login(world.people["client_member"])
+        urls = renderer_urls(client.get(thread_url(world.threads["acme_general"])))
+    finally:
+        timeline.unregister(declared)
+    assert urls == [
+        "/static/messaging/js/matter_status.js",
+        "/static/tests/js/card.js",
+        "/static/vault/js/timeline.js",
+    ]
+
+
+def test_renderer_modules_exist_and_export_their_renderers():
+    for declared in timeline.event_types():
+        if declared.renderer is None:
+            continue
+        found = finders.find(declared.renderer)
+        assert found, f"{declared.type}: no static file {declared.renderer}"
+        source = Path(found).read_text()
+        assert "export const renderers" in source
+        assert f'"{declared.type}"' in source
+        # A renderer is handed what it needs (notices.js's kit): it imports nothing, so no
+        # app's module depends on another's.
+        assert not re.search(r"^\s*import\b", source, re.M), declared.renderer
+
+
+def test_renderer_urls_are_the_hashed_names_in_production(client, world, settings, tmp_path):
+    """With the manifest storage, the page names each module by its hashed file, as it does
+    its own scripts."""
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "config.staticfiles.StaticFilesStorage"},
+    }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    client.force_login(world.people["client_member"])
+    urls = renderer_urls(client.get(thread_url(world.threads["acme_general"])))
+    assert [re.sub(r"\.[0-9a-f]{12}\.js$", ".js", url) for url in urls] == [
+        "/static/messaging/js/matter_status.js",
+        "/static/vault/js/timeline.js",
+    ]
+    assert all(re.search(r"\.[0-9a-f]{12}\.js$", url) for url in urls), urls
+    for url in urls:
+        assert (tmp_path / "static" / url.removeprefix("/static/")).is_file()

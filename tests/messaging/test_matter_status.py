@@ -13,7 +13,8 @@ from django.urls import reverse
 from accounts.errors import Forbidden
 from accounts.services.matters import matter_set_status
 from messaging import selectors, services
-from messaging.models import Event, Notification, NotificationKind, Thread
+from messaging.matter_status import MATTER_STATUS_NOTICE
+from messaging.models import Event, Notification, Thread
 from tests import factories
 from tests.messaging.sockets import TIMEOUT, connected
 from tests.messaging.test_protocol import general, subscribe
@@ -34,7 +35,7 @@ def frames_of(thread: Thread, kind: str = "matter.status") -> list[dict]:
 
 def notified() -> dict[str, str]:
     return dict(
-        Notification.objects.filter(kind=NotificationKind.MATTER_STATUS).values_list(
+        Notification.objects.filter(kind=MATTER_STATUS_NOTICE.value).values_list(
             "user__name", "detail"
         )
     )

@@ -10,10 +10,11 @@ import pytest
 from django.utils import timezone
 
 from accounts.services.firm import firm_get
-from messaging import notifications, services
+from messaging import notifications, services, tasks, timeline
 from messaging.models import DigestState, Notification, Thread
 from tests import factories
 from tests.messaging.sockets import TIMEOUT, connected
+from vault.timeline import DOCUMENT_ADDED
 
 
 def general_of(account) -> Thread:
@@ -107,7 +108,7 @@ def test_the_first_unread_message_arms_one_digest(
     people, acme, monkeypatch, django_capture_on_commit_callbacks
 ):
     scheduled = []
-    monkeypatch.setattr(notifications, "digest_schedule", scheduled.append)
+    monkeypatch.setattr(tasks, "digest_schedule", scheduled.append)
     staff = people["staff_on_team"]
     thread = general_of(acme)
     with django_capture_on_commit_callbacks(execute=True):
@@ -199,15 +200,12 @@ def test_each_kind_says_what_happened(people, acme):
     staff, member = people["staff_on_team"], people["client_member"]
     general = general_of(acme)
     say(staff, general, f"@{member.name} hello")
-    from messaging.posts import thread_event_post
-
-    seq = thread_event_post(
+    timeline.append(
         thread=general,
-        event_type="document.added",
+        event_type=DOCUMENT_ADDED,
         payload={"created": True, "document": {"title": "Budget"}},
-    )
-    notifications.followers_notify(
-        thread=general, seq=seq, actor=staff, kind="document", detail="added Budget"
+        actor=staff,
+        detail="added Budget",
     )
     by_kind = {n["kind"]: n for n in notifications.notifications_for(member)}
     assert by_kind["mention"]["summary"] == "Sam Staff mentioned you in General"
@@ -244,13 +242,14 @@ def test_digests_go_to_followers_not_to_every_firm_admin(people, acme, mailoutbo
 def test_a_digest_says_what_was_added_and_leaves_privileged_updates_unsaid(
     people, acme, mailoutbox
 ):
-    from messaging.posts import thread_event_post
-
     staff, member = people["staff_on_team"], people["client_member"]
     general = general_of(acme)
-    seq = thread_event_post(thread=general, event_type="document.added", payload={"created": True})
-    notifications.followers_notify(
-        thread=general, seq=seq, actor=staff, kind="document", detail="added Kick-off agenda"
+    timeline.append(
+        thread=general,
+        event_type=DOCUMENT_ADDED,
+        payload={"created": True},
+        actor=staff,
+        detail="added Kick-off agenda",
     )
     assert Thread.objects.get(pk=general.pk).digest_due_at is not None  # the update arms it
     due_now(general)

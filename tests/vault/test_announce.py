@@ -8,11 +8,12 @@ import json
 
 import pytest
 
-from messaging.models import Event, Notification, NotificationKind, Thread
+from messaging.models import Event, Notification, Thread
 from messaging.notifications import thread_mute
 from messaging.services import thread_create, thread_ensure_general, thread_grant
 from tests import factories
 from tests.vault import web
+from vault.timeline import DOCUMENT_NOTICE
 
 
 @pytest.fixture
@@ -26,9 +27,7 @@ def events_of(thread: Thread) -> list[dict]:
 
 def notified() -> set:
     return set(
-        Notification.objects.filter(kind=NotificationKind.DOCUMENT).values_list(
-            "user__name", flat=True
-        )
+        Notification.objects.filter(kind=DOCUMENT_NOTICE.value).values_list("user__name", flat=True)
     )
 
 

@@ -7,15 +7,27 @@
 import { PortalSocket, socketUrl } from "./socket.js";
 
 const PRESENCE_TEXT = { online: "online", away: "away", offline: "offline" };
-// What a notification says after its actor's name, per kind (messaging.notifications); a kind
-// this page does not know shows the server's own `summary`.
-const NOTIFICATION_PHRASES = {
-  mention: "mentioned you in",
-  document: "added a document in",
-  matter_status: "changed a matter's status in",
-};
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/** A notification's summary, in the words of its kind as the app that declared it phrased it
+ * (messaging.timeline.NoticeKind): "<strong>Sam Staff</strong> added a document in
+ * <span class=bell-thread>General</span>"; any kind, known to this page or not. */
+function summaryParts(data) {
+  const actor = data.actor?.name ?? "Someone";
+  const title = data.thread_title ?? "";
+  const summary = typeof data.summary === "string" ? data.summary : `${actor} posted in ${title || "a conversation"}`;
+  if (!summary.startsWith(`${actor} `)) return [el("span", { text: summary })];
+  const rest = summary.slice(actor.length);
+  const at = title ? rest.lastIndexOf(title) : -1;
+  if (at < 0) return [el("strong", { text: actor }), rest];
+  return [
+    el("strong", { text: actor }),
+    rest.slice(0, at),
+    el("span", { className: "bell-thread", text: title }),
+    rest.slice(at + title.length),
+  ];
+}
 
 export function el(tag, { className = "", text = null, attrs = {} } = {}) {
   const node = document.createElement(tag);
@@ -240,17 +252,7 @@ class Bell {
     link.dataset.notification = data.id;
     const head = el("span", { className: "bell-item-head" });
     if (!data.read) head.append(el("span", { className: "bell-new", text: "New: " }));
-    const actor = data.actor?.name ?? "Someone";
-    const phrase = NOTIFICATION_PHRASES[data.kind];
-    if (phrase === undefined && typeof data.summary === "string") {
-      head.append(el("span", { text: data.summary }));
-    } else {
-      head.append(
-        el("strong", { text: actor }),
-        ` ${phrase ?? "posted in"} `,
-        el("span", { className: "bell-thread", text: data.thread_title ?? "a conversation" }),
-      );
-    }
+    head.append(...summaryParts(data));
     li.dataset.kind = data.kind ?? "";
     const excerpt = el("span", { className: "bell-excerpt", text: data.excerpt ?? "" });
     const created = new Date(data.created_at);

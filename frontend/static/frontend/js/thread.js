@@ -2,7 +2,7 @@
 // conversations with unread badges. Message text is only ever put into the page as text
 // (textContent and text nodes); links are built as <a> elements, never parsed from HTML.
 
-import { NOTICE_RENDERERS } from "./notices.js";
+import { NOTICE_RENDERERS, loadRenderers } from "./notices.js";
 import { presenceDot, socket, startSocket } from "./portal.js";
 import { PartsUpload, formatBytes } from "./uploads.js";
 
@@ -536,13 +536,15 @@ class ChatPage {
   }
 
   /** A thread event that is not a message (a document added, a matter's status changed),
-   * drawn by its renderer (notices.js); once, whatever way it arrives. */
+   * drawn by its type's renderer (notices.js); once, whatever way it arrives. One without a
+   * renderer, or whose renderer fails, is skipped (null). */
   upsertNotice(frame) {
-    const render = NOTICE_RENDERERS[frame.type];
+    const render = Object.hasOwn(NOTICE_RENDERERS, frame.type) ? NOTICE_RENDERERS[frame.type] : undefined;
     if (render === undefined) return null;
     const existing = document.getElementById(`seq-${frame.seq}`);
     if (existing !== null) return existing;
     const item = render(frame);
+    if (item === null) return null;
     this.insertBySeq(item, frame.seq);
     return item;
   }
@@ -1077,6 +1079,6 @@ function safeStorage() {
 const root = document.querySelector("[data-chat]");
 const dataNode = document.getElementById("chat-data");
 if (root !== null && dataNode !== null) {
-  const page = new ChatPage(root, JSON.parse(dataNode.textContent));
-  page.start();
+  // The renderers first: the page's first events and everything live are drawn with them.
+  loadRenderers().then(() => new ChatPage(root, JSON.parse(dataNode.textContent)).start());
 }
