@@ -107,3 +107,19 @@ def test_the_checks_accept_what_the_definition_builds(size):
     for first in range(1, size + 1):
         old = root_from_leaf_hashes(leaves[:first])
         verify_consistency(first, size, consistency_proof(leaves, first), old, root)
+
+
+def test_a_proof_of_the_wrong_shape_is_refused_for_that_reason():
+    # A wrong length would also miss the root; the check says why before that can matter.
+    from tests.evidence.merkle_reference import inclusion_proof
+
+    leaves = [leaf_hash(bytes([i])) for i in range(5)]
+    root = root_from_leaf_hashes(leaves)
+    proof = inclusion_proof(leaves, 2)
+    verify_inclusion(2, 5, leaves[2], proof, root)
+    with pytest.raises(VerificationError, match="longer than the tree is deep"):
+        verify_inclusion(2, 5, leaves[2], [*proof, root], root)
+    with pytest.raises(VerificationError, match="shorter than the tree is deep"):
+        verify_inclusion(2, 5, leaves[2], proof[:-1], root)
+    with pytest.raises(VerificationError, match="a tree of 5 entries cannot be a prefix of 3"):
+        verify_consistency(5, 3, [], root, root_from_leaf_hashes(leaves[:3]))
