@@ -13,8 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions
-from accounts.errors import AtriumError, NotFound
-from accounts.http import client_meta
+from accounts.errors import AtriumError, Invalid, NotFound
+from accounts.http import client_meta, refuse_nul
 from accounts.models import ClientAccount, User
 from accounts.permissions import Action
 from approvals import selectors as approval_selectors
@@ -64,11 +64,23 @@ def _approval_or_404(user: User, public_id: str):
 # --- lists ----------------------------------------------------------------------------------
 
 
+def _first_page_if_stale(request: HttpRequest, read):
+    """The page the ``cursor`` in the address names, or the first one, saying so, when the
+    cursor is not one of this list's (edited, or from another list)."""
+    try:
+        return read(request.GET.get("cursor"))
+    except Invalid:
+        messages.error(request, "That link to older requests is not valid; here are the newest.")
+        return read(None)
+
+
 @login_required
 @require_GET
 def approvals_index(request: HttpRequest) -> HttpResponse:
     """Everything waiting for the person's decision, across the accounts they see."""
-    page = approval_selectors.awaiting(request.user, cursor=request.GET.get("cursor"))
+    page = _first_page_if_stale(
+        request, lambda cursor: approval_selectors.awaiting(request.user, cursor=cursor)
+    )
     return render(
         request,
         "frontend/approvals.html",
@@ -110,6 +122,7 @@ def account_approvals(request: HttpRequest, account_id: str) -> HttpResponse:
             except ValueError:
                 policy = {"at_least": "?"}
         try:
+            refuse_nul(data)
             created = approval_services.approval_create(
                 actor=request.user,
                 account=account,
@@ -127,8 +140,11 @@ def account_approvals(request: HttpRequest, account_id: str) -> HttpResponse:
         else:
             messages.success(request, "Approval requested: the approvers have been told.")
             return redirect("frontend:approval", approval_id=created.public_id)
-    page = approval_selectors.approvals_of_account(
-        request.user, account, cursor=request.GET.get("cursor")
+    page = _first_page_if_stale(
+        request,
+        lambda cursor: approval_selectors.approvals_of_account(
+            request.user, account, cursor=cursor
+        ),
     )
     context = {
         "account": account,
@@ -204,6 +220,7 @@ def approval_decide(request: HttpRequest, approval_id: str) -> HttpResponse:
     approval = _approval_or_404(request.user, approval_id)
     verdict = request.POST.get("verdict", "")
     try:
+        refuse_nul(request.POST)
         approval_services.approval_decide(
             actor=request.user,
             request=approval,
@@ -226,6 +243,7 @@ def approval_decide(request: HttpRequest, approval_id: str) -> HttpResponse:
 def approval_withdraw(request: HttpRequest, approval_id: str) -> HttpResponse:
     approval = _approval_or_404(request.user, approval_id)
     try:
+        refuse_nul(request.POST)
         approval_services.approval_withdraw(
             actor=request.user,
             request=approval,

@@ -362,8 +362,61 @@ CASES = [
         _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
         who="client_admin",
     ),
+    Case("evidence_api:key", "page", "q", _get("evidence_api:key", query="?q=%00")),
+    Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
+    Case("frontend:approvals", "page", "cursor", _get("frontend:approvals", query="?cursor=%00")),
+    Case(
+        "frontend:account_approvals",
+        "page",
+        "cursor",
+        _get("frontend:account_approvals", args=[_acme], query="?cursor=%00"),
+    ),
+    *[
+        Case(
+            "frontend:account_approvals",
+            "form",
+            f,
+            _post(
+                "frontend:account_approvals",
+                lambda w, f=f: {
+                    "title": "Plan sign-off",
+                    "versions": [w.plain.latest_version.public_id],
+                    "approvers": [w.people["client_admin"].public_id],
+                    "policy": "all",
+                    f: TEXT,
+                },
+                args=[_acme],
+            ),
+        )
+        for f in ("title", "message", "versions", "approvers", "policy", "due", "thread")
+    ],
+    Case("frontend:approval", "page", "approval_id", _get("frontend:approval", args=["apr\x00"])),
+    *[
+        Case(
+            "frontend:approval_decide",
+            "form",
+            f,
+            _post(
+                "frontend:approval_decide",
+                lambda w, f=f: {"verdict": "reject", "comment": "Not yet", f: TEXT},
+                args=[lambda w: w.approval.public_id],
+            ),
+            who="client_admin",
+        )
+        for f in ("verdict", "comment", "versions")
+    ],
+    Case(
+        "frontend:approval_withdraw",
+        "form",
+        "reason",
+        _post(
+            "frontend:approval_withdraw",
+            lambda w: {"reason": TEXT},
+            args=[lambda w: w.approval.public_id],
+        ),
+    ),
     *[
         Case(
             "frontend:login",
