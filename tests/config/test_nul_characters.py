@@ -209,6 +209,7 @@ def _approval_post(route: str, data: dict):
 CASES = [
     # --- the JSON API -----------------------------------------------------------------------
     Case("api:me", "api", "q", _get("api:me", query="?q=%00")),
+    Case("evidence_api:key", "api", "q", _get("evidence_api:key", query="?q=%00")),
     Case(
         "vault_api:documents", "api", "account", _get("vault_api:documents", query="?account=%00")
     ),
@@ -625,6 +626,7 @@ CASES = [
         for f in ("name", "primary_colour", "support_email")
     ],
     Case("frontend:logo", "page", "q", _get("frontend:logo", query="?q=%00"), who=None),
+    Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(
         "admin:accounts_user_changelist",
