@@ -363,8 +363,6 @@ CASES = [
         _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
         who="client_admin",
     ),
-    Case("evidence_api:key", "page", "q", _get("evidence_api:key", query="?q=%00")),
-    Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
     Case("frontend:approvals", "page", "cursor", _get("frontend:approvals", query="?cursor=%00")),
