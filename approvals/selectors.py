@@ -7,7 +7,6 @@ counts, versions and approvers of a page are fetched for the whole page at once.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -28,7 +27,7 @@ from approvals.models import (
     Status,
     ViewReceipt,
 )
-from evidence.models import Entry
+from evidence import selectors as evidence_selectors
 from vault.models import Document
 
 DEFAULT_PAGE = 50
@@ -225,13 +224,8 @@ def approval_history(request: ApprovalRequest) -> list[dict]:
     """The request's history as the evidence ledger records it, oldest first: when, who,
     what (the entry's kind) and the ledger index, for the request's page."""
     history = []
-    for index, text in (
-        Entry.objects.filter(subject=request.public_id)
-        .order_by("index")
-        .values_list("index", "canonical")
-    ):
-        entry = json.loads(text)
-        payload = entry["payload"]
+    for entry in evidence_selectors.entries_about(request.public_id):
+        index, payload = entry["index"], entry["payload"]
         history.append(
             {
                 "index": index,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from approvals import selectors
 from approvals.models import ApprovalRequest
+from evidence.bundles import bundle_export
 
 
 def approval_documents(request: ApprovalRequest) -> list[dict]:
@@ -28,8 +29,6 @@ def approval_documents(request: ApprovalRequest) -> list[dict]:
 
 def approval_bundle(*, request: ApprovalRequest) -> dict:
     """Precondition: the caller may see the request (``approval_for``)."""
-    from evidence.bundles import bundle_export
-
     return bundle_export(
         subject=request.public_id,
         title=f"Approval of {request.title}",
