@@ -27,13 +27,15 @@ RUN pip install --no-deps . && rm -rf build ./*.egg-info
 USER atrium
 
 # Static files are collected into /app/staticfiles at build time. Production settings
-# refuse to load without SECRET_KEY, ALLOWED_HOSTS and master keys, so this one command gets
-# throwaway build-only values inline (the key is all zeros and encrypts nothing); they are
+# refuse to load without SECRET_KEY, ALLOWED_HOSTS, master keys and the evidence key, so this one
+# command gets throwaway build-only values inline (the keys are all zeros and encrypt and sign
+# nothing); they are
 # not stored in the image's environment.
 RUN ATRIUM_ENV=production \
     SECRET_KEY=build-only-placeholder-for-collectstatic-not-a-real-secret-key \
     ALLOWED_HOSTS=build.invalid \
     ATRIUM_MASTER_KEYS=build-only:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+    ATRIUM_EVIDENCE_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     python manage.py collectstatic --noinput
 
 EXPOSE 8000

@@ -16,6 +16,7 @@ Global (model-wide) permissions are never honoured for object access, so a stray
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -41,9 +42,21 @@ if TYPE_CHECKING:
 
 
 class Action(StrEnum):
+    """What may be done to an account or an account-scoped item. Each check names the
+    actions it answers for; any other raises ValueError rather than being taken for another
+    one."""
+
     VIEW = "view"
     CHANGE = "change"
     INVITE = "invite"
+
+
+class ApprovalAction(StrEnum):
+    """What may be done to an approval request (``can_on_approval``)."""
+
+    VIEW = "view"
+    DECIDE = "decide"
+    WITHDRAW = "withdraw"
 
 
 class Role(StrEnum):
@@ -116,7 +129,18 @@ def people_seeing_account(account_id: int) -> QuerySet:
     )
 
 
+def _known(action: object, known: Mapping, where: str):
+    """``action`` as one of ``known``'s keys, else ValueError: an action a check does not
+    name is a mistake in the caller, never a reason to answer another question."""
+    for name in known:
+        if action == name:
+            return name
+    raise ValueError(f"{where} does not answer for {action!r}")
+
+
 def can_on_account(user: AnyUser, action: Action, account: ClientAccount) -> bool:
+    """VIEW, CHANGE or INVITE on the account; ValueError for any other action."""
+    action = _known(action, _ACCOUNT_PERMS, "can_on_account")
     if not _active(user):
         return False
     return ObjectPermissionChecker(user).has_perm(_ACCOUNT_PERMS[action], account)
@@ -128,6 +152,7 @@ def account_for(user: AnyUser, public_id: str, action: Action = Action.VIEW) -> 
     A user who may see the account but not change it also gets NotFound for CHANGE: the
     answer never tells more than the user may already know.
     """
+    _known(action, _ACCOUNT_PERMS, "account_for")
     if not is_public_id(public_id):
         raise NotFound
     try:
@@ -203,15 +228,20 @@ def visible_items(user: AnyUser, queryset: QuerySet[M]) -> QuerySet[M]:
     )
 
 
+# What each action on an account-scoped item asks of its account.
+_ITEM_ACCOUNT_ACTION = {Action.VIEW: Action.VIEW, Action.CHANGE: Action.CHANGE}
+
+
 def can_on_item(user: AnyUser, action: Action, item: AccountScoped) -> bool:
     """VIEW: may see the account (and, if privileged, holds an explicit grant).
-    CHANGE: may also change the account, i.e. firm admin or on the account team."""
+    CHANGE: may also change the account, i.e. firm admin or on the account team.
+    ValueError for any other action."""
+    account_action = _ITEM_ACCOUNT_ACTION[_known(action, _ITEM_ACCOUNT_ACTION, "can_on_item")]
     if not _active(user):
         return False
     account = item.account
     if item.privileged and not has_privileged_grant(user, item):
         return False
-    account_action = Action.VIEW if action == Action.VIEW else Action.CHANGE
     return can_on_account(user, account_action, account)
 
 
@@ -291,6 +321,7 @@ def item_for(
     user: AnyUser, queryset: QuerySet[M], public_id: str, action: Action = Action.VIEW
 ) -> M:
     """One account-scoped item by public id, or NotFound if missing or not permitted."""
+    _known(action, _ITEM_ACCOUNT_ACTION, "item_for")
     if not is_public_id(public_id):
         raise NotFound
     try:
@@ -311,3 +342,92 @@ def matters_visible_to(user: AnyUser, account: ClientAccount | None = None) -> Q
 
 def matter_for(user: AnyUser, public_id: str, action: Action = Action.VIEW) -> Matter:
     return item_for(user, Matter.objects.all(), public_id, action)
+
+
+# --- approval requests ------------------------------------------------------------------------
+
+
+class ApprovalScoped(Protocol):
+    """An approval request as these checks see it (``approvals.models.ApprovalRequest``):
+    its account, whether it is about a privileged document, the documents it is about and
+    who its approvers are."""
+
+    account: ClientAccount
+    privileged: bool
+
+    def documents_bound(self) -> Iterable[AccountScoped]: ...
+
+    def approver_ids(self) -> Iterable[int]: ...
+
+
+def _can_view_approval(user: AnyUser, approval: ApprovalScoped) -> bool:
+    if not can_on_account(user, Action.VIEW, approval.account):
+        return False
+    if not approval.privileged:
+        return True
+    # Whoever reads a request sees what it is about: every privileged document of it must
+    # be open to them by an explicit grant.
+    return all(
+        can_on_item(user, Action.VIEW, document)
+        for document in approval.documents_bound()
+        if document.privileged
+    )
+
+
+def _can_decide_approval(user: AnyUser, approval: ApprovalScoped) -> bool:
+    return _can_view_approval(user, approval) and user.pk in set(approval.approver_ids())
+
+
+def _can_withdraw_approval(user: AnyUser, approval: ApprovalScoped) -> bool:
+    return _can_view_approval(user, approval) and can_on_account(
+        user, Action.CHANGE, approval.account
+    )
+
+
+_APPROVAL_CHECKS = {
+    ApprovalAction.VIEW: _can_view_approval,
+    ApprovalAction.DECIDE: _can_decide_approval,
+    ApprovalAction.WITHDRAW: _can_withdraw_approval,
+}
+
+
+def can_on_approval(user: AnyUser, action: ApprovalAction, approval: ApprovalScoped) -> bool:
+    """VIEW: may see the account and, for a request about a privileged document, holds the
+    grant on every privileged document of it. DECIDE: may view it and is one of its
+    approvers. WITHDRAW: may view it and serves the account (its team, or a firm admin).
+    ValueError for any other action (CREATE is ``can_create_approval``: there is no request
+    yet)."""
+    check = _APPROVAL_CHECKS[_known(action, _APPROVAL_CHECKS, "can_on_approval")]
+    return _active(user) and check(user, approval)
+
+
+def can_view_approval(user: AnyUser, approval: ApprovalScoped) -> bool:
+    return can_on_approval(user, ApprovalAction.VIEW, approval)
+
+
+def can_decide_approval(user: AnyUser, approval: ApprovalScoped) -> bool:
+    return can_on_approval(user, ApprovalAction.DECIDE, approval)
+
+
+def can_withdraw_approval(user: AnyUser, approval: ApprovalScoped) -> bool:
+    return can_on_approval(user, ApprovalAction.WITHDRAW, approval)
+
+
+def can_create_approval(
+    user: AnyUser, account: ClientAccount, documents: Iterable[AccountScoped]
+) -> bool:
+    """Whether ``user`` may ask for approval of these documents of ``account``: they serve
+    the account (its team, or a firm admin) and see every document (a privileged one by an
+    explicit grant)."""
+    if not (_active(user) and can_on_account(user, Action.CHANGE, account)):
+        return False
+    return all(
+        document.account_id == account.pk and can_on_item(user, Action.VIEW, document)
+        for document in documents
+    )
+
+
+def can_approve_documents(user: AnyUser, documents: Iterable[AccountScoped]) -> bool:
+    """Whether ``user`` could be an approver of a request about these documents: active and
+    seeing every one of them (a privileged one by an explicit grant)."""
+    return _active(user) and all(can_on_item(user, Action.VIEW, document) for document in documents)

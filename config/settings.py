@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp import constants as csp
@@ -282,6 +283,10 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Minutes after a message before people who have not read it are e-mailed a digest.
 ATRIUM_DIGEST_DELAY = timedelta(minutes=env.int("ATRIUM_DIGEST_DELAY_MINUTES", default=10))
 ATRIUM_BASE_URL = env.str("ATRIUM_BASE_URL", default="http://127.0.0.1:8000")
+# Days after its due date before an open approval request expires (docs/api.md).
+ATRIUM_APPROVAL_EXPIRY_DAYS = env.int("ATRIUM_APPROVAL_EXPIRY_DAYS", default=14)
+if ATRIUM_APPROVAL_EXPIRY_DAYS < 0:
+    raise ImproperlyConfigured("ATRIUM_APPROVAL_EXPIRY_DAYS is a number of days, 0 or more.")
 
 # --- the vault ---------------------------------------------------------------------------
 # Master keys wrap the client accounts' keys. ATRIUM_MASTER_KEYS lists "id:base64-of-32-bytes"
@@ -354,6 +359,64 @@ if _VAULT_STORAGE_BACKEND.endswith("FileSystemStorage"):
     _VAULT_STORAGE_OPTIONS.setdefault("location", str(VAR_DIR / "vault"))
     _VAULT_STORAGE_OPTIONS.setdefault("file_permissions_mode", 0o600)
     _VAULT_STORAGE_OPTIONS.setdefault("directory_permissions_mode", 0o700)
+
+# --- the evidence ledger ------------------------------------------------------------------
+# ATRIUM_EVIDENCE_KEY is the standard base64 of the 32-byte Ed25519 seed that signs the
+# ledger's checkpoints and bundles (docs/ledger-storage.md). Development generates one into
+# var/; production refuses to start without it. The key is never stored in the database.
+
+
+def _development_evidence_key() -> str:
+    return _generated_once(
+        "evidence_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode() + "\n"
+    )
+
+
+def _evidence_key(value: str) -> bytes:
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise ImproperlyConfigured(
+            "ATRIUM_EVIDENCE_KEY must be the standard base64 of a 32-byte Ed25519 seed."
+        )
+    return key
+
+
+_evidence_key_value = env.str("ATRIUM_EVIDENCE_KEY", default="")
+if not _evidence_key_value:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "Refusing to start in production mode: ATRIUM_EVIDENCE_KEY must be set "
+            "(docs/ledger-storage.md)."
+        )
+    _evidence_key_value = _development_evidence_key()
+ATRIUM_EVIDENCE_KEY = _evidence_key(_evidence_key_value)
+
+
+def _evidence_origin(value: str) -> str:
+    """The checkpoints' origin line: the portal's host and port, then /atrium-evidence,
+    unless set. One line of printable characters without spaces or "+" (C2SP signed note)."""
+    if not value:
+        parts = urlsplit(ATRIUM_BASE_URL)
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise ImproperlyConfigured(
+                "ATRIUM_EVIDENCE_ORIGIN must be set when ATRIUM_BASE_URL names no host."
+            )
+        value = f"{host}:{parts.port}" if parts.port else host
+        value += "/atrium-evidence"
+    if not value.isprintable() or any(ch.isspace() or ch == "+" for ch in value):
+        raise ImproperlyConfigured(
+            f"ATRIUM_EVIDENCE_ORIGIN must be one line without spaces or '+', not {value!r}."
+        )
+    return value
+
+
+ATRIUM_EVIDENCE_ORIGIN = _evidence_origin(env.str("ATRIUM_EVIDENCE_ORIGIN", default=""))
+# Seconds after the first entry not yet covered by a checkpoint before the task signs one.
+ATRIUM_EVIDENCE_CHECKPOINT_SECONDS = env.int("ATRIUM_EVIDENCE_CHECKPOINT_SECONDS", default=60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

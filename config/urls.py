@@ -10,6 +10,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("security/csp-report/", csp_report, name="csp_report"),
     path("api/v1/vault/", include(("vault.urls_api", "vault_api"), namespace="vault_api")),
+    path(
+        "api/v1/evidence/",
+        include(("evidence.urls_api", "evidence_api"), namespace="evidence_api"),
+    ),
+    path("evidence/", include("evidence.urls")),
+    path("api/v1/", include(("approvals.urls_api", "approvals_api"), namespace="approvals_api")),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
     path("", include("frontend.urls")),
 ]

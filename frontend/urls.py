@@ -27,6 +27,17 @@ urlpatterns = [
     path("clients/<str:account_id>/threads/", views.thread_create, name="thread_create"),
     path("clients/<str:account_id>/vault/", views.vault_page, name="vault"),
     path(
+        "clients/<str:account_id>/approvals/",
+        views.account_approvals,
+        name="account_approvals",
+    ),
+    path("approvals/", views.approvals_index, name="approvals"),
+    path("approvals/<str:approval_id>/", views.approval_page, name="approval"),
+    path("approvals/<str:approval_id>/decide/", views.approval_decide, name="approval_decide"),
+    path(
+        "approvals/<str:approval_id>/withdraw/", views.approval_withdraw, name="approval_withdraw"
+    ),
+    path(
         "clients/<str:account_id>/vault/folders/",
         views.vault_folder_create,
         name="vault_folder_create",

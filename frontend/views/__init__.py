@@ -18,6 +18,13 @@ from frontend.views.accounts import (
     matter_create,
     matter_page,
 )
+from frontend.views.approvals import (
+    account_approvals,
+    approval_decide,
+    approval_page,
+    approval_withdraw,
+    approvals_index,
+)
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
@@ -28,8 +35,13 @@ __all__ = [
     "PasswordResetConfirmView",
     "PasswordResetDoneView",
     "PasswordResetView",
+    "account_approvals",
     "account_invite",
     "account_page",
+    "approval_decide",
+    "approval_page",
+    "approval_withdraw",
+    "approvals_index",
     "branding_page",
     "document_grants",
     "document_page",

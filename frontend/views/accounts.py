@@ -25,8 +25,9 @@ from accounts.services import firm as firm_services
 from accounts.services import invitations as invitation_services
 from accounts.services import matters as matter_services
 from accounts.services import passwords as password_services
+from approvals import selectors as approval_selectors
 from frontend import forms
-from frontend.views.common import account_or_404, threads_by_account_id
+from frontend.views.common import account_or_404, decorated_approval, threads_by_account_id
 from messaging import selectors as thread_selectors
 from vault import selectors as vault_selectors
 
@@ -77,6 +78,10 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 # --- homes ------------------------------------------------------------------------------
 
 
+# The requests waiting for the person's decision that the home page lists first.
+HOME_WAITING = 5
+
+
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -86,7 +91,17 @@ def home(request: HttpRequest) -> HttpResponse:
         "frontend/staff_home.html" if request.user.is_firm_staff else "frontend/client_home.html"
     )
     rows = [(s, threads.get(s.account.public_id, [])) for s in summaries]
-    return render(request, template, {"summaries": summaries, "rows": rows})
+    waiting = approval_selectors.awaiting(request.user, limit=HOME_WAITING)
+    return render(
+        request,
+        template,
+        {
+            "summaries": summaries,
+            "rows": rows,
+            "waiting": [decorated_approval(row) for row in waiting.rows],
+            "more_waiting": waiting.next is not None,
+        },
+    )
 
 
 @login_required

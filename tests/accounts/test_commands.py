@@ -22,6 +22,9 @@ from accounts.models import (
 )
 from accounts.permissions import Action, Role
 from accounts.services.client_accounts import team_unassign
+from approvals.models import ApprovalRequest, Decision, Status
+from approvals.selectors import awaiting
+from evidence.models import Entry
 from tests import factories
 
 DEMO_PASSWORD = "atrium-demo"
@@ -71,6 +74,9 @@ def row_counts() -> dict[str, int]:
         Group,
         UserObjectPermission,
         GroupObjectPermission,
+        ApprovalRequest,
+        Decision,
+        Entry,
     ]
     return {model.__name__: model.objects.count() for model in models}
 
@@ -328,3 +334,13 @@ def test_send_password_reset_refuses_a_deactivated_person(db, mailoutbox):
     with pytest.raises(CommandError, match="deactivated"):
         call_command("send_password_reset", email="gone@example.test", stdout=_Sink())
     assert mailoutbox == []
+
+
+def test_seed_demo_has_an_approval_waiting_for_the_acme_client(seeded):
+    request = ApprovalRequest.objects.get(title="Brand guidelines sign-off")
+    assert (request.account.slug, request.status) == ("acme", Status.OPEN)
+    [decision] = Decision.objects.filter(request=request)
+    assert (decision.approver.email, decision.verdict) == ("member@acme.test", "approve")
+    [waiting] = awaiting(seeded["client@acme.test"]).rows
+    assert waiting["id"] == request.public_id
+    assert Entry.objects.filter(subject=request.public_id).count() >= 2

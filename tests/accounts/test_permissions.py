@@ -208,6 +208,32 @@ def test_matter_visibility(world, role, case):
             permissions.matter_for(user, matter.public_id)
 
 
+@pytest.mark.parametrize("action", ["decide", "withdraw", "delete", "", None, "VIEW"])
+def test_an_action_no_check_names_raises_instead_of_being_taken_for_change(world, people, action):
+    """Before, anything but VIEW on an item was answered as CHANGE: a firm admin would have
+    been allowed to "decide" a matter. Now the check refuses to answer at all, whoever asks,
+    before any lookup."""
+    matter = world.matters["own_matter"]
+    for user in (people["firm_admin"], people["client_member"], AnonymousUser()):
+        with pytest.raises(ValueError, match="does not answer for"):
+            permissions.can_on_item(user, action, matter)
+        with pytest.raises(ValueError, match="does not answer for"):
+            permissions.matter_for(user, matter.public_id, action)
+        with pytest.raises(ValueError, match="does not answer for"):
+            permissions.can_on_account(user, action, matter.account)
+    with pytest.raises(ValueError, match="does not answer for"):
+        permissions.account_for(people["firm_admin"], matter.account.public_id, action)
+    with pytest.raises(ValueError, match="does not answer for"):
+        permissions.item_for(people["firm_admin"], Matter.objects.all(), "mat_nothing", action)
+
+
+def test_invite_is_an_account_action_only(world, people):
+    matter = world.matters["own_matter"]
+    assert permissions.can_on_account(people["staff_on_team"], Action.INVITE, matter.account)
+    with pytest.raises(ValueError):
+        permissions.can_on_item(people["staff_on_team"], Action.INVITE, matter)
+
+
 @pytest.mark.parametrize("case", list(MATTER_CASES))
 @pytest.mark.parametrize("role", ROLES)
 def test_matter_change(world, role, case):

@@ -26,6 +26,7 @@ REQUIRED_FROM_OPERATOR = (
     "CSRF_TRUSTED_ORIGINS",
     "ATRIUM_BASE_URL",
     "ATRIUM_MASTER_KEYS",
+    "ATRIUM_EVIDENCE_KEY",
 )
 # What an operator's .env would provide, used to resolve ${...} references.
 OPERATOR_ENV = {
@@ -35,6 +36,7 @@ OPERATOR_ENV = {
     "ATRIUM_BASE_URL": "https://portal.example.com",
     "POSTGRES_PASSWORD": "operator-db-password",
     "ATRIUM_MASTER_KEYS": "k1:" + "A" * 43 + "=",
+    "ATRIUM_EVIDENCE_KEY": "B" * 43 + "=",
 }
 
 
@@ -582,8 +584,10 @@ def test_image_installs_the_project_and_collects_static_with_build_only_values()
     assert len(secret) >= 50 and len(set(secret)) >= 5
     # Production settings refuse to load without master keys; the build's is a placeholder.
     assert re.fullmatch(r"[\w.-]+:[A-Za-z0-9+/]{43}=", inline.get("ATRIUM_MASTER_KEYS", ""))
-    # Only inline: a SECRET_KEY or master key in ENV or ARG would be baked into the image.
-    for name in ("SECRET_KEY", "ATRIUM_MASTER_KEYS"):
+    # Likewise the evidence key.
+    assert re.fullmatch(r"[A-Za-z0-9+/]{43}=", inline.get("ATRIUM_EVIDENCE_KEY", ""))
+    # Only inline: a SECRET_KEY or a key in ENV or ARG would be baked into the image.
+    for name in ("SECRET_KEY", "ATRIUM_MASTER_KEYS", "ATRIUM_EVIDENCE_KEY"):
         assert name not in dockerfile_env()
         assert not any(args.split("=")[0] == name for args in dockerfile_instructions("ARG"))
 

@@ -33,6 +33,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import AccessChange
 from accounts.services import invitations as invitation_services
 from accounts.services.firm import firm_get
+from approvals import services as approval_services
 from messaging import services as messaging_services
 from tests import factories
 from tests.vault.helpers import sealed_upload
@@ -179,9 +180,36 @@ def _acme(w):
     return w.acme.public_id
 
 
+def _approval_create(field: str):
+    def send(client, w):
+        data = {
+            "account": w.acme.public_id,
+            "title": "Homepage",
+            "message": "Have a look.",
+            "versions": [w.plain.latest_version.public_id],
+            "approvers": [w.people["client_admin"].public_id],
+            "policy": "all",
+            "due": "2099-01-01",
+            "thread": w.thread.public_id,
+        }
+        value = data[field]
+        data[field] = [value[0] + NUL] if isinstance(value, list) else value + NUL
+        return _json(client, "post", reverse("approvals_api:approvals"), data)
+
+    return send
+
+
+def _approval_post(route: str, data: dict):
+    def send(client, w):
+        return _json(client, "post", reverse(route, args=[w.approval.public_id]), data)
+
+    return send
+
+
 CASES = [
     # --- the JSON API -----------------------------------------------------------------------
     Case("api:me", "api", "q", _get("api:me", query="?q=%00")),
+    Case("evidence_api:key", "api", "q", _get("evidence_api:key", query="?q=%00")),
     Case(
         "vault_api:documents", "api", "account", _get("vault_api:documents", query="?account=%00")
     ),
@@ -272,8 +300,122 @@ CASES = [
         lambda c, w: c.post(reverse("vault_api:upload_complete", args=["upl\x00"])),
     ),
     Case("vault_api:download", "api", "version_id", _get("vault_api:download", args=["ver\x00"])),
+    *[
+        Case("approvals_api:approvals", "api", f, _approval_create(f))
+        for f in ("account", "title", "message", "versions", "approvers", "policy", "due", "thread")
+    ],
+    Case(
+        "approvals_api:approvals",
+        "api",
+        "account",
+        _get("approvals_api:approvals", query="?account=acc%00"),
+    ),
+    Case(
+        "approvals_api:approvals",
+        "api",
+        "awaiting",
+        _get("approvals_api:approvals", query="?awaiting=me%00"),
+    ),
+    Case(
+        "approvals_api:approval",
+        "api",
+        "approval_id",
+        _get("approvals_api:approval", args=["apr\x00"]),
+    ),
+    Case(
+        "approvals_api:decisions",
+        "api",
+        "comment",
+        _approval_post("approvals_api:decisions", {"verdict": "reject", "comment": TEXT}),
+    ),
+    Case(
+        "approvals_api:decisions",
+        "api",
+        "verdict",
+        _approval_post("approvals_api:decisions", {"verdict": "approve" + NUL}),
+        who="client_admin",
+    ),
+    Case(
+        "approvals_api:withdraw",
+        "api",
+        "reason",
+        _approval_post("approvals_api:withdraw", {"reason": TEXT}),
+    ),
+    Case(
+        "approvals_api:evidence",
+        "api",
+        "approval_id",
+        _get("approvals_api:evidence", args=["apr\x00"]),
+    ),
+    Case(
+        "approvals_api:viewed",
+        "api",
+        "version_id",
+        lambda c, w: c.post(
+            reverse("approvals_api:viewed", args=[w.approval.public_id, "ver" + NUL])
+        ),
+        who="client_admin",
+    ),
+    Case(
+        "approvals_api:download",
+        "api",
+        "version_id",
+        _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
+        who="client_admin",
+    ),
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
+    Case("frontend:approvals", "page", "cursor", _get("frontend:approvals", query="?cursor=%00")),
+    Case(
+        "frontend:account_approvals",
+        "page",
+        "cursor",
+        _get("frontend:account_approvals", args=[_acme], query="?cursor=%00"),
+    ),
+    *[
+        Case(
+            "frontend:account_approvals",
+            "form",
+            f,
+            _post(
+                "frontend:account_approvals",
+                lambda w, f=f: {
+                    "title": "Plan sign-off",
+                    "versions": [w.plain.latest_version.public_id],
+                    "approvers": [w.people["client_admin"].public_id],
+                    "policy": "all",
+                    f: TEXT,
+                },
+                args=[_acme],
+            ),
+        )
+        for f in ("title", "message", "versions", "approvers", "policy", "due", "thread")
+    ],
+    Case("frontend:approval", "page", "approval_id", _get("frontend:approval", args=["apr\x00"])),
+    *[
+        Case(
+            "frontend:approval_decide",
+            "form",
+            f,
+            _post(
+                "frontend:approval_decide",
+                lambda w, f=f: {"verdict": "reject", "comment": "Not yet", f: TEXT},
+                args=[lambda w: w.approval.public_id],
+            ),
+            who="client_admin",
+        )
+        for f in ("verdict", "comment", "versions")
+    ],
+    Case(
+        "frontend:approval_withdraw",
+        "form",
+        "reason",
+        _post(
+            "frontend:approval_withdraw",
+            lambda w: {"reason": TEXT},
+            args=[lambda w: w.approval.public_id],
+        ),
+    ),
     *[
         Case(
             "frontend:login",
@@ -482,6 +624,7 @@ CASES = [
         for f in ("name", "primary_colour", "support_email")
     ],
     Case("frontend:logo", "page", "q", _get("frontend:logo", query="?q=%00"), who=None),
+    Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(
         "admin:accounts_user_changelist",
@@ -545,6 +688,14 @@ def world(acme, people):
     document = add("Settlement", True)
     plain = add("Plan", False)
     session = sessions.upload_open(actor=staff, account=acme, filename="a.txt", size=5)
+    approval = approval_services.approval_create(
+        actor=staff,
+        account=acme,
+        title="Plan",
+        versions=[plain.latest_version.public_id],
+        approvers=[people["client_admin"].public_id],
+        policy_value="all",
+    )
     issued = invitation_services.invitation_create(
         actor=staff, account=acme, email="nina@example.test"
     )
@@ -557,6 +708,7 @@ def world(acme, people):
         document=document,
         plain=plain,
         session=session,
+        approval=approval,
         invitation_token=issued.token,
     )
 

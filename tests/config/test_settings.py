@@ -84,6 +84,7 @@ def production(**overrides: str) -> dict:
         "SECRET_KEY": good_secret(),
         "ALLOWED_HOSTS": "portal.example.com",
         "ATRIUM_MASTER_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "ATRIUM_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
     variables.update(overrides)
     return {k: v for k, v in variables.items() if v is not None}

@@ -67,7 +67,11 @@ def test_the_apps_declare_their_own_types_and_kinds():
     assert timeline.notice_kind("mention") is MENTION
     assert DOCUMENT_ADDED.renderer == "vault/js/timeline.js"
     assert MATTER_STATUS.renderer == "messaging/js/matter_status.js"
-    assert timeline.renderer_paths() == ["messaging/js/matter_status.js", "vault/js/timeline.js"]
+    assert timeline.renderer_paths() == [
+        "approvals/js/timeline.js",
+        "messaging/js/matter_status.js",
+        "vault/js/timeline.js",
+    ]
 
 
 def test_a_declaration_is_found_and_an_unknown_lookup_is_a_value_error(declared):

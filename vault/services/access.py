@@ -1,11 +1,16 @@
 """The access log, and reading: recording a view, and opening a version for a download
-that decrypts and verifies as it goes and records how it ended."""
+that decrypts and verifies as it goes and records how it ended. Views and downloads of a
+privileged document are also appended to the evidence ledger, in the same transaction as
+their line of the access log."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 
+from django.db import transaction
+
+import evidence
 from accounts import permissions
 from accounts.errors import Conflict, NotFound
 from accounts.models import User
@@ -41,8 +46,46 @@ def access_record_create(
     )
 
 
+# What the ledger calls each kind of access to a privileged document.
+LEDGER_KINDS = {AccessKind.VIEW: "document.viewed", AccessKind.DOWNLOAD: "document.downloaded"}
+
+
+def access_evidence_append(record: AccessRecord) -> None:
+    """The ledger entry of a view or download of a privileged document: who, which version
+    (its SHA-256 as the entry's content), from which address and user agent, as the access
+    log has them. Inside the caller's transaction."""
+    version = record.version
+    evidence.append(
+        actor=record.user,
+        kind=LEDGER_KINDS[record.kind],
+        subject=record.document.public_id,
+        payload={
+            "version": version.public_id if version else None,
+            "ip": record.ip,
+            "user_agent": record.user_agent,
+        },
+        content_sha256=version.sha256 if version else None,
+    )
+
+
+def _access_record(
+    document: Document,
+    version: Version | None,
+    actor: User,
+    kind: str,
+    meta: dict | None,
+    outcome: str = AccessOutcome.COMPLETE,
+) -> AccessRecord:
+    """A line of the access log, and for a privileged document its ledger entry, together."""
+    with transaction.atomic():
+        record = access_record_create(document, version, actor, kind, meta, outcome)
+        if document.privileged:
+            access_evidence_append(record)
+    return record
+
+
 def record_view(*, actor: User, document: Document, meta: dict | None = None) -> None:
-    access_record_create(document, document.latest_version, actor, AccessKind.VIEW, meta)
+    _access_record(document, document.latest_version, actor, AccessKind.VIEW, meta)
 
 
 class Download:
@@ -103,8 +146,12 @@ def download_open(*, actor: User, version: Version, meta: dict | None = None) ->
         raise Conflict(
             "The stored file of this version is missing.", code="content_missing"
         ) from None
-    record = access_record_create(
-        version.document, version, actor, AccessKind.DOWNLOAD, meta, AccessOutcome.STARTED
-    )
+    try:
+        record = _access_record(
+            version.document, version, actor, AccessKind.DOWNLOAD, meta, AccessOutcome.STARTED
+        )
+    except BaseException:
+        handle.close()
+        raise
     chunks = crypto.open_stream(handle.read, data_key, version.public_id)
     return Download(version, record, chunks, handle)

@@ -19,7 +19,7 @@ from accounts.permissions import Action
 from accounts.services import privileged as privileged_grants
 from messaging import services as messaging_services
 from messaging.models import Thread
-from vault import keys, selectors
+from vault import keys, selectors, signals
 from vault.models import AccessKind, Document, Folder, Version
 from vault.services.access import access_record_create
 from vault.services.lookups import matter_in
@@ -252,6 +252,9 @@ def version_add(
     with transaction.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
         version = _add_version(actor, locked, upload, account_key, request_meta)
+        signals.version_added_on_commit(
+            document=locked, version=version, actor=actor, meta=request_meta
+        )
     document.refresh_from_db()
     log.info(
         "vault: %s added version %d (%s) of %s",

@@ -1,4 +1,5 @@
-"""Load the demo: firm, client accounts, people, matters, threads and a few messages.
+"""Load the demo: firm, client accounts, people, matters, threads, a few messages and documents,
+and an approval under way.
 Idempotent: running it again changes nothing that is already there and repairs what is
 missing. It lives with the pages because it composes every app."""
 
@@ -6,14 +7,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import ClientAccount, ClientRole, FirmRole, Matter, MatterStatus, User
 from accounts.services import client_accounts, matters
 from accounts.services.firm import firm_get
+from approvals import services as approvals
+from approvals.models import ApprovalRequest
 from messaging import services as messaging
 from messaging.models import Thread
 from vault import services as vault
@@ -137,6 +142,7 @@ CONVERSATION = [
         "The compliance checklist for this quarter is on its way.",
     ),
 ]
+APPROVAL_TITLE = "Brand guidelines sign-off"
 _DEMO_NAMESPACE = uuid.UUID("6f1d6c2e-58a4-4c1e-9b5e-0a7d1f3b9c11")
 
 # (account slug, folder or None, matter title or None, uploader, file name, title, text).
@@ -238,6 +244,7 @@ class Command(BaseCommand):
                 )
             threads[slug, title] = thread
         self._seed_documents(accounts, people)
+        self._seed_approval(accounts, people)
         for n, (slug, title, author, body) in enumerate(CONVERSATION):
             # A fixed client id per line: a second run is a retry, and retries store nothing.
             messaging.message_send(
@@ -246,6 +253,31 @@ class Command(BaseCommand):
                 client_id=uuid.uuid5(_DEMO_NAMESPACE, f"{n}:{body}"),
                 body=body,
             )
+
+    def _seed_approval(self, accounts: dict, people: dict) -> None:
+        """Acme is asked to sign off the brand guidelines; Morgan has approved, Alex has not
+        yet (once: a request of that title is left as it is)."""
+        account = accounts["acme"]
+        if ApprovalRequest.objects.filter(account=account, title=APPROVAL_TITLE).exists():
+            return
+        guidelines = Document.objects.get(account=account, title="Brand guidelines, first draft")
+        request = approvals.approval_create(
+            actor=people["staff@atrium.test"],
+            account=account,
+            title=APPROVAL_TITLE,
+            message="Please sign off the first draft, or tell us what to change.",
+            versions=[guidelines.latest_version.public_id],
+            approvers=[people["client@acme.test"].public_id, people["member@acme.test"].public_id],
+            policy_value="all",
+            due=(timezone.localdate() + timedelta(days=7)).isoformat(),
+        )
+        approvals.approval_decide(
+            actor=people["member@acme.test"],
+            request=request,
+            verdict="approve",
+            comment="The colours are right.",
+            shown=[guidelines.latest_version.public_id],
+        )
 
     def _seed_documents(self, accounts: dict, people: dict) -> None:
         """A few vault documents (once: a document of that title is left as it is)."""

@@ -1,0 +1,12 @@
+"""Background tasks of approvals (run by ``manage.py db_worker``)."""
+
+from django_tasks import task
+
+from approvals import services
+
+
+@task()
+def approvals_due() -> dict:
+    """Send the due-date reminders and expire the requests that are due."""
+    run = services.approvals_due_run()
+    return {"reminded": run.reminded, "expired": run.expired}
