@@ -349,15 +349,24 @@ def measure_exports(subjects: int, repeat: int, seed: int = 13) -> dict:
 
 
 def measure_verify() -> dict:
+    """verify_ledger in one process, then with one process per core (what the command
+    does by default), on the same ledger in the same run."""
     from evidence import audit
 
-    began = time.perf_counter()
-    summary = audit.verify_ledger()
+    workers = os.cpu_count() or 1
+    timings = {}
+    for count in sorted({1, workers}):
+        began = time.perf_counter()
+        summary = audit.verify_ledger(workers=count)
+        timings[count] = time.perf_counter() - began
     return {
         "entries": summary.entries,
         "subjects": summary.subjects,
         "checkpoints": summary.checkpoints,
-        "seconds": time.perf_counter() - began,
+        "workers": workers,
+        "seconds_one_process": timings[1],
+        "seconds": timings[workers],
+        "ratio": timings[workers] / timings[1],
     }
 
 
@@ -390,7 +399,9 @@ def report(figures: dict) -> list[str]:
         verified = figures["verify"]
         lines.append(
             f"(c) verify_ledger: {verified['entries']} entries, {verified['subjects']} "
-            f"subjects, {verified['checkpoints']} checkpoints in {verified['seconds']:.2f} s"
+            f"subjects, {verified['checkpoints']} checkpoints in {verified['seconds']:.2f} s "
+            f"with {verified['workers']} processes, {verified['seconds_one_process']:.2f} s "
+            f"in one (ratio {verified['ratio']:.2f})"
         )
     load = os.getloadavg()
     lines.append(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -7,12 +7,13 @@ in (subject, index) order, for the same reason."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 
 from accounts.models import User
@@ -124,52 +125,22 @@ class _Pass:
         self.checkpoint_at: datetime | None = None
         self.summary = Summary()
 
-    def entry(self, index: int, row: tuple, actors: dict[int, str]) -> bytes:
-        _, at, actor_pk, kind, subject, content_sha256, stored_leaf, subject_prev, text = row
-        where = f"entry {index}"
-        data = text.encode("utf-8")
-        try:
-            body, canonical = _parse(text)
-        except ValueError as error:
-            raise LedgerDamaged(f"{where}: its text is not canonical JSON ({error})") from None
-        if canonical != data:
-            raise LedgerDamaged(f"{where}: its text is not in canonical form")
-        if not isinstance(body, dict) or set(body) != ENTRY_FIELDS or body["v"] != 1:
-            raise LedgerDamaged(f"{where}: it does not have the fields of an entry of version 1")
-        if body["index"] != index:
-            raise LedgerDamaged(f"{where}: its text says index {body['index']!r}")
-        leaf = leaf_hash(data)
-        if stored_leaf != leaf:
-            raise LedgerDamaged(f"{where}: its stored leaf hash is not the hash of its text")
-        if body["prev"] != self.previous_leaf.hex():
-            raise LedgerDamaged(f"{where}: it does not name entry {index - 1} as the one before it")
-        if body["at"] != format_at(at):
-            raise LedgerDamaged(f"{where}: its time column differs from its text")
-        if self.previous_at is not None and at < self.previous_at:
-            raise LedgerDamaged(f"{where}: it is dated before entry {index - 1}")
-        if body["kind"] != kind or not isinstance(kind, str) or not KIND.fullmatch(kind):
-            raise LedgerDamaged(f"{where}: its kind column differs from its text, or is not one")
-        if body["subject"] != subject or not 1 <= len(subject) <= MAX_SUBJECT_CHARS:
-            raise LedgerDamaged(f"{where}: its subject column differs from its text")
-        if (body["content_sha256"] or "") != content_sha256:
-            raise LedgerDamaged(f"{where}: its content_sha256 column differs from its text")
-        named_prev = body["subject_prev"]
-        if (named_prev is None) != (subject_prev is None) or (
-            subject_prev is not None and named_prev != subject_prev.hex()
-        ):
-            raise LedgerDamaged(f"{where}: its subject_prev column differs from its text")
-        actor = body["actor"]
-        if (actor is None) != (actor_pk is None):
-            raise LedgerDamaged(f"{where}: its actor column differs from its text")
-        if actor_pk in actors and (
-            not isinstance(actor, dict) or actor.get("id") != actors[actor_pk]
-        ):
-            raise LedgerDamaged(f"{where}: its actor is not the user it names")
-        self.previous_leaf, self.previous_at = leaf, at
+    def follow(self, checked: Checked) -> None:
+        """Chain a chunk checked on its own to what came before it: its first entry names
+        the last one before as its predecessor, and is not dated before it."""
+        if checked.first_prev != self.previous_leaf.hex():
+            raise LedgerDamaged(
+                f"entry {checked.start}: it does not name entry {checked.start - 1} as the one "
+                "before it"
+            )
+        if self.previous_at is not None and checked.first_at < self.previous_at:
+            raise LedgerDamaged(
+                f"entry {checked.start}: it is dated before entry {checked.start - 1}"
+            )
         if self.summary.first_at is None:
-            self.summary.first_at = at
-        self.summary.last_at = at
-        return leaf
+            self.summary.first_at = checked.first_at
+        self.previous_leaf, self.previous_at = checked.leaves[-1], checked.last_at
+        self.summary.last_at = checked.last_at
 
     def checkpoint(self, checkpoint: Checkpoint) -> None:
         where = f"checkpoint of size {checkpoint.size}"
@@ -210,14 +181,104 @@ def _chunk_rows(start: int, end: int) -> list[tuple]:
     )
 
 
-def _check_chunk(state: _Pass, start: int, end: int) -> None:
+@dataclass
+class Checked:
+    """What the check of a chunk of consecutive entries on its own hands on: their leaf
+    hashes, and what ties the chunk to the entry before it."""
+
+    start: int
+    leaves: list[bytes]  # of the entries checked before the first failure, if any
+    first_prev: str  # the predecessor its first entry names (hex)
+    first_at: datetime | None
+    last_at: datetime | None
+    # The first thing found wrong inside the chunk: named only once the chunk is known to
+    # follow the one before it, so that the first failure in index order is the one named.
+    failure: LedgerDamaged | None = None
+
+
+def _entry_alone(row: tuple, actors: dict[int, str]) -> tuple[bytes, datetime, str]:
+    """Everything about one entry that needs no other entry: canonical text, fields,
+    index, leaf hash and the columns copied from it. Returns the leaf hash, the time and the
+    predecessor it names (hex)."""
+    index, at, actor_pk, kind, subject, content_sha256, stored_leaf, subject_prev, text = row
+    where = f"entry {index}"
+    data = text.encode("utf-8")
+    try:
+        body, canonical = _parse(text)
+    except ValueError as error:
+        raise LedgerDamaged(f"{where}: its text is not canonical JSON ({error})") from None
+    if canonical != data:
+        raise LedgerDamaged(f"{where}: its text is not in canonical form")
+    if not isinstance(body, dict) or set(body) != ENTRY_FIELDS or body["v"] != 1:
+        raise LedgerDamaged(f"{where}: it does not have the fields of an entry of version 1")
+    if body["index"] != index:
+        raise LedgerDamaged(f"{where}: its text says index {body['index']!r}")
+    leaf = leaf_hash(data)
+    if stored_leaf != leaf:
+        raise LedgerDamaged(f"{where}: its stored leaf hash is not the hash of its text")
+    if body["at"] != format_at(at):
+        raise LedgerDamaged(f"{where}: its time column differs from its text")
+    if body["kind"] != kind or not isinstance(kind, str) or not KIND.fullmatch(kind):
+        raise LedgerDamaged(f"{where}: its kind column differs from its text, or is not one")
+    if body["subject"] != subject or not 1 <= len(subject) <= MAX_SUBJECT_CHARS:
+        raise LedgerDamaged(f"{where}: its subject column differs from its text")
+    if (body["content_sha256"] or "") != content_sha256:
+        raise LedgerDamaged(f"{where}: its content_sha256 column differs from its text")
+    named_prev = body["subject_prev"]
+    if (named_prev is None) != (subject_prev is None) or (
+        subject_prev is not None and named_prev != subject_prev.hex()
+    ):
+        raise LedgerDamaged(f"{where}: its subject_prev column differs from its text")
+    actor = body["actor"]
+    if (actor is None) != (actor_pk is None):
+        raise LedgerDamaged(f"{where}: its actor column differs from its text")
+    if actor_pk in actors and (not isinstance(actor, dict) or actor.get("id") != actors[actor_pk]):
+        raise LedgerDamaged(f"{where}: its actor is not the user it names")
+    prev = body["prev"]
+    if not isinstance(prev, str):
+        raise LedgerDamaged(f"{where}: it does not name the entry before it")
+    return leaf, at, prev
+
+
+def _chunk_checked(start: int, end: int, size: int) -> Checked:
+    """The entries [start, end) checked on their own and against each other (each names
+    the one before it, none is dated before it). Reads what it needs itself, so that chunks
+    can be checked in other processes."""
     rows = _chunk_rows(start, end)
     if len(rows) != end - start:
         present = {row[0] for row in rows}
         missing = next(index for index in range(start, end) if index not in present)
-        raise LedgerDamaged(f"entry {missing}: it is missing (the head counts {state.size})")
+        raise LedgerDamaged(f"entry {missing}: it is missing (the head counts {size})")
     actor_pks = {row[2] for row in rows if row[2] is not None}
     actors = dict(User.objects.filter(pk__in=actor_pks).values_list("pk", "public_id"))
+    leaves: list[bytes] = []
+    first_prev, first_at, previous_at = "", None, None
+    try:
+        for row in rows:
+            index = row[0]
+            leaf, at, prev = _entry_alone(row, actors)
+            if not leaves:
+                first_prev, first_at = prev, at
+            elif prev != leaves[-1].hex():
+                raise LedgerDamaged(
+                    f"entry {index}: it does not name entry {index - 1} as the one before it"
+                )
+            elif at < previous_at:
+                raise LedgerDamaged(f"entry {index}: it is dated before entry {index - 1}")
+            leaves.append(leaf)
+            previous_at = at
+    except LedgerDamaged as failure:
+        return Checked(start, leaves, first_prev, first_at, previous_at, failure)
+    return Checked(start, leaves, first_prev, first_at, previous_at)
+
+
+def _check_chunk(state: _Pass, checked: Checked, end: int) -> None:
+    """Chain a chunk checked on its own to the ledger so far, then its subtrees and the
+    checkpoints it completes, in index order."""
+    start = checked.start
+    if not checked.leaves:
+        raise checked.failure  # its first entry is wrong in itself
+    state.follow(checked)
     condition = _nodes_completed_by(start, end)
     stored = (
         {
@@ -230,9 +291,7 @@ def _check_chunk(state: _Pass, start: int, end: int) -> None:
         else {}
     )
     due = {c.size: c for c in Checkpoint.objects.filter(size__gt=start, size__lte=end)}
-    for row in rows:
-        index = row[0]
-        leaf = state.entry(index, row, actors)
+    for index, leaf in enumerate(checked.leaves, start):
         for level, position, value in tree.frontier_append(index, state.frontier, leaf):
             if stored.pop((level, position), None) != value:
                 raise LedgerDamaged(
@@ -241,7 +300,42 @@ def _check_chunk(state: _Pass, start: int, end: int) -> None:
             state.summary.nodes += 1
         if index + 1 in due:
             state.checkpoint(due.pop(index + 1))
+    if checked.failure is not None:
+        raise checked.failure
     state.summary.entries = end
+
+
+def _checked_chunks(size: int, chunk: int, workers: int) -> Iterator[tuple[Checked, int]]:
+    """Every chunk checked on its own, in index order: here, or in ``workers`` processes
+    that each read and check their chunks while this one chains them (parsing and
+    re-encoding the entries is most of the work, and it needs no other entry)."""
+    ranges = [(start, min(start + chunk, size)) for start in range(0, size, chunk)]
+    connection = transaction.get_connection()
+    if workers <= 1 or len(ranges) < 2 or connection.in_atomic_block:
+        for start, end in ranges:
+            yield _chunk_checked(start, end, size), end
+        return
+    _disconnect()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        checked = pool.imap(_chunk_checked_star, [(start, end, size) for start, end in ranges])
+        for (_, end), result in zip(ranges, checked, strict=True):
+            yield result, end
+
+
+def _disconnect() -> None:
+    """Close this process's connections, and its connection pools (a pool keeps its
+    sockets open), before forking: the processes open their own, and none may share a socket
+    with this one. A Pool forks them all at once; an executor that forked later, once this
+    process had connected again, would hand them its socket."""
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        close_pool = getattr(connection, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+
+
+def _chunk_checked_star(arguments: tuple[int, int, int]) -> Checked:
+    return _chunk_checked(*arguments)
 
 
 def _check_subject_chains(size: int) -> int:
@@ -269,10 +363,15 @@ def _check_subject_chains(size: int) -> int:
 
 
 def verify_ledger(
-    *, chunk: int = CHUNK, progress: Callable[[int, int], None] | None = None
+    *,
+    chunk: int = CHUNK,
+    workers: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Summary:
     """Check the ledger as it stands when the check starts (entries appended meanwhile are
-    left for the next run). Raises LedgerDamaged naming the first failure."""
+    left for the next run). Raises LedgerDamaged naming the first failure. With ``workers``
+    above one, that many processes check chunks of entries on their own while this one
+    chains them (not inside a transaction, whose uncommitted rows they could not see)."""
     head = Head.objects.filter(pk=Head.ONLY).first()
     size = head.size if head is not None else 0
     state = _Pass(size, keys.public_key_bytes(), keys.origin())
@@ -280,10 +379,10 @@ def verify_ledger(
         raise LedgerDamaged("an entry has a negative index")
     if Node.objects.filter(level__lt=1).exists():
         raise LedgerDamaged("a node has a level below 1")
-    for start in range(0, size, chunk):
-        _check_chunk(state, start, min(start + chunk, size))
+    for checked, end in _checked_chunks(size, chunk, workers):
+        _check_chunk(state, checked, end)
         if progress is not None:
-            progress(min(start + chunk, size), size)
+            progress(end, size)
     if head is not None:
         frontier = b"".join(state.frontier)
         if bytes(head.frontier) != frontier or head.last_leaf != (

@@ -287,3 +287,75 @@ def test_text_beyond_ascii_is_checked_too(db):
     with unguarded():
         Entry.objects.filter(index=0).update(canonical=escaped)
     damaged("entry 0: its text is not in canonical form")
+
+
+# --- several processes --------------------------------------------------------------------
+
+
+@pytest.fixture
+def committed_ledger(transactional_db, people):
+    """A ledger whose rows are committed, so that other processes read them."""
+    for n in range(41):
+        evidence.append(
+            actor=people["client_member"] if n % 2 else None,
+            kind="document.viewed",
+            subject=f"doc_{n % 6}",
+            payload={"n": n},
+        )
+        if n in (9, 30):
+            checkpoints.checkpoint_make()
+    return people
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_processes_find_what_one_finds(committed_ledger):
+    alone = audit.verify_ledger(chunk=4, workers=1)
+    shared = audit.verify_ledger(chunk=4, workers=2)
+    assert (
+        (shared.entries, shared.subjects, shared.nodes, shared.checkpoints)
+        == (
+            alone.entries,
+            alone.subjects,
+            alone.nodes,
+            alone.checkpoints,
+        )
+        == (41, 6, 41 - bin(41).count("1"), 2)
+    )
+    assert (shared.root, shared.first_at, shared.last_at) == (
+        alone.root,
+        alone.first_at,
+        alone.last_at,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("index", [0, 4, 17, 40])
+def test_several_processes_name_the_same_damage(committed_ledger, index):
+    entry = Entry.objects.get(index=index)
+    with unguarded():
+        Entry.objects.filter(index=index).update(canonical=entry.canonical.replace('"n":', '"m":'))
+    with pytest.raises(audit.LedgerDamaged) as alone:
+        audit.verify_ledger(chunk=4, workers=1)
+    with pytest.raises(audit.LedgerDamaged) as shared:
+        audit.verify_ledger(chunk=4, workers=2)
+    assert str(shared.value) == str(alone.value)
+    assert str(shared.value).startswith(f"entry {index}:")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_that_does_not_follow_the_one_before_is_named(committed_ledger):
+    """Each process checks the chain inside its chunks; the chain from one chunk to the
+    next is checked where they meet."""
+    later = Entry.objects.get(index=8)
+    body = json.loads(later.canonical)
+    body["prev"] = "0" * 64
+    text = canonical_json(body).decode()
+    with unguarded():
+        Entry.objects.filter(index=8).update(canonical=text, leaf_hash=leaf_hash(text.encode()))
+    with pytest.raises(audit.LedgerDamaged, match="entry 8: it does not name entry 7"):
+        audit.verify_ledger(chunk=4, workers=2)
+
+
+def test_the_command_refuses_no_workers(db):
+    with pytest.raises(CommandError, match="--workers must be at least 1"):
+        call_command("verify_ledger", "--workers", "0", stdout=StringIO())

@@ -4,6 +4,7 @@ so, or exit non-zero naming the first thing found wrong."""
 from __future__ import annotations
 
 import base64
+import os
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -20,10 +21,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--chunk", type=int, default=audit.CHUNK, help="entries read per query")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="processes checking chunks of entries at once (default: one per core)",
+        )
 
     def handle(self, *args, **options):
         if options["chunk"] < 1:
             raise CommandError("--chunk must be at least 1")
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
         verbose = options["verbosity"] > 1
 
         def progress(done: int, total: int) -> None:
@@ -31,7 +40,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"checked {done} of {total} entries")
 
         try:
-            summary = audit.verify_ledger(chunk=options["chunk"], progress=progress)
+            summary = audit.verify_ledger(
+                chunk=options["chunk"], workers=options["workers"], progress=progress
+            )
         except audit.LedgerDamaged as damage:
             raise CommandError(f"The evidence ledger is damaged: {damage}") from None
         info = keys.public_key_info()
