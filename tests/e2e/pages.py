@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from tests import factories
+
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
@@ -24,3 +26,9 @@ async def open_page(browser: Browser, *, url: str = "", session_key: str = "") -
             [{"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": url}]
         )
     return await context.new_page()
+
+
+def session_key(user) -> str:
+    """A signed-in session of ``user``, as the key a browser's cookie carries (signing in
+    through the form has tests of its own)."""
+    return factories.session_cookie(user).split("=", 1)[1]

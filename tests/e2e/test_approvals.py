@@ -7,15 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
-from django.test import Client as DjangoClient
 
 from accounts.models import User
 from approvals import services as approvals
 from approvals.models import ApprovalRequest
 from messaging.models import Thread
 from tests import factories
-from tests.e2e.pages import open_page
+from tests.e2e.pages import open_page, session_key
 from tests.vault.helpers import sealed_upload
 from vault import services as vault
 
@@ -31,12 +29,6 @@ class World:
     client: User
     staff_session: str
     client_session: str
-
-
-def _session(user: User) -> str:
-    browser_like = DjangoClient()
-    browser_like.force_login(user)
-    return browser_like.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 @pytest.fixture
@@ -64,8 +56,8 @@ def world(live_portal: str) -> World:
         request=request,
         staff=staff,
         client=client,
-        staff_session=_session(staff),
-        client_session=_session(client),
+        staff_session=session_key(staff),
+        client_session=session_key(client),
     )
 
 

@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.test import Client as DjangoClient
 
 from accounts.models import ClientAccount, User
 from accounts.services.firm import firm_get
 from messaging import services as messaging
 from messaging.models import Thread
 from tests import factories
-from tests.e2e.pages import open_page
+from tests.e2e.pages import open_page, session_key
 
 pytestmark = pytest.mark.browser
 
@@ -39,13 +38,6 @@ class Chat:
     staff: User
     client: User
     sessions: dict[int, str] = field(default_factory=dict)  # user pk -> session cookie
-
-
-def _signed_in_session(user: User) -> str:
-    """A session cookie value for ``user`` (signing in through the form has its own test)."""
-    browser_like = DjangoClient()
-    browser_like.force_login(user)
-    return browser_like.cookies[settings.SESSION_COOKIE_NAME].value
 
 
 @pytest.fixture
@@ -69,7 +61,7 @@ def chat(live_portal: str) -> Chat:
         lease=lease,
         staff=staff,
         client=client,
-        sessions={user.pk: _signed_in_session(user) for user in (staff, client)},
+        sessions={user.pk: session_key(user) for user in (staff, client)},
     )
 
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.test import Client as DjangoClient
 
 from accounts.models import ClientAccount, Matter, User
 from accounts.services.matters import matter_set_status
@@ -20,7 +18,7 @@ from messaging import timeline
 from messaging.consumers.threads import REPLAY_LIMIT
 from messaging.models import Thread
 from tests import factories
-from tests.e2e.pages import open_page
+from tests.e2e.pages import open_page, session_key
 from tests.vault.helpers import sealed_upload
 from vault import services as vault
 
@@ -39,12 +37,6 @@ class World:
     staff_session: str
 
 
-def _session(user: User) -> str:
-    browser_like = DjangoClient()
-    browser_like.force_login(user)
-    return browser_like.cookies[settings.SESSION_COOKIE_NAME].value
-
-
 @pytest.fixture
 def world(live_portal: str) -> World:
     acme = factories.account("Acme Shipping")
@@ -58,8 +50,8 @@ def world(live_portal: str) -> World:
         matter=matter,
         staff=staff,
         client=client,
-        client_session=_session(client),
-        staff_session=_session(staff),
+        client_session=session_key(client),
+        staff_session=session_key(staff),
     )
 
 

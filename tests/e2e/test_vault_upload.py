@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.test import Client as DjangoClient
 
 from accounts.models import ClientAccount, User
 from accounts.services.firm import firm_get
 from tests import factories, live
-from tests.e2e.pages import open_page
+from tests.e2e.pages import open_page, session_key
 from vault.models import AccessKind, AccessOutcome, AccessRecord, Document
 
 pytestmark = pytest.mark.browser
@@ -70,14 +69,12 @@ def portal(vault_server: str) -> Vault:
     acme = factories.account("Acme Shipping")
     staff = factories.staff(accounts=(acme,), name="Sam Staff")
     client = factories.client(acme, name="Alex Acme")
-    browser_like = DjangoClient()
-    browser_like.force_login(client)
     return Vault(
         url=vault_server,
         acme=acme,
         staff=staff,
         client=client,
-        client_session=browser_like.cookies[settings.SESSION_COOKIE_NAME].value,
+        client_session=session_key(client),
     )
 
 
