@@ -249,3 +249,43 @@ def test_the_home_page_puts_what_waits_for_the_persons_decision_first(client, pe
     assert text.index(request_.public_id) < text.index("Your work with us")
     client.force_login(people["client_member"])
     assert "Waiting for your approval" not in client.get(reverse("frontend:home")).content.decode()
+
+
+def test_an_accounts_approvals_cost_the_same_queries_for_one_request_or_ten(
+    client, acme, people, design
+):
+    staff = people["staff_on_team"]
+    ask(staff, acme, documents=[design], approvers=[people["client_admin"]])
+    client.force_login(staff)
+    url = reverse("frontend:account_approvals", args=[acme.public_id])
+    client.get(url)  # the session's first use writes it
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for n in range(9):
+        ask(staff, acme, documents=[design], approvers=[people["client_admin"]], title=f"R{n}")
+    with CaptureQueriesContext(connection) as ten:
+        response = client.get(url)
+    assert response.content.decode().count("data-approval-row=") == 10
+    assert len(ten) == len(one)
+
+
+def test_a_requests_page_costs_the_same_queries_with_one_decision_or_three(
+    client, acme, people, design
+):
+    approvers = [people["client_admin"], people["client_member"], people["firm_admin"]]
+    request_ = ask(people["staff_on_team"], acme, documents=[design], approvers=approvers)
+    version = request_.bound.get().version.public_id
+    decide(client, approvers[0], request_, verdict="approve", versions=[version])
+    url = reverse("frontend:approval", args=[request_.public_id])
+    client.force_login(people["staff_on_team"])
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    for approver in approvers[1:]:
+        decide(client, approver, request_, verdict="approve", versions=[version])
+    client.force_login(people["staff_on_team"])
+    client.get(url)
+    with CaptureQueriesContext(connection) as three:
+        response = client.get(url)
+    assert response.content.decode().count('data-verdict="approve"') == 3
+    assert len(three) == len(one)
