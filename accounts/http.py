@@ -51,6 +51,12 @@ def client_meta(request: HttpRequest) -> dict:
     }
 
 
+def signed_in_meta(request: HttpRequest) -> dict:
+    """``client_meta`` and how the sender signed in, as evidence records it: a session is
+    opened only by the sign-in form, with a password."""
+    return {**client_meta(request), "authentication": "password"}
+
+
 NUL = "\x00"
 NUL_CODE = "nul_character"
 

@@ -8,16 +8,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 
 from accounts import permissions
 from accounts.errors import Invalid
-from accounts.http import api_endpoint, client_meta, request_fields
+from accounts.http import api_endpoint, request_fields, signed_in_meta
 from approvals import selectors, services
 from approvals.models import ApprovalRequest
 from vault import selectors as vault_selectors
-
-
-def _meta(request: HttpRequest) -> dict:
-    """Where the request came from and how its sender signed in, for the ledger. A session
-    is opened only by the sign-in form, with a password."""
-    return {**client_meta(request), "authentication": "password"}
 
 
 def _detail(request: ApprovalRequest, viewer, *, status: int = 200) -> JsonResponse:
@@ -60,7 +54,7 @@ def _create(request: HttpRequest) -> HttpResponse:
         policy_value=data.get("policy"),
         due=data.get("due"),
         thread=data.get("thread"),
-        meta=_meta(request),
+        meta=signed_in_meta(request),
     )
     return _detail(created, request.user, status=201)
 
@@ -80,7 +74,7 @@ def decisions(request: HttpRequest, approval_id: str) -> HttpResponse:
         verdict=data.get("verdict"),
         comment=data.get("comment", ""),
         shown=data.get("versions"),
-        meta=_meta(request),
+        meta=signed_in_meta(request),
     )
     return JsonResponse(selectors.decision_json(decision), status=201)
 
@@ -90,7 +84,10 @@ def withdraw(request: HttpRequest, approval_id: str) -> HttpResponse:
     approval = services.approval_for(request.user, approval_id)
     data = request_fields(request)
     withdrawn = services.approval_withdraw(
-        actor=request.user, request=approval, reason=data.get("reason", ""), meta=_meta(request)
+        actor=request.user,
+        request=approval,
+        reason=data.get("reason", ""),
+        meta=signed_in_meta(request),
     )
     return _detail(withdrawn, request.user)
 
@@ -99,7 +96,7 @@ def withdraw(request: HttpRequest, approval_id: str) -> HttpResponse:
 def version_viewed(request: HttpRequest, approval_id: str, version_id: str) -> HttpResponse:
     approval = services.approval_for(request.user, approval_id)
     receipt, created = services.approval_viewed(
-        actor=request.user, request=approval, version_id=version_id, meta=_meta(request)
+        actor=request.user, request=approval, version_id=version_id, meta=signed_in_meta(request)
     )
     return JsonResponse(selectors.receipt_json(receipt), status=201 if created else 200)
 
@@ -110,7 +107,7 @@ def version_download(request: HttpRequest, approval_id: str, version_id: str) ->
     them (others who may read the request download without a receipt)."""
     approval = services.approval_for(request.user, approval_id)
     version = services.approval_download(
-        actor=request.user, request=approval, version_id=version_id, meta=_meta(request)
+        actor=request.user, request=approval, version_id=version_id, meta=signed_in_meta(request)
     )
     return HttpResponseRedirect(vault_selectors.download_url(version))
 

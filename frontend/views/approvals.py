@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import permissions
 from accounts.errors import AtriumError, Invalid, NotFound
-from accounts.http import client_meta, refuse_nul
+from accounts.http import refuse_nul, signed_in_meta
 from accounts.models import ClientAccount, User
 from accounts.permissions import Action
 from approvals import selectors as approval_selectors
@@ -47,11 +47,6 @@ HISTORY_WORDS = {
     "approval.withdrawn": "withdrew the request",
     "approval.expired": "The request expired",
 }
-
-
-def _meta(request: HttpRequest) -> dict:
-    """Where the decision came from and how its author signed in, for the ledger."""
-    return {**client_meta(request), "authentication": "password"}
 
 
 def _approval_or_404(user: User, public_id: str):
@@ -133,7 +128,7 @@ def account_approvals(request: HttpRequest, account_id: str) -> HttpResponse:
                 policy_value=policy,
                 due=data.get("due") or None,
                 thread=data.get("thread") or None,
-                meta=_meta(request),
+                meta=signed_in_meta(request),
             )
         except AtriumError as error:
             messages.error(request, error.message)
@@ -227,7 +222,7 @@ def approval_decide(request: HttpRequest, approval_id: str) -> HttpResponse:
             verdict=verdict,
             comment=request.POST.get("comment", ""),
             shown=request.POST.getlist("versions"),
-            meta=_meta(request),
+            meta=signed_in_meta(request),
         )
     except AtriumError as error:
         messages.error(request, error.message)
@@ -248,7 +243,7 @@ def approval_withdraw(request: HttpRequest, approval_id: str) -> HttpResponse:
             actor=request.user,
             request=approval,
             reason=request.POST.get("reason", ""),
-            meta=_meta(request),
+            meta=signed_in_meta(request),
         )
     except AtriumError as error:
         messages.error(request, error.message)
