@@ -134,6 +134,14 @@ def _logo_name(instance: Firm, filename: str) -> str:
     return f"branding/logo-{secrets.token_hex(8)}.{extension}"
 
 
+class MatterWord(models.TextChoices):
+    """What the firm calls a piece of work done for a client, on every page and e-mail."""
+
+    MATTER = "Matter", "Matter"
+    PROJECT = "Project", "Project"
+    ENGAGEMENT = "Engagement", "Engagement"
+
+
 class Firm(models.Model):
     """The firm that runs this deployment, and its branding. Exactly one row."""
 
@@ -143,6 +151,9 @@ class Firm(models.Model):
     primary_colour = models.CharField(max_length=7, default="#1f3a5f", validators=[hex_colour])
     accent_colour = models.CharField(max_length=7, default="#e07a2f", validators=[hex_colour])
     support_email = models.EmailField(blank=True)
+    matter_word = models.CharField(
+        max_length=20, choices=MatterWord.choices, default=MatterWord.MATTER
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

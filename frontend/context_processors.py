@@ -1,6 +1,28 @@
-from accounts.services.firm import firm_get
+from accounts.models import Firm
+from accounts.services.firm import Vocabulary, firm_get, vocabulary
+
+_FIRM = "_atrium_firm"
+
+
+def request_firm(request) -> Firm:
+    """The firm row, read once per request however many processors and templates ask."""
+    firm = getattr(request, _FIRM, None)
+    if firm is None:
+        firm = firm_get()
+        setattr(request, _FIRM, firm)
+    return firm
 
 
 def branding(request) -> dict:
     """The firm's branding on every page (name, logo, colours as CSS variables)."""
-    return {"firm": firm_get()}
+    return {"firm": request_firm(request)}
+
+
+def request_vocab(request) -> Vocabulary:
+    """The firm's vocabulary, from the firm row this request already read."""
+    return vocabulary(firm=request_firm(request))
+
+
+def vocab(request) -> dict:
+    """The firm's words (``{{ vocab.matter }}``, ``{{ vocab.matters_lower }}``) on every page."""
+    return {"vocab": request_vocab(request)}

@@ -6,7 +6,8 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 
-from accounts.models import ClientRole, MatterStatus
+from accounts.models import ClientRole, MatterStatus, MatterWord
+from accounts.services.firm import Vocabulary
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -109,8 +110,18 @@ class BrandingForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "color"}),
     )
     support_email = forms.EmailField(label="Support e-mail", required=False)
+    matter_word = forms.ChoiceField(
+        label="What you call a piece of work for a client",
+        choices=MatterWord.choices,
+        help_text="Used on every page and in every e-mail, e.g. “Open a project”.",
+        required=False,
+    )
     logo = forms.FileField(label="Logo (PNG, JPEG, GIF or WebP, up to 512 KiB)", required=False)
     remove_logo = forms.BooleanField(label="Remove the logo", required=False)
+
+    def clean_matter_word(self) -> str | None:
+        # Left out of a post: the word stays as it is.
+        return self.cleaned_data.get("matter_word") or None
 
 
 class ThreadForm(forms.Form):
@@ -125,10 +136,16 @@ class ThreadForm(forms.Form):
         "A conversation about a privileged matter is always privileged.",
     )
 
-    def __init__(self, *args, matters=(), **kwargs) -> None:
+    def __init__(self, *args, matters=(), vocab: Vocabulary | None = None, **kwargs) -> None:
         # Its own ids: the account page also shows the matter form, with a "title" too.
         kwargs.setdefault("auto_id", "thread_%s")
         super().__init__(*args, **kwargs)
+        if vocab is not None:
+            self.fields["matter"].label = f"{vocab.matter} (optional)"
+            self.fields["privileged"].help_text = (
+                f"Only you, and the people granted its {vocab.matter_lower}, will see it. "
+                f"A conversation about a privileged {vocab.matter_lower} is always privileged."
+            )
         self._matters = {m.public_id: m for m in matters}
         self.fields["matter"].choices = [("", "None: the whole account")] + [
             (m.public_id, m.title) for m in matters

@@ -27,6 +27,7 @@ from accounts.services import matters as matter_services
 from accounts.services import passwords as password_services
 from approvals import selectors as approval_selectors
 from frontend import forms
+from frontend.context_processors import request_vocab
 from frontend.views.common import account_or_404, decorated_approval, threads_by_account_id
 from messaging import selectors as thread_selectors
 from vault import selectors as vault_selectors
@@ -113,7 +114,9 @@ def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
     thread_form = None
     if detail.can_change:
         thread_form = forms.ThreadForm(
-            matters=detail.matters, initial={"matter": request.GET.get("matter", "")}
+            matters=detail.matters,
+            vocab=request_vocab(request),
+            initial={"matter": request.GET.get("matter", "")},
         )
     return render(
         request,
@@ -175,7 +178,8 @@ def matter_create(request: HttpRequest, account_id: str) -> HttpResponse:
     account = account_or_404(request.user, account_id)
     form = forms.MatterForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "A matter needs a title.")
+        vocab = request_vocab(request)
+        messages.error(request, f"A {vocab.matter_lower} needs a title.")
         return redirect("frontend:account", account_id=account.public_id)
     try:
         matter = matter_services.matter_create(
@@ -348,6 +352,7 @@ def branding_page(request: HttpRequest) -> HttpResponse:
             "primary_colour": firm.primary_colour,
             "accent_colour": firm.accent_colour,
             "support_email": firm.support_email,
+            "matter_word": firm.matter_word,
         },
     )
     if request.method == "POST" and form.is_valid():
