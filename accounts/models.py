@@ -248,6 +248,8 @@ class TeamAssignment(models.Model):
     title = models.CharField(
         max_length=80, blank=True, help_text="Shown to the client, e.g. 'Account lead'."
     )
+    # The client's first point of contact, shown to them as their account lead.
+    lead = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -255,6 +257,11 @@ class TeamAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "user"], name="accounts_team_assignment_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(lead=True),
+                name="accounts_team_one_lead",
             ),
         ]
 
