@@ -363,6 +363,75 @@ CASES = [
         _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
         who="client_admin",
     ),
+    Case(
+        "api:accounts",
+        "api",
+        "name",
+        lambda c, w: _json(c, "post", "/api/v1/accounts", {"name": TEXT}),
+        who="firm_admin",
+    ),
+    Case(
+        "api:account",
+        "api",
+        "name",
+        lambda c, w: _json(c, "patch", reverse("api:account", args=[_acme(w)]), {"name": TEXT}),
+    ),
+    Case(
+        "api:account",
+        "api",
+        "status",
+        lambda c, w: _json(
+            c, "patch", reverse("api:account", args=[_acme(w)]), {"status": "archived" + NUL}
+        ),
+    ),
+    Case(
+        "api:account",
+        "api",
+        "account_id",
+        lambda c, w: _json(c, "patch", reverse("api:account", args=["acc" + NUL]), {"name": "A"}),
+    ),
+    Case(
+        "api:account_people",
+        "api",
+        "cursor",
+        _get("api:account_people", args=[_acme], query="?cursor=usr%00"),
+    ),
+    Case(
+        "api:account_person",
+        "api",
+        "role",
+        lambda c, w: _json(
+            c,
+            "patch",
+            reverse("api:account_person", args=[_acme(w), w.people["client_member"].public_id]),
+            {"role": "admin" + NUL},
+        ),
+    ),
+    Case(
+        "api:account_person",
+        "api",
+        "user_id",
+        lambda c, w: c.delete(reverse("api:account_person", args=[_acme(w), "usr" + NUL])),
+    ),
+    Case(
+        "api:account_team",
+        "api",
+        "user",
+        lambda c, w: _json(
+            c,
+            "post",
+            reverse("api:account_team", args=[_acme(w)]),
+            {"user": w.people["staff_off_team"].public_id + NUL},
+        ),
+        who="firm_admin",
+    ),
+    Case(
+        "api:account_team_member",
+        "api",
+        "user_id",
+        lambda c, w: c.delete(reverse("api:account_team_member", args=[_acme(w), "usr" + NUL])),
+        who="firm_admin",
+    ),
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
     Case("frontend:approvals", "page", "cursor", _get("frontend:approvals", query="?cursor=%00")),
