@@ -101,7 +101,11 @@ def account_detail(user: User, account: ClientAccount) -> AccountDetail:
             .filter(user__is_active=True)
             .order_by("user__name")
         ),
-        team=list(account.team_assignments.select_related("user").filter(user__is_active=True)),
+        team=list(
+            account.team_assignments.select_related("user")
+            .filter(user__is_active=True)
+            .order_by("-lead", "user__name")
+        ),
         matters=list(permissions.matters_visible_to(user, account).order_by("title")),
         invitations=invitations,
     )
@@ -390,6 +394,15 @@ def firm_people_page(*, cursor: object = None, limit: int = DEFAULT_PAGE) -> Fir
     )
     rows, following = _cut(rows, limit, lambda u: u.public_id)
     return FirmPeoplePage(rows=rows, next=following)
+
+
+def firm_staff_active() -> list[User]:
+    """The firm's active admins and staff by name: who may be put on a team."""
+    return list(
+        User.objects.filter(is_active=True, firm_role__in=[FirmRole.ADMIN, FirmRole.STAFF])
+        .only("pk", "public_id", "name", "email", "firm_role", "is_active")
+        .order_by("name", "public_id")
+    )
 
 
 def team_place(account: ClientAccount, user: User) -> TeamAssignment | None:

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 
-from accounts.models import ClientRole, MatterStatus, MatterWord
+from accounts.models import AccountStatus, ClientRole, FirmRole, MatterStatus, MatterWord
 from accounts.services.firm import Vocabulary
 
 
@@ -177,3 +177,89 @@ class FolderForm(forms.Form):
     def clean_parent(self):
         chosen = self.cleaned_data.get("parent")
         return self._folders.get(chosen) if chosen else None
+
+
+# --- firm operations: clients, their people, the firm's people ----------------------------
+
+
+class ClientAccountForm(forms.Form):
+    name = forms.CharField(label="Client name", max_length=160)
+
+
+class AccountStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=AccountStatus.choices)
+    # Sent by the confirmation page: without it, the page asks first.
+    confirm = forms.BooleanField(required=False)
+
+
+class TeamAddForm(forms.Form):
+    """Someone of the firm's staff to put on a team; ``staff`` are the ones to choose from."""
+
+    user = forms.ChoiceField(label="Staff member")
+    lead = forms.BooleanField(label="Make them the account lead", required=False)
+
+    def __init__(self, *args, staff=(), **kwargs) -> None:
+        kwargs.setdefault("auto_id", "team_%s")
+        super().__init__(*args, **kwargs)
+        self._staff = {person.public_id: person for person in staff}
+        self.fields["user"].choices = [("", "Choose a person")] + [
+            (person.public_id, person.name) for person in staff
+        ]
+
+    def clean_user(self):
+        return self._staff[self.cleaned_data["user"]]
+
+
+class TeamChangeForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("lead", "Make lead"), ("unlead", "No longer lead"), ("remove", "Take off")]
+    )
+    confirm = forms.BooleanField(required=False)
+
+
+class PersonChangeForm(forms.Form):
+    """A client person's new role, or their removal (``action=remove``, confirmed)."""
+
+    action = forms.ChoiceField(choices=[("role", "Change role"), ("remove", "Remove")])
+    role = forms.ChoiceField(label="Role", choices=ClientRole.choices, required=False)
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "role" and not cleaned.get("role"):
+            self.add_error("role", "Choose a role.")
+        return cleaned
+
+
+class StaffAddForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=150)
+    email = forms.EmailField(label="E-mail address")
+    firm_role = forms.ChoiceField(
+        label="Role",
+        choices=[(FirmRole.STAFF, "Staff"), (FirmRole.ADMIN, "Firm admin")],
+        initial=FirmRole.STAFF,
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "staff_%s")
+        super().__init__(*args, **kwargs)
+
+
+class FirmPersonForm(forms.Form):
+    """One of the firm's people: a new firm role, or switched off or on (confirmed)."""
+
+    action = forms.ChoiceField(
+        choices=[("role", "Change role"), ("deactivate", "Switch off"), ("reactivate", "Switch on")]
+    )
+    firm_role = forms.ChoiceField(
+        label="Role",
+        choices=[(FirmRole.STAFF, "Staff"), (FirmRole.ADMIN, "Firm admin")],
+        required=False,
+    )
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "role" and not cleaned.get("firm_role"):
+            self.add_error("firm_role", "Choose a role.")
+        return cleaned

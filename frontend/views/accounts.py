@@ -148,6 +148,13 @@ def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
             messages.success(request, f"Invitation sent to {issued.invitation.email}.")
     else:
         messages.error(request, "Enter a valid e-mail address to invite.")
+    return _back(request, account)
+
+
+def _back(request: HttpRequest, account) -> HttpResponse:
+    """To the account's settings page when the form was sent from it, else its page."""
+    if request.POST.get("back") == "settings":
+        return redirect("frontend:account_settings", account_id=account.public_id)
     return redirect("frontend:account", account_id=account.public_id)
 
 
@@ -169,7 +176,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, f"The invitation to {invitation.email} no longer works.")
-    return redirect("frontend:account", account_id=invitation.account.public_id)
+    return _back(request, invitation.account)
 
 
 @login_required
