@@ -1,5 +1,6 @@
 from accounts.models import Firm
 from accounts.services.firm import Vocabulary, firm_get, vocabulary
+from frontend.contrast import brand_palette
 
 _FIRM = "_atrium_firm"
 
@@ -14,8 +15,14 @@ def request_firm(request) -> Firm:
 
 
 def branding(request) -> dict:
-    """The firm's branding on every page (name, logo, colours as CSS variables)."""
-    return {"firm": request_firm(request)}
+    """The firm's branding on every page: name, logo, and its colours with the readable text
+    colour for each (``brand_css``, the custom properties base.html's nonce'd style sets)."""
+    firm = request_firm(request)
+    palette = brand_palette(firm.primary_colour, firm.accent_colour)
+    return {
+        "firm": firm,
+        "brand_css": "".join(f"--{name}: {value}; " for name, value in palette.items()).strip(),
+    }
 
 
 def request_vocab(request) -> Vocabulary:
