@@ -98,7 +98,7 @@ async def test_a_status_change_shows_on_every_open_page(browser, world: World, e
     await expect(bell).to_have_attribute("data-unread", "1")
     await bell.locator("[data-bell-button]").click()
     item = bell.locator(".bell-item").first
-    await expect(item).to_contain_text("Sam Staff changed a matter's status in General")
+    await expect(item).to_contain_text("Sam Staff changed the matter status in General")
     await expect(item).to_contain_text("set Harbour lease renewal to Waiting on client")
     await expect(item).not_to_contain_text("mentioned")
     await matter_page.context.close()
