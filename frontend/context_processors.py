@@ -4,6 +4,10 @@ from frontend.contrast import brand_palette
 
 _FIRM = "_atrium_firm"
 
+# The firm's name as the last page of this process showed it: the error page for a server
+# failure names the firm without asking the database, which may be what failed.
+last_known_firm_name = ""
+
 
 def request_firm(request) -> Firm:
     """The firm row, read once per request however many processors and templates ask."""
@@ -17,7 +21,9 @@ def request_firm(request) -> Firm:
 def branding(request) -> dict:
     """The firm's branding on every page: name, logo, and its colours with the readable text
     colour for each (``brand_css``, the custom properties base.html's nonce'd style sets)."""
+    global last_known_firm_name
     firm = request_firm(request)
+    last_known_firm_name = firm.name
     palette = brand_palette(firm.primary_colour, firm.accent_colour)
     return {
         "firm": firm,
