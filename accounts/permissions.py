@@ -308,6 +308,24 @@ def privileged_items_granted(user: User, account: ClientAccount) -> list[models.
     return found
 
 
+def accounts_with_grants(user: User) -> set[int]:
+    """The ids of the accounts on whose privileged items (every registered kind) ``user``
+    holds an explicit grant: one query per kind."""
+    found: set[int] = set()
+    for model in _privileged_models:
+        granted = UserObjectPermission.objects.filter(
+            user=user, content_type=ContentType.objects.get_for_model(model)
+        ).values_list("object_pk", flat=True)
+        pks = [model._meta.pk.to_python(pk) for pk in granted]
+        if pks:
+            found |= set(
+                model._default_manager.filter(pk__in=pks, privileged=True).values_list(
+                    "account_id", flat=True
+                )
+            )
+    return found
+
+
 def privileged_grantees(item: models.Model) -> QuerySet:
     return get_users_with_perms(
         item,

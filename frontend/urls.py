@@ -21,7 +21,26 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invite/<str:token>/", views.invitation_page, name="invitation"),
+    path("clients/", views.clients_page, name="clients"),
     path("clients/<str:account_id>/", views.account_page, name="account"),
+    path("clients/<str:account_id>/settings/", views.account_settings, name="account_settings"),
+    path("clients/<str:account_id>/settings/name/", views.account_rename, name="account_rename"),
+    path("clients/<str:account_id>/settings/status/", views.account_status, name="account_status"),
+    path(
+        "clients/<str:account_id>/settings/team/", views.account_team_add, name="account_team_add"
+    ),
+    path(
+        "clients/<str:account_id>/settings/team/<str:user_id>/",
+        views.account_team_change,
+        name="account_team_change",
+    ),
+    path(
+        "clients/<str:account_id>/settings/people/<str:user_id>/",
+        views.account_person_change,
+        name="account_person_change",
+    ),
+    path("people/", views.firm_people, name="firm_people"),
+    path("people/<str:user_id>/", views.firm_person, name="firm_person"),
     path("clients/<str:account_id>/invite/", views.account_invite, name="account_invite"),
     path("clients/<str:account_id>/matters/", views.matter_create, name="matter_create"),
     path("clients/<str:account_id>/threads/", views.thread_create, name="thread_create"),

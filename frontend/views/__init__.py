@@ -25,6 +25,17 @@ from frontend.views.approvals import (
     approval_withdraw,
     approvals_index,
 )
+from frontend.views.firm import (
+    account_person_change,
+    account_rename,
+    account_settings,
+    account_status,
+    account_team_add,
+    account_team_change,
+    clients_page,
+    firm_people,
+    firm_person,
+)
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
@@ -38,14 +49,23 @@ __all__ = [
     "account_approvals",
     "account_invite",
     "account_page",
+    "account_person_change",
+    "account_rename",
+    "account_settings",
+    "account_status",
+    "account_team_add",
+    "account_team_change",
     "approval_decide",
     "approval_page",
     "approval_withdraw",
     "approvals_index",
     "branding_page",
+    "clients_page",
     "document_grants",
     "document_page",
     "firm_logo",
+    "firm_people",
+    "firm_person",
     "home",
     "invitation_page",
     "invitation_revoke",

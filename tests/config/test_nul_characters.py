@@ -363,6 +363,75 @@ CASES = [
         _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
         who="client_admin",
     ),
+    Case(
+        "api:accounts",
+        "api",
+        "name",
+        lambda c, w: _json(c, "post", "/api/v1/accounts", {"name": TEXT}),
+        who="firm_admin",
+    ),
+    Case(
+        "api:account",
+        "api",
+        "name",
+        lambda c, w: _json(c, "patch", reverse("api:account", args=[_acme(w)]), {"name": TEXT}),
+    ),
+    Case(
+        "api:account",
+        "api",
+        "status",
+        lambda c, w: _json(
+            c, "patch", reverse("api:account", args=[_acme(w)]), {"status": "archived" + NUL}
+        ),
+    ),
+    Case(
+        "api:account",
+        "api",
+        "account_id",
+        lambda c, w: _json(c, "patch", reverse("api:account", args=["acc" + NUL]), {"name": "A"}),
+    ),
+    Case(
+        "api:account_people",
+        "api",
+        "cursor",
+        _get("api:account_people", args=[_acme], query="?cursor=usr%00"),
+    ),
+    Case(
+        "api:account_person",
+        "api",
+        "role",
+        lambda c, w: _json(
+            c,
+            "patch",
+            reverse("api:account_person", args=[_acme(w), w.people["client_member"].public_id]),
+            {"role": "admin" + NUL},
+        ),
+    ),
+    Case(
+        "api:account_person",
+        "api",
+        "user_id",
+        lambda c, w: c.delete(reverse("api:account_person", args=[_acme(w), "usr" + NUL])),
+    ),
+    Case(
+        "api:account_team",
+        "api",
+        "user",
+        lambda c, w: _json(
+            c,
+            "post",
+            reverse("api:account_team", args=[_acme(w)]),
+            {"user": w.people["staff_off_team"].public_id + NUL},
+        ),
+        who="firm_admin",
+    ),
+    Case(
+        "api:account_team_member",
+        "api",
+        "user_id",
+        lambda c, w: c.delete(reverse("api:account_team_member", args=[_acme(w), "usr" + NUL])),
+        who="firm_admin",
+    ),
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
     Case("frontend:approvals", "page", "cursor", _get("frontend:approvals", query="?cursor=%00")),
@@ -390,6 +459,114 @@ CASES = [
             ),
         )
         for f in ("title", "message", "versions", "approvers", "policy", "due", "thread")
+    ],
+    Case(
+        "frontend:clients",
+        "page",
+        "cursor",
+        _get("frontend:clients", query="?cursor=%00"),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:clients",
+        "form",
+        "name",
+        _post("frontend:clients", lambda w: {"name": TEXT}),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:account_settings",
+        "page",
+        "cursor",
+        _get("frontend:account_settings", args=[_acme], query="?cursor=%00"),
+    ),
+    Case(
+        "frontend:account_rename",
+        "form",
+        "name",
+        _post("frontend:account_rename", lambda w: {"name": TEXT}, args=[_acme]),
+    ),
+    Case(
+        "frontend:account_status",
+        "form",
+        "status",
+        _post(
+            "frontend:account_status",
+            lambda w: {"status": "archived" + NUL, "confirm": "on"},
+            args=[_acme],
+        ),
+    ),
+    Case(
+        "frontend:account_team_add",
+        "form",
+        "user",
+        _post(
+            "frontend:account_team_add",
+            lambda w: {"user": w.people["staff_off_team"].public_id + NUL},
+            args=[_acme],
+        ),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:account_team_change",
+        "form",
+        "action",
+        _post(
+            "frontend:account_team_change",
+            lambda w: {"action": "remove" + NUL, "confirm": "on"},
+            args=[_acme, lambda w: w.people["staff_on_team"].public_id],
+        ),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            "frontend:account_person_change",
+            "form",
+            f,
+            _post(
+                "frontend:account_person_change",
+                lambda w, f=f: {"action": "role", "role": "admin"} | {f: "remove" + NUL},
+                args=[_acme, lambda w: w.people["client_member"].public_id],
+            ),
+        )
+        for f in ("action", "role")
+    ],
+    Case(
+        "frontend:firm_people",
+        "page",
+        "cursor",
+        _get("frontend:firm_people", query="?cursor=%00"),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            "frontend:firm_people",
+            "form",
+            f,
+            _post(
+                "frontend:firm_people",
+                lambda w, f=f: (
+                    {"name": "Nia", "email": "nia@firm.test", "firm_role": "staff"}
+                    | {f: f"nia{NUL}@firm.test" if f == "email" else TEXT}
+                ),
+            ),
+            who="firm_admin",
+        )
+        for f in ("name", "email", "firm_role")
+    ],
+    *[
+        Case(
+            "frontend:firm_person",
+            "form",
+            f,
+            _post(
+                "frontend:firm_person",
+                lambda w, f=f: {"action": "role", "firm_role": "admin"} | {f: "admin" + NUL},
+                args=[lambda w: w.people["staff_on_team"].public_id],
+            ),
+            who="firm_admin",
+        )
+        for f in ("action", "firm_role")
     ],
     Case("frontend:approval", "page", "approval_id", _get("frontend:approval", args=["apr\x00"])),
     *[

@@ -51,17 +51,17 @@ ACCOUNTS = {
     "acme": (
         "Acme Corporation",
         [("client@acme.test", ClientRole.ADMIN), ("member@acme.test", ClientRole.MEMBER)],
-        [("staff@atrium.test", "Account lead")],
+        [("staff@atrium.test", "Project manager", True)],
     ),
     "globex": (
         "Globex",
         [("client@globex.test", ClientRole.ADMIN)],
-        [("counsel@atrium.test", "Implementation lead")],
+        [("counsel@atrium.test", "Implementation lead", True)],
     ),
     "initech": (
         "Initech Holdings",
         [("gc@initech.test", ClientRole.ADMIN), ("assistant@initech.test", ClientRole.MEMBER)],
-        [("counsel@atrium.test", "Lead counsel"), ("staff@atrium.test", "Paralegal")],
+        [("counsel@atrium.test", "Lead counsel", True), ("staff@atrium.test", "Paralegal", False)],
     ),
 }
 MATTERS = [
@@ -215,9 +215,9 @@ class Command(BaseCommand):
                 client_accounts.membership_add(
                     actor=None, account=account, user=people[email], role=role
                 )
-            for email, title in team:
+            for email, title, lead in team:
                 client_accounts.team_assign(
-                    actor=None, account=account, user=people[email], title=title
+                    actor=None, account=account, user=people[email], title=title, lead=lead
                 )
         for slug, title, status, privileged, description in MATTERS:
             matter = Matter.objects.filter(account=accounts[slug], title=title).first()
