@@ -25,6 +25,12 @@ from accounts.ids import (
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #RRGGBB.")
 
 
+def _avatar_name(instance: User, filename: str) -> str:
+    # Random, never derived from the uploader's file name; the bytes are always re-encoded
+    # as PNG (``accounts.services.profile``), whatever was uploaded.
+    return f"avatars/{secrets.token_hex(16)}.png"
+
+
 def normalize_email(email: str) -> str:
     """E-mail addresses are compared case-insensitively and stored lower-cased."""
     return (email or "").strip().lower()
@@ -66,6 +72,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     firm_role = models.CharField(max_length=8, choices=FirmRole.choices, blank=True, default="")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # An IANA zone name; blank means the deployment's TIME_ZONE. Pages show times in it.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    # A square PNG re-encoded from the upload (``accounts.services.profile``).
+    avatar = models.ImageField(upload_to=_avatar_name, blank=True)
 
     objects = UserManager()
 

@@ -14,6 +14,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from accounts import permissions
+from accounts.errors import NotFound
 from accounts.ids import is_public_id
 from accounts.models import (
     ClientAccount,
@@ -139,6 +140,15 @@ def user_by_public_id(public_id: object, *, active_only: bool = False) -> User |
     if active_only:
         users = users.filter(is_active=True)
     return users.first()
+
+
+def person_for(viewer: User, public_id: object) -> User:
+    """The person with this public id if ``viewer`` may see them
+    (``permissions.can_view_person``); NotFound alike for unknown and hidden people."""
+    person = user_by_public_id(public_id)
+    if person is None or not permissions.can_view_person(viewer, person):
+        raise NotFound("No such person.")
+    return person
 
 
 @dataclass(frozen=True)

@@ -57,4 +57,5 @@ urlpatterns = [
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
     path("brand/logo", views.firm_logo, name="logo"),
+    path("people/<str:user_id>/avatar", views.avatar, name="avatar"),
 ]

@@ -25,6 +25,7 @@ from frontend.views.approvals import (
     approval_withdraw,
     approvals_index,
 )
+from frontend.views.people import avatar
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
@@ -42,6 +43,7 @@ __all__ = [
     "approval_page",
     "approval_withdraw",
     "approvals_index",
+    "avatar",
     "branding_page",
     "document_grants",
     "document_page",

@@ -624,6 +624,7 @@ CASES = [
         for f in ("name", "primary_colour", "support_email")
     ],
     Case("frontend:logo", "page", "q", _get("frontend:logo", query="?q=%00"), who=None),
+    Case("frontend:avatar", "page", "user_id", _get("frontend:avatar", args=["usr\x00"])),
     Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(
