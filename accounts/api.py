@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
 
 from accounts import selectors
-from accounts.http import api_endpoint
+from accounts.errors import Invalid
+from accounts.http import api_endpoint, request_fields
+from accounts.services import profile as profile_services
 
 
 def user_json(user) -> dict:
@@ -15,12 +18,38 @@ def user_json(user) -> dict:
         "name": user.name,
         "initials": user.initials,
         "firm_role": user.firm_role or None,
+        "time_zone": user.time_zone or None,
+        "avatar": reverse("frontend:avatar", args=[user.public_id]) if user.avatar else None,
     }
 
 
-@api_endpoint("GET")
+def only_fields(data: dict, allowed: set[str]) -> dict:
+    """``data`` if it names no field but ``allowed``; Invalid ``unknown_field`` naming the
+    others otherwise (a misspelt field must not be a silent no-op)."""
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise Invalid(
+            "Unknown field: " + ", ".join(unknown) + ".",
+            code="unknown_field",
+            fields=dict.fromkeys(unknown, "unknown"),
+        )
+    return data
+
+
+@api_endpoint("GET", "PATCH")
 def me(request: HttpRequest) -> JsonResponse:
-    """The signed-in user and the client accounts they may see, with their role in each."""
+    """GET: the signed-in user and the client accounts they may see, with their role in
+    each. PATCH: change their own ``name`` and/or ``time_zone``."""
+    if request.method == "PATCH":
+        data = only_fields(request_fields(request), {"name", "time_zone"})
+        if "name" in data and data["name"] is None:
+            raise Invalid("The name must be text.", fields={"name": "invalid"})
+        time_zone = data.get("time_zone")
+        if "time_zone" in data and time_zone is None:
+            time_zone = ""  # null puts the deployment's zone back, as "" does
+        profile_services.profile_update(
+            user=request.user, name=data.get("name"), time_zone=time_zone
+        )
     summaries = selectors.accounts_for_user(request.user)
     return JsonResponse(
         {

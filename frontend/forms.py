@@ -160,3 +160,39 @@ class FolderForm(forms.Form):
     def clean_parent(self):
         chosen = self.cleaned_data.get("parent")
         return self._folders.get(chosen) if chosen else None
+
+
+# --- a person's own settings ---------------------------------------------------------------
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    from django.conf import settings
+
+    from accounts.time_zones import time_zone_names
+
+    default = ("", f"The firm's time zone ({settings.TIME_ZONE})")
+    return [default] + [(name, name.replace("_", " ")) for name in time_zone_names()]
+
+
+class ProfileForm(forms.Form):
+    """The profile page. Checks of substance (zone known, picture readable) are the
+    service's (``accounts.services.profile``); the form parses."""
+
+    name = forms.CharField(
+        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Dates and times on every page are shown in this zone.",
+    )
+    avatar = forms.FileField(
+        label="Picture (PNG, JPEG, GIF or WebP, up to 2 MB)",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
+    )
+    remove_avatar = forms.BooleanField(label="Remove my picture", required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = _time_zone_choices()

@@ -56,6 +56,7 @@ urlpatterns = [
     path("threads/", views.thread_index, name="threads"),
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
+    path("settings/profile/", views.profile_page, name="profile"),
     path("brand/logo", views.firm_logo, name="logo"),
     path("people/<str:user_id>/avatar", views.avatar, name="avatar"),
 ]

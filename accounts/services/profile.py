@@ -55,18 +55,7 @@ def checked_time_zone(time_zone: object) -> str:
 def profile_update(*, user: User, name: object = None, time_zone: object = None) -> User:
     """Change the person's own name and/or time zone (None leaves a field as it is). Both are
     checked before anything is written. Raises Invalid naming the field."""
-    fields: dict[str, str] = {}
-    if name is not None:
-        fields["name"] = checked_name(name)
-    if time_zone is not None:
-        fields["time_zone"] = checked_time_zone(time_zone)
-    if not fields:
-        return user
-    with transaction.atomic():
-        for field, value in fields.items():
-            setattr(user, field, value)
-        user.save(update_fields=list(fields))
-    return user
+    return profile_save(user=user, name=name, time_zone=time_zone)
 
 
 def avatar_image(upload: UploadedFile) -> ContentFile:
@@ -117,27 +106,47 @@ def avatar_image(upload: UploadedFile) -> ContentFile:
 def avatar_set(*, user: User, upload: UploadedFile) -> User:
     """Replace the person's picture with ``upload`` (checked and re-encoded by
     ``avatar_image``); the old file is deleted once the change commits."""
-    image = avatar_image(upload)
+    return profile_save(user=user, avatar=upload)
+
+
+def profile_save(
+    *,
+    user: User,
+    name: object = None,
+    time_zone: object = None,
+    avatar: UploadedFile | None = None,
+    remove_avatar: bool = False,
+) -> User:
+    """The profile page's one write: name, time zone (None: unchanged), a new picture or
+    none. Everything is checked before anything is written; Invalid names the first field
+    found wrong."""
+    fields: dict[str, str] = {}
+    if name is not None:
+        fields["name"] = checked_name(name)
+    if time_zone is not None:
+        fields["time_zone"] = checked_time_zone(time_zone)
+    image = avatar_image(avatar) if avatar is not None else None
     with transaction.atomic():
+        for field, value in fields.items():
+            setattr(user, field, value)
         old = user.avatar.name if user.avatar else ""
-        user.avatar.save(image.name, image, save=False)
-        user.save(update_fields=["avatar"])
-        _delete_on_commit(user, old)
-    log.info("avatar of %s changed", user.public_id)
+        if image is not None:
+            user.avatar.save(image.name, image, save=False)
+            fields["avatar"] = user.avatar.name
+        elif remove_avatar and old:
+            user.avatar = ""
+            fields["avatar"] = ""
+        if fields:
+            user.save(update_fields=list(fields))
+        if "avatar" in fields:
+            _delete_on_commit(user, old)
+            log.info("avatar of %s %s", user.public_id, "changed" if image else "removed")
     return user
 
 
 def avatar_remove(*, user: User) -> User:
     """Remove the person's picture (their initials show instead)."""
-    if not user.avatar:
-        return user
-    with transaction.atomic():
-        old = user.avatar.name
-        user.avatar = ""
-        user.save(update_fields=["avatar"])
-        _delete_on_commit(user, old)
-    log.info("avatar of %s removed", user.public_id)
-    return user
+    return profile_save(user=user, remove_avatar=True)
 
 
 def _delete_on_commit(user: User, name: str) -> None:

@@ -26,6 +26,7 @@ from frontend.views.approvals import (
     approvals_index,
 )
 from frontend.views.people import avatar
+from frontend.views.settings import profile_page
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
@@ -54,6 +55,7 @@ __all__ = [
     "matter_access",
     "matter_create",
     "matter_page",
+    "profile_page",
     "thread_create",
     "thread_index",
     "thread_page",

@@ -209,6 +209,15 @@ def _approval_post(route: str, data: dict):
 CASES = [
     # --- the JSON API -----------------------------------------------------------------------
     Case("api:me", "api", "q", _get("api:me", query="?q=%00")),
+    *[
+        Case(
+            "api:me",
+            "api",
+            f,
+            lambda c, w, f=f: _json(c, "patch", reverse("api:me"), {f: TEXT}),
+        )
+        for f in ("name", "time_zone")
+    ],
     Case("evidence_api:key", "api", "q", _get("evidence_api:key", query="?q=%00")),
     Case(
         "vault_api:documents", "api", "account", _get("vault_api:documents", query="?account=%00")
@@ -624,6 +633,18 @@ CASES = [
         for f in ("name", "primary_colour", "support_email")
     ],
     Case("frontend:logo", "page", "q", _get("frontend:logo", query="?q=%00"), who=None),
+    *[
+        Case(
+            "frontend:profile",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:profile"),
+                {"name": "Sam Staff", "time_zone": "Europe/Paris", f: TEXT},
+            ),
+        )
+        for f in ("name", "time_zone")
+    ],
     Case("frontend:avatar", "page", "user_id", _get("frontend:avatar", args=["usr\x00"])),
     Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------

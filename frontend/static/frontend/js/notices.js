@@ -1,4 +1,4 @@
-import { el } from "./portal.js";
+import { el, timeZone } from "./portal.js";
 
 // Thread events that are not messages, as lines in a conversation. One table maps an event
 // type to its renderer, the same for the page's first events, history pages and live events.
@@ -14,8 +14,8 @@ import { el } from "./portal.js";
 // anything that reads "export … from '…';", comments included.)
 
 const RENDERERS_ID = "timeline-renderers";
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short", timeZone });
 
 /** The <li> every notice starts from: numbered, focusable, never part of a run of messages. */
 function notice(frame, className, createdAt) {
