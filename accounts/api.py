@@ -8,7 +8,9 @@ from django.urls import reverse
 from accounts import selectors
 from accounts.errors import Invalid
 from accounts.http import api_endpoint, request_fields
+from accounts.services import passwords as password_services
 from accounts.services import profile as profile_services
+from accounts.services import sessions as session_services
 
 
 def user_json(user) -> dict:
@@ -66,3 +68,17 @@ def me(request: HttpRequest) -> JsonResponse:
             ],
         }
     )
+
+
+@api_endpoint("POST")
+def me_password(request: HttpRequest) -> JsonResponse:
+    """Change one's own password; every other session ends, this one stays signed in."""
+    data = only_fields(request_fields(request), {"current_password", "new_password"})
+    ended = password_services.password_change(
+        user=request.user,
+        current_password=data.get("current_password"),
+        new_password=data.get("new_password"),
+        keep_session_key=request.session.session_key,
+    )
+    session_services.session_keep_after_password_change(request)
+    return JsonResponse({"sessions_ended": ended})

@@ -6,6 +6,7 @@ follow) goes through ``accounts.services``.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -19,6 +20,7 @@ from accounts.ids import (
     account_public_id,
     invitation_public_id,
     matter_public_id,
+    session_public_id,
     user_public_id,
 )
 
@@ -361,3 +363,43 @@ class AccessChange(models.Model):
 
     def __str__(self) -> str:
         return f"access of user {self.user_id} reduced at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# The session engines whose sessions are rows that can be listed and deleted by key.
+SESSION_INDEXED_ENGINES = frozenset(
+    {"django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"}
+)
+
+
+def session_digest(session_key: str) -> str:
+    """What the session index keeps of a session key (SHA-256, hex), as the database's
+    ``SHA256`` computes it."""
+    return hashlib.sha256(session_key.encode("utf-8")).hexdigest()
+
+
+class SignedInSession(models.Model):
+    """One browser signed in as a person: the index of sessions by person, for the list on
+    the security page and for ending them. Written when someone signs in
+    (``accounts.services.sessions``) and deleted with its session.
+
+    Only a SHA-256 digest of the session key is kept: this table never holds what would
+    let its reader act as someone.
+    """
+
+    public_id = models.CharField(
+        max_length=40, unique=True, default=session_public_id, editable=False
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    signed_in_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    # "Firefox on Windows", read from the user agent once, at sign-in.
+    device = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.device or 'an unknown browser'}"

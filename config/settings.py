@@ -119,6 +119,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.time_zones.TimeZoneMiddleware",
+    "accounts.middleware.SessionSeenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the outcome of authentication attempts.
@@ -236,6 +237,13 @@ ATRIUM_PASSWORD_RESET_LIMITS = {
         "limit": env.int("ATRIUM_PASSWORD_RESET_IP_LIMIT", default=20),
         "window": _PASSWORD_RESET_WINDOW,
     },
+}
+
+# Wrong current passwords (changing the password, turning two-factor off) one person may
+# give per window before every try is refused until the window ends.
+ATRIUM_PASSWORD_CHANGE_LIMIT = {
+    "limit": env.int("ATRIUM_PASSWORD_CHANGE_FAILURE_LIMIT", default=5),
+    "window": max(1, env.int("ATRIUM_PASSWORD_CHANGE_WINDOW_MINUTES", default=15)) * 60,
 }
 
 # Login throttling: a lock-out after repeated failures for one e-mail from one address,

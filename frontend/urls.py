@@ -57,6 +57,18 @@ urlpatterns = [
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
     path("settings/profile/", views.profile_page, name="profile"),
+    path("settings/security/", views.security_page, name="security"),
+    path("settings/security/password/", views.password_change, name="password_change"),
+    path(
+        "settings/security/sessions/<str:session_id>/sign-out/",
+        views.session_sign_out,
+        name="session_sign_out",
+    ),
+    path(
+        "settings/security/sessions/sign-out-others/",
+        views.sessions_sign_out_others,
+        name="sessions_sign_out_others",
+    ),
     path("brand/logo", views.firm_logo, name="logo"),
     path("people/<str:user_id>/avatar", views.avatar, name="avatar"),
 ]

@@ -26,7 +26,13 @@ from frontend.views.approvals import (
     approvals_index,
 )
 from frontend.views.people import avatar
-from frontend.views.settings import profile_page
+from frontend.views.settings import (
+    password_change,
+    profile_page,
+    security_page,
+    session_sign_out,
+    sessions_sign_out_others,
+)
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
@@ -55,7 +61,11 @@ __all__ = [
     "matter_access",
     "matter_create",
     "matter_page",
+    "password_change",
     "profile_page",
+    "security_page",
+    "session_sign_out",
+    "sessions_sign_out_others",
     "thread_create",
     "thread_index",
     "thread_page",

@@ -218,6 +218,24 @@ CASES = [
         )
         for f in ("name", "time_zone")
     ],
+    *[
+        Case(
+            "api:me_password",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c,
+                "post",
+                reverse("api:me_password"),
+                {
+                    "current_password": "correct-horse-battery",
+                    "new_password": "a-new-passphrase-1",
+                    f: "a-new" + NUL + "passphrase",
+                },
+            ),
+        )
+        for f in ("current_password", "new_password")
+    ],
     Case("evidence_api:key", "api", "q", _get("evidence_api:key", query="?q=%00")),
     Case(
         "vault_api:documents", "api", "account", _get("vault_api:documents", query="?account=%00")
@@ -645,6 +663,36 @@ CASES = [
         )
         for f in ("name", "time_zone")
     ],
+    Case("frontend:security", "page", "q", _get("frontend:security", query="?q=%00")),
+    *[
+        Case(
+            "frontend:password_change",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:password_change"),
+                {
+                    "current_password": "correct-horse-battery",
+                    "new_password1": "a-new-passphrase-1",
+                    "new_password2": "a-new-passphrase-1",
+                    f: "a-new" + NUL + "passphrase",
+                },
+            ),
+        )
+        for f in ("current_password", "new_password1")
+    ],
+    Case(
+        "frontend:session_sign_out",
+        "page",
+        "session_id",
+        lambda c, w: c.post(reverse("frontend:session_sign_out", args=["ses\x00"])),
+    ),
+    Case(
+        "frontend:sessions_sign_out_others",
+        "form",
+        "note",
+        lambda c, w: c.post(reverse("frontend:sessions_sign_out_others"), {"note": TEXT}),
+    ),
     Case("frontend:avatar", "page", "user_id", _get("frontend:avatar", args=["usr\x00"])),
     Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
