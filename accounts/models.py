@@ -155,6 +155,9 @@ class Firm(models.Model):
     primary_colour = models.CharField(max_length=7, default="#1f3a5f", validators=[hex_colour])
     accent_colour = models.CharField(max_length=7, default="#e07a2f", validators=[hex_colour])
     support_email = models.EmailField(blank=True)
+    # Whether firm admins and staff must use two-factor sign-in; None follows the
+    # deployment's ATRIUM_REQUIRE_TWO_FACTOR (on in production, off in development).
+    require_two_factor = models.BooleanField(null=True, blank=True, default=None)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

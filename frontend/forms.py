@@ -226,3 +226,50 @@ class PasswordChangeForm(forms.Form):
         if first and second and first != second:
             self.add_error("new_password2", "The two passwords differ.")
         return cleaned
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "text",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+    def __init__(self, *args, label: str | None = None, help_text: str = "", **kwargs) -> None:
+        kwargs.setdefault("auto_id", "code_%s")
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["code"].label = label
+        self.fields["code"].help_text = help_text
+
+
+class TwoFactorDisableForm(forms.Form):
+    current_password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label="A code from your app, or a recovery code",
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "disable_%s")
+        super().__init__(*args, **kwargs)
+
+
+class FirmTwoFactorForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        label="Require two-factor sign-in of firm admins and staff",
+        required=False,
+        help_text="They set it up at their next page; until then they can do nothing else.",
+    )

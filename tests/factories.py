@@ -109,3 +109,15 @@ def session_cookie(user: User, *, expiry: int | None = None) -> str:
         user=user, session_key=store.session_key, ip="127.0.0.1", user_agent="tests"
     )
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+def totp_code(device, at: float | None = None) -> str:
+    """The code an authenticator app shows for ``device`` at ``at`` (a ``time.time()``
+    value; now if None)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():0{device.digits}d}"

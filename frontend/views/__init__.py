@@ -11,9 +11,11 @@ from frontend.views.accounts import (
     account_page,
     branding_page,
     firm_logo,
+    firm_two_factor,
     home,
     invitation_page,
     invitation_revoke,
+    login_code,
     matter_access,
     matter_create,
     matter_page,
@@ -27,11 +29,16 @@ from frontend.views.approvals import (
 )
 from frontend.views.people import avatar
 from frontend.views.settings import (
+    notification_settings,
     password_change,
     profile_page,
     security_page,
     session_sign_out,
     sessions_sign_out_others,
+    two_factor_confirm,
+    two_factor_disable,
+    two_factor_page,
+    two_factor_recovery_codes,
 )
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
@@ -55,12 +62,15 @@ __all__ = [
     "document_grants",
     "document_page",
     "firm_logo",
+    "firm_two_factor",
     "home",
     "invitation_page",
     "invitation_revoke",
+    "login_code",
     "matter_access",
     "matter_create",
     "matter_page",
+    "notification_settings",
     "password_change",
     "profile_page",
     "security_page",
@@ -69,6 +79,10 @@ __all__ = [
     "thread_create",
     "thread_index",
     "thread_page",
+    "two_factor_confirm",
+    "two_factor_disable",
+    "two_factor_page",
+    "two_factor_recovery_codes",
     "vault_folder_create",
     "vault_page",
 ]

@@ -236,6 +236,17 @@ CASES = [
         )
         for f in ("current_password", "new_password")
     ],
+    Case(
+        "messaging_api:my_notifications",
+        "api",
+        "mention",
+        lambda c, w: _json(
+            c,
+            "patch",
+            reverse("messaging_api:my_notifications"),
+            {"messages": "live", "mention": "of" + NUL + "f"},
+        ),
+    ),
     Case("evidence_api:key", "api", "q", _get("evidence_api:key", query="?q=%00")),
     Case(
         "vault_api:documents", "api", "account", _get("vault_api:documents", query="?account=%00")
@@ -664,6 +675,51 @@ CASES = [
         for f in ("name", "time_zone")
     ],
     Case("frontend:security", "page", "q", _get("frontend:security", query="?q=%00")),
+    Case(
+        "frontend:notification_settings",
+        "form",
+        "channel-mention",
+        lambda c, w: c.post(
+            reverse("frontend:notification_settings"),
+            {"channel-messages": "live", "channel-mention": "of" + NUL + "f"},
+        ),
+    ),
+    Case(
+        "frontend:login_code",
+        "page",
+        "code",
+        lambda c, w: c.post(reverse("frontend:login_code"), {"code": "12" + NUL + "3456"}),
+        who=None,
+    ),
+    Case("frontend:two_factor", "page", "q", _get("frontend:two_factor", query="?q=%00")),
+    *[
+        Case(
+            route,
+            "form",
+            "code",
+            lambda c, w, route=route: c.post(reverse(route), {"code": "12" + NUL + "3456"}),
+        )
+        for route in ("frontend:two_factor_confirm", "frontend:two_factor_recovery_codes")
+    ],
+    *[
+        Case(
+            "frontend:two_factor_disable",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:two_factor_disable"),
+                {"current_password": "correct-horse-battery", "code": "123456", f: TEXT},
+            ),
+        )
+        for f in ("current_password", "code")
+    ],
+    Case(
+        "frontend:firm_two_factor",
+        "form",
+        "require_two_factor",
+        lambda c, w: c.post(reverse("frontend:firm_two_factor"), {"require_two_factor": TEXT}),
+        who="firm_admin",
+    ),
     *[
         Case(
             "frontend:password_change",
