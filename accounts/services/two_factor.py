@@ -310,3 +310,16 @@ def gate(user: User, session) -> Gate:
     if not session.get(DEVICE_ID_SESSION_KEY):
         return Gate.VERIFY
     return Gate.OPEN
+
+
+def two_factor_reset(*, user: User) -> int:
+    """The operator's help for someone who lost their phone and their recovery codes: their
+    two-factor devices are removed and every session of theirs ends. They sign in with the
+    password alone, and set it up again (at once, if the firm requires it). Returns how many
+    sessions ended."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+        ended = sessions_end(user=user)
+    log.warning("two-factor sign-in of %s reset by the operator", user.public_id)
+    return ended

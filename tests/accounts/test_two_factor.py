@@ -215,3 +215,23 @@ def test_only_firm_admins_set_the_rule(people, django_capture_on_commit_callback
         two_factor.firm_two_factor_set(actor=people["firm_admin"], required=True)
     assert firm_get().require_two_factor is True
     assert two_factor.required_for(people["staff_on_team"])
+
+
+def test_the_operator_can_remove_a_lost_phone(otp_clock):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    person = factories.user(email="lost@example.test")
+    enrolled(person, otp_clock)
+    other = factories.session_cookie(person).split("=", 1)[1]
+    out = StringIO()
+    call_command("reset_two_factor", "--email", "LOST@example.test", stdout=out)
+    assert "removed; 1 session(s) ended" in out.getvalue()
+    assert not two_factor.enabled(person)
+    assert not StaticToken.objects.filter(device__user=person).exists()
+    assert not Session.objects.filter(session_key=other).exists()
+    with pytest.raises(CommandError):
+        call_command("reset_two_factor", "--email", "lost@example.test")
+    with pytest.raises(CommandError):
+        call_command("reset_two_factor", "--email", "nobody@example.test")
