@@ -129,6 +129,22 @@ def people_seeing_account(account_id: int) -> QuerySet:
     )
 
 
+def can_view_person(viewer: AnyUser, person: User) -> bool:
+    """Whether ``viewer`` may see ``person``'s face (their avatar): themselves, anyone for
+    firm staff, and for a client the people of the accounts they see (its members, its
+    team) and the firm admins (who see every account)."""
+    if not _active(viewer):
+        return False
+    if viewer.pk == person.pk or viewer.is_firm_staff:
+        return True
+    visible = accounts_visible_to(viewer)
+    if person.is_firm_admin:
+        return visible.exists()
+    return visible.filter(
+        Q(memberships__user_id=person.pk) | Q(team_assignments__user_id=person.pk)
+    ).exists()
+
+
 def _known(action: object, known: Mapping, where: str):
     """``action`` as one of ``known``'s keys, else ValueError: an action a check does not
     name is a mistake in the caller, never a reason to answer another question."""

@@ -17,6 +17,10 @@ urlpatterns = [
     path("evidence/", include("evidence.urls")),
     path("api/v1/", include(("approvals.urls_api", "approvals_api"), namespace="approvals_api")),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
+    path(
+        "api/v1/",
+        include(("messaging.urls_api", "messaging_api"), namespace="messaging_api"),
+    ),
     path("", include("frontend.urls")),
 ]
 

@@ -7,6 +7,7 @@ app_name = "frontend"
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.login_code, name="login_code"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
@@ -75,5 +76,41 @@ urlpatterns = [
     path("threads/", views.thread_index, name="threads"),
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
+    path("settings/profile/", views.profile_page, name="profile"),
+    path("settings/security/", views.security_page, name="security"),
+    path(
+        "settings/notifications/",
+        views.notification_settings,
+        name="notification_settings",
+    ),
+    path("settings/security/password/", views.password_change, name="password_change"),
+    path("settings/security/two-factor/", views.two_factor_page, name="two_factor"),
+    path(
+        "settings/security/two-factor/confirm/",
+        views.two_factor_confirm,
+        name="two_factor_confirm",
+    ),
+    path(
+        "settings/security/two-factor/recovery-codes/",
+        views.two_factor_recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
+    path(
+        "settings/security/two-factor/disable/",
+        views.two_factor_disable,
+        name="two_factor_disable",
+    ),
+    path("settings/branding/two-factor/", views.firm_two_factor, name="firm_two_factor"),
+    path(
+        "settings/security/sessions/<str:session_id>/sign-out/",
+        views.session_sign_out,
+        name="session_sign_out",
+    ),
+    path(
+        "settings/security/sessions/sign-out-others/",
+        views.sessions_sign_out_others,
+        name="sessions_sign_out_others",
+    ),
     path("brand/logo", views.firm_logo, name="logo"),
+    path("people/<str:user_id>/avatar", views.avatar, name="avatar"),
 ]

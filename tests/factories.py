@@ -11,7 +11,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import ClientAccount, ClientRole, FirmRole, Matter, User
-from accounts.services import client_accounts, matters
+from accounts.services import client_accounts, matters, sessions
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
@@ -104,4 +104,20 @@ def session_cookie(user: User, *, expiry: int | None = None) -> str:
     if expiry is not None:
         store.set_expiry(expiry)
     store.save()
+    # Indexed as a sign-in through the login page indexes it.
+    sessions.session_record(
+        user=user, session_key=store.session_key, ip="127.0.0.1", user_agent="tests"
+    )
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+def totp_code(device, at: float | None = None) -> str:
+    """The code an authenticator app shows for ``device`` at ``at`` (a ``time.time()``
+    value; now if None)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():0{device.digits}d}"

@@ -209,6 +209,44 @@ def _approval_post(route: str, data: dict):
 CASES = [
     # --- the JSON API -----------------------------------------------------------------------
     Case("api:me", "api", "q", _get("api:me", query="?q=%00")),
+    *[
+        Case(
+            "api:me",
+            "api",
+            f,
+            lambda c, w, f=f: _json(c, "patch", reverse("api:me"), {f: TEXT}),
+        )
+        for f in ("name", "time_zone")
+    ],
+    *[
+        Case(
+            "api:me_password",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c,
+                "post",
+                reverse("api:me_password"),
+                {
+                    "current_password": "correct-horse-battery",
+                    "new_password": "a-new-passphrase-1",
+                    f: "a-new" + NUL + "passphrase",
+                },
+            ),
+        )
+        for f in ("current_password", "new_password")
+    ],
+    Case(
+        "messaging_api:my_notifications",
+        "api",
+        "mention",
+        lambda c, w: _json(
+            c,
+            "patch",
+            reverse("messaging_api:my_notifications"),
+            {"messages": "live", "mention": "of" + NUL + "f"},
+        ),
+    ),
     Case("evidence_api:key", "api", "q", _get("evidence_api:key", query="?q=%00")),
     Case(
         "vault_api:documents", "api", "account", _get("vault_api:documents", query="?account=%00")
@@ -801,6 +839,94 @@ CASES = [
         for f in ("name", "primary_colour", "support_email")
     ],
     Case("frontend:logo", "page", "q", _get("frontend:logo", query="?q=%00"), who=None),
+    *[
+        Case(
+            "frontend:profile",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:profile"),
+                {"name": "Sam Staff", "time_zone": "Europe/Paris", f: TEXT},
+            ),
+        )
+        for f in ("name", "time_zone")
+    ],
+    Case("frontend:security", "page", "q", _get("frontend:security", query="?q=%00")),
+    Case(
+        "frontend:notification_settings",
+        "form",
+        "channel-mention",
+        lambda c, w: c.post(
+            reverse("frontend:notification_settings"),
+            {"channel-messages": "live", "channel-mention": "of" + NUL + "f"},
+        ),
+    ),
+    Case(
+        "frontend:login_code",
+        "page",
+        "code",
+        lambda c, w: c.post(reverse("frontend:login_code"), {"code": "12" + NUL + "3456"}),
+        who=None,
+    ),
+    Case("frontend:two_factor", "page", "q", _get("frontend:two_factor", query="?q=%00")),
+    *[
+        Case(
+            route,
+            "form",
+            "code",
+            lambda c, w, route=route: c.post(reverse(route), {"code": "12" + NUL + "3456"}),
+        )
+        for route in ("frontend:two_factor_confirm", "frontend:two_factor_recovery_codes")
+    ],
+    *[
+        Case(
+            "frontend:two_factor_disable",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:two_factor_disable"),
+                {"current_password": "correct-horse-battery", "code": "123456", f: TEXT},
+            ),
+        )
+        for f in ("current_password", "code")
+    ],
+    Case(
+        "frontend:firm_two_factor",
+        "form",
+        "require_two_factor",
+        lambda c, w: c.post(reverse("frontend:firm_two_factor"), {"require_two_factor": TEXT}),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            "frontend:password_change",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:password_change"),
+                {
+                    "current_password": "correct-horse-battery",
+                    "new_password1": "a-new-passphrase-1",
+                    "new_password2": "a-new-passphrase-1",
+                    f: "a-new" + NUL + "passphrase",
+                },
+            ),
+        )
+        for f in ("current_password", "new_password1")
+    ],
+    Case(
+        "frontend:session_sign_out",
+        "page",
+        "session_id",
+        lambda c, w: c.post(reverse("frontend:session_sign_out", args=["ses\x00"])),
+    ),
+    Case(
+        "frontend:sessions_sign_out_others",
+        "form",
+        "note",
+        lambda c, w: c.post(reverse("frontend:sessions_sign_out_others"), {"note": TEXT}),
+    ),
+    Case("frontend:avatar", "page", "user_id", _get("frontend:avatar", args=["usr\x00"])),
     Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(

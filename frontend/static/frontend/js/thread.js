@@ -3,7 +3,7 @@
 // (textContent and text nodes); links are built as <a> elements, never parsed from HTML.
 
 import { NOTICE_RENDERERS, loadRenderers } from "./notices.js";
-import { presenceDot, socket, startSocket } from "./portal.js";
+import { presenceDot, socket, startSocket, timeZone } from "./portal.js";
 import { avatar } from "./ui.js";
 import { PartsUpload, formatBytes } from "./uploads.js";
 
@@ -28,8 +28,8 @@ const STATUS_TEXT = {
   ended: "Your access has ended.",
 };
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short", timeZone });
 
 // --- text ---------------------------------------------------------------------------------
 
@@ -95,7 +95,7 @@ function dayLabel(date) {
   if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
   const options = { weekday: "long", day: "numeric", month: "long" };
   if (date.getFullYear() !== today.getFullYear()) options.year = "numeric";
-  return new Intl.DateTimeFormat(undefined, options).format(date);
+  return new Intl.DateTimeFormat(undefined, { ...options, timeZone }).format(date);
 }
 
 function characters(text) {

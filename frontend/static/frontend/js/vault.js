@@ -7,15 +7,15 @@
 // progress counts every byte. File names, titles and the server's messages are only ever put
 // into the page as text.
 
-import { el } from "./portal.js";
+import { el, timeZone } from "./portal.js";
 import { PartsUpload, formatBytes } from "./uploads.js";
 
 export { formatBytes };
 
 const COPIED_SHOWN_MS = 2_000;
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const secondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone });
+const secondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium", timeZone });
 
 // --- text -----------------------------------------------------------------------------------
 
