@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "messaging",
     "vault",
     "approvals",
+    "search",
     "frontend",
 ]
 
