@@ -487,9 +487,7 @@ def test_nothing_is_published_before_the_commit(people, acme, published):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_send_to_a_checked_thread_takes_five_statements_a_commit_and_its_index_row(
-    people, acme
-):
+def test_a_send_to_a_checked_thread_takes_five_statements_a_commit_and_its_index_row(people, acme):
     """A socket's send, once its thread is checked and loaded: the retry lookup, then in one
     transaction the sequence (an UPDATE that checks the author is still active and returns
     the new number), the message, its event and the author's read position (one upsert),
