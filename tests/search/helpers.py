@@ -15,6 +15,10 @@ from tests.vault.helpers import sealed_upload
 from vault import services as vault_services
 from vault.models import Document
 
+# Who finds what in the world of conftest.py, by role.
+SEES_ACME = {"firm_admin", "staff_on_team", "client_admin", "client_member"}
+GRANTED = {"staff_on_team", "client_admin"}
+
 PDF_TYPE = "application/pdf"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

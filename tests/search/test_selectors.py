@@ -11,11 +11,8 @@ from accounts.errors import Invalid, NotFound
 from accounts.services import client_accounts, matters
 from search import selectors
 from tests import factories
-from tests.search.helpers import add_document, send
+from tests.search.helpers import GRANTED, SEES_ACME, add_document, send
 
-# Who finds what in the world of conftest.py, by role.
-SEES_ACME = {"firm_admin", "staff_on_team", "client_admin", "client_member"}
-GRANTED = {"staff_on_team", "client_admin"}
 
 
 def found(user, q, **kwargs) -> set[tuple[str, str]]:
