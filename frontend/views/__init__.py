@@ -25,6 +25,7 @@ from frontend.views.approvals import (
     approval_withdraw,
     approvals_index,
 )
+from frontend.views.search import search_page
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
@@ -52,6 +53,7 @@ __all__ = [
     "matter_access",
     "matter_create",
     "matter_page",
+    "search_page",
     "thread_create",
     "thread_index",
     "thread_page",

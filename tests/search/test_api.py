@@ -21,7 +21,14 @@ def test_the_route_is_where_the_docs_say():
 
 @pytest.mark.parametrize(
     "role",
-    ["firm_admin", "staff_on_team", "staff_off_team", "client_admin", "client_member", "other_client"],
+    [
+        "firm_admin",
+        "staff_on_team",
+        "staff_off_team",
+        "client_admin",
+        "client_member",
+        "other_client",
+    ],
 )
 def test_each_role_gets_only_what_it_may_see(client, world, role):
     client.force_login(world.people[role])
@@ -53,7 +60,9 @@ def test_type_account_limit_and_cursor(client, world):
     client.force_login(world.people["firm_admin"])
     kinds = {r["type"] for r in get(client, q="zebra", type="document").json()["results"]}
     assert kinds == {"document"}
-    ids = {r["id"] for r in get(client, q="zebra", account=world.globex.public_id).json()["results"]}
+    ids = {
+        r["id"] for r in get(client, q="zebra", account=world.globex.public_id).json()["results"]
+    }
     assert ids == {world.globex_message}
     first = get(client, q="zebra", limit=2).json()
     assert len(first["results"]) == 2 and first["next"]

@@ -3,7 +3,6 @@ text on either backend, and is rebuilt whole by a command."""
 
 from __future__ import annotations
 
-
 from django.core.management import call_command
 from django.db import connection, transaction
 
@@ -44,16 +43,16 @@ def full_text_knows(word: str) -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def test_a_message_is_found_once_sent_then_as_edited_and_not_once_deleted(
-    acme, people, committed
-):
+def test_a_message_is_found_once_sent_then_as_edited_and_not_once_deleted(acme, people, committed):
     author, admin = people["client_admin"], people["firm_admin"]
     general = acme.threads.get(is_general=True)
     with committed():
         message_id = send(author, general, "the pelican report")
     assert found(admin, "pelican") == {message_id}
     with committed():
-        messaging_services.message_edit(actor=author, message_id=message_id, body="the heron report")
+        messaging_services.message_edit(
+            actor=author, message_id=message_id, body="the heron report"
+        )
     assert found(admin, "pelican") == set()
     assert found(admin, "heron") == {message_id}
     with committed():
@@ -105,9 +104,7 @@ def test_matters_and_people_are_indexed_as_they_are_made(acme, people, committed
     assert found(admin, "puffin") == set()
 
 
-def test_a_privileged_documents_text_and_description_never_reach_the_index(
-    acme, people, committed
-):
+def test_a_privileged_documents_text_and_description_never_reach_the_index(acme, people, committed):
     """On whichever backend the tests run (both are run): the words of its content and its
     description are in no column of the index table and not in the full-text structure; its
     title and file name are, for its grantees."""
@@ -157,9 +154,7 @@ def test_a_broken_or_encrypted_pdf_is_skipped_and_still_found_by_its_name(
         locked = add_document(
             member, acme, pdf_bytes("The manatee secret", encrypt="pw"), "manatee.pdf"
         )
-        broken = add_document(
-            member, acme, pdf_bytes("The seal secret")[:400], "seal.pdf"
-        )
+        broken = add_document(member, acme, pdf_bytes("The seal secret")[:400], "seal.pdf")
     admin = people["firm_admin"]
     assert found(admin, "secret") == set()
     assert found(admin, "manatee") == {locked.public_id}
@@ -167,9 +162,7 @@ def test_a_broken_or_encrypted_pdf_is_skipped_and_still_found_by_its_name(
     assert "encrypted" in caplog.text
 
 
-def test_the_rebuild_command_writes_every_row_again_and_removes_strays(
-    acme, people, committed
-):
+def test_the_rebuild_command_writes_every_row_again_and_removes_strays(acme, people, committed):
     admin = people["firm_admin"]
     with committed():
         message = send(people["client_admin"], acme.threads.get(is_general=True), "gecko notes")

@@ -14,7 +14,6 @@ from tests import factories
 from tests.search.helpers import GRANTED, SEES_ACME, add_document, send
 
 
-
 def found(user, q, **kwargs) -> set[tuple[str, str]]:
     return {(r.kind, r.id) for r in selectors.search(user, q=q, **kwargs).results}
 
