@@ -93,10 +93,8 @@ class PostgreSQLBackend(Backend):
 
     def statement(self, query, permitted, *, limit, offset):
         permitted_sql, permitted_params = permitted
-        options = (
-            f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, "
-            'MinWords=8, MaxFragments=2, FragmentDelimiter=" … "'
-        )
+        # One passage from the best match on (fragments would drop the words before it).
+        options = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=8"
         # The headline is worked out for the page only, after ranking and the limit.
         sql = f"""
             WITH q AS (SELECT websearch_to_tsquery('{TEXT_SEARCH_CONFIG}', %s) AS query),

@@ -39,6 +39,18 @@ def clean(text: str | None, limit: int) -> str:
     return _CONTROL.sub(" ", text or "")[:limit]
 
 
+_NAME_SEPARATORS = re.compile(r"[\W_]+")
+
+
+def file_names(names: list[str]) -> list[str]:
+    """File names as they are and as words: PostgreSQL's parser reads ``plan-v1.pdf`` as one
+    token, so ``plan``, ``v1`` and ``pdf`` are given too."""
+    found = []
+    for name in names:
+        found += [name, _NAME_SEPARATORS.sub(" ", name).strip()]
+    return found
+
+
 def _store(link: str, pk: int, values: dict) -> None:
     """Write the row of the item ``link`` (a field) = ``pk`` in one statement (an upsert)."""
     values = {**values, "updated_at": timezone.now()}
@@ -76,7 +88,7 @@ def message_entry_write(message: Message) -> None:
             "account_id": thread.account_id,
             "thread_id": thread.pk,
             "title": "",
-            "body": clean("\n".join([message.body, *files]), MAX_BODY_CHARS),
+            "body": clean("\n".join([message.body, *file_names(files)]), MAX_BODY_CHARS),
             "label": clean(thread.title, MAX_TITLE_CHARS),
             "url": reverse("frontend:thread", args=[thread.public_id]) + f"#seq-{message.seq}",
         },
@@ -91,8 +103,10 @@ def document_index(document_pk: int) -> Entry | None:
     if document is None:
         Entry.objects.filter(document_id=document_pk).delete()
         return None
-    filenames = list(
-        dict.fromkeys(document.versions.order_by("-number").values_list("filename", flat=True))
+    filenames = file_names(
+        list(
+            dict.fromkeys(document.versions.order_by("-number").values_list("filename", flat=True))
+        )
     )
     body = "\n".join(filenames if document.privileged else [*filenames, document.description])
     values = {

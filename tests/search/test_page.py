@@ -56,10 +56,10 @@ def test_message_text_cannot_inject_markup(client, world, committed):
         send(w.people["client_admin"], w.general, '<img src=x onerror="alert(1)"> heron')
     client.force_login(w.people["client_admin"])
     html = client.get(URL, {"q": "heron"}).content.decode()
-    assert "<img src=x" not in html
-    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; <mark>heron</mark>" in html or (
-        "<mark>heron</mark>" in html and "onerror=&quot;" in html
-    )
+    assert "<img src=x" not in html and "<mark>heron</mark>" in html
+    if connection.vendor == "sqlite":
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; <mark>heron</mark>" in html
+    # (PostgreSQL's headline leaves out what its parser reads as a tag.)
 
 
 def test_empty_states_and_errors(client, world):
