@@ -195,3 +195,20 @@ def test_a_message_sharing_a_file_is_found_by_the_files_name(acme, people, commi
         )
     kinds = {r.kind for r in selectors.search(people["firm_admin"], q="toucan").results}
     assert kinds == {"message", "document"}
+
+
+def test_the_text_task_never_reads_a_privileged_document_even_when_asked(
+    acme, people, committed, monkeypatch
+):
+    from search import extraction, tasks
+
+    staff = people["staff_on_team"]
+    with committed():
+        memo = add_document(staff, acme, pdf_bytes("The okapi figure"), "memo.pdf", privileged=True)
+
+    def refuse(version):
+        raise AssertionError("a privileged document's content was read")
+
+    monkeypatch.setattr(extraction, "version_text", refuse)
+    assert tasks.document_text_read.call(memo.pk, memo.latest_version_id) is False
+    assert Entry.objects.get(document=memo).extracted == ""
