@@ -73,6 +73,7 @@ urlpatterns = [
     ),
     path("matters/<str:matter_id>/", views.matter_page, name="matter"),
     path("matters/<str:matter_id>/access/", views.matter_access, name="matter_access"),
+    path("search/", views.search_page, name="search"),
     path("threads/", views.thread_index, name="threads"),
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),

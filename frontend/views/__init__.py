@@ -39,6 +39,7 @@ from frontend.views.firm import (
     firm_person,
 )
 from frontend.views.people import avatar
+from frontend.views.search import search_page
 from frontend.views.settings import (
     notification_settings,
     password_change,
@@ -93,6 +94,7 @@ __all__ = [
     "notification_settings",
     "password_change",
     "profile_page",
+    "search_page",
     "security_page",
     "session_sign_out",
     "sessions_sign_out_others",

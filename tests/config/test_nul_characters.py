@@ -470,8 +470,14 @@ CASES = [
         lambda c, w: c.delete(reverse("api:account_team_member", args=[_acme(w), "usr" + NUL])),
         who="firm_admin",
     ),
+    *[
+        Case("search_api:search", "api", f, _get("search_api:search", query=f"?q=plan&{f}=a%00"))
+        for f in ("q", "type", "account", "limit", "cursor")
+    ],
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
+    Case("frontend:search", "page", "q", _get("frontend:search", query="?q=pl%00an")),
+    Case("frontend:search", "page", "type", _get("frontend:search", query="?q=plan&type=%00")),
     Case("frontend:approvals", "page", "cursor", _get("frontend:approvals", query="?cursor=%00")),
     Case(
         "frontend:account_approvals",

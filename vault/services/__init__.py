@@ -3,7 +3,13 @@ documents and versions, grants on privileged documents, and the access log with
 downloads. Permission questions go to ``accounts.permissions``; missing and forbidden both
 raise ``NotFound``. Callers use the names re-exported here."""
 
-from vault.services.access import READ_BYTES, Download, download_open, record_view
+from vault.services.access import (
+    READ_BYTES,
+    Download,
+    download_open,
+    record_view,
+    version_content,
+)
 from vault.services.documents import (
     MAX_DESCRIPTION_CHARS,
     MAX_TITLE_CHARS,
@@ -40,5 +46,6 @@ __all__ = [
     "record_view",
     "storage",
     "version_add",
+    "version_content",
     "version_for",
 ]

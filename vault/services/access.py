@@ -5,6 +5,7 @@ their line of the access log."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 
@@ -155,3 +156,31 @@ def download_open(*, actor: User, version: Version, meta: dict | None = None) ->
         raise
     chunks = crypto.open_stream(handle.read, data_key, version.public_id)
     return Download(version, record, chunks, handle)
+
+
+@contextlib.contextmanager
+def version_content(*, version: Version) -> Iterator[Iterator[bytes]]:
+    """The plaintext of a version, decrypted and verified chunk by chunk, for the portal's own
+    background work (reading a document's text for search), not for a person: nothing is
+    recorded in the access log, and callers decide what may be read (search never reads a
+    privileged document). Memory does not grow with the file; stop iterating to stop reading.
+
+    Raises Conflict (``content_missing``) if the stored file is gone, ``keys.KeyUnavailable``
+    if its key does not unwrap (a shredded account), and ``crypto.VaultCryptoError`` while
+    iterating over content that fails verification."""
+    data_key = keys.data_key(version.document.account, version.wrapped_data_key, version.public_id)
+    try:
+        handle = storage().open(version.storage_name, "rb")
+    except FileNotFoundError:
+        log.error("vault: the stored object of %s is missing", version.public_id)
+        raise Conflict(
+            "The stored file of this version is missing.", code="content_missing"
+        ) from None
+    chunks = crypto.open_stream(handle.read, data_key, version.public_id)
+    try:
+        yield chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+        handle.close()

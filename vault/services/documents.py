@@ -17,6 +17,7 @@ from accounts.errors import Invalid, NotFound
 from accounts.models import ClientAccount, Matter, User
 from accounts.permissions import Action
 from accounts.services import privileged as privileged_grants
+from accounts.signals import send_on_commit
 from messaging import services as messaging_services
 from messaging.models import Thread
 from vault import keys, selectors, signals
@@ -225,6 +226,7 @@ def document_create(
                     body=note if isinstance(note, str) else "",
                     attachments=[selectors.attachment_json(document, version)],
                 )
+            send_on_commit(signals.document_changed, document_pk=document.pk)
     except BaseException:
         if version is not None:
             discard_stored(version.storage_name)
@@ -255,6 +257,7 @@ def version_add(
         signals.version_added_on_commit(
             document=locked, version=version, actor=actor, meta=request_meta
         )
+        send_on_commit(signals.document_changed, document_pk=document.pk)
     document.refresh_from_db()
     log.info(
         "vault: %s added version %d (%s) of %s",

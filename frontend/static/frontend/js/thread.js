@@ -2,6 +2,7 @@
 // conversations with unread badges. Message text is only ever put into the page as text
 // (textContent and text nodes); links are built as <a> elements, never parsed from HTML.
 
+import { linkedSeqToFetch, revealLinked } from "./linked_message.js";
 import { NOTICE_RENDERERS, loadRenderers } from "./notices.js";
 import { presenceDot, socket, startSocket, timeZone } from "./portal.js";
 import { avatar } from "./ui.js";
@@ -194,7 +195,15 @@ class ChatPage {
       this.socket.track(this.threadId, { after: this.data.lastSeq, mode: "full" });
       for (const entry of this.socket.pending(this.threadId)) this.renderPending(entry);
       this.relayout();
-      if (!this.scrollToLinkedMessage()) this.scrollToFirstUnread();
+      if (!this.scrollToLinkedMessage()) {
+        this.scrollToFirstUnread();
+        this.linkedSeq = linkedSeqToFetch(this);
+      }
+      window.addEventListener("hashchange", () => {
+        if (this.scrollToLinkedMessage()) return;
+        this.linkedSeq = linkedSeqToFetch(this);
+        if (this.linkedSeq !== null && this.socket.isOpen) this.revealLinkedMessage();
+      });
     }
     this.showStatus(this.socket.status);
     startSocket();
@@ -220,6 +229,7 @@ class ChatPage {
       this.loadEarlierButton.disabled = true;
     } else {
       this.loadEarlierButton.disabled = false;
+      if (this.linkedSeq != null) this.revealLinkedMessage();
     }
     for (const entry of this.socket.pending(this.threadId)) this.renderPending(entry);
   }
@@ -886,8 +896,17 @@ class ChatPage {
     const item = match === null ? null : document.getElementById(`seq-${match[1]}`);
     if (item === null || !this.list.contains(item)) return false;
     this.scroller.scrollTop = Math.max(0, item.offsetTop - this.scroller.clientHeight / 3);
+    for (const other of this.list.querySelectorAll("li.msg.is-linked")) other.classList.remove("is-linked");
+    item.classList.add("is-linked");
     item.focus({ preventScroll: true });
     return true;
+  }
+
+  /** Page back to a `#seq-N` older than the page shows (linked_message.js). */
+  async revealLinkedMessage() {
+    const target = this.linkedSeq;
+    this.linkedSeq = null;
+    await revealLinked(this, target);
   }
 
   scrollToFirstUnread() {
