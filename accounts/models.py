@@ -143,6 +143,9 @@ class Firm(models.Model):
     primary_colour = models.CharField(max_length=7, default="#1f3a5f", validators=[hex_colour])
     accent_colour = models.CharField(max_length=7, default="#e07a2f", validators=[hex_colour])
     support_email = models.EmailField(blank=True)
+    # Whether a client account's admins may add versions to documents the firm uploaded
+    # (client members never may; ``accounts.permissions.can_on_document``).
+    clients_may_version = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -56,5 +56,6 @@ urlpatterns = [
     path("threads/", views.thread_index, name="threads"),
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
+    path("settings/branding/documents/", views.firm_document_rules, name="firm_document_rules"),
     path("brand/logo", views.firm_logo, name="logo"),
 ]

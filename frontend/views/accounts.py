@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import permissions, selectors
 from accounts.errors import AtriumError, NotFound
+from accounts.http import refuse_nul
 from accounts.ids import is_public_id
 from accounts.models import Invitation, User
 from accounts.permissions import Action
@@ -369,6 +370,29 @@ def branding_page(request: HttpRequest) -> HttpResponse:
         {"form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_required
+@require_POST
+def firm_document_rules(request: HttpRequest) -> HttpResponse:
+    """The Documents section of the Branding page: may client admins version the firm's
+    documents."""
+    if not permissions.can_manage_firm(request.user):
+        raise Http404
+    try:
+        refuse_nul(request.POST)
+        form = forms.DocumentRulesForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "That setting could not be read.")
+            return redirect("frontend:branding")
+        firm_services.firm_update_document_rules(
+            actor=request.user, clients_may_version=form.cleaned_data["clients_may_version"]
+        )
+    except AtriumError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:branding")
+    messages.success(request, "Document settings saved.")
+    return redirect("frontend:branding")
 
 
 @require_GET

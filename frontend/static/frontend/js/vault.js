@@ -461,19 +461,36 @@ function copyButton(sha256, number) {
   return button;
 }
 
+function versionDetails(version) {
+  const details = el("details", { className: "file-details" });
+  const summary = el("summary", { text: "Details" });
+  summary.append(el("span", { className: "visually-hidden", text: ` of version ${version.number}` }));
+  const list = el("dl");
+  const digest = el("dd");
+  digest.append(el("code", { className: "sha", text: version.sha256 }), " ", copyButton(version.sha256, version.number));
+  list.append(
+    el("dt", { text: "Type" }),
+    el("dd", { className: "mime", text: version.content_type }),
+    el("dt", { text: "Size in bytes" }),
+    el("dd", { text: String(version.size) }),
+    el("dt", { text: "SHA-256" }),
+    digest,
+  );
+  details.append(summary, list);
+  return details;
+}
+
 function versionRow(version) {
   const row = el("tr", { className: "is-new", attrs: { "data-version": version.id } });
   const number = el("th", { className: "nowrap", text: `v${version.number} `, attrs: { scope: "row" } });
   number.append(el("span", { className: "badge", text: "Latest", attrs: { "data-latest-badge": "" } }));
-  const file = el("td", { className: "filename", text: version.filename });
-  file.append(el("br"), el("span", { className: "mime", text: version.content_type }));
+  const file = el("td", { className: "filename" });
+  const thumbnail = String(version.thumbnail_url ?? "");
+  if (thumbnail.startsWith("/")) {
+    file.append(el("img", { className: "thumb", attrs: { src: thumbnail, alt: "", "data-thumbnail": "" } }));
+  }
+  file.append(el("span", { className: "file-name", text: version.filename }), versionDetails(version));
   const size = el("td", { className: "nowrap", text: formatBytes(version.size) });
-  const digest = el("td", { className: "nowrap" });
-  digest.append(
-    el("code", { className: "sha", text: `${version.sha256.slice(0, 12)}…`, attrs: { title: version.sha256 } }),
-    " ",
-    copyButton(version.sha256, version.number),
-  );
   const who = el("td", { text: version.uploaded_by?.name ?? "A former user" });
   const when = el("time", { className: "muted", attrs: { datetime: version.created_at, "data-local": "" } });
   formatTime(when);
@@ -487,7 +504,8 @@ function versionRow(version) {
   });
   link.append(el("span", { className: "visually-hidden", text: ` version ${version.number}` }));
   download.append(link);
-  row.append(number, file, size, digest, who, download);
+  row.append(number, file, size, who, download);
+  for (const button of row.querySelectorAll("[data-copy]")) button.hidden = false;
   return row;
 }
 
