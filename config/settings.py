@@ -437,6 +437,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise as they are.
+WHITENOISE_ROOT = BASE_DIR / "frontend" / "root"
 
 # EMAIL_URL carries backend, host, port, credentials and TLS in one value
 # (smtp+tls://user:password@host:587); it expands to Django's EMAIL_* settings.
