@@ -8,6 +8,7 @@
 // into the page as text.
 
 import { el } from "./portal.js";
+import { icon } from "./ui.js";
 import { PartsUpload, formatBytes } from "./uploads.js";
 
 export { formatBytes };
@@ -484,24 +485,24 @@ function versionRow(version) {
   const row = el("tr", { className: "is-new", attrs: { "data-version": version.id } });
   const number = el("th", { className: "nowrap", text: `v${version.number} `, attrs: { scope: "row" } });
   number.append(el("span", { className: "badge", text: "Latest", attrs: { "data-latest-badge": "" } }));
-  const file = el("td", { className: "filename" });
+  const file = el("td", { className: "filename", attrs: { "data-label": "File" } });
   const thumbnail = String(version.thumbnail_url ?? "");
   if (thumbnail.startsWith("/")) {
     file.append(el("img", { className: "thumb", attrs: { src: thumbnail, alt: "", "data-thumbnail": "" } }));
   }
   file.append(el("span", { className: "file-name", text: version.filename }), versionDetails(version));
-  const size = el("td", { className: "nowrap", text: formatBytes(version.size) });
-  const who = el("td", { text: version.uploaded_by?.name ?? "A former user" });
+  const size = el("td", { className: "nowrap", text: formatBytes(version.size), attrs: { "data-label": "Size" } });
+  const who = el("td", { text: version.uploaded_by?.name ?? "A former user", attrs: { "data-label": "Uploaded" } });
   const when = el("time", { className: "muted", attrs: { datetime: version.created_at, "data-local": "" } });
   formatTime(when);
   who.append(el("br"), when);
-  const download = el("td");
+  const download = el("td", { attrs: { "data-label": "" } });
   const href = String(version.download_url ?? "");
   const link = el("a", {
     className: "download-link",
-    text: "Download",
     attrs: { href: href.startsWith("/") ? href : "#" },
   });
+  link.append(icon("download"), " Download");
   link.append(el("span", { className: "visually-hidden", text: ` version ${version.number}` }));
   download.append(link);
   row.append(number, file, size, who, download);
