@@ -313,7 +313,8 @@ async def test_a_file_shared_in_a_thread_reaches_the_other_side_live(
         await expect(page.locator("[data-composer-uploads] li")).to_have_count(0)
 
         arrived = theirs.locator("li.msg").filter(has_text="The signed statement of work")
-        await expect(arrived.locator(".msg-file")).to_contain_text("application/pdf")
+        await expect(arrived.locator(".msg-file")).to_contain_text("signed-sow.pdf")
+        await expect(arrived.locator(".msg-file")).not_to_contain_text("application/pdf")
         async with theirs.expect_download() as waiting:
             await arrived.get_by_role("link", name="Download").click()
         download = await waiting.value

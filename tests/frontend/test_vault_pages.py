@@ -532,3 +532,22 @@ def test_the_document_page_keeps_hash_and_type_inside_details(client, world, rol
     assert version.filename in outside
     assert "bytes" in outside or "KB" in outside
     assert f'datetime="{version.created_at:%Y-%m-%d}' in outside
+
+
+def test_a_privileged_pictures_thumbnail_is_never_drawn_in_a_page(client, acme, people):
+    """Reading a privileged document's thumbnail is a view on the ledger, so no list or
+    versions table fetches one by itself; its page shows the picture once, as a preview."""
+    staff = people["staff_on_team"]
+    document = add_document(
+        staff, acme, "Scene photo", content=image_bytes(60, 40), privileged=True
+    )
+    client.force_login(staff)
+    listing = page(client.get(vault_url(acme)))
+    row = re.search(rf'<tr data-document="{document.public_id}">(.*?)</tr>', listing, re.S)
+    assert "data-thumbnail" not in row.group(1)
+    html = page(client.get(document_url(document)))
+    assert "data-thumbnail" not in html
+    assert "data-privileged" in html
+    preview = f"/api/v1/vault/versions/{document.latest_version.public_id}/preview"
+    assert html.count(preview) == 1
+    assert "data-image-preview" in html

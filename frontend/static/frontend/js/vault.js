@@ -481,13 +481,14 @@ function versionDetails(version) {
   return details;
 }
 
-function versionRow(version) {
+/** A privileged document's thumbnails are not drawn: each would be recorded as a view. */
+function versionRow(version, { privileged = false } = {}) {
   const row = el("tr", { className: "is-new", attrs: { "data-version": version.id } });
   const number = el("th", { className: "nowrap", text: `v${version.number} `, attrs: { scope: "row" } });
   number.append(el("span", { className: "badge", text: "Latest", attrs: { "data-latest-badge": "" } }));
   const file = el("td", { className: "filename", attrs: { "data-label": "File" } });
   const thumbnail = String(version.thumbnail_url ?? "");
-  if (thumbnail.startsWith("/")) {
+  if (!privileged && thumbnail.startsWith("/")) {
     file.append(el("img", { className: "thumb", attrs: { src: thumbnail, alt: "", "data-thumbnail": "" } }));
   }
   file.append(el("span", { className: "file-name", text: version.filename }), versionDetails(version));
@@ -514,7 +515,7 @@ function addVersion(version) {
   const body = document.querySelector("[data-versions]");
   if (body === null) return;
   for (const badge of document.querySelectorAll("[data-latest-badge]")) badge.remove();
-  body.prepend(versionRow(version));
+  body.prepend(versionRow(version, { privileged: body.hasAttribute("data-privileged") }));
   const latest = document.querySelector("[data-latest-number]");
   if (latest !== null) latest.textContent = `version ${version.number}`;
 }
