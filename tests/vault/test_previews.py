@@ -316,3 +316,30 @@ def test_the_api_names_preview_and_thumbnail(client, world, people):
     assert version["thumbnail_url"] == thumbnail_url(version["id"])
     # Fields are only ever added: the old ones are all still there.
     assert {"sha256", "content_type", "size", "filename", "download_url"} <= set(version)
+
+
+def test_the_command_makes_the_thumbnails_of_earlier_pictures(acme, people):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    staff = people["staff_on_team"]
+    earlier = add_picture(staff, acme, title="Before thumbnails")
+    broken = add_picture(staff, acme, data=image_bytes(40, 40)[:60] + b"\x00" * 200)
+    add_picture(staff, acme, data=b"notes\n", filename="notes.txt")
+    old = Thumbnail.objects.get(version=earlier.latest_version)
+    (web.storage_root() / old.storage_name).unlink()
+    old.delete()
+
+    out = StringIO()
+    call_command("vault_thumbnails", stdout=out)
+    assert out.getvalue().strip() == "Made 1 thumbnail(s); 1 picture(s) left without one."
+    made = Thumbnail.objects.get(version=earlier.latest_version)
+    assert made.public_id != old.public_id
+    shown = picture(services.thumbnail_read(actor=staff, version=earlier.latest_version))
+    assert shown.size == (320, 160)
+    assert not Thumbnail.objects.filter(version=broken.latest_version).exists()
+
+    call_command("vault_thumbnails", stdout=out)  # again: nothing left to make
+    assert out.getvalue().strip().endswith("Made 0 thumbnail(s); 1 picture(s) left without one.")
+    assert Thumbnail.objects.count() == 1
