@@ -130,6 +130,16 @@ def documents_visible(
     )
 
 
+def recent_documents(user: User, *, limit: int) -> list[Document]:
+    """The newest documents the user may see across their accounts (privileged ones only
+    where granted), newest change first: one query."""
+    return list(
+        permissions.visible_items(user, Document.objects.all())
+        .select_related("account", "latest_version__uploaded_by")
+        .order_by("-updated_at", "-pk")[:limit]
+    )
+
+
 def folders_of(user: User, account: ClientAccount) -> QuerySet[Folder]:
     if not permissions.can_on_account(user, Action.VIEW, account):
         return Folder.objects.none()

@@ -65,6 +65,26 @@ AVATAR_SIZES = ("sm", "md", "lg")
 # initials (tests/frontend/test_ui.py checks them against the stylesheet).
 AVATAR_COLOURS = 12
 
+# Statuses as chips: (kind, value) → (tone, icon). ui.js holds the same table (STATUSES) for
+# what the browser redraws; tests/frontend/test_ui.py keeps the two equal.
+STATUSES = {
+    "matter": {
+        "planned": ("neutral", "clock"),
+        "in_progress": ("info", "chevron-right"),
+        "waiting_on_client": ("warn", "alert"),
+        "on_hold": ("neutral", "pause"),
+        "done": ("ok", "check"),
+    },
+    "approval": {
+        "open": ("info", "clock"),
+        "approved": ("ok", "check"),
+        "changes_requested": ("warn", "edit"),
+        "rejected": ("danger", "x"),
+        "withdrawn": ("neutral", "x"),
+        "expired": ("neutral", "clock"),
+    },
+}
+
 # The icon each tone shows when the caller names none.
 TONE_ICONS = {"ok": "check", "warn": "clock", "danger": "alert", "info": "info", "neutral": None}
 
@@ -167,6 +187,13 @@ def chip_tag(tone: str, label, icon: str | None = None) -> str:
 def chip_html(tone: str, label, icon: str | None = None) -> str:
     if tone not in TONE_ICONS:
         raise template.TemplateSyntaxError(f"chip tone must be one of {tuple(TONE_ICONS)}")
-    name = icon if icon is not None else TONE_ICONS[tone]
+    name = TONE_ICONS[tone] if icon is None else icon
     glyph = icon_html(name) if name else ""
     return format_html('<span class="chip chip--{}">{}<span>{}</span></span>', tone, glyph, label)
+
+
+@register.simple_tag(name="status_chip")
+def status_chip_tag(kind: str, value: str, label) -> str:
+    """``{% status_chip "matter" m.status m.get_status_display %}``: a status as its chip."""
+    tone, name = STATUSES.get(kind, {}).get(value, ("neutral", None))
+    return chip_html(tone, label, name or "")

@@ -122,3 +122,28 @@ def test_empty_state():
     assert '<p class="empty-title">No documents yet</p>' in html
     assert '<a class="button" href="/up">Upload</a>' in html
     assert "<a" not in render('{% include "frontend/_empty.html" with title="Nothing" %}')
+
+
+def test_status_chips():
+    html = render('{% status_chip "matter" "done" "Done" %}')
+    assert html.startswith('<span class="chip chip--ok"><svg class="icon icon--check"')
+    assert "chip--warn" in render('{% status_chip "approval" "changes_requested" "Changes" %}')
+    assert render('{% status_chip "matter" "unknown" "Odd" %}') == (
+        '<span class="chip chip--neutral"><span>Odd</span></span>'
+    )
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_browser_draws_statuses_as_the_server_does():
+    script = (
+        f"import {{ STATUSES }} from {json.dumps(str(STATIC / 'js' / 'ui.js'))};"
+        "console.log(JSON.stringify(STATUSES));"
+    )
+    out = subprocess.run(  # noqa: S603 - a fixed command line
+        ["node", "--input-type=module", "-e", script],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = {k: {v: list(t) for v, t in table.items()} for k, table in ui.STATUSES.items()}
+    assert json.loads(out.stdout) == expected

@@ -179,8 +179,9 @@ def test_privileged_badge_marks_privileged_documents(client, world):
     plain = re.search(
         rf'<tr data-document="{world.documents["plain"].public_id}">(.*?)</tr>', html, re.S
     )
-    assert 'class="badge privileged"' in granted.group(1)
-    assert "privileged" not in plain.group(1)
+    assert '<span class="chip chip--warn"><svg class="icon icon--lock"' in granted.group(1)
+    assert "Privileged</span>" in granted.group(1)
+    assert "Privileged" not in plain.group(1)
 
 
 def test_the_upload_control_carries_the_limit_and_the_token(client, world, settings):
@@ -260,7 +261,9 @@ def test_nested_folders_are_listed_under_their_parent(client, world):
     inside = page(client.get(vault_url(world.acme), {"folder": inner.public_id}))
     start = inside.index('class="crumbs"')
     crumbs = inside[start : inside.index("</nav>", start)]
-    assert f'?folder={outer.public_id}">B outer</a> \u203a A inner' in crumbs
+    assert (
+        f'?folder={outer.public_id}">B outer</a> \u203a <span aria-current="page">A inner' in crumbs
+    )
 
 
 def test_anyone_in_the_account_creates_a_folder(client, world):

@@ -4,6 +4,7 @@
 
 import { NOTICE_RENDERERS, loadRenderers } from "./notices.js";
 import { presenceDot, socket, startSocket } from "./portal.js";
+import { avatar } from "./ui.js";
 import { PartsUpload, formatBytes } from "./uploads.js";
 
 const MAX_BODY_CHARS = 10_000;
@@ -576,7 +577,7 @@ class ChatPage {
     item.id = `seq-${seq}`;
     item.tabIndex = -1;
     const face = el("span", { className: "avatar-wrap" });
-    face.append(el("span", { className: "avatar small", text: message.author.initials, attrs: { "aria-hidden": "true" } }));
+    face.append(avatar(message.author, "sm"));
     face.append(presenceDot(message.author.id));
     item.append(face);
     const main = el("div", { className: "msg-main" });
@@ -656,7 +657,7 @@ class ChatPage {
     if (item === undefined) {
       item = el("li", { className: "msg own pending" });
       item.dataset.clientId = entry.client_id;
-      item.append(el("span", { className: "avatar small", text: this.me.initials, attrs: { "aria-hidden": "true" } }));
+      item.append(avatar(this.me, "sm"));
       const main = el("div", { className: "msg-main" });
       const meta = el("p", { className: "msg-meta" });
       meta.append(el("span", { className: "msg-author", text: this.me.name }), " ", el("span", { className: "msg-state" }));
@@ -976,8 +977,8 @@ class ChatPage {
     const input = el("textarea", { attrs: { id, rows: "2" } });
     input.value = original;
     const error = el("p", { className: "error", attrs: { role: "alert" } });
-    const save = el("button", { className: "primary small", text: "Save", attrs: { type: "submit" } });
-    const cancel = el("button", { className: "small", text: "Cancel", attrs: { type: "button" } });
+    const save = el("button", { className: "button--primary button--small", text: "Save", attrs: { type: "submit" } });
+    const cancel = el("button", { className: "button--small", text: "Cancel", attrs: { type: "button" } });
     const buttons = el("div", { className: "msg-edit-buttons" });
     buttons.append(save, cancel);
     form.append(label, input, buttons, error);
@@ -1039,8 +1040,8 @@ class ChatPage {
     if (item.querySelector(".msg-confirm") !== null) return;
     const actions = item.querySelector(".msg-actions");
     const box = el("div", { className: "msg-confirm", attrs: { role: "group", "aria-label": "Delete this message?" } });
-    const yes = el("button", { className: "danger small", text: "Delete", attrs: { type: "button" } });
-    const no = el("button", { className: "small", text: "Keep it", attrs: { type: "button" } });
+    const yes = el("button", { className: "button--danger button--small", text: "Delete", attrs: { type: "button" } });
+    const no = el("button", { className: "button--small", text: "Keep it", attrs: { type: "button" } });
     const error = el("span", { className: "error", attrs: { role: "alert" } });
     box.append(el("span", { text: "Delete this message? " }), yes, " ", no, " ", error);
     actions.hidden = true;

@@ -5,6 +5,24 @@
 const SVG = "http://www.w3.org/2000/svg";
 const AVATAR_COLOURS = 12;
 const TONE_ICONS = { ok: "check", warn: "clock", danger: "alert", info: "info", neutral: null };
+// Statuses as chips: kind → value → [tone, icon]; the same table as ui.py's STATUSES.
+export const STATUSES = {
+  matter: {
+    planned: ["neutral", "clock"],
+    in_progress: ["info", "chevron-right"],
+    waiting_on_client: ["warn", "alert"],
+    on_hold: ["neutral", "pause"],
+    done: ["ok", "check"],
+  },
+  approval: {
+    open: ["info", "clock"],
+    approved: ["ok", "check"],
+    changes_requested: ["warn", "edit"],
+    rejected: ["danger", "x"],
+    withdrawn: ["neutral", "x"],
+    expired: ["neutral", "clock"],
+  },
+};
 
 /** The sprite's address, as the page's <meta name="atrium-sprite"> gives it (hashed in production). */
 function spriteUrl() {
@@ -78,4 +96,10 @@ export function chip(tone, label, iconName = undefined) {
   text.textContent = label ?? "";
   node.append(text);
   return node;
+}
+
+/** A status as its chip: ``statusChip("matter", "done", "Done")``. */
+export function statusChip(kind, value, label) {
+  const [tone, glyph] = STATUSES[kind]?.[value] ?? ["neutral", null];
+  return chip(tone, label, glyph ?? null);
 }
