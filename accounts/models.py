@@ -169,6 +169,9 @@ class Firm(models.Model):
     # Whether firm admins and staff must use two-factor sign-in; None follows the
     # deployment's ATRIUM_REQUIRE_TWO_FACTOR (on in production, off in development).
     require_two_factor = models.BooleanField(null=True, blank=True, default=None)
+    # Whether a client account's admins may add versions to documents the firm uploaded
+    # (client members never may; ``accounts.permissions.can_on_document``).
+    clients_may_version = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

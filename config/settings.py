@@ -504,6 +504,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [csp.SELF],
         "font-src": [csp.SELF],
         "connect-src": [csp.SELF],
+        # pdf.js parses PDFs in a module worker served from this origin; nothing else
+        # (no blob: or data: workers) may run as one.
+        "worker-src": [csp.SELF],
         "object-src": [csp.NONE],
         "base-uri": [csp.NONE],
         "form-action": [csp.SELF],

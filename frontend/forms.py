@@ -124,6 +124,14 @@ class BrandingForm(forms.Form):
         return self.cleaned_data.get("matter_word") or None
 
 
+class DocumentRulesForm(forms.Form):
+    clients_may_version = forms.BooleanField(
+        required=False,
+        label="Client admins may upload new versions of the firm's documents",
+        help_text="Client members never can; they add their own documents instead.",
+    )
+
+
 class ThreadForm(forms.Form):
     """A new conversation in an account; ``matters`` are the ones the person may choose."""
 

@@ -112,6 +112,7 @@ urlpatterns = [
         views.sessions_sign_out_others,
         name="sessions_sign_out_others",
     ),
+    path("settings/branding/documents/", views.firm_document_rules, name="firm_document_rules"),
     path("brand/logo", views.firm_logo, name="logo"),
     path("people/<str:user_id>/avatar", views.avatar, name="avatar"),
 ]

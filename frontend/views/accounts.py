@@ -507,6 +507,29 @@ def firm_two_factor(request: HttpRequest) -> HttpResponse:
     return redirect("frontend:branding")
 
 
+@login_required
+@require_POST
+def firm_document_rules(request: HttpRequest) -> HttpResponse:
+    """The Documents section of the Branding page: may client admins version the firm's
+    documents."""
+    if not permissions.can_manage_firm(request.user):
+        raise Http404
+    try:
+        refuse_nul(request.POST)
+        form = forms.DocumentRulesForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "That setting could not be read.")
+            return redirect("frontend:branding")
+        firm_services.firm_update_document_rules(
+            actor=request.user, clients_may_version=form.cleaned_data["clients_may_version"]
+        )
+    except AtriumError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:branding")
+    messages.success(request, "Document settings saved.")
+    return redirect("frontend:branding")
+
+
 @require_GET
 @cache_control(public=True, max_age=300)
 def firm_logo(request: HttpRequest) -> HttpResponse:

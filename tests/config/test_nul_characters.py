@@ -338,6 +338,8 @@ CASES = [
         lambda c, w: c.post(reverse("vault_api:upload_complete", args=["upl\x00"])),
     ),
     Case("vault_api:download", "api", "version_id", _get("vault_api:download", args=["ver\x00"])),
+    Case("vault_api:preview", "api", "version_id", _get("vault_api:preview", args=["ver\x00"])),
+    Case("vault_api:thumbnail", "api", "version_id", _get("vault_api:thumbnail", args=["ver\x00"])),
     *[
         Case("approvals_api:approvals", "api", f, _approval_create(f))
         for f in ("account", "title", "message", "versions", "approvers", "policy", "due", "thread")
@@ -844,6 +846,13 @@ CASES = [
         Case("frontend:branding", "form", f, _branding(f), who="firm_admin")
         for f in ("name", "primary_colour", "support_email")
     ],
+    Case(
+        "frontend:firm_document_rules",
+        "form",
+        "clients_may_version",
+        _post("frontend:firm_document_rules", lambda w: {"clients_may_version": "on" + NUL}),
+        who="firm_admin",
+    ),
     Case("frontend:logo", "page", "q", _get("frontend:logo", query="?q=%00"), who=None),
     *[
         Case(

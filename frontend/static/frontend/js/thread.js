@@ -636,7 +636,7 @@ class ChatPage {
     if (message.edited_at) edited.title = `Edited ${fullFormat.format(new Date(message.edited_at))}`;
   }
 
-  /** The files a message shares: name, size, type and a download link each. */
+  /** The files a message shares: name, size and a download link each. */
   fillFiles(item, files) {
     item.querySelector(".msg-files")?.remove();
     if (files.length === 0) return;
@@ -649,7 +649,8 @@ class ChatPage {
           text: file.filename ?? file.title ?? "file",
           attrs: { href: `/vault/documents/${encodeURIComponent(file.document ?? "")}/` },
         }),
-        el("span", { className: "muted", text: `${formatBytes(file.size)} · ${file.content_type ?? ""}` }),
+        // Name and size: the type and digest are on the document's page, under Details.
+        el("span", { className: "muted", text: formatBytes(file.size) }),
       );
       if (typeof file.download_url === "string" && file.download_url.startsWith("/api/v1/vault/")) {
         entry.append(el("a", { text: "Download", attrs: { href: file.download_url, download: file.filename ?? "" } }));
