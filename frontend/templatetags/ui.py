@@ -59,7 +59,7 @@ ICONS = frozenset(
     }
 )
 
-AVATAR_SIZES = ("sm", "md", "lg")
+AVATAR_SIZES = ("sm", "md", "lg", "xl")
 
 # How many avatar colours portal.css defines (.avatar--c0 …): each reaches 4.5:1 with white
 # initials (tests/frontend/test_ui.py checks them against the stylesheet).
@@ -121,7 +121,10 @@ def _picture_url(person) -> str:
         return ""
     if isinstance(picture, str):
         return picture
-    return reverse("frontend:avatar", args=[_field(person, "public_id")])
+    # The stored name is random and changes with every new picture: it busts caches.
+    version = str(getattr(picture, "name", "")).rsplit("/", 1)[-1].split(".")[0][:12]
+    url = reverse("frontend:avatar", args=[_field(person, "public_id")])
+    return f"{url}?v={version}" if version else url
 
 
 @register.simple_tag(name="avatar")
