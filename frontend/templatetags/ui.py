@@ -18,6 +18,8 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
+from frontend.contrast import WHITE, contrast_ratio, readable_on
+
 register = template.Library()
 
 SPRITE = "frontend/img/sprite.svg"
@@ -200,3 +202,12 @@ def status_chip_tag(kind: str, value: str, label) -> str:
     """``{% status_chip "matter" m.status m.get_status_display %}``: a status as its chip."""
     tone, name = STATUSES.get(kind, {}).get(value, ("neutral", None))
     return chip_html(tone, label, name or "")
+
+
+@register.simple_tag(name="contrast_words")
+def contrast_words(background: str) -> str:
+    """ "white text, 10.7:1" for a brand colour: what the portal puts on it, and how well it
+    reads."""
+    text = readable_on(background)
+    name = "white" if text == WHITE else "dark"
+    return f"{name} text, {contrast_ratio(text, background):.1f}:1"

@@ -158,3 +158,8 @@ def test_avatar_of_a_user_with_a_picture_points_at_it_with_a_cache_buster():
     html = render('{% avatar person size="xl" %}', person=person)
     assert 'src="/people/usr_abcdefabcdefabcdefabcdef/avatar?v=3f9c2e7a1b0d"' in html
     assert 'alt="Ada Admin"' in html and "avatar--xl" in html
+
+
+def test_contrast_words_say_what_text_a_colour_gets():
+    assert render('{% contrast_words "#1f3a5f" %}') == "white text, 11.5:1"
+    assert render('{% contrast_words "#f2a541" %}').startswith("dark text, ")
