@@ -19,10 +19,18 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.mail import send_branded_mail
-from accounts.models import ClientAccount, ClientRole, Invitation, Membership, User, normalize_email
+from accounts.models import (
+    ClientAccount,
+    ClientRole,
+    FirmRole,
+    Invitation,
+    Membership,
+    User,
+    normalize_email,
+)
 from accounts.permissions import Action
 from accounts.services.client_accounts import membership_add
-from accounts.services.users import checked_email, user_create
+from accounts.services.users import checked_email, checked_password, user_create
 
 log = logging.getLogger(__name__)
 
@@ -162,20 +170,48 @@ def _claim(token: str) -> Invitation:
     return invitation
 
 
+def returning_client(email: str) -> User | None:
+    """The switched-off client user with this address, if there is one: someone taken out of
+    their last account (``people.client_person_remove``). Invited again, they come back by
+    choosing a new password through the link, as a new person would; their old password
+    stays dead."""
+    return User.objects.filter(
+        email=normalize_email(email), is_active=False, firm_role=FirmRole.NONE
+    ).first()
+
+
 def invitation_accept_new_user(*, token: str, name: str, password: str) -> User:
-    """Create the invited person's user with their chosen password and join the account."""
+    """Create the invited person's user with their chosen password and join the account; a
+    returning client (``returning_client``) is switched on again with that password."""
     with transaction.atomic():
         invitation = _claim(token)
-        if User.objects.filter(email=invitation.email).exists():
+        returning = returning_client(invitation.email)
+        if returning is None and User.objects.filter(email=invitation.email).exists():
             raise Conflict(
                 "An account with this address exists: sign in to accept.", code="sign_in_to_accept"
             )
-        user = user_create(email=invitation.email, name=name, password=password)
+        if returning is not None:
+            user = _switched_on_again(returning, name=name, password=password)
+        else:
+            user = user_create(email=invitation.email, name=name, password=password)
         membership_add(actor=None, account=invitation.account, user=user, role=invitation.role)
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
     log.info("invitation %s accepted by new user %s", invitation.public_id, user.public_id)
+    return user
+
+
+def _switched_on_again(user: User, *, name: str, password: str) -> User:
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid("Enter a name.", fields={"name": "required"})
+    checked_password(password, user)
+    user.name = name[:150]
+    user.set_password(password)
+    user.is_active = True
+    user.save(update_fields=["name", "password", "is_active"])
+    log.info("client %s switched on again by accepting an invitation", user.public_id)
     return user
 
 

@@ -401,6 +401,9 @@ def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
             status=410,
         )
     existing = User.objects.filter(email=invitation.email).first()
+    if existing is not None and invitation_services.returning_client(existing.email):
+        # Switched off when they left their last account: they choose a new password here.
+        existing = None
     context = {"invitation": invitation, "existing": existing}
     if existing is not None:
         if request.method == "POST" and request.user.is_authenticated:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.errors import Invalid
 from accounts.models import ClientRole, Invitation, Membership, User
 from accounts.services import invitations as invitation_services
+from accounts.services import people as people_services
 from accounts.services.firm import firm_get
 from tests import factories
 
@@ -539,3 +540,36 @@ def test_a_mail_outage_keeps_the_invitation_and_logs(invite, acme, monkeypatch, 
     assert response.status_code == 302
     assert pending(acme, "late@acme.test")
     assert any("sending invitation" in r.getMessage() for r in caplog.records)
+
+
+def test_a_client_switched_off_with_their_last_account_comes_back_when_invited_again(
+    client, invite, people, acme, mailoutbox
+):
+    member = people["client_member"]
+    people_services.client_person_remove(actor=people["firm_admin"], account=acme, user=member)
+    member.refresh_from_db()
+    assert not member.is_active
+    invite(people["staff_on_team"], acme, member.email)
+    token = token_from(mailoutbox[-1])
+    client.logout()
+    page = client.get(link(token))
+    # A form to choose a new password, not "sign in first": their old password is dead.
+    assert page.status_code == 200 and 'name="password1"' in page.content.decode()
+    response = client.post(link(token), accept_data(name="Morgan Member"))
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.is_active and member.check_password(NEW_PASSWORD)
+    assert not member.check_password(factories.PASSWORD)
+    assert Membership.objects.filter(account=acme, user=member).exists()
+
+
+def test_switched_off_firm_staff_do_not_come_back_through_a_client_invitation(
+    client, invite, people, acme, mailoutbox
+):
+    sam = people["staff_off_team"]
+    people_services.person_deactivate(actor=people["firm_admin"], user=sam)
+    invite(people["staff_on_team"], acme, sam.email)
+    invitation = Invitation.objects.get(email=sam.email)
+    assert invitation.state == "pending"
+    assert not mailoutbox  # firm staff are never mailed a client invitation
+    assert invitation_services.returning_client(sam.email) is None
