@@ -332,7 +332,11 @@ class ClientAccountAdmin(FirmAdminOnlyObjectPermissions, admin.ModelAdmin):
                             actor=request.user, account=account, user=previous.user
                         )
                 account_services.team_assign(
-                    actor=request.user, account=account, user=item.user, title=item.title
+                    actor=request.user,
+                    account=account,
+                    user=item.user,
+                    title=item.title,
+                    lead=item.lead,
                 )
         formset.save_m2m()
 

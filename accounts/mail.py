@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from accounts.services.firm import firm_get
+from accounts.services.firm import firm_get, vocabulary
 
 
 def send_branded_mail(*, to: list[str], subject: str, template: str, context: dict) -> None:
@@ -18,7 +18,12 @@ def send_branded_mail(*, to: list[str], subject: str, template: str, context: di
     mail outage catch and log it themselves.
     """
     firm = firm_get()
-    full_context = {"firm": firm, "base_url": settings.ATRIUM_BASE_URL.rstrip("/"), **context}
+    full_context = {
+        "firm": firm,
+        "vocab": vocabulary(firm=firm),
+        "base_url": settings.ATRIUM_BASE_URL.rstrip("/"),
+        **context,
+    }
     text = render_to_string(f"{template}.txt", full_context)
     html = render_to_string(f"{template}.html", full_context)
     _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)

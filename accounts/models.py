@@ -146,6 +146,14 @@ def _logo_name(instance: Firm, filename: str) -> str:
     return f"branding/logo-{secrets.token_hex(8)}.{extension}"
 
 
+class MatterWord(models.TextChoices):
+    """What the firm calls a piece of work done for a client, on every page and e-mail."""
+
+    MATTER = "Matter", "Matter"
+    PROJECT = "Project", "Project"
+    ENGAGEMENT = "Engagement", "Engagement"
+
+
 class Firm(models.Model):
     """The firm that runs this deployment, and its branding. Exactly one row."""
 
@@ -155,9 +163,15 @@ class Firm(models.Model):
     primary_colour = models.CharField(max_length=7, default="#1f3a5f", validators=[hex_colour])
     accent_colour = models.CharField(max_length=7, default="#e07a2f", validators=[hex_colour])
     support_email = models.EmailField(blank=True)
+    matter_word = models.CharField(
+        max_length=20, choices=MatterWord.choices, default=MatterWord.MATTER
+    )
     # Whether firm admins and staff must use two-factor sign-in; None follows the
     # deployment's ATRIUM_REQUIRE_TWO_FACTOR (on in production, off in development).
     require_two_factor = models.BooleanField(null=True, blank=True, default=None)
+    # Whether a client account's admins may add versions to documents the firm uploaded
+    # (client members never may; ``accounts.permissions.can_on_document``).
+    clients_may_version = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -252,6 +266,8 @@ class TeamAssignment(models.Model):
     title = models.CharField(
         max_length=80, blank=True, help_text="Shown to the client, e.g. 'Account lead'."
     )
+    # The client's first point of contact, shown to them as their account lead.
+    lead = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -259,6 +275,11 @@ class TeamAssignment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "user"], name="accounts_team_assignment_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(lead=True),
+                name="accounts_team_one_lead",
             ),
         ]
 

@@ -19,11 +19,12 @@ from django.utils import timezone
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from accounts import permissions
-from accounts.errors import NotFound
+from accounts.errors import Invalid, NotFound
 from accounts.ids import is_public_id
 from accounts.models import (
     SESSION_INDEXED_ENGINES,
     ClientAccount,
+    FirmRole,
     Invitation,
     Matter,
     Membership,
@@ -108,7 +109,11 @@ def account_detail(user: User, account: ClientAccount) -> AccountDetail:
             .filter(user__is_active=True)
             .order_by("user__name")
         ),
-        team=list(account.team_assignments.select_related("user").filter(user__is_active=True)),
+        team=list(
+            account.team_assignments.select_related("user")
+            .filter(user__is_active=True)
+            .order_by("-lead", "user__name")
+        ),
         matters=list(permissions.matters_visible_to(user, account).order_by("title")),
         invitations=invitations,
     )
@@ -232,6 +237,194 @@ def access_fingerprints(
             ),
         )
     return answer
+
+
+# --- lists of people and clients, a page at a time ----------------------------------------------
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+
+
+def page_limit(value: object) -> int:
+    """``?limit=``: 1 to 100, 50 if not given; Invalid (``bad_limit``) otherwise."""
+    if value in (None, ""):
+        return DEFAULT_PAGE
+    if isinstance(value, str) and value.isdigit() and 1 <= int(value) <= MAX_PAGE:
+        return int(value)
+    raise Invalid(
+        f"limit is a number from 1 to {MAX_PAGE}.", code="bad_limit", fields={"limit": "invalid"}
+    )
+
+
+def _after(queryset: QuerySet, cursor: object, name: str, public_id: str) -> QuerySet:
+    """The rows after the one whose ``public_id`` field is ``cursor``, in ``(name,
+    public_id)`` order; Invalid (``bad_cursor``) if the cursor is not one of this list's."""
+    if cursor in (None, ""):
+        return queryset
+    after = (
+        queryset.filter(**{public_id: cursor}).values_list(name, public_id).first()
+        if is_public_id(cursor)
+        else None
+    )
+    if after is None:
+        raise Invalid(
+            "That cursor is not one of this list's.",
+            code="bad_cursor",
+            fields={"cursor": "invalid"},
+        )
+    return queryset.filter(
+        Q(**{f"{name}__gt": after[0]}) | Q(**{name: after[0], f"{public_id}__gt": after[1]})
+    )
+
+
+def _cut(rows: list, limit: int, cursor_of) -> tuple[list, str | None]:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (cursor_of(rows[-1]) if more and rows else None)
+
+
+@dataclass
+class ClientRow:
+    account: ClientAccount
+    people: int
+    team: int
+    lead: User | None
+
+
+@dataclass
+class ClientsPage:
+    rows: list[ClientRow]
+    next: str | None
+
+
+def client_accounts_page(user: User, *, cursor: object = None, limit: int = DEFAULT_PAGE):
+    """The client accounts the user may see, by name, with how many client people and team
+    members each has and its account lead: three queries for a page, whatever its size."""
+    accounts = _after(permissions.accounts_visible_to(user), cursor, "name", "public_id").order_by(
+        "name", "public_id"
+    )
+    page = list(
+        accounts.annotate(
+            people=Count("memberships", filter=Q(memberships__user__is_active=True), distinct=True),
+            team=Count(
+                "team_assignments",
+                filter=Q(team_assignments__user__is_active=True),
+                distinct=True,
+            ),
+        ).prefetch_related(
+            Prefetch(
+                "team_assignments",
+                queryset=TeamAssignment.objects.filter(lead=True).select_related("user"),
+                to_attr="leads",
+            )
+        )[: limit + 1]
+    )
+    page, following = _cut(page, limit, lambda a: a.public_id)
+    return ClientsPage(
+        rows=[
+            ClientRow(
+                account=a,
+                people=a.people,
+                team=a.team,
+                lead=a.leads[0].user if a.leads and a.leads[0].user.is_active else None,
+            )
+            for a in page
+        ],
+        next=following,
+    )
+
+
+@dataclass
+class AccountPeople:
+    """An account's people as its People page and ``GET …/people`` show them: its whole team
+    (lead first), a page of its client people, and, for whoever may invite, the pending
+    invitations."""
+
+    account: ClientAccount
+    team: list[TeamAssignment]
+    members: list[Membership]
+    next: str | None
+    invitations: list[Invitation]
+    can_invite: bool
+    can_manage_team: bool
+
+
+def account_people_page(
+    user: User, account: ClientAccount, *, cursor: object = None, limit: int = DEFAULT_PAGE
+) -> AccountPeople:
+    """The caller has resolved ``account`` through ``permissions.account_for`` (the user may
+    see it). Four queries whatever the number of people."""
+    can_invite = permissions.can_on_account(user, Action.INVITE, account)
+    members = _after(
+        account.memberships.filter(user__is_active=True),
+        cursor,
+        "user__name",
+        "user__public_id",
+    )
+    members_page, following = _cut(
+        list(members.select_related("user").order_by("user__name", "user__public_id")[: limit + 1]),
+        limit,
+        lambda m: m.user.public_id,
+    )
+    invitations: list[Invitation] = []
+    if can_invite:
+        invitations = list(
+            account.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+            .select_related("invited_by")
+            .order_by("-created_at")[:MAX_PAGE]
+        )
+    return AccountPeople(
+        account=account,
+        team=list(
+            account.team_assignments.select_related("user")
+            .filter(user__is_active=True)
+            .order_by("-lead", "user__name", "user__public_id")
+        ),
+        members=members_page,
+        next=following,
+        invitations=invitations,
+        can_invite=can_invite,
+        can_manage_team=permissions.can_manage_team(user),
+    )
+
+
+@dataclass
+class FirmPeoplePage:
+    rows: list[User]
+    next: str | None
+
+
+def firm_people_page(*, cursor: object = None, limit: int = DEFAULT_PAGE) -> FirmPeoplePage:
+    """The firm's people (firm admins and staff, switched off or not) by name, each with
+    ``team_count``, the number of accounts whose team they are on: one query for a page.
+    Not a permission check: the firm People page is for firm admins, who see everyone."""
+    people = _after(
+        User.objects.filter(firm_role__in=[FirmRole.ADMIN, FirmRole.STAFF]),
+        cursor,
+        "name",
+        "public_id",
+    )
+    rows = list(
+        people.annotate(team_count=Count("team_assignments", distinct=True)).order_by(
+            "name", "public_id"
+        )[: limit + 1]
+    )
+    rows, following = _cut(rows, limit, lambda u: u.public_id)
+    return FirmPeoplePage(rows=rows, next=following)
+
+
+def firm_staff_active() -> list[User]:
+    """The firm's active admins and staff by name: who may be put on a team."""
+    return list(
+        User.objects.filter(is_active=True, firm_role__in=[FirmRole.ADMIN, FirmRole.STAFF])
+        .only("pk", "public_id", "name", "email", "firm_role", "is_active")
+        .order_by("name", "public_id")
+    )
+
+
+def team_place(account: ClientAccount, user: User) -> TeamAssignment | None:
+    """The user's place on the account's team, or None."""
+    return TeamAssignment.objects.filter(account=account, user=user).first()
 
 
 # --- signed-in sessions -----------------------------------------------------------------

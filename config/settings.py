@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "messaging",
     "vault",
     "approvals",
+    "search",
     "frontend",
 ]
 
@@ -145,6 +146,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.branding",
+                "frontend.context_processors.vocab",
             ],
         },
     },
@@ -471,6 +473,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise as they are.
+WHITENOISE_ROOT = BASE_DIR / "frontend" / "root"
 
 # EMAIL_URL carries backend, host, port, credentials and TLS in one value
 # (smtp+tls://user:password@host:587); it expands to Django's EMAIL_* settings.
@@ -500,6 +504,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [csp.SELF],
         "font-src": [csp.SELF],
         "connect-src": [csp.SELF],
+        # pdf.js parses PDFs in a module worker served from this origin; nothing else
+        # (no blob: or data: workers) may run as one.
+        "worker-src": [csp.SELF],
         "object-src": [csp.NONE],
         "base-uri": [csp.NONE],
         "form-action": [csp.SELF],

@@ -6,6 +6,8 @@ import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template import loader
+from django.templatetags.static import static
 
 from accounts.http import json_error
 
@@ -74,8 +76,30 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     )
 
 
+def _static_or_plain(path: str) -> str:
+    # The manifest of production's static files may be what is broken: fall back to the
+    # unhashed name, which collectstatic also writes.
+    try:
+        return static(path)
+    except Exception:  # any failure here must not hide the page
+        return f"/static/{path}"
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return json_error("server_error", "Something went wrong on our side.", 500)
-    # No context processors' database access here: the database may be what failed.
-    return render(request, "frontend/500.html", status=500)
+    # Rendered without the request: no context processor runs, nothing reads the database
+    # (it may be what failed), no session or user is touched. The firm's name is the one
+    # this process last showed, if any.
+    from frontend import context_processors
+
+    html = loader.render_to_string(
+        "frontend/500.html",
+        {
+            "firm_name": context_processors.last_known_firm_name,
+            "stylesheet": _static_or_plain("frontend/error.css"),
+            "icon_svg": _static_or_plain("frontend/img/favicon.svg"),
+            "icon_png": _static_or_plain("frontend/img/favicon-32.png"),
+        },
+    )
+    return HttpResponse(html, status=500)

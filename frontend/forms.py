@@ -6,7 +6,8 @@ from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 
-from accounts.models import ClientRole, MatterStatus
+from accounts.models import AccountStatus, ClientRole, FirmRole, MatterStatus, MatterWord
+from accounts.services.firm import Vocabulary
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -109,8 +110,26 @@ class BrandingForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "color"}),
     )
     support_email = forms.EmailField(label="Support e-mail", required=False)
+    matter_word = forms.ChoiceField(
+        label="What you call a piece of work for a client",
+        choices=MatterWord.choices,
+        help_text="Used on every page and in every e-mail, e.g. “Open a project”.",
+        required=False,
+    )
     logo = forms.FileField(label="Logo (PNG, JPEG, GIF or WebP, up to 512 KiB)", required=False)
     remove_logo = forms.BooleanField(label="Remove the logo", required=False)
+
+    def clean_matter_word(self) -> str | None:
+        # Left out of a post: the word stays as it is.
+        return self.cleaned_data.get("matter_word") or None
+
+
+class DocumentRulesForm(forms.Form):
+    clients_may_version = forms.BooleanField(
+        required=False,
+        label="Client admins may upload new versions of the firm's documents",
+        help_text="Client members never can; they add their own documents instead.",
+    )
 
 
 class ThreadForm(forms.Form):
@@ -125,10 +144,16 @@ class ThreadForm(forms.Form):
         "A conversation about a privileged matter is always privileged.",
     )
 
-    def __init__(self, *args, matters=(), **kwargs) -> None:
+    def __init__(self, *args, matters=(), vocab: Vocabulary | None = None, **kwargs) -> None:
         # Its own ids: the account page also shows the matter form, with a "title" too.
         kwargs.setdefault("auto_id", "thread_%s")
         super().__init__(*args, **kwargs)
+        if vocab is not None:
+            self.fields["matter"].label = f"{vocab.matter} (optional)"
+            self.fields["privileged"].help_text = (
+                f"Only you, and the people granted its {vocab.matter_lower}, will see it. "
+                f"A conversation about a privileged {vocab.matter_lower} is always privileged."
+            )
         self._matters = {m.public_id: m for m in matters}
         self.fields["matter"].choices = [("", "None: the whole account")] + [
             (m.public_id, m.title) for m in matters
@@ -160,6 +185,92 @@ class FolderForm(forms.Form):
     def clean_parent(self):
         chosen = self.cleaned_data.get("parent")
         return self._folders.get(chosen) if chosen else None
+
+
+# --- firm operations: clients, their people, the firm's people ----------------------------
+
+
+class ClientAccountForm(forms.Form):
+    name = forms.CharField(label="Client name", max_length=160)
+
+
+class AccountStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=AccountStatus.choices)
+    # Sent by the confirmation page: without it, the page asks first.
+    confirm = forms.BooleanField(required=False)
+
+
+class TeamAddForm(forms.Form):
+    """Someone of the firm's staff to put on a team; ``staff`` are the ones to choose from."""
+
+    user = forms.ChoiceField(label="Staff member")
+    lead = forms.BooleanField(label="Make them the account lead", required=False)
+
+    def __init__(self, *args, staff=(), **kwargs) -> None:
+        kwargs.setdefault("auto_id", "team_%s")
+        super().__init__(*args, **kwargs)
+        self._staff = {person.public_id: person for person in staff}
+        self.fields["user"].choices = [("", "Choose a person")] + [
+            (person.public_id, person.name) for person in staff
+        ]
+
+    def clean_user(self):
+        return self._staff[self.cleaned_data["user"]]
+
+
+class TeamChangeForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("lead", "Make lead"), ("unlead", "No longer lead"), ("remove", "Take off")]
+    )
+    confirm = forms.BooleanField(required=False)
+
+
+class PersonChangeForm(forms.Form):
+    """A client person's new role, or their removal (``action=remove``, confirmed)."""
+
+    action = forms.ChoiceField(choices=[("role", "Change role"), ("remove", "Remove")])
+    role = forms.ChoiceField(label="Role", choices=ClientRole.choices, required=False)
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "role" and not cleaned.get("role"):
+            self.add_error("role", "Choose a role.")
+        return cleaned
+
+
+class StaffAddForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=150)
+    email = forms.EmailField(label="E-mail address")
+    firm_role = forms.ChoiceField(
+        label="Role",
+        choices=[(FirmRole.STAFF, "Staff"), (FirmRole.ADMIN, "Firm admin")],
+        initial=FirmRole.STAFF,
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "staff_%s")
+        super().__init__(*args, **kwargs)
+
+
+class FirmPersonForm(forms.Form):
+    """One of the firm's people: a new firm role, or switched off or on (confirmed)."""
+
+    action = forms.ChoiceField(
+        choices=[("role", "Change role"), ("deactivate", "Switch off"), ("reactivate", "Switch on")]
+    )
+    firm_role = forms.ChoiceField(
+        label="Role",
+        choices=[(FirmRole.STAFF, "Staff"), (FirmRole.ADMIN, "Firm admin")],
+        required=False,
+    )
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "role" and not cleaned.get("firm_role"):
+            self.add_error("firm_role", "Choose a role.")
+        return cleaned
 
 
 # --- a person's own settings ---------------------------------------------------------------

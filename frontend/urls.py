@@ -22,7 +22,26 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invite/<str:token>/", views.invitation_page, name="invitation"),
+    path("clients/", views.clients_page, name="clients"),
     path("clients/<str:account_id>/", views.account_page, name="account"),
+    path("clients/<str:account_id>/settings/", views.account_settings, name="account_settings"),
+    path("clients/<str:account_id>/settings/name/", views.account_rename, name="account_rename"),
+    path("clients/<str:account_id>/settings/status/", views.account_status, name="account_status"),
+    path(
+        "clients/<str:account_id>/settings/team/", views.account_team_add, name="account_team_add"
+    ),
+    path(
+        "clients/<str:account_id>/settings/team/<str:user_id>/",
+        views.account_team_change,
+        name="account_team_change",
+    ),
+    path(
+        "clients/<str:account_id>/settings/people/<str:user_id>/",
+        views.account_person_change,
+        name="account_person_change",
+    ),
+    path("people/", views.firm_people, name="firm_people"),
+    path("people/<str:user_id>/", views.firm_person, name="firm_person"),
     path("clients/<str:account_id>/invite/", views.account_invite, name="account_invite"),
     path("clients/<str:account_id>/matters/", views.matter_create, name="matter_create"),
     path("clients/<str:account_id>/threads/", views.thread_create, name="thread_create"),
@@ -54,6 +73,7 @@ urlpatterns = [
     ),
     path("matters/<str:matter_id>/", views.matter_page, name="matter"),
     path("matters/<str:matter_id>/access/", views.matter_access, name="matter_access"),
+    path("search/", views.search_page, name="search"),
     path("threads/", views.thread_index, name="threads"),
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
@@ -92,6 +112,7 @@ urlpatterns = [
         views.sessions_sign_out_others,
         name="sessions_sign_out_others",
     ),
+    path("settings/branding/documents/", views.firm_document_rules, name="firm_document_rules"),
     path("brand/logo", views.firm_logo, name="logo"),
     path("people/<str:user_id>/avatar", views.avatar, name="avatar"),
 ]

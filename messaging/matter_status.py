@@ -19,7 +19,7 @@ from messaging.services import thread_ensure_general
 from messaging.timeline import EventType, NoticeKind
 
 MATTER_STATUS_NOTICE = NoticeKind(
-    "matter_status", "Matter status", "changed a matter's status in {thread}"
+    "matter_status", "Matter status", "changed the {matter} status in {thread}"
 )
 MATTER_STATUS = EventType(
     "matter.status", notifies=MATTER_STATUS_NOTICE, renderer="messaging/js/matter_status.js"

@@ -25,11 +25,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from accounts import permissions
 from accounts.errors import Invalid
 from accounts.mail import send_branded_mail
 from accounts.models import User
+from accounts.services.firm import Vocabulary, vocabulary
 from messaging import events, preferences, registry
 from messaging.models import (
     Channel,
@@ -56,10 +58,18 @@ MENTION = NoticeKind("mention", "Mention", "mentioned you in {thread}")
 UNKNOWN_KIND_PHRASE = "posted in {thread}"
 
 
-def notification_summary(*, kind: str, actor: User | None, thread_title: str) -> str:
-    """One line saying what happened, in the words of its declared kind."""
+def notification_summary(
+    *, kind: str, actor: User | None, thread_title: str, words: Vocabulary | None = None
+) -> str:
+    """One line saying what happened, in the words of its declared kind and of the firm
+    (``words``, read when the phrase names ``{matter}`` and none are given)."""
     declared = registry.notice_kind(kind)
-    phrase = (declared.phrase if declared else UNKNOWN_KIND_PHRASE).format(thread=thread_title)
+    phrase = declared.phrase if declared else UNKNOWN_KIND_PHRASE
+    if "{matter}" in phrase:
+        words = words if words is not None else vocabulary()
+        phrase = phrase.format(thread=thread_title, matter=words.matter_lower)
+    else:
+        phrase = phrase.format(thread=thread_title)
     return f"{actor.name if actor else 'Someone'} {phrase}"
 
 
@@ -97,14 +107,17 @@ def _excerpt(body: str) -> str:
     return body if len(body) <= EXCERPT_CHARS else body[: EXCERPT_CHARS - 1] + "…"
 
 
-def notification_json(notification: Notification) -> dict:
+def notification_json(notification: Notification, *, words: Vocabulary | None = None) -> dict:
     message = notification.message
     actor = notification.actor
     return {
         "id": notification.public_id,
         "kind": notification.kind,
         "summary": notification_summary(
-            kind=notification.kind, actor=actor, thread_title=notification.thread.title
+            kind=notification.kind,
+            actor=actor,
+            thread_title=notification.thread.title,
+            words=words,
         ),
         "thread": notification.thread.public_id,
         "thread_title": notification.thread.title,
@@ -148,10 +161,15 @@ def mentions_notify(*, thread: Thread, message: Message, actor: User) -> list[No
             for person in mentioned
         ]
     )
+    # The firm's words, read once for the batch and only if a summary names them.
+    words = SimpleLazyObject(vocabulary)
     for notification in created:
         events.publish_user_notice_on_commit(
             user_id=notification.user_id,
-            notice={"kind": "notification", "notification": notification_json(notification)},
+            notice={
+                "kind": "notification",
+                "notification": notification_json(notification, words=words),
+            },
         )
     return created
 
@@ -240,10 +258,15 @@ def _notify(
             for person in told
         ]
     )
+    # The firm's words, read once for the batch and only if a summary names them.
+    words = SimpleLazyObject(vocabulary)
     for notification in created:
         events.publish_user_notice_on_commit(
             user_id=notification.user_id,
-            notice={"kind": "notification", "notification": notification_json(notification)},
+            notice={
+                "kind": "notification",
+                "notification": notification_json(notification, words=words),
+            },
         )
     return created
 
@@ -256,7 +279,8 @@ def notifications_for(user: User, *, limit: int = 50) -> list[dict]:
         .select_related("thread", "message", "actor")
         .order_by("-created_at")[:limit]
     )
-    return [notification_json(n) for n in rows]
+    words = SimpleLazyObject(vocabulary)
+    return [notification_json(n, words=words) for n in rows]
 
 
 def unread_notification_count(user: User) -> int:

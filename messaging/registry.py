@@ -26,7 +26,8 @@ _RENDERER = re.compile(r"[A-Za-z0-9_\-]+(/[A-Za-z0-9_.\-]+)*\.m?js")
 @dataclass(frozen=True)
 class NoticeKind:
     """A kind of notification, declared by the app that sends it. ``value`` is stored in
-    ``Notification.kind``; ``phrase`` follows the actor's name and may name ``{thread}``."""
+    ``Notification.kind``; ``phrase`` follows the actor's name and may name ``{thread}`` and
+    ``{matter}`` (the firm's word for a matter, in lower case: "project")."""
 
     value: str  # e.g. "approval" (at most 32 characters)
     label: str  # "Approval"
@@ -60,10 +61,10 @@ def _check_notice_kind(kind: NoticeKind) -> None:
             f"at most {MAX_NOTICE_KIND_CHARS} characters"
         )
     try:
-        kind.phrase.format(thread="")
+        kind.phrase.format(thread="", matter="")
     except (KeyError, IndexError, ValueError) as error:
         raise ValueError(
-            f"notification kind {kind.value!r}: its phrase may name {{thread}} only"
+            f"notification kind {kind.value!r}: its phrase may name {{thread}} and {{matter}} only"
         ) from error
 
 

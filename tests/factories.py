@@ -121,3 +121,45 @@ def totp_code(device, at: float | None = None) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() if at is None else at
     return f"{totp.token():0{device.digits}d}"
+
+
+def image_bytes(
+    width: int = 640,
+    height: int = 480,
+    *,
+    fmt: str = "PNG",
+    mode: str = "RGB",
+    colour=(200, 40, 40),
+    orientation: int | None = None,
+) -> bytes:
+    """A picture made by Pillow; ``orientation`` writes that EXIF orientation (JPEG), with
+    a camera's make, so that a test can check both are gone from the thumbnail."""
+    import io
+
+    from PIL import Image
+
+    picture = Image.new(mode, (width, height), colour if mode != "1" else 1)
+    out = io.BytesIO()
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation  # Orientation
+        exif[0x010F] = "Atrium Test Camera"  # Make
+        picture.save(out, fmt, exif=exif.tobytes())
+    else:
+        picture.save(out, fmt)
+    return out.getvalue()
+
+
+def pdf_bytes(pages: int = 2) -> bytes:
+    """A PDF of ``pages`` pages (one picture each: a dark box on a light page), as Pillow
+    writes it."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    sheets = [Image.new("RGB", (420, 595), (255, 255, 255 - 40 * n)) for n in range(pages)]
+    for sheet in sheets:
+        ImageDraw.Draw(sheet).rectangle((60, 60, 360, 200), fill=(20, 30, 90))
+    out = io.BytesIO()
+    sheets[0].save(out, "PDF", save_all=True, append_images=sheets[1:])
+    return out.getvalue()

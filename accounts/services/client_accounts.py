@@ -34,21 +34,37 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
+NAME_MAX = 160
+
+
+def _checked_name(name: object) -> str:
+    """A client's name on one line; Invalid (``name``: ``required``, ``too_long``)."""
+    if name is not None and not isinstance(name, str):
+        raise Invalid("The client's name is text.", fields={"name": "invalid"})
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid("Enter the client's name.", fields={"name": "required"})
+    if len(name) > NAME_MAX:
+        raise Invalid(
+            f"A client's name has at most {NAME_MAX} characters.", fields={"name": "too_long"}
+        )
+    return name
+
+
 def client_account_create(*, actor: User | None, name: str, slug: str = "") -> ClientAccount:
     """Open a client account with its three permission groups.
 
-    ``actor=None`` is the system (commands, seeding); otherwise firm admins only.
+    ``actor=None`` is the system (commands, seeding); otherwise firm admins only (Forbidden).
+    Invalid as ``_checked_name``.
     """
     if actor is not None and not permissions.can_manage_team(actor):
         raise Forbidden("Only firm admins open client accounts.")
-    name = (name or "").strip()
-    if not name:
-        raise Invalid("Enter the client's name.", fields={"name": "required"})
+    name = _checked_name(name)
     with transaction.atomic():
         slug = slugify(slug)[:80] if slug else _unique_slug(name)
         if ClientAccount.objects.filter(slug=slug).exists():
             raise Conflict("That short name is taken.", code="slug_taken")
-        account = ClientAccount(name=name[:160], slug=slug)
+        account = ClientAccount(name=name, slug=slug)
         for field in permissions.ACCOUNT_GROUP_PERMS:
             setattr(
                 account,
@@ -62,6 +78,26 @@ def client_account_create(*, actor: User | None, name: str, slug: str = "") -> C
         # Inside the transaction: what other apps attach to a new account (its General
         # thread) is created with it or not at all.
         signals.client_account_created.send(sender=ClientAccount, account=account)
+    return account
+
+
+def client_account_change_check(actor: User, account: ClientAccount) -> None:
+    """Forbidden unless ``actor`` serves the account (its team, or a firm admin): who may
+    rename it and set its status."""
+    if not permissions.can_on_account(actor, Action.CHANGE, account):
+        raise Forbidden("Only the firm's people who serve this client change it.")
+
+
+def client_account_rename(*, actor: User, account: ClientAccount, name: str) -> ClientAccount:
+    """Give an account a new name (its short name and id stay, so links keep working).
+    Firm admins and the account's team, as for its status (Forbidden otherwise); Invalid as
+    ``_checked_name``."""
+    client_account_change_check(actor, account)
+    name = _checked_name(name)
+    with transaction.atomic():
+        account.name = name
+        account.save(update_fields=["name"])
+    log.info("client account %s renamed by %s", account.public_id, actor.public_id)
     return account
 
 
@@ -181,6 +217,7 @@ def membership_add(
             membership.save(update_fields=["role"])
             signals.access_reduced_on_commit({user.pk})
         user.groups.add(_group_for_role(account, role))
+        signals.send_on_commit(signals.person_changed, user_pk=user.pk)
     return membership
 
 
@@ -193,24 +230,53 @@ def membership_remove(*, actor: User | None, account: ClientAccount, user: User)
         user.groups.remove(account.members_group, account.admins_group)
         permissions.privileged_grants_withdraw(user, account)
         signals.access_reduced_on_commit({user.pk})
+        signals.send_on_commit(signals.person_changed, user_pk=user.pk)
+
+
+def team_manage_check(actor: User) -> None:
+    """Forbidden unless ``actor`` may decide who serves a client (firm admins)."""
+    if not permissions.can_manage_team(actor):
+        raise Forbidden("Only firm admins decide who serves a client.")
 
 
 def team_assign(
-    *, actor: User | None, account: ClientAccount, user: User, title: str = ""
+    *,
+    actor: User | None,
+    account: ClientAccount,
+    user: User,
+    title: str = "",
+    lead: bool | None = None,
 ) -> TeamAssignment:
-    """Put a firm staff member on an account's team. Firm admins only."""
+    """Put a firm staff member on an account's team (or change their place on it). Firm
+    admins only (Forbidden); Invalid (``not_staff``) for anyone not active firm staff.
+
+    ``lead=True`` makes them the account lead, the one the client sees as their first point
+    of contact; whoever led it before stays on the team, no longer lead. ``lead=False`` takes
+    the lead from them; ``None`` leaves it as it is."""
     if actor is not None and not permissions.can_manage_team(actor):
         raise Forbidden("Only firm admins decide who serves a client.")
-    if not user.is_firm_staff:
+    if not (user.is_firm_staff and user.is_active):
         raise Invalid("Only firm staff can be on an account team.", code="not_staff")
     with transaction.atomic():
+        # One change to an account's team at a time: two leads named at once must not
+        # both stand (the database refuses that too).
+        ClientAccount.objects.select_for_update().filter(pk=account.pk).values("pk").first()
         assignment, created = TeamAssignment.objects.get_or_create(
             account=account, user=user, defaults={"title": title[:80]}
         )
+        changed = []
         if not created and title and assignment.title != title:
             assignment.title = title[:80]
-            assignment.save(update_fields=["title"])
+            changed.append("title")
+        if lead is not None and assignment.lead != lead:
+            if lead:
+                TeamAssignment.objects.filter(account=account, lead=True).update(lead=False)
+            assignment.lead = lead
+            changed.append("lead")
+        if changed:
+            assignment.save(update_fields=changed)
         user.groups.add(account.team_group)
+        signals.send_on_commit(signals.person_changed, user_pk=user.pk)
     return assignment
 
 
@@ -229,3 +295,4 @@ def team_unassign(*, actor: User | None, account: ClientAccount, user: User) -> 
         user.groups.remove(account.team_group)
         permissions.privileged_grants_withdraw(user, account)
         signals.access_reduced_on_commit({user.pk})
+        signals.send_on_commit(signals.person_changed, user_pk=user.pk)

@@ -49,11 +49,12 @@ def firm_grantee_check(*, account: ClientAccount, grantees: Iterable[User]) -> N
         )
 
 
-def leaving_check(*, user: User, account: ClientAccount) -> None:
+def leaving_check(*, user: User, account: ClientAccount, losing_admin: bool = False) -> None:
     """Conflict (``last_firm_grantee``) if ``user``, were they to stop serving ``account``,
     would leave one of its privileged items with nobody at the firm who sees and manages it.
-    Firm admins serve every account, so they never leave one."""
-    if user.is_firm_admin:
+    Firm admins serve every account, so they never leave one, unless ``losing_admin`` (they
+    are about to become staff)."""
+    if user.is_firm_admin and not losing_admin:
         return
     stranded = sorted(
         str(getattr(item, "title", item))

@@ -21,7 +21,7 @@ from accounts import permissions, selectors
 from accounts.errors import AtriumError, NotFound, Throttled
 from accounts.http import refuse_nul
 from accounts.ids import is_public_id
-from accounts.models import Invitation, User
+from accounts.models import Invitation, MatterStatus, User
 from accounts.permissions import Action
 from accounts.services import firm as firm_services
 from accounts.services import invitations as invitation_services
@@ -30,6 +30,7 @@ from accounts.services import passwords as password_services
 from accounts.services import two_factor
 from approvals import selectors as approval_selectors
 from frontend import forms
+from frontend.context_processors import request_vocab
 from frontend.views.common import account_or_404, decorated_approval, threads_by_account_id
 from messaging import selectors as thread_selectors
 from vault import selectors as vault_selectors
@@ -162,28 +163,38 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 
 # The requests waiting for the person's decision that the home page lists first.
 HOME_WAITING = 5
+# What a client's home shows as new: the newest documents and unread conversations.
+HOME_NEW_DOCUMENTS = 5
+HOME_NEW_THREADS = 5
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     summaries = selectors.accounts_for_user(request.user)
-    threads = threads_by_account_id(thread_selectors.thread_summaries(request.user))
-    template = (
-        "frontend/staff_home.html" if request.user.is_firm_staff else "frontend/client_home.html"
-    )
+    all_threads = thread_selectors.thread_summaries(request.user)
+    threads = threads_by_account_id(all_threads)
     rows = [(s, threads.get(s.account.public_id, [])) for s in summaries]
     waiting = approval_selectors.awaiting(request.user, limit=HOME_WAITING)
-    return render(
-        request,
-        template,
-        {
-            "summaries": summaries,
-            "rows": rows,
-            "waiting": [decorated_approval(row) for row in waiting.rows],
-            "more_waiting": waiting.next is not None,
-        },
+    context = {
+        "summaries": summaries,
+        "rows": rows,
+        "waiting": [decorated_approval(row) for row in waiting.rows],
+        "more_waiting": waiting.next is not None,
+    }
+    if request.user.is_firm_staff:
+        return render(request, "frontend/staff_home.html", context)
+    # A client's home answers: where are we, what is waiting for me, what is new. The
+    # account page has the rest (team, people, every conversation).
+    context["waiting_on_you"] = [
+        m for s in summaries for m in s.matters if m.status == MatterStatus.WAITING_ON_CLIENT
+    ]
+    context["unread_threads"] = [t for t in all_threads if t["unread"]][:HOME_NEW_THREADS]
+    context["new_documents"] = vault_selectors.recent_documents(
+        request.user, limit=HOME_NEW_DOCUMENTS
     )
+    context["several_accounts"] = len(summaries) > 1
+    return render(request, "frontend/client_home.html", context)
 
 
 @login_required
@@ -195,7 +206,9 @@ def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
     thread_form = None
     if detail.can_change:
         thread_form = forms.ThreadForm(
-            matters=detail.matters, initial={"matter": request.GET.get("matter", "")}
+            matters=detail.matters,
+            vocab=request_vocab(request),
+            initial={"matter": request.GET.get("matter", "")},
         )
     return render(
         request,
@@ -227,6 +240,13 @@ def account_invite(request: HttpRequest, account_id: str) -> HttpResponse:
             messages.success(request, f"Invitation sent to {issued.invitation.email}.")
     else:
         messages.error(request, "Enter a valid e-mail address to invite.")
+    return _back(request, account)
+
+
+def _back(request: HttpRequest, account) -> HttpResponse:
+    """To the account's settings page when the form was sent from it, else its page."""
+    if request.POST.get("back") == "settings":
+        return redirect("frontend:account_settings", account_id=account.public_id)
     return redirect("frontend:account", account_id=account.public_id)
 
 
@@ -248,7 +268,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, f"The invitation to {invitation.email} no longer works.")
-    return redirect("frontend:account", account_id=invitation.account.public_id)
+    return _back(request, invitation.account)
 
 
 @login_required
@@ -257,7 +277,8 @@ def matter_create(request: HttpRequest, account_id: str) -> HttpResponse:
     account = account_or_404(request.user, account_id)
     form = forms.MatterForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "A matter needs a title.")
+        vocab = request_vocab(request)
+        messages.error(request, f"A {vocab.matter_lower} needs a title.")
         return redirect("frontend:account", account_id=account.public_id)
     try:
         matter = matter_services.matter_create(
@@ -334,10 +355,12 @@ def matter_access(request: HttpRequest, matter_id: str) -> HttpResponse:
     try:
         if form.cleaned_data.get("action") == "revoke":
             matter_services.matter_revoke(actor=request.user, matter=matter, user=person)
-            messages.success(request, f"{person.name} no longer sees this matter.")
+            word = request_vocab(request).matter_lower
+            messages.success(request, f"{person.name} no longer sees this {word}.")
         else:
             matter_services.matter_grant(actor=request.user, matter=matter, user=person)
-            messages.success(request, f"{person.name} can now see this matter.")
+            word = request_vocab(request).matter_lower
+            messages.success(request, f"{person.name} can now see this {word}.")
     except NotFound:
         raise Http404 from None
     except AtriumError as error:
@@ -430,6 +453,7 @@ def branding_page(request: HttpRequest) -> HttpResponse:
             "primary_colour": firm.primary_colour,
             "accent_colour": firm.accent_colour,
             "support_email": firm.support_email,
+            "matter_word": firm.matter_word,
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -480,6 +504,29 @@ def firm_two_factor(request: HttpRequest) -> HttpResponse:
         if required
         else "Two-factor sign-in is now optional for everyone.",
     )
+    return redirect("frontend:branding")
+
+
+@login_required
+@require_POST
+def firm_document_rules(request: HttpRequest) -> HttpResponse:
+    """The Documents section of the Branding page: may client admins version the firm's
+    documents."""
+    if not permissions.can_manage_firm(request.user):
+        raise Http404
+    try:
+        refuse_nul(request.POST)
+        form = forms.DocumentRulesForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "That setting could not be read.")
+            return redirect("frontend:branding")
+        firm_services.firm_update_document_rules(
+            actor=request.user, clients_may_version=form.cleaned_data["clients_may_version"]
+        )
+    except AtriumError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:branding")
+    messages.success(request, "Document settings saved.")
     return redirect("frontend:branding")
 
 

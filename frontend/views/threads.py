@@ -18,6 +18,7 @@ from accounts.errors import AtriumError, NotFound
 from accounts.models import User
 from accounts.permissions import Action
 from frontend import forms
+from frontend.context_processors import request_vocab
 from frontend.views.common import account_or_404, threads_by_account_id
 from messaging import selectors as thread_selectors
 from messaging import services as thread_services
@@ -125,7 +126,8 @@ def thread_create(request: HttpRequest, account_id: str) -> HttpResponse:
         if "title" in form.errors:
             messages.error(request, "A conversation needs a title.")
         else:
-            messages.error(request, "Choose a matter of this client from the list.")
+            word = request_vocab(request).matter_lower
+            messages.error(request, f"Choose a {word} of this client from the list.")
         return redirect("frontend:account", account_id=account.public_id)
     try:
         thread = thread_services.thread_create(

@@ -338,6 +338,8 @@ CASES = [
         lambda c, w: c.post(reverse("vault_api:upload_complete", args=["upl\x00"])),
     ),
     Case("vault_api:download", "api", "version_id", _get("vault_api:download", args=["ver\x00"])),
+    Case("vault_api:preview", "api", "version_id", _get("vault_api:preview", args=["ver\x00"])),
+    Case("vault_api:thumbnail", "api", "version_id", _get("vault_api:thumbnail", args=["ver\x00"])),
     *[
         Case("approvals_api:approvals", "api", f, _approval_create(f))
         for f in ("account", "title", "message", "versions", "approvers", "policy", "due", "thread")
@@ -401,8 +403,83 @@ CASES = [
         _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
         who="client_admin",
     ),
+    Case(
+        "api:accounts",
+        "api",
+        "name",
+        lambda c, w: _json(c, "post", "/api/v1/accounts", {"name": TEXT}),
+        who="firm_admin",
+    ),
+    Case(
+        "api:account",
+        "api",
+        "name",
+        lambda c, w: _json(c, "patch", reverse("api:account", args=[_acme(w)]), {"name": TEXT}),
+    ),
+    Case(
+        "api:account",
+        "api",
+        "status",
+        lambda c, w: _json(
+            c, "patch", reverse("api:account", args=[_acme(w)]), {"status": "archived" + NUL}
+        ),
+    ),
+    Case(
+        "api:account",
+        "api",
+        "account_id",
+        lambda c, w: _json(c, "patch", reverse("api:account", args=["acc" + NUL]), {"name": "A"}),
+    ),
+    Case(
+        "api:account_people",
+        "api",
+        "cursor",
+        _get("api:account_people", args=[_acme], query="?cursor=usr%00"),
+    ),
+    Case(
+        "api:account_person",
+        "api",
+        "role",
+        lambda c, w: _json(
+            c,
+            "patch",
+            reverse("api:account_person", args=[_acme(w), w.people["client_member"].public_id]),
+            {"role": "admin" + NUL},
+        ),
+    ),
+    Case(
+        "api:account_person",
+        "api",
+        "user_id",
+        lambda c, w: c.delete(reverse("api:account_person", args=[_acme(w), "usr" + NUL])),
+    ),
+    Case(
+        "api:account_team",
+        "api",
+        "user",
+        lambda c, w: _json(
+            c,
+            "post",
+            reverse("api:account_team", args=[_acme(w)]),
+            {"user": w.people["staff_off_team"].public_id + NUL},
+        ),
+        who="firm_admin",
+    ),
+    Case(
+        "api:account_team_member",
+        "api",
+        "user_id",
+        lambda c, w: c.delete(reverse("api:account_team_member", args=[_acme(w), "usr" + NUL])),
+        who="firm_admin",
+    ),
+    *[
+        Case("search_api:search", "api", f, _get("search_api:search", query=f"?q=plan&{f}=a%00"))
+        for f in ("q", "type", "account", "limit", "cursor")
+    ],
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
+    Case("frontend:search", "page", "q", _get("frontend:search", query="?q=pl%00an")),
+    Case("frontend:search", "page", "type", _get("frontend:search", query="?q=plan&type=%00")),
     Case("frontend:approvals", "page", "cursor", _get("frontend:approvals", query="?cursor=%00")),
     Case(
         "frontend:account_approvals",
@@ -428,6 +505,114 @@ CASES = [
             ),
         )
         for f in ("title", "message", "versions", "approvers", "policy", "due", "thread")
+    ],
+    Case(
+        "frontend:clients",
+        "page",
+        "cursor",
+        _get("frontend:clients", query="?cursor=%00"),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:clients",
+        "form",
+        "name",
+        _post("frontend:clients", lambda w: {"name": TEXT}),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:account_settings",
+        "page",
+        "cursor",
+        _get("frontend:account_settings", args=[_acme], query="?cursor=%00"),
+    ),
+    Case(
+        "frontend:account_rename",
+        "form",
+        "name",
+        _post("frontend:account_rename", lambda w: {"name": TEXT}, args=[_acme]),
+    ),
+    Case(
+        "frontend:account_status",
+        "form",
+        "status",
+        _post(
+            "frontend:account_status",
+            lambda w: {"status": "archived" + NUL, "confirm": "on"},
+            args=[_acme],
+        ),
+    ),
+    Case(
+        "frontend:account_team_add",
+        "form",
+        "user",
+        _post(
+            "frontend:account_team_add",
+            lambda w: {"user": w.people["staff_off_team"].public_id + NUL},
+            args=[_acme],
+        ),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:account_team_change",
+        "form",
+        "action",
+        _post(
+            "frontend:account_team_change",
+            lambda w: {"action": "remove" + NUL, "confirm": "on"},
+            args=[_acme, lambda w: w.people["staff_on_team"].public_id],
+        ),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            "frontend:account_person_change",
+            "form",
+            f,
+            _post(
+                "frontend:account_person_change",
+                lambda w, f=f: {"action": "role", "role": "admin"} | {f: "remove" + NUL},
+                args=[_acme, lambda w: w.people["client_member"].public_id],
+            ),
+        )
+        for f in ("action", "role")
+    ],
+    Case(
+        "frontend:firm_people",
+        "page",
+        "cursor",
+        _get("frontend:firm_people", query="?cursor=%00"),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            "frontend:firm_people",
+            "form",
+            f,
+            _post(
+                "frontend:firm_people",
+                lambda w, f=f: (
+                    {"name": "Nia", "email": "nia@firm.test", "firm_role": "staff"}
+                    | {f: f"nia{NUL}@firm.test" if f == "email" else TEXT}
+                ),
+            ),
+            who="firm_admin",
+        )
+        for f in ("name", "email", "firm_role")
+    ],
+    *[
+        Case(
+            "frontend:firm_person",
+            "form",
+            f,
+            _post(
+                "frontend:firm_person",
+                lambda w, f=f: {"action": "role", "firm_role": "admin"} | {f: "admin" + NUL},
+                args=[lambda w: w.people["staff_on_team"].public_id],
+            ),
+            who="firm_admin",
+        )
+        for f in ("action", "firm_role")
     ],
     Case("frontend:approval", "page", "approval_id", _get("frontend:approval", args=["apr\x00"])),
     *[
@@ -661,6 +846,13 @@ CASES = [
         Case("frontend:branding", "form", f, _branding(f), who="firm_admin")
         for f in ("name", "primary_colour", "support_email")
     ],
+    Case(
+        "frontend:firm_document_rules",
+        "form",
+        "clients_may_version",
+        _post("frontend:firm_document_rules", lambda w: {"clients_may_version": "on" + NUL}),
+        who="firm_admin",
+    ),
     Case("frontend:logo", "page", "q", _get("frontend:logo", query="?q=%00"), who=None),
     *[
         Case(

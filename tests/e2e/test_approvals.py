@@ -85,7 +85,7 @@ async def test_a_client_approves_while_staff_watch_the_card_change(browser, worl
 
     await client_page.get_by_role("radio", name="Approve", exact=True).check()
     await client_page.get_by_role("button", name="Send my decision").click()
-    await expect(client_page.locator(".flash")).to_contain_text("Your decision is recorded")
+    await expect(client_page.locator(".toasts")).to_contain_text("Your decision is recorded")
     await expect(client_page.locator("[data-approval-status]")).to_have_text("Approved")
 
     # Staff see it at once, without reloading: the card in the conversation...

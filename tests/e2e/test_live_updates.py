@@ -98,7 +98,7 @@ async def test_a_status_change_shows_on_every_open_page(browser, world: World, e
     await expect(bell).to_have_attribute("data-unread", "1")
     await bell.locator("[data-bell-button]").click()
     item = bell.locator(".bell-item").first
-    await expect(item).to_contain_text("Sam Staff changed a matter's status in General")
+    await expect(item).to_contain_text("Sam Staff changed the matter status in General")
     await expect(item).to_contain_text("set Harbour lease renewal to Waiting on client")
     await expect(item).not_to_contain_text("mentioned")
     await matter_page.context.close()
@@ -200,7 +200,7 @@ async def test_timeline_events_are_drawn_by_their_apps_renderers_live_and_after_
         await expect(status).to_contain_text(
             "Sam Staff set Harbour lease renewal to In progress (was Planned)"
         )
-        await expect(status.locator(".status-in_progress")).to_have_text("In progress")
+        await expect(status.locator(".chip--info")).to_have_text("In progress")
         # Numbered in order, the undrawn event's number left out, the message after it shown.
         seqs = await page.eval_on_selector_all(
             "ol.messages li.msg[data-seq]", "items => items.map(i => Number(i.dataset.seq))"

@@ -78,15 +78,16 @@ async def test_client_signs_in_to_a_branded_home(page, portal: Portal, expect) -
     await expect(page.get_by_role("heading", name="Welcome, Alex")).to_be_visible()
     await expect(page.locator(".topbar .brand-name")).to_have_text(FIRM_NAME)
     await expect(page).to_have_title(re.compile(re.escape(FIRM_NAME)))
-    account = page.locator("section.account")
-    await expect(account).to_have_count(1)
-    await expect(account.get_by_role("heading", name="Acme Shipping")).to_be_visible()
-    await expect(account.get_by_role("heading", name="Your work with us")).to_be_visible()
-    await expect(account.locator("ul.matters")).to_contain_text("Harbour lease renewal")
-    await expect(account.get_by_role("heading", name="Your team")).to_be_visible()
-    await expect(account.locator("ul.people")).to_contain_text("Sam Staff")
-    await expect(account.locator("ul.people")).to_contain_text(portal.staff.email)
+    # Where we are, what is waiting, what is new; the account page has the rest.
+    where = page.locator("section[aria-labelledby=where-h]")
+    await expect(where.locator("ul.matters")).to_contain_text("Harbour lease renewal")
+    await expect(page.get_by_role("heading", name="Waiting for you")).to_be_visible()
+    await expect(page.get_by_role("heading", name="What's new")).to_be_visible()
+    await page.get_by_role("link", name=re.compile("^Acme Shipping: team")).click()
+    await expect(page.get_by_role("heading", name="Account team")).to_be_visible()
+    await expect(page.locator("ul.people").first).to_contain_text("Sam Staff")
     await expect(page.locator("main")).not_to_contain_text("Globex")
+    await page.go_back()
 
     background = await page.locator(".topbar").evaluate(
         "el => getComputedStyle(el).backgroundColor"
@@ -100,7 +101,7 @@ async def test_staff_sees_only_the_accounts_they_serve(page, portal: Portal, exp
 
     await expect(page).to_have_url(f"{portal.url}/")
     await expect(page.get_by_role("heading", name="Your clients")).to_be_visible()
-    rows = page.locator("table.table tbody tr")
+    rows = page.locator("table.clients-table tbody tr")
     await expect(rows).to_have_count(1)
     await expect(rows.first.get_by_role("rowheader")).to_have_text("Acme Shipping")
     await expect(rows.first).to_contain_text("Harbour lease renewal")

@@ -246,7 +246,7 @@ def test_the_home_page_puts_what_waits_for_the_persons_decision_first(client, pe
     client.force_login(people["client_admin"])
     text = client.get(reverse("frontend:home")).content.decode()
     assert "Waiting for your approval" in text
-    assert text.index(request_.public_id) < text.index("Your work with us")
+    assert text.index(request_.public_id) < text.index("Where we are")
     client.force_login(people["client_member"])
     assert "Waiting for your approval" not in client.get(reverse("frontend:home")).content.decode()
 

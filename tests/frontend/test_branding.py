@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import zlib
 
@@ -14,6 +15,7 @@ from PIL import Image
 
 from accounts.models import Firm, User
 from accounts.services.firm import LOGO_MAX_BYTES, firm_get
+from frontend.contrast import LIGHT_PAGE_REFERENCE, contrast_ratio
 from tests import factories
 
 BRANDING = reverse("frontend:branding")
@@ -328,3 +330,23 @@ def test_there_is_one_firm(db):
     assert Firm.objects.count() == 1
     factories.firm_admin()
     assert Firm.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("primary", "accent", "on_primary", "on_accent"),
+    [
+        # A dark primary takes white text; a bright accent (white only 2.1:1) a near-black.
+        ("#1f3a5f", "#f2a541", "#ffffff", "#111418"),
+        # A yellow primary cannot carry white text, and as a link it is darkened to 4.5:1.
+        ("#ffd400", "#0a7b83", "#111418", "#ffffff"),
+    ],
+)
+def test_pages_carry_the_readable_text_for_the_brand_colours(
+    admin_client, primary, accent, on_primary, on_accent
+):
+    assert admin_client.post(BRANDING, branding(primary_colour=primary, accent_colour=accent))
+    body = admin_client.get(reverse("frontend:home")).content.decode()
+    assert f"--brand-on-primary: {on_primary};" in body
+    assert f"--brand-on-accent: {on_accent};" in body
+    link = re.search(r"--brand-link: (#[0-9a-f]{6});", body).group(1)
+    assert contrast_ratio(link, LIGHT_PAGE_REFERENCE) >= 4.5

@@ -275,14 +275,16 @@ def test_nav_has_a_messages_link(client, world):
     assert ">Messages</a>" in page
 
 
-def test_client_home_links_to_threads_with_unread_counts(client, world):
+def test_client_home_links_to_unread_threads_with_their_counts(client, world):
     say(world.people["staff_on_team"], world.threads["acme_general"], "Hello Acme")
     client.force_login(world.people["client_member"])
     page = body(client.get(reverse("frontend:home")))
     assert thread_url(world.threads["acme_general"]) in page
-    assert thread_url(world.threads["acme_matter_thread"]) in page
+    # What's new only: a conversation read to the end is on the account page.
+    assert thread_url(world.threads["acme_matter_thread"]) not in page
     assert thread_url(world.threads["privileged_granted"]) not in page
     assert '<span class="unread-badge">1<span class="visually-hidden"> unread</span>' in page
+    assert reverse("frontend:account", args=[world.acme.public_id]) in page
 
 
 def test_staff_home_links_to_threads(client, world):

@@ -11,10 +11,12 @@ from channels.db import database_sync_to_async
 from django.urls import reverse
 
 from accounts.errors import Forbidden
+from accounts.services.firm import firm_get
 from accounts.services.matters import matter_set_status
 from messaging import selectors, services
 from messaging.matter_status import MATTER_STATUS_NOTICE
 from messaging.models import Event, Notification, Thread
+from messaging.notifications import notifications_for
 from tests import factories
 from tests.messaging.sockets import TIMEOUT, connected
 from tests.messaging.test_protocol import general, subscribe
@@ -130,7 +132,7 @@ async def test_the_change_reaches_open_sockets_as_a_numbered_event(people, acme)
     event, notification = got["matter.status"], got["notification"]
     assert (event["thread"], event["status"]["value"]) == (thread, "waiting_on_client")
     assert notification["kind"] == "matter_status"
-    assert notification["summary"] == "Sam Staff changed a matter's status in General"
+    assert notification["summary"] == "Sam Staff changed the matter status in General"
     assert notification["seq"] == event["seq"]
     assert await other_ws.receive_nothing()
     await ws.disconnect()
@@ -156,3 +158,16 @@ def test_a_change_made_in_the_admin_is_recorded_too(client, people, acme):
     [frame] = frames_of(general_of(acme))
     assert (frame["status"]["value"], frame["previous"]["value"]) == ("done", "planned")
     assert notified()[people["client_member"].name] == "set Harbour lease renewal to Done"
+
+
+@pytest.mark.django_db
+def test_the_notification_says_the_firms_word_for_a_matter(people, acme):
+    firm = firm_get()
+    firm.matter_word = "Engagement"
+    firm.save()
+    matter = factories.matter(acme, title="Audit")
+    matter_set_status(actor=people["staff_on_team"], matter=matter, status="in_progress")
+    (notice,) = [
+        n for n in notifications_for(people["client_member"]) if n["kind"] == "matter_status"
+    ]
+    assert notice["summary"] == "Sam Staff changed the engagement status in General"

@@ -40,12 +40,11 @@ function countsText(summary) {
 }
 
 /** Put `summary` into one card's status, counts and due line. */
-function paint(card, summary) {
+function paint(card, summary, { statusChip }) {
   const status = card.querySelector("[data-card-status]");
   if (status !== null) {
-    status.className = `status approval-status-${summary.status}`;
     status.dataset.cardStatus = summary.status;
-    status.textContent = STATUS_WORDS[summary.status] ?? summary.status;
+    status.replaceChildren(statusChip("approval", summary.status, STATUS_WORDS[summary.status] ?? summary.status));
   }
   const counts = card.querySelector("[data-card-counts]");
   if (counts !== null) counts.textContent = countsText(summary);
@@ -55,8 +54,8 @@ function paint(card, summary) {
 }
 
 /** Every card of this request already on the page takes the newest summary. */
-function refreshCards(summary) {
-  for (const card of document.querySelectorAll(`[data-approval-card="${CSS.escape(summary.id)}"]`)) paint(card, summary);
+function refreshCards(summary, kit) {
+  for (const card of document.querySelectorAll(`[data-approval-card="${CSS.escape(summary.id)}"]`)) paint(card, summary, kit);
 }
 
 function personName(frame) {
@@ -64,7 +63,8 @@ function personName(frame) {
 }
 
 /** The card: title (a link to the request), status, counts, the files, and a way to act. */
-function requested(frame, { el, notice, stamp }) {
+function requested(frame, kit) {
+  const { el, notice, stamp, chip } = kit;
   const summary = remember(frame);
   if (summary === null) return null;
   const item = notice(frame, "notice-approval", frame.at);
@@ -78,9 +78,10 @@ function requested(frame, { el, notice, stamp }) {
   );
   stamp(head, frame.at);
   const state = el("p", { className: "approval-card-state" });
-  const overdue = el("span", { className: "badge overdue", text: "Overdue", attrs: { "data-card-overdue": "" } });
+  const overdue = el("span", { attrs: { "data-card-overdue": "" } });
+  overdue.append(chip("danger", "Overdue"));
   state.append(
-    el("span", { className: "status", attrs: { "data-card-status": "" } }),
+    el("span", { attrs: { "data-card-status": "" } }),
     " ",
     el("span", { attrs: { "data-card-counts": "" } }),
     summary.due ? ` · due ${summary.due}` : "",
@@ -102,11 +103,11 @@ function requested(frame, { el, notice, stamp }) {
     card.append(files);
   }
   const act = el("p");
-  act.append(el("a", { className: "button small", text: "Open the request", attrs: { href: summary.url ?? "#" } }));
+  act.append(el("a", { className: "button button--small", text: "Open the request", attrs: { href: summary.url ?? "#" } }));
   card.append(act);
-  paint(card, summary);
+  paint(card, summary, kit);
   item.append(card);
-  refreshCards(summary);
+  refreshCards(summary, kit);
   return item;
 }
 
@@ -125,7 +126,7 @@ function line(frame, kit, words) {
   text.append(` (${countsText(summary)})`);
   stamp(text, frame.decision?.decided_at ?? frame.at);
   item.append(text);
-  refreshCards(summary);
+  refreshCards(summary, kit);
   return item;
 }
 

@@ -5,6 +5,7 @@
 // down is replayed when it comes back.
 
 import { socket, startSocket } from "./portal.js";
+import { statusChip } from "./ui.js";
 
 const LIVE_THREADS = 50; // the newest of the account's threads, as the conversations follow
 
@@ -19,10 +20,8 @@ function showStatus(frame) {
   const status = frame.status;
   if (typeof id !== "string" || typeof status?.value !== "string") return;
   for (const node of byMatter("data-matter-status", id)) {
-    for (const name of [...node.classList]) if (name.startsWith("status-")) node.classList.remove(name);
-    node.classList.add(`status-${status.value}`);
     node.dataset.status = status.value;
-    node.textContent = status.label ?? status.value;
+    node.replaceChildren(statusChip("matter", status.value, status.label ?? status.value));
   }
   for (const node of byMatter("data-matter-updated", id)) {
     node.textContent = `updated just now by ${frame.by?.name ?? "someone"}`;

@@ -1,4 +1,5 @@
 import { el, timeZone } from "./portal.js";
+import { avatar, chip, icon, statusChip } from "./ui.js";
 
 // Thread events that are not messages, as lines in a conversation. One table maps an event
 // type to its renderer, the same for the page's first events, history pages and live events.
@@ -36,8 +37,9 @@ function stamp(text, createdAt) {
   text.append(" · ", el("time", { text: timeFormat.format(at), attrs: { datetime: createdAt, title: fullFormat.format(at) } }));
 }
 
-/** What a renderer is handed besides the frame, so that it imports nothing of the portal. */
-export const KIT = Object.freeze({ el, notice, stamp });
+/** What a renderer is handed besides the frame, so that it imports nothing of the portal:
+ * el, notice and stamp, and the components (ui.js): avatar, chip, icon, statusChip. */
+export const KIT = Object.freeze({ el, notice, stamp, avatar, chip, icon, statusChip });
 
 /** Event type → renderer(frame); filled by loadRenderers. */
 export const NOTICE_RENDERERS = {};

@@ -2,8 +2,10 @@
 // conversations with unread badges. Message text is only ever put into the page as text
 // (textContent and text nodes); links are built as <a> elements, never parsed from HTML.
 
+import { linkedSeqToFetch, revealLinked } from "./linked_message.js";
 import { NOTICE_RENDERERS, loadRenderers } from "./notices.js";
 import { presenceDot, socket, startSocket, timeZone } from "./portal.js";
+import { avatar } from "./ui.js";
 import { PartsUpload, formatBytes } from "./uploads.js";
 
 const MAX_BODY_CHARS = 10_000;
@@ -193,7 +195,15 @@ class ChatPage {
       this.socket.track(this.threadId, { after: this.data.lastSeq, mode: "full" });
       for (const entry of this.socket.pending(this.threadId)) this.renderPending(entry);
       this.relayout();
-      if (!this.scrollToLinkedMessage()) this.scrollToFirstUnread();
+      if (!this.scrollToLinkedMessage()) {
+        this.scrollToFirstUnread();
+        this.linkedSeq = linkedSeqToFetch(this);
+      }
+      window.addEventListener("hashchange", () => {
+        if (this.scrollToLinkedMessage()) return;
+        this.linkedSeq = linkedSeqToFetch(this);
+        if (this.linkedSeq !== null && this.socket.isOpen) this.revealLinkedMessage();
+      });
     }
     this.showStatus(this.socket.status);
     startSocket();
@@ -219,6 +229,7 @@ class ChatPage {
       this.loadEarlierButton.disabled = true;
     } else {
       this.loadEarlierButton.disabled = false;
+      if (this.linkedSeq != null) this.revealLinkedMessage();
     }
     for (const entry of this.socket.pending(this.threadId)) this.renderPending(entry);
   }
@@ -576,7 +587,7 @@ class ChatPage {
     item.id = `seq-${seq}`;
     item.tabIndex = -1;
     const face = el("span", { className: "avatar-wrap" });
-    face.append(el("span", { className: "avatar small", text: message.author.initials, attrs: { "aria-hidden": "true" } }));
+    face.append(avatar(message.author, "sm"));
     face.append(presenceDot(message.author.id));
     item.append(face);
     const main = el("div", { className: "msg-main" });
@@ -625,7 +636,7 @@ class ChatPage {
     if (message.edited_at) edited.title = `Edited ${fullFormat.format(new Date(message.edited_at))}`;
   }
 
-  /** The files a message shares: name, size, type and a download link each. */
+  /** The files a message shares: name, size and a download link each. */
   fillFiles(item, files) {
     item.querySelector(".msg-files")?.remove();
     if (files.length === 0) return;
@@ -638,7 +649,8 @@ class ChatPage {
           text: file.filename ?? file.title ?? "file",
           attrs: { href: `/vault/documents/${encodeURIComponent(file.document ?? "")}/` },
         }),
-        el("span", { className: "muted", text: `${formatBytes(file.size)} · ${file.content_type ?? ""}` }),
+        // Name and size: the type and digest are on the document's page, under Details.
+        el("span", { className: "muted", text: formatBytes(file.size) }),
       );
       if (typeof file.download_url === "string" && file.download_url.startsWith("/api/v1/vault/")) {
         entry.append(el("a", { text: "Download", attrs: { href: file.download_url, download: file.filename ?? "" } }));
@@ -655,7 +667,7 @@ class ChatPage {
     if (item === undefined) {
       item = el("li", { className: "msg own pending" });
       item.dataset.clientId = entry.client_id;
-      item.append(el("span", { className: "avatar small", text: this.me.initials, attrs: { "aria-hidden": "true" } }));
+      item.append(avatar(this.me, "sm"));
       const main = el("div", { className: "msg-main" });
       const meta = el("p", { className: "msg-meta" });
       meta.append(el("span", { className: "msg-author", text: this.me.name }), " ", el("span", { className: "msg-state" }));
@@ -885,8 +897,17 @@ class ChatPage {
     const item = match === null ? null : document.getElementById(`seq-${match[1]}`);
     if (item === null || !this.list.contains(item)) return false;
     this.scroller.scrollTop = Math.max(0, item.offsetTop - this.scroller.clientHeight / 3);
+    for (const other of this.list.querySelectorAll("li.msg.is-linked")) other.classList.remove("is-linked");
+    item.classList.add("is-linked");
     item.focus({ preventScroll: true });
     return true;
+  }
+
+  /** Page back to a `#seq-N` older than the page shows (linked_message.js). */
+  async revealLinkedMessage() {
+    const target = this.linkedSeq;
+    this.linkedSeq = null;
+    await revealLinked(this, target);
   }
 
   scrollToFirstUnread() {
@@ -975,8 +996,8 @@ class ChatPage {
     const input = el("textarea", { attrs: { id, rows: "2" } });
     input.value = original;
     const error = el("p", { className: "error", attrs: { role: "alert" } });
-    const save = el("button", { className: "primary small", text: "Save", attrs: { type: "submit" } });
-    const cancel = el("button", { className: "small", text: "Cancel", attrs: { type: "button" } });
+    const save = el("button", { className: "button--primary button--small", text: "Save", attrs: { type: "submit" } });
+    const cancel = el("button", { className: "button--small", text: "Cancel", attrs: { type: "button" } });
     const buttons = el("div", { className: "msg-edit-buttons" });
     buttons.append(save, cancel);
     form.append(label, input, buttons, error);
@@ -1038,8 +1059,8 @@ class ChatPage {
     if (item.querySelector(".msg-confirm") !== null) return;
     const actions = item.querySelector(".msg-actions");
     const box = el("div", { className: "msg-confirm", attrs: { role: "group", "aria-label": "Delete this message?" } });
-    const yes = el("button", { className: "danger small", text: "Delete", attrs: { type: "button" } });
-    const no = el("button", { className: "small", text: "Keep it", attrs: { type: "button" } });
+    const yes = el("button", { className: "button--danger button--small", text: "Delete", attrs: { type: "button" } });
+    const no = el("button", { className: "button--small", text: "Keep it", attrs: { type: "button" } });
     const error = el("span", { className: "error", attrs: { role: "alert" } });
     box.append(el("span", { text: "Delete this message? " }), yes, " ", no, " ", error);
     actions.hidden = true;

@@ -4,6 +4,7 @@
 // line is renewed every 30 seconds and forgotten after 75 without news.
 
 import { el, socket } from "./portal.js";
+import { avatar } from "./ui.js";
 
 const RENEW_MS = 30_000;
 const EXPIRE_MS = 75_000;
@@ -24,7 +25,7 @@ export function watchViewers({ thread, page, list, summary, me }) {
         .map((user) => {
           const item = el("li", { className: "person" });
           item.append(
-            el("span", { className: "avatar small", text: user.initials ?? "", attrs: { "aria-hidden": "true" } }),
+            avatar(user, "sm"),
             el("span", { className: "person-name", text: user.name ?? "Someone" }),
           );
           return item;
