@@ -13,7 +13,8 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Func
+from django.db.models.functions import SHA256, Lower
 from django.utils import timezone
 
 from accounts.ids import (
@@ -399,6 +400,20 @@ def session_digest(session_key: str) -> str:
     """What the session index keeps of a session key (SHA-256, hex), as the database's
     ``SHA256`` computes it."""
     return hashlib.sha256(session_key.encode("utf-8")).hexdigest()
+
+
+class SessionKeyDigest(SHA256):
+    """``session_digest`` computed by the database. On PostgreSQL with the built-in
+    ``sha256()`` (Django's ``SHA256`` there needs the pgcrypto extension)."""
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return Func.as_sql(
+            self,
+            compiler,
+            connection,
+            template="ENCODE(SHA256(CONVERT_TO(%(expressions)s, 'UTF8')), 'hex')",
+            **extra_context,
+        )
 
 
 class SignedInSession(models.Model):

@@ -14,7 +14,6 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.db.models.functions import SHA256
 from django.utils import timezone
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
@@ -28,6 +27,7 @@ from accounts.models import (
     Invitation,
     Matter,
     Membership,
+    SessionKeyDigest,
     SignedInSession,
     TeamAssignment,
     User,
@@ -454,7 +454,7 @@ def signed_in_sessions(user: User, current_session_key: str | None) -> list[Sess
     rows = list(SignedInSession.objects.filter(user=user).order_by("-last_seen_at")[:200])
     if settings.SESSION_ENGINE in SESSION_INDEXED_ENGINES and rows:
         live = set(
-            Session.objects.annotate(digest=SHA256("session_key"))
+            Session.objects.annotate(digest=SessionKeyDigest("session_key"))
             .filter(digest__in=[row.key_digest for row in rows], expire_date__gt=timezone.now())
             .values_list("digest", flat=True)
         )

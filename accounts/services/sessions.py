@@ -20,13 +20,13 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.functions import SHA256
 from django.utils import timezone
 
 from accounts.errors import NotFound
 from accounts.ids import is_public_id
 from accounts.models import (
     SESSION_INDEXED_ENGINES,
+    SessionKeyDigest,
     SignedInSession,
     User,
     session_digest,
@@ -151,7 +151,7 @@ def _delete_sessions(digests: list[str]) -> int:
         return 0
     store = import_module(settings.SESSION_ENGINE).SessionStore
     keys = list(
-        Session.objects.annotate(digest=SHA256("session_key"))
+        Session.objects.annotate(digest=SessionKeyDigest("session_key"))
         .filter(digest__in=digests)
         .values_list("session_key", flat=True)
     )

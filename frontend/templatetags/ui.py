@@ -13,6 +13,8 @@ A person is a ``User`` or a dict as the selectors and the socket give them (``id
 
 from __future__ import annotations
 
+import hashlib
+
 from django import template
 from django.templatetags.static import static
 from django.urls import reverse
@@ -123,10 +125,10 @@ def _picture_url(person) -> str:
         return ""
     if isinstance(picture, str):
         return picture
-    # The stored name is random and changes with every new picture: it busts caches.
-    version = str(getattr(picture, "name", "")).rsplit("/", 1)[-1].split(".")[0][:12]
-    url = reverse("frontend:avatar", args=[_field(person, "public_id")])
-    return f"{url}?v={version}" if version else url
+    # A new picture is stored under a new random name: the address changes with it, so a
+    # browser's cached copy of the old one is never shown.
+    version = hashlib.sha256(str(picture).encode()).hexdigest()[:12]
+    return reverse("frontend:avatar", args=[_field(person, "public_id")]) + f"?v={version}"
 
 
 @register.simple_tag(name="avatar")

@@ -172,7 +172,9 @@ def sessions_sign_out_others(request: HttpRequest) -> HttpResponse:
 def qr_svg(text: str) -> SafeString:
     """``text`` as a QR code, an inline SVG drawn with attributes only (no style, no script,
     so the page's Content-Security-Policy holds)."""
-    svg = segno.make(text, error="m").svg_inline(scale=5, dark="#000000", light="#ffffff")
+    svg = segno.make(text, error="m").svg_inline(
+        scale=5, dark="#000000", light="#ffffff", omitsize=True
+    )
     return mark_safe(svg)  # noqa: S308 - segno's own markup: path data, no text of ours
 
 

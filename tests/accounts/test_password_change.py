@@ -251,3 +251,28 @@ async def test_the_page_ends_the_other_browsers_sockets_and_keeps_this_one_signe
     ok, _ = await refused.connect(timeout=TIMEOUT)
     if ok:  # accepted, then closed at once
         assert (await refused.receive_output(timeout=TIMEOUT))["type"] == "websocket.close"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_signing_out_one_browser_closes_its_sockets_and_no_other():
+    from accounts.models import SignedInSession
+    from accounts.services import sessions
+
+    person = await database_sync_to_async(factories.user)()
+    gone_cookie, kept_cookie = await session_cookie(person), await session_cookie(person)
+    gone_ws, _ = await connected(person, gone_cookie)
+    kept_ws, _ = await connected(person, kept_cookie)
+
+    def sign_out_one() -> None:
+        row = SignedInSession.objects.get(key_digest=session_digest(session_key(gone_cookie)))
+        sessions.session_end(user=person, session_id=row.public_id)
+
+    await database_sync_to_async(sign_out_one)()
+    error = await gone_ws.receive_json_from(timeout=TIMEOUT)
+    assert (error["type"], error["code"]) == ("error", "signed_out")
+    assert await gone_ws.receive_output(timeout=TIMEOUT) == {
+        "type": "websocket.close",
+        "code": 4403,
+    }
+    assert await kept_ws.receive_nothing(timeout=1)
+    await kept_ws.disconnect()

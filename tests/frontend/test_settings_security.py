@@ -58,7 +58,7 @@ def test_the_page_lists_each_browser_this_one_first(settings):
     desk = sign_in(person, CHROME)
     body = desk.get(SECURITY).content.decode()
     assert body.index("Chrome on Windows") < body.index("Mobile Safari on iOS (iPhone)")
-    assert "(this browser)" in body and "198.51.100.4" in body
+    assert "This browser" in body and "198.51.100.4" in body
     # Dates in the person's zone (Tokyo is UTC+9): the row's time as it is rendered.
     row = SignedInSession.objects.get(key_digest=session_digest(key_of(phone)))
     from zoneinfo import ZoneInfo

@@ -156,7 +156,7 @@ def test_avatar_of_a_user_with_a_picture_points_at_it_with_a_cache_buster():
         avatar=SimpleNamespace(name="avatars/3f9c2e7a1b0d4c5e.png"),
     )
     html = render('{% avatar person size="xl" %}', person=person)
-    assert 'src="/people/usr_abcdefabcdefabcdefabcdef/avatar?v=3f9c2e7a1b0d"' in html
+    assert re.search(r'src="/people/usr_abcdefabcdefabcdefabcdef/avatar\?v=[0-9a-f]{12}"', html)
     assert 'alt="Ada Admin"' in html and "avatar--xl" in html
 
 
