@@ -22,7 +22,6 @@ import secrets
 from enum import StrEnum
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
@@ -39,7 +38,6 @@ log = logging.getLogger(__name__)
 RECOVERY_CODES = 10
 APP_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
-_FIRM_CACHE_KEY = "atrium:firm:require-two-factor"
 _CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 
@@ -47,14 +45,11 @@ _CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 
 def firm_requires_two_factor() -> bool:
-    """The firm's rule (its setting, or the deployment's when it has none), cached so that
-    pages do not ask the database each time."""
-    cached = cache.get(_FIRM_CACHE_KEY)
-    if cached is None:
-        chosen = firm_get().require_two_factor
-        cached = settings.ATRIUM_REQUIRE_TWO_FACTOR if chosen is None else chosen
-        cache.set(_FIRM_CACHE_KEY, cached, timeout=300)
-    return bool(cached)
+    """The firm's rule: its setting, or the deployment's while it has none. One small query
+    (asked only about firm staff, whose every request must know it)."""
+    chosen = Firm.objects.filter(singleton=True).values_list("require_two_factor", flat=True)
+    value = chosen.first()
+    return bool(settings.ATRIUM_REQUIRE_TWO_FACTOR if value is None else value)
 
 
 def required_for(user: User) -> bool:
@@ -72,7 +67,6 @@ def firm_two_factor_set(*, actor: User, required: bool) -> Firm:
         firm = Firm.objects.select_for_update().get(pk=firm_get().pk)
         firm.require_two_factor = bool(required)
         firm.save(update_fields=["require_two_factor", "updated_at"])
-        transaction.on_commit(lambda: cache.delete(_FIRM_CACHE_KEY))
     log.warning(
         "two-factor sign-in %s for the firm's people by %s",
         "required" if required else "no longer required",
@@ -299,8 +293,8 @@ class Gate(StrEnum):
 
 
 def gate(user: User, session) -> Gate:
-    """Whether this session of ``user`` may use the portal. At most two queries, none for
-    a person the firm does not require it of (the rule is cached)."""
+    """Whether this session of ``user`` may use the portal. None for a client, one for firm
+    staff the firm does not require it of, two for those it does."""
     if not required_for(user):
         return Gate.OPEN
     if not enabled(user):
