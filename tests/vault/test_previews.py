@@ -343,3 +343,26 @@ def test_the_command_makes_the_thumbnails_of_earlier_pictures(acme, people):
     call_command("vault_thumbnails", stdout=out)  # again: nothing left to make
     assert out.getvalue().strip().endswith("Made 0 thumbnail(s); 1 picture(s) left without one.")
     assert Thumbnail.objects.count() == 1
+
+
+def test_the_document_list_api_costs_the_same_with_more_thumbnails(client, acme, people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member = people["client_member"]
+    add_picture(member, acme, title="Photo 0")
+    client.force_login(member)
+
+    def queries() -> int:
+        client.get(web.list_url(acme))
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(web.list_url(acme))
+        assert response.status_code == 200
+        return len(captured)
+
+    one = queries()
+    for n in range(1, 8):
+        add_picture(member, acme, data=image_bytes(50 + n, 40), title=f"Photo {n}")
+    assert queries() == one
+    listed = client.get(web.list_url(acme)).json()["documents"]
+    assert all(d["latest_version"]["thumbnail_url"] for d in listed)
