@@ -6,13 +6,17 @@ import json
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 
 from accounts import permissions, selectors
 from accounts.errors import Invalid, NotFound
-from accounts.http import api_endpoint, refuse_nul
+from accounts.http import api_endpoint, refuse_nul, request_fields
 from accounts.models import AccountStatus, ClientAccount, User
 from accounts.services import client_accounts as account_services
+from accounts.services import passwords as password_services
 from accounts.services import people as people_services
+from accounts.services import profile as profile_services
+from accounts.services import sessions as session_services
 
 
 def user_json(user) -> dict:
@@ -22,12 +26,38 @@ def user_json(user) -> dict:
         "name": user.name,
         "initials": user.initials,
         "firm_role": user.firm_role or None,
+        "time_zone": user.time_zone or None,
+        "avatar": reverse("frontend:avatar", args=[user.public_id]) if user.avatar else None,
     }
 
 
-@api_endpoint("GET")
+def only_fields(data: dict, allowed: set[str]) -> dict:
+    """``data`` if it names no field but ``allowed``; Invalid ``unknown_field`` naming the
+    others otherwise (a misspelt field must not be a silent no-op)."""
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise Invalid(
+            "Unknown field: " + ", ".join(unknown) + ".",
+            code="unknown_field",
+            fields=dict.fromkeys(unknown, "unknown"),
+        )
+    return data
+
+
+@api_endpoint("GET", "PATCH")
 def me(request: HttpRequest) -> JsonResponse:
-    """The signed-in user and the client accounts they may see, with their role in each."""
+    """GET: the signed-in user and the client accounts they may see, with their role in
+    each. PATCH: change their own ``name`` and/or ``time_zone``."""
+    if request.method == "PATCH":
+        data = only_fields(request_fields(request), {"name", "time_zone"})
+        if "name" in data and data["name"] is None:
+            raise Invalid("The name must be text.", fields={"name": "invalid"})
+        time_zone = data.get("time_zone")
+        if "time_zone" in data and time_zone is None:
+            time_zone = ""  # null puts the deployment's zone back, as "" does
+        profile_services.profile_update(
+            user=request.user, name=data.get("name"), time_zone=time_zone
+        )
     summaries = selectors.accounts_for_user(request.user)
     return JsonResponse(
         {
@@ -218,3 +248,17 @@ def account_person(request: HttpRequest, account_id: str, user_id: str) -> JsonR
         role=data["role"],
     )
     return JsonResponse({"user": person_json(membership.user), "role": membership.role})
+
+
+@api_endpoint("POST")
+def me_password(request: HttpRequest) -> JsonResponse:
+    """Change one's own password; every other session ends, this one stays signed in."""
+    data = only_fields(request_fields(request), {"current_password", "new_password"})
+    ended = password_services.password_change(
+        user=request.user,
+        current_password=data.get("current_password"),
+        new_password=data.get("new_password"),
+        keep_session_key=request.session.session_key,
+    )
+    session_services.session_keep_after_password_change(request)
+    return JsonResponse({"sessions_ended": ended})

@@ -9,6 +9,8 @@ class AccountsConfig(AppConfig):
         from accounts import access_log
         from accounts.models import Matter
         from accounts.permissions import register_privileged_model
+        from accounts.services import sessions
 
         register_privileged_model(Matter)
         access_log.connect_receivers()
+        sessions.connect_receivers()

@@ -47,3 +47,11 @@ class Conflict(AtriumError):
     code = "conflict"
     status = 409
     default_message = "That conflicts with the current state."
+
+
+class Throttled(AtriumError):
+    """Too many attempts of something guarded (a wrong password or code): wait, then retry."""
+
+    code = "too_many_attempts"
+    status = 429
+    default_message = "Too many attempts; try again later."

@@ -40,3 +40,7 @@ def matter_public_id() -> str:
 
 def invitation_public_id() -> str:
     return new_public_id("inv")
+
+
+def session_public_id() -> str:
+    return new_public_id("ses")

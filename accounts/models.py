@@ -6,23 +6,32 @@ follow) goes through ``accounts.services``.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Func
+from django.db.models.functions import SHA256, Lower
 from django.utils import timezone
 
 from accounts.ids import (
     account_public_id,
     invitation_public_id,
     matter_public_id,
+    session_public_id,
     user_public_id,
 )
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #RRGGBB.")
+
+
+def _avatar_name(instance: User, filename: str) -> str:
+    # Random, never derived from the uploader's file name; the bytes are always re-encoded
+    # as PNG (``accounts.services.profile``), whatever was uploaded.
+    return f"avatars/{secrets.token_hex(16)}.png"
 
 
 def normalize_email(email: str) -> str:
@@ -66,6 +75,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     firm_role = models.CharField(max_length=8, choices=FirmRole.choices, blank=True, default="")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # An IANA zone name; blank means the deployment's TIME_ZONE. Pages show times in it.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    # A square PNG re-encoded from the upload (``accounts.services.profile``).
+    avatar = models.ImageField(upload_to=_avatar_name, blank=True)
 
     objects = UserManager()
 
@@ -154,6 +167,12 @@ class Firm(models.Model):
     matter_word = models.CharField(
         max_length=20, choices=MatterWord.choices, default=MatterWord.MATTER
     )
+    # Whether firm admins and staff must use two-factor sign-in; None follows the
+    # deployment's ATRIUM_REQUIRE_TWO_FACTOR (on in production, off in development).
+    require_two_factor = models.BooleanField(null=True, blank=True, default=None)
+    # Whether a client account's admins may add versions to documents the firm uploaded
+    # (client members never may; ``accounts.permissions.can_on_document``).
+    clients_may_version = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -369,3 +388,57 @@ class AccessChange(models.Model):
 
     def __str__(self) -> str:
         return f"access of user {self.user_id} reduced at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# The session engines whose sessions are rows that can be listed and deleted by key.
+SESSION_INDEXED_ENGINES = frozenset(
+    {"django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"}
+)
+
+
+def session_digest(session_key: str) -> str:
+    """What the session index keeps of a session key (SHA-256, hex), as the database's
+    ``SHA256`` computes it."""
+    return hashlib.sha256(session_key.encode("utf-8")).hexdigest()
+
+
+class SessionKeyDigest(SHA256):
+    """``session_digest`` computed by the database. On PostgreSQL with the built-in
+    ``sha256()`` (Django's ``SHA256`` there needs the pgcrypto extension)."""
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return Func.as_sql(
+            self,
+            compiler,
+            connection,
+            template="ENCODE(SHA256(CONVERT_TO(%(expressions)s, 'UTF8')), 'hex')",
+            **extra_context,
+        )
+
+
+class SignedInSession(models.Model):
+    """One browser signed in as a person: the index of sessions by person, for the list on
+    the security page and for ending them. Written when someone signs in
+    (``accounts.services.sessions``) and deleted with its session.
+
+    Only a SHA-256 digest of the session key is kept: this table never holds what would
+    let its reader act as someone.
+    """
+
+    public_id = models.CharField(
+        max_length=40, unique=True, default=session_public_id, editable=False
+    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signed_in_sessions")
+    key_digest = models.CharField(max_length=64, unique=True, editable=False)
+    signed_in_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    # "Firefox on Windows", read from the user agent once, at sign-in.
+    device = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.device or 'an unknown browser'}"

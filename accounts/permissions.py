@@ -31,7 +31,7 @@ from guardian.shortcuts import assign_perm, get_objects_for_user, get_users_with
 
 from accounts.errors import NotFound
 from accounts.ids import is_public_id
-from accounts.models import ClientAccount, ClientRole, FirmRole, Matter
+from accounts.models import ClientAccount, ClientRole, Firm, FirmRole, Matter
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -49,6 +49,14 @@ class Action(StrEnum):
     VIEW = "view"
     CHANGE = "change"
     INVITE = "invite"
+
+
+class DocumentAction(StrEnum):
+    """What may be done to a document of the vault (``can_on_document``)."""
+
+    VIEW = "view"
+    CHANGE = "change"
+    ADD_VERSION = "add_version"
 
 
 class ApprovalAction(StrEnum):
@@ -127,6 +135,22 @@ def people_seeing_account(account_id: int) -> QuerySet:
         )
         .distinct()
     )
+
+
+def can_view_person(viewer: AnyUser, person: User) -> bool:
+    """Whether ``viewer`` may see ``person``'s face (their avatar): themselves, anyone for
+    firm staff, and for a client the people of the accounts they see (its members, its
+    team) and the firm admins (who see every account)."""
+    if not _active(viewer):
+        return False
+    if viewer.pk == person.pk or viewer.is_firm_staff:
+        return True
+    visible = accounts_visible_to(viewer)
+    if person.is_firm_admin:
+        return visible.exists()
+    return visible.filter(
+        Q(memberships__user_id=person.pk) | Q(team_assignments__user_id=person.pk)
+    ).exists()
 
 
 def _known(action: object, known: Mapping, where: str):
@@ -243,6 +267,54 @@ def can_on_item(user: AnyUser, action: Action, item: AccountScoped) -> bool:
     if item.privileged and not has_privileged_grant(user, item):
         return False
     return can_on_account(user, account_action, account)
+
+
+class Versioned(AccountScoped, Protocol):
+    """A document: an account-scoped item whose uploader is known (None once removed)."""
+
+    created_by: User | None
+
+
+def _uploaded_by_client(document: Versioned) -> bool:
+    """Whether the account's own people uploaded the document; one whose uploader is gone
+    counts as the firm's, the stricter answer."""
+    creator = document.created_by
+    return creator is not None and not creator.is_firm_staff
+
+
+def _clients_may_version() -> bool:
+    return bool(
+        Firm.objects.filter(singleton=True).values_list("clients_may_version", flat=True).first()
+    )
+
+
+def _can_add_version(user: AnyUser, document: Versioned) -> bool:
+    if not can_on_item(user, Action.VIEW, document):
+        return False
+    if user.is_firm_staff or _uploaded_by_client(document):
+        return True
+    # The firm's own document: a client admin may, where the firm allows it; members never.
+    is_admin = user.memberships.filter(
+        account_id=document.account_id, role=ClientRole.ADMIN
+    ).exists()
+    return is_admin and _clients_may_version()
+
+
+_DOCUMENT_CHECKS = {
+    DocumentAction.VIEW: lambda user, document: can_on_item(user, Action.VIEW, document),
+    DocumentAction.CHANGE: lambda user, document: can_on_item(user, Action.CHANGE, document),
+    DocumentAction.ADD_VERSION: _can_add_version,
+}
+
+
+def can_on_document(user: AnyUser, action: DocumentAction, document: Versioned) -> bool:
+    """VIEW and CHANGE as ``can_on_item``. ADD_VERSION: may see the document and either
+    serves the account (firm staff), or the account's people uploaded it, or is a client
+    admin of its account and the firm lets client admins version its documents
+    (``Firm.clients_may_version``); client members never add versions to the firm's
+    documents. ValueError for any other action."""
+    check = _DOCUMENT_CHECKS[_known(action, _DOCUMENT_CHECKS, "can_on_document")]
+    return _active(user) and check(user, document)
 
 
 def has_privileged_grant(user: AnyUser, item: models.Model) -> bool:

@@ -7,23 +7,31 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.sessions.models import Session
 from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from accounts import permissions
-from accounts.errors import Invalid
+from accounts.errors import Invalid, NotFound
 from accounts.ids import is_public_id
 from accounts.models import (
+    SESSION_INDEXED_ENGINES,
     ClientAccount,
     FirmRole,
     Invitation,
     Matter,
     Membership,
+    SessionKeyDigest,
+    SignedInSession,
     TeamAssignment,
     User,
+    session_digest,
 )
 from accounts.permissions import Action, Role
 
@@ -145,6 +153,15 @@ def user_by_public_id(public_id: object, *, active_only: bool = False) -> User |
     if active_only:
         users = users.filter(is_active=True)
     return users.first()
+
+
+def person_for(viewer: User, public_id: object) -> User:
+    """The person with this public id if ``viewer`` may see them
+    (``permissions.can_view_person``); NotFound alike for unknown and hidden people."""
+    person = user_by_public_id(public_id)
+    if person is None or not permissions.can_view_person(viewer, person):
+        raise NotFound("No such person.")
+    return person
 
 
 @dataclass(frozen=True)
@@ -408,3 +425,51 @@ def firm_staff_active() -> list[User]:
 def team_place(account: ClientAccount, user: User) -> TeamAssignment | None:
     """The user's place on the account's team, or None."""
     return TeamAssignment.objects.filter(account=account, user=user).first()
+
+
+# --- signed-in sessions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: str
+    device: str
+    ip: str | None
+    signed_in_at: datetime
+    last_seen_at: datetime
+    current: bool
+
+
+def signed_in_session(session_key: str | None) -> SignedInSession | None:
+    """The index row of this session, if it has one."""
+    if not session_key:
+        return None
+    return SignedInSession.objects.filter(key_digest=session_digest(session_key)).first()
+
+
+def signed_in_sessions(user: User, current_session_key: str | None) -> list[SessionRow]:
+    """The person's signed-in browsers (at most 200), the current one first, then by last
+    use; rows whose session expired or was deleted behind the index's back are left out.
+    Two queries."""
+    rows = list(SignedInSession.objects.filter(user=user).order_by("-last_seen_at")[:200])
+    if settings.SESSION_ENGINE in SESSION_INDEXED_ENGINES and rows:
+        live = set(
+            Session.objects.annotate(digest=SessionKeyDigest("session_key"))
+            .filter(digest__in=[row.key_digest for row in rows], expire_date__gt=timezone.now())
+            .values_list("digest", flat=True)
+        )
+        rows = [row for row in rows if row.key_digest in live]
+    current = session_digest(current_session_key) if current_session_key else None
+    answer = [
+        SessionRow(
+            id=row.public_id,
+            device=row.device,
+            ip=row.ip,
+            signed_in_at=row.signed_in_at,
+            last_seen_at=row.last_seen_at,
+            current=row.key_digest == current,
+        )
+        for row in rows
+    ]
+    answer.sort(key=lambda row: not row.current)
+    return answer

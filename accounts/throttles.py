@@ -45,3 +45,35 @@ def window_count(key: str, window: int) -> int:
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=window + 1)
         return 1
+
+
+class FailureCounter:
+    """Counts failures of one kind for one value (a person's wrong passwords, wrong codes)
+    in fixed windows; once ``limit`` failures are in the current window, ``refused`` says so
+    until the window ends. A limit below 1 turns it off."""
+
+    def __init__(self, scope: str, *, limit: int, window: int) -> None:
+        self.scope, self.limit, self.window = scope, limit, window
+
+    def refused(self, value: str) -> bool:
+        if self.limit < 1:
+            return False
+        try:
+            return (cache.get(cache_key(self.scope, value, self.window)) or 0) >= self.limit
+        except Exception as problem:
+            log.warning("throttle %s not read: %s", self.scope, problem)
+            return False
+
+    def failed(self, value: str) -> None:
+        if self.limit < 1:
+            return
+        try:
+            window_count(cache_key(self.scope, value, self.window), self.window)
+        except Exception as problem:
+            log.warning("throttle %s not counted: %s", self.scope, problem)
+
+    def clear(self, value: str) -> None:
+        try:
+            cache.delete(cache_key(self.scope, value, self.window))
+        except Exception as problem:
+            log.warning("throttle %s not cleared: %s", self.scope, problem)

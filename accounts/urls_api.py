@@ -18,4 +18,5 @@ urlpatterns = [
         api.account_team_member,
         name="account_team_member",
     ),
+    path("me/password", api.me_password, name="me_password"),
 ]

@@ -99,11 +99,15 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "guardian",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     "evidence",
     "messaging",
     "vault",
     "approvals",
+    "search",
     "frontend",
 ]
 
@@ -118,6 +122,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
+    "accounts.time_zones.TimeZoneMiddleware",
+    "accounts.middleware.SessionSeenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that it sees the outcome of authentication attempts.
@@ -237,6 +245,33 @@ ATRIUM_PASSWORD_RESET_LIMITS = {
         "window": _PASSWORD_RESET_WINDOW,
     },
 }
+
+# Wrong current passwords (changing the password, turning two-factor off) one person may
+# give per window before every try is refused until the window ends.
+ATRIUM_PASSWORD_CHANGE_LIMIT = {
+    "limit": env.int("ATRIUM_PASSWORD_CHANGE_FAILURE_LIMIT", default=5),
+    "window": max(1, env.int("ATRIUM_PASSWORD_CHANGE_WINDOW_MINUTES", default=15)) * 60,
+}
+
+# Two-factor sign-in (TOTP, with recovery codes). Firm admins and staff must use it when the
+# firm says so on its Branding page; until a firm admin decides, this setting decides.
+ATRIUM_REQUIRE_TWO_FACTOR = env.bool("ATRIUM_REQUIRE_TWO_FACTOR", default=PRODUCTION)
+# Wrong codes one person may give per window (signing in, setting up, turning it off).
+ATRIUM_TWO_FACTOR_LIMIT = {
+    "limit": env.int("ATRIUM_TWO_FACTOR_FAILURE_LIMIT", default=5),
+    "window": max(1, env.int("ATRIUM_TWO_FACTOR_WINDOW_MINUTES", default=15)) * 60,
+}
+
+
+def _totp_issuer(device) -> str:
+    """The issuer an authenticator app shows beside the code: the firm's name (read when a
+    code is set up, never at import)."""
+    from accounts.services.firm import firm_get
+
+    return firm_get().name
+
+
+OTP_TOTP_ISSUER = _totp_issuer
 
 # Login throttling: a lock-out after repeated failures for one e-mail from one address,
 # and for every e-mail from one client address after more failures across addresses
@@ -469,6 +504,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [csp.SELF],
         "font-src": [csp.SELF],
         "connect-src": [csp.SELF],
+        # pdf.js parses PDFs in a module worker served from this origin; nothing else
+        # (no blob: or data: workers) may run as one.
+        "worker-src": [csp.SELF],
         "object-src": [csp.NONE],
         "base-uri": [csp.NONE],
         "form-action": [csp.SELF],

@@ -124,6 +124,14 @@ class BrandingForm(forms.Form):
         return self.cleaned_data.get("matter_word") or None
 
 
+class DocumentRulesForm(forms.Form):
+    clients_may_version = forms.BooleanField(
+        required=False,
+        label="Client admins may upload new versions of the firm's documents",
+        help_text="Client members never can; they add their own documents instead.",
+    )
+
+
 class ThreadForm(forms.Form):
     """A new conversation in an account; ``matters`` are the ones the person may choose."""
 
@@ -263,3 +271,116 @@ class FirmPersonForm(forms.Form):
         if cleaned.get("action") == "role" and not cleaned.get("firm_role"):
             self.add_error("firm_role", "Choose a role.")
         return cleaned
+
+
+# --- a person's own settings ---------------------------------------------------------------
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    from django.conf import settings
+
+    from accounts.time_zones import time_zone_names
+
+    default = ("", f"The firm's time zone ({settings.TIME_ZONE})")
+    return [default] + [(name, name.replace("_", " ")) for name in time_zone_names()]
+
+
+class ProfileForm(forms.Form):
+    """The profile page. Checks of substance (zone known, picture readable) are the
+    service's (``accounts.services.profile``); the form parses."""
+
+    name = forms.CharField(
+        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Dates and times on every page are shown in this zone.",
+    )
+    avatar = forms.FileField(
+        label="Picture (PNG, JPEG, GIF or WebP, up to 2 MB)",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
+    )
+    remove_avatar = forms.BooleanField(label="Remove my picture", required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = _time_zone_choices()
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validators_help_text_html(),
+    )
+    new_password2 = forms.CharField(
+        label="Repeat the new password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "password_%s")
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", "The two passwords differ.")
+        return cleaned
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "text",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+    def __init__(self, *args, label: str | None = None, help_text: str = "", **kwargs) -> None:
+        kwargs.setdefault("auto_id", "code_%s")
+        super().__init__(*args, **kwargs)
+        if label:
+            self.fields["code"].label = label
+        self.fields["code"].help_text = help_text
+
+
+class TwoFactorDisableForm(forms.Form):
+    current_password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label="A code from your app, or a recovery code",
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "disable_%s")
+        super().__init__(*args, **kwargs)
+
+
+class FirmTwoFactorForm(forms.Form):
+    require_two_factor = forms.BooleanField(
+        label="Require two-factor sign-in of firm admins and staff",
+        required=False,
+        help_text="They set it up at their next page; until then they can do nothing else.",
+    )

@@ -195,3 +195,48 @@ class DigestState(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} e-mailed about thread {self.thread_id} to #{self.emailed_seq}"
+
+
+class Channel(models.TextChoices):
+    """How a person is told of one kind of thing (``messaging.preferences``)."""
+
+    LIVE = "live", "In the portal only"
+    EMAIL = "email", "In the portal and by e-mail"
+    DIGEST = "digest", "In the portal and in a daily e-mail"
+    OFF = "off", "Off"
+
+
+class NotificationPreference(models.Model):
+    """One person's choice for one kind of notification, stored only where it differs from
+    the default (``messaging.preferences.DEFAULT_CHANNEL``). ``kind`` is ``messages`` (new
+    messages in threads they follow) or a declared ``NoticeKind``'s value."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=32)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind"], name="messaging_notification_preference_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.kind} {self.channel}"
+
+
+class DailyDigest(models.Model):
+    """When a person who chose the daily e-mail for something gets their next one, and what
+    it covers (everything since ``covered_until``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_digest"
+    )
+    due_at = models.DateTimeField(db_index=True)
+    covered_until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"daily digest of user {self.user_id} due {self.due_at:%Y-%m-%d %H:%M}"

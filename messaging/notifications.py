@@ -32,8 +32,17 @@ from accounts.errors import Invalid
 from accounts.mail import send_branded_mail
 from accounts.models import User
 from accounts.services.firm import Vocabulary, vocabulary
-from messaging import events, registry
-from messaging.models import DigestState, Message, Notification, ReadState, Thread, ThreadMute
+from messaging import events, preferences, registry
+from messaging.models import (
+    Channel,
+    DailyDigest,
+    DigestState,
+    Message,
+    Notification,
+    ReadState,
+    Thread,
+    ThreadMute,
+)
 from messaging.registry import NoticeKind
 
 log = logging.getLogger(__name__)
@@ -138,6 +147,8 @@ def mentions_notify(*, thread: Thread, message: Message, actor: User) -> list[No
         and person.name
         and re.search(r"(?<!\w)@" + re.escape(person.name.casefold()) + r"(?!\w)", text)
     ]
+    channels = preferences.channels_of([p.pk for p in mentioned], MENTION.value)
+    mentioned = [p for p in mentioned if channels[p.pk] != Channel.OFF]
     created = Notification.objects.bulk_create(
         [
             Notification(
@@ -237,6 +248,8 @@ def _notify(
         and person.pk not in exclude
         and (among is None or person.pk in among)
     ]
+    channels = preferences.channels_of([p.pk for p in told], kind)
+    told = [p for p in told if channels[p.pk] != Channel.OFF]
     created = Notification.objects.bulk_create(
         [
             Notification(
@@ -306,10 +319,15 @@ def thread_muted(user: User, thread: Thread) -> bool:
 # --- e-mail digests -------------------------------------------------------------------------
 
 
-def _digest_lines(person: User, thread: Thread) -> dict | None:
-    """What one person has not read in one thread and has not been e-mailed about: the
-    messages of others, and the updates they were notified of (a document added, a matter's
-    status changed), each said the way its kind says it."""
+def _digest_lines(
+    person: User, thread: Thread, choices: dict[str, str] | None = None
+) -> dict | None:
+    """What one person has not read in one thread and has not been e-mailed about, of what
+    they chose to be e-mailed about soon (``messaging.preferences``; every kind by default):
+    the messages of others (or only those that mention them), and the updates they were
+    notified of (a document added, a matter's status changed), each said the way its kind
+    says it."""
+    choices = choices or {}
     read = (
         ReadState.objects.filter(user=person, thread=thread)
         .values_list("last_read_seq", flat=True)
@@ -329,12 +347,29 @@ def _digest_lines(person: User, thread: Thread) -> dict | None:
         .select_related("author")
         .order_by("seq")
     )
-    count = unseen.count()
-    updates = list(
+    later = [kind for kind, channel in choices.items() if channel != Channel.EMAIL]
+    if preferences.channel_in(choices, preferences.MESSAGES) != Channel.EMAIL:
+        if preferences.channel_in(choices, MENTION.value) == Channel.EMAIL:
+            unseen = unseen.filter(
+                pk__in=Notification.objects.filter(
+                    user=person, thread=thread, kind=MENTION.value
+                ).values("message_id")
+            )
+        else:
+            unseen = unseen.none()
+    return _thread_lines(
+        thread,
+        unseen,
         Notification.objects.filter(user=person, thread=thread, message__isnull=True, seq__gt=seen)
+        .exclude(kind__in=later)
         .select_related("actor")
-        .order_by("seq")
+        .order_by("seq"),
     )
+
+
+def _thread_lines(thread: Thread, unseen: QuerySet[Message], updates_qs) -> dict | None:
+    count = unseen.count()
+    updates = list(updates_qs)
     if not count and not updates:
         return None
     latest = list(unseen.reverse()[:DIGEST_MESSAGES_SHOWN]) if not thread.privileged else []
@@ -386,10 +421,10 @@ def digests_send(*, now: datetime | None = None) -> int:
             if not claimed:
                 continue
             muted = set(ThreadMute.objects.filter(thread=thread).values_list("user_id", flat=True))
-            for person in thread_followers(thread):
-                if person.pk in muted:
-                    continue
-                lines = _digest_lines(person, thread)
+            followers = [p for p in thread_followers(thread) if p.pk not in muted]
+            choices = preferences.choices_of(p.pk for p in followers)
+            for person in followers:
+                lines = _digest_lines(person, thread, choices.get(person.pk))
                 if lines is None:
                     continue
                 per_person[person.pk].append(lines)
@@ -399,18 +434,102 @@ def digests_send(*, now: datetime | None = None) -> int:
                 )
     sent = 0
     for person_id, threads in per_person.items():
-        person = people[person_id]
-        total = sum(t["count"] for t in threads)
-        updates = sum(t["update_count"] for t in threads)
-        subject = digest_subject(total, updates)
-        try:
-            send_branded_mail(
-                to=[person.email],
-                subject=subject,
-                template="messaging/email/digest",
-                context={"person": person, "threads": threads, "total": total, "lead": subject},
-            )
-            sent += 1
-        except Exception:
-            log.exception("e-mailing the digest to %s failed", person.public_id)
+        sent += _digest_mail(people[person_id], threads)
     return sent
+
+
+def _digest_mail(person: User, threads: list[dict], *, daily: bool = False) -> int:
+    total = sum(t["count"] for t in threads)
+    updates = sum(t["update_count"] for t in threads)
+    subject = digest_subject(total, updates)
+    if daily:
+        subject = "Your daily digest: " + subject
+    try:
+        send_branded_mail(
+            to=[person.email],
+            subject=subject,
+            template="messaging/email/digest",
+            context={"person": person, "threads": threads, "total": total, "lead": subject},
+        )
+    except Exception:
+        log.exception("e-mailing the digest to %s failed", person.public_id)
+        return 0
+    return 1
+
+
+# --- the daily e-mail -------------------------------------------------------------------------
+
+
+def _daily_lines(person: User, since: datetime, choices: dict[str, str]) -> list[dict]:
+    """What ``person`` chose to hear of once a day and has not read, since ``since``: new
+    messages in the threads they follow (or only those mentioning them), and the updates of
+    the kinds they chose, on threads they can still read. A fixed number of queries per
+    thread with something to say."""
+    daily = {kind for kind, channel in choices.items() if channel == Channel.DIGEST}
+    if not daily:
+        return []
+    visible = permissions.visible_items(person, Thread.objects.all())
+    muted = ThreadMute.objects.filter(user=person).values("thread_id")
+    messages = Message.objects.filter(
+        thread__in=visible.values("pk"), created_at__gt=since, deleted_at__isnull=True
+    ).exclude(author=person)
+    if preferences.MESSAGES in daily:
+        messages = messages.exclude(thread_id__in=muted)
+    elif MENTION.value in daily:
+        messages = messages.filter(
+            pk__in=Notification.objects.filter(user=person, kind=MENTION.value).values("message_id")
+        )
+    else:
+        messages = messages.none()
+    updates = Notification.objects.filter(
+        user=person,
+        thread__in=visible.values("pk"),
+        message__isnull=True,
+        created_at__gt=since,
+        read_at__isnull=True,
+        kind__in=daily,
+    )
+    thread_ids = set(messages.values_list("thread_id", flat=True)) | set(
+        updates.values_list("thread_id", flat=True)
+    )
+    read = dict(
+        ReadState.objects.filter(user=person, thread_id__in=thread_ids).values_list(
+            "thread_id", "last_read_seq"
+        )
+    )
+    lines = []
+    for thread in Thread.objects.filter(pk__in=thread_ids).select_related("account"):
+        seen = read.get(thread.pk, 0)
+        found = _thread_lines(
+            thread,
+            messages.filter(thread=thread, seq__gt=seen).select_related("author").order_by("seq"),
+            updates.filter(thread=thread, seq__gt=seen).select_related("actor").order_by("seq"),
+        )
+        if found is not None:
+            lines.append(found)
+    return lines
+
+
+def daily_digests_send(*, now: datetime | None = None) -> int:
+    """Send the daily e-mails that are due, each covering what happened since the last one,
+    and set each person's next. Safe to run concurrently and again: each is claimed by one
+    run. Returns the number of e-mails sent."""
+    now = now or timezone.now()
+    sent = 0
+    for digest in DailyDigest.objects.filter(due_at__lte=now).select_related("user"):
+        person = digest.user
+        following = preferences.next_daily_digest(person, now)
+        claimed = DailyDigest.objects.filter(pk=digest.pk, due_at=digest.due_at).update(
+            due_at=following, covered_until=now
+        )
+        if not claimed or not person.is_active:
+            continue
+        choices = preferences.choices_of([person.pk]).get(person.pk, {})
+        threads = _daily_lines(person, digest.covered_until, choices)
+        if threads:
+            sent += _digest_mail(person, threads, daily=True)
+    return sent
+
+
+def daily_digest_next_due() -> datetime | None:
+    return DailyDigest.objects.order_by("due_at").values_list("due_at", flat=True).first()

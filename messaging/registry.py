@@ -151,6 +151,11 @@ def notice_kind(value: str) -> NoticeKind | None:
     return _notice_kinds.get(value)
 
 
+def notice_kinds() -> tuple[NoticeKind, ...]:
+    """Every declared notification kind, in declaration order."""
+    return tuple(_notice_kinds.values())
+
+
 def event_types() -> tuple[EventType, ...]:
     return tuple(_event_types.values())
 

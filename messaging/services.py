@@ -15,7 +15,8 @@ from accounts.errors import Forbidden, Invalid, NotFound
 from accounts.models import ClientAccount, Matter, User
 from accounts.permissions import Action
 from accounts.services import privileged
-from messaging import events, notifications
+from accounts.signals import send_on_commit
+from messaging import events, notifications, signals
 from messaging.models import Event, Message, ReadState, Thread
 from messaging.sequence import append_event, next_seq
 
@@ -202,6 +203,7 @@ def message_store(
             }
             append_event(thread, seq, frame, message)
             _mark_read_to_newest(actor, thread, seq)
+            send_on_commit(signals.message_changed, message=message)
     except IntegrityError:
         # The same client_id raced in from another tab or worker: the first one won.
         existing = (
@@ -267,6 +269,7 @@ def _change_own_message(actor: User, message_id: str, event_type: str, **changes
             "message": message_json(message, actor),
         }
         append_event(thread, seq, frame, message)
+        send_on_commit(signals.message_changed, message=message)
     return seq
 
 

@@ -140,3 +140,19 @@ def people(acme, globex):
         "client_member": factories.client(acme, name="Morgan Member"),
         "other_client": factories.client(globex, role="admin", name="Gina Globex"),
     }
+
+
+@pytest.fixture
+def otp_clock(monkeypatch, settings):
+    """The clock django-otp reads for time-based codes, moved by the test
+    (``otp_clock.value += 30`` is the next code). django-otp's own growing delay after a
+    wrong code is off, so that a test's right code right after a wrong one is judged."""
+    import time
+    from types import SimpleNamespace
+
+    import django_otp.plugins.otp_totp.models as totp_models
+
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    now = SimpleNamespace(value=time.time())
+    monkeypatch.setattr(totp_models, "time", SimpleNamespace(time=lambda: now.value))
+    return now

@@ -11,7 +11,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import ClientAccount, ClientRole, FirmRole, Matter, User
-from accounts.services import client_accounts, matters
+from accounts.services import client_accounts, matters, sessions
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)
@@ -104,4 +104,62 @@ def session_cookie(user: User, *, expiry: int | None = None) -> str:
     if expiry is not None:
         store.set_expiry(expiry)
     store.save()
+    # Indexed as a sign-in through the login page indexes it.
+    sessions.session_record(
+        user=user, session_key=store.session_key, ip="127.0.0.1", user_agent="tests"
+    )
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+def totp_code(device, at: float | None = None) -> str:
+    """The code an authenticator app shows for ``device`` at ``at`` (a ``time.time()``
+    value; now if None)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():0{device.digits}d}"
+
+
+def image_bytes(
+    width: int = 640,
+    height: int = 480,
+    *,
+    fmt: str = "PNG",
+    mode: str = "RGB",
+    colour=(200, 40, 40),
+    orientation: int | None = None,
+) -> bytes:
+    """A picture made by Pillow; ``orientation`` writes that EXIF orientation (JPEG), with
+    a camera's make, so that a test can check both are gone from the thumbnail."""
+    import io
+
+    from PIL import Image
+
+    picture = Image.new(mode, (width, height), colour if mode != "1" else 1)
+    out = io.BytesIO()
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation  # Orientation
+        exif[0x010F] = "Atrium Test Camera"  # Make
+        picture.save(out, fmt, exif=exif.tobytes())
+    else:
+        picture.save(out, fmt)
+    return out.getvalue()
+
+
+def pdf_bytes(pages: int = 2) -> bytes:
+    """A PDF of ``pages`` pages (one picture each: a dark box on a light page), as Pillow
+    writes it."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    sheets = [Image.new("RGB", (420, 595), (255, 255, 255 - 40 * n)) for n in range(pages)]
+    for sheet in sheets:
+        ImageDraw.Draw(sheet).rectangle((60, 60, 360, 200), fill=(20, 30, 90))
+    out = io.BytesIO()
+    sheets[0].save(out, "PDF", save_all=True, append_images=sheets[1:])
+    return out.getvalue()

@@ -304,20 +304,47 @@ class _AsyncChunks:
         return chunk
 
 
+def _streamed(request: HttpRequest, download: services.Download, *, attachment: bool):
+    """A version's plaintext as it is decrypted, never run or embedded by the browser as
+    a page of its own (``sandbox``)."""
+    version = download.version
+    content = _AsyncChunks(download) if isinstance(request, ASGIRequest) else iter(download)
+    response = StreamingHttpResponse(content, content_type=version.content_type)
+    response["Content-Length"] = str(version.size)
+    response["Content-Disposition"] = content_disposition_header(attachment, version.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Atrium-SHA256"] = version.sha256
+    return response
+
+
 @api_endpoint("GET")
 def version_download(request: HttpRequest, version_id: str) -> HttpResponse:
     version = services.version_for(request.user, version_id)
     download = services.download_open(
         actor=request.user, version=version, meta=client_meta(request)
     )
-    content = _AsyncChunks(download) if isinstance(request, ASGIRequest) else iter(download)
-    response = StreamingHttpResponse(content, content_type=version.content_type)
-    response["Content-Length"] = str(version.size)
-    response["Content-Disposition"] = content_disposition_header(True, version.filename)
+    return _streamed(request, download, attachment=True)
+
+
+@api_endpoint("GET")
+def version_preview(request: HttpRequest, version_id: str) -> HttpResponse:
+    """The version inline, for the document page's preview (a PDF or an image)."""
+    version = services.version_for(request.user, version_id)
+    preview = services.preview_open(actor=request.user, version=version, meta=client_meta(request))
+    return _streamed(request, preview, attachment=False)
+
+
+@api_endpoint("GET")
+def version_thumbnail(request: HttpRequest, version_id: str) -> HttpResponse:
+    version = services.version_for(request.user, version_id)
+    data = services.thumbnail_read(actor=request.user, version=version, meta=client_meta(request))
+    response = HttpResponse(data, content_type=services.THUMBNAIL_TYPE)
     response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
+    # Private to the person, and asked again each time: a revoked grant hides it at once.
+    response["Cache-Control"] = "private, no-cache"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["X-Atrium-SHA256"] = version.sha256
     return response
 
 

@@ -28,6 +28,10 @@ def upload_public_id() -> str:
     return new_public_id("upl")
 
 
+def thumbnail_public_id() -> str:
+    return new_public_id("thm")
+
+
 class AccountKey(models.Model):
     """A client account's key, wrapped by a master key. Shredding forgets the wrapped key,
     which makes every version of the account unreadable; the row stays as the record."""
@@ -64,6 +68,9 @@ class Folder(models.Model):
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
     )
     name = models.CharField(max_length=120)
+    # The account's one "Shared in conversations" folder, where files attached in its
+    # threads land (``vault.services.folders.shared_folder``).
+    for_conversations = models.BooleanField(default=False, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -72,6 +79,11 @@ class Folder(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=models.Q(for_conversations=True),
+                name="vault_folder_one_for_conversations",
+            ),
             models.UniqueConstraint(
                 fields=["account", "parent", "name"], name="vault_folder_unique_name"
             ),
@@ -150,6 +162,28 @@ class Version(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} v{self.number}"
+
+
+class Thumbnail(models.Model):
+    """A small picture of an image version, made at upload and sealed like a version: its own
+    data key, wrapped by the account key for the thumbnail's id, which the sealed header
+    names (``docs/vault-format.md``). Its pixels carry no metadata of the original."""
+
+    public_id = models.CharField(
+        max_length=40, unique=True, default=thumbnail_public_id, editable=False
+    )
+    version = models.OneToOneField(Version, on_delete=models.CASCADE, related_name="thumbnail")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=40)
+    storage_name = models.CharField(max_length=200, unique=True, editable=False)
+    stored_size = models.PositiveBigIntegerField(editable=False)
+    wrapped_data_key = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"thumbnail of {self.version}"
 
 
 class UploadSession(models.Model):

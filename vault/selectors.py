@@ -9,7 +9,11 @@ from accounts import permissions
 from accounts.errors import Invalid
 from accounts.models import ClientAccount, User
 from accounts.permissions import Action
-from vault.models import AccessRecord, Document, Folder, Version
+from vault.models import AccessRecord, Document, Folder, Thumbnail, Version
+
+# What the browser may show in a page rather than save: PDFs (drawn by pdf.js) and the
+# raster images every browser decodes; never SVG or HTML, which can run script.
+PREVIEW_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", "image/gif", "image/webp"})
 
 ACCESS_LOG_LIMIT = 200
 
@@ -24,7 +28,27 @@ def download_url(version: Version) -> str:
     return reverse("vault_api:download", args=[version.public_id])
 
 
+def thumbnail_of(version: Version) -> Thumbnail | None:
+    """The version's thumbnail, None if it has none (callers ``select_related`` it)."""
+    return getattr(version, "thumbnail", None)
+
+
+def preview_url(version: Version) -> str | None:
+    """Where the document page shows a version in the browser; None if it is not a type
+    the browser is trusted to show."""
+    if version.content_type not in PREVIEW_TYPES:
+        return None
+    return reverse("vault_api:preview", args=[version.public_id])
+
+
+def thumbnail_url(version: Version) -> str | None:
+    if thumbnail_of(version) is None:
+        return None
+    return reverse("vault_api:thumbnail", args=[version.public_id])
+
+
 def version_json(version: Version) -> dict:
+    """Callers fetch ``uploaded_by`` and ``thumbnail`` with ``select_related``."""
     return {
         "id": version.public_id,
         "number": version.number,
@@ -35,6 +59,8 @@ def version_json(version: Version) -> dict:
         "created_at": version.created_at.isoformat(),
         "uploaded_by": _person(version.uploaded_by),
         "download_url": download_url(version),
+        "preview_url": preview_url(version),
+        "thumbnail_url": thumbnail_url(version),
     }
 
 
@@ -92,7 +118,14 @@ def documents_visible(
         queryset = queryset.filter(folder=folder)
     return (
         permissions.visible_items(user, queryset)
-        .select_related("account", "folder", "matter", "created_by", "latest_version__uploaded_by")
+        .select_related(
+            "account",
+            "folder",
+            "matter",
+            "created_by",
+            "latest_version__uploaded_by",
+            "latest_version__thumbnail",
+        )
         .order_by("-updated_at", "-pk")
     )
 
@@ -114,7 +147,7 @@ def folders_of(user: User, account: ClientAccount) -> QuerySet[Folder]:
 
 
 def versions_of(document: Document) -> list[Version]:
-    return list(document.versions.select_related("uploaded_by").order_by("-number"))
+    return list(document.versions.select_related("uploaded_by", "thumbnail").order_by("-number"))
 
 
 def can_see_access_log(user: User, document: Document) -> bool:

@@ -140,8 +140,7 @@ def upload_open(
     else:
         note = ""
     if document is not None:
-        if not permissions.can_on_item(actor, Action.VIEW, document):
-            raise NotFound
+        services.version_add_check(actor=actor, document=document)
         account = document.account
     elif account is None or not permissions.can_on_account(actor, Action.VIEW, account):
         raise NotFound

@@ -12,6 +12,11 @@ from django.dispatch import Signal
 # meta (the request's address and user agent, or None).
 version_added = Signal()
 
+# A document was added, or given a new version; sent once the storing transaction has
+# committed (``accounts.signals.send_on_commit``). Receivers read the document again.
+# Arguments: document_pk.
+document_changed = Signal()
+
 log = logging.getLogger(__name__)
 
 

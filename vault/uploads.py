@@ -145,9 +145,12 @@ class UploadRefused(Exception):
 class SealingUploadHandler(FileUploadHandler):
     chunk_size = PIECE_BYTES
 
-    def __init__(self, request=None, *, max_bytes: int | None = None):
+    def __init__(self, request=None, *, max_bytes: int | None = None, object_id: str | None = None):
         super().__init__(request)
         self.max_bytes = settings.ATRIUM_VAULT_MAX_BYTES if max_bytes is None else max_bytes
+        # The id the sealed header names: a new version's, unless the caller seals
+        # something else (a thumbnail) under its own id.
+        self.object_id = object_id
         self.refused: UploadRefused | None = None
         self.taken = False
         self._spool = None
@@ -168,7 +171,7 @@ class SealingUploadHandler(FileUploadHandler):
         if field_name != FIELD or self.taken or self.refused:
             raise SkipFile
         self.taken = True
-        self.version_id = version_public_id()
+        self.version_id = self.object_id or version_public_id()
         self.data_key = crypto.new_key()
         self.sealer = crypto.Sealer(self.data_key, self.version_id)
         self.digest = hashlib.sha256()
@@ -254,11 +257,12 @@ def sealed_from_bytes(
     *,
     content_type: str = "application/octet-stream",
     piece_bytes: int | None = None,
+    object_id: str | None = None,
 ) -> SealedUpload:
-    """Seal bytes already in hand the way an upload's body is sealed (for commands and
-    imports, not requests). Raises ``StopUpload`` if the handler refuses them; read
-    ``handler.refused`` for why."""
-    handler = SealingUploadHandler()
+    """Seal bytes already in hand the way an upload's body is sealed (for commands, imports
+    and thumbnails, not requests), under ``object_id`` if given, else a new version id.
+    Raises ``StopUpload`` if the handler refuses them; read ``handler.refused`` for why."""
+    handler = SealingUploadHandler(object_id=object_id)
     handler.new_file(FIELD, filename, content_type, len(data))
     step = piece_bytes or handler.chunk_size
     for start in range(0, len(data), step):

@@ -18,4 +18,6 @@ urlpatterns = [
     path("uploads/<str:upload_id>", api.upload_detail, name="upload"),
     path("uploads/<str:upload_id>/complete", api.upload_complete, name="upload_complete"),
     path("versions/<str:version_id>/download", api.version_download, name="download"),
+    path("versions/<str:version_id>/preview", api.version_preview, name="preview"),
+    path("versions/<str:version_id>/thumbnail", api.version_thumbnail, name="thumbnail"),
 ]

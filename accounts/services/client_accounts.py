@@ -217,6 +217,7 @@ def membership_add(
             membership.save(update_fields=["role"])
             signals.access_reduced_on_commit({user.pk})
         user.groups.add(_group_for_role(account, role))
+        signals.send_on_commit(signals.person_changed, user_pk=user.pk)
     return membership
 
 
@@ -229,6 +230,7 @@ def membership_remove(*, actor: User | None, account: ClientAccount, user: User)
         user.groups.remove(account.members_group, account.admins_group)
         permissions.privileged_grants_withdraw(user, account)
         signals.access_reduced_on_commit({user.pk})
+        signals.send_on_commit(signals.person_changed, user_pk=user.pk)
 
 
 def team_manage_check(actor: User) -> None:
@@ -274,6 +276,7 @@ def team_assign(
         if changed:
             assignment.save(update_fields=changed)
         user.groups.add(account.team_group)
+        signals.send_on_commit(signals.person_changed, user_pk=user.pk)
     return assignment
 
 
@@ -292,3 +295,4 @@ def team_unassign(*, actor: User | None, account: ClientAccount, user: User) -> 
         user.groups.remove(account.team_group)
         permissions.privileged_grants_withdraw(user, account)
         signals.access_reduced_on_commit({user.pk})
+        signals.send_on_commit(signals.person_changed, user_pk=user.pk)

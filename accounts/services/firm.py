@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -11,6 +12,8 @@ from PIL import Image, UnidentifiedImageError
 from accounts import permissions
 from accounts.errors import Forbidden, Invalid
 from accounts.models import Firm, MatterWord, User, hex_colour
+
+log = logging.getLogger(__name__)
 
 _LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 LOGO_MAX_BYTES = 512 * 1024
@@ -129,4 +132,17 @@ def firm_update_branding(
         if old_logo and old_logo != new_logo:
             storage = firm.logo.storage
             transaction.on_commit(lambda: storage.delete(old_logo))
+    return firm
+
+
+def firm_update_document_rules(*, actor: User, clients_may_version: bool) -> Firm:
+    """Whether client admins may add versions to the documents the firm uploaded (client
+    members never may). Firm admins only (Forbidden otherwise)."""
+    if not permissions.can_manage_firm(actor):
+        raise Forbidden("Only firm admins can change how clients work with documents.")
+    with transaction.atomic():
+        firm = Firm.objects.select_for_update().get(pk=firm_get().pk)
+        firm.clients_may_version = bool(clients_may_version)
+        firm.save(update_fields=["clients_may_version", "updated_at"])
+    log.info("firm: %s set clients_may_version to %s", actor.public_id, firm.clients_may_version)
     return firm

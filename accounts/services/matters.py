@@ -40,6 +40,7 @@ def matter_create(
         )
         if privileged and actor is not None:
             permissions.privileged_grant(matter, actor)
+        signals.send_on_commit(signals.matter_changed, matter_pk=matter.pk)
     return matter
 
 

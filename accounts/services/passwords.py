@@ -12,14 +12,16 @@ import logging
 from enum import StrEnum
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts import permissions, throttles
-from accounts.errors import Forbidden
+from accounts.errors import Forbidden, Invalid, Throttled
 from accounts.mail import send_branded_mail
 from accounts.models import User, normalize_email
 from accounts.services.sessions import sessions_end
@@ -122,5 +124,78 @@ def password_reset_force(*, actor: User, user: User) -> int:
         actor.public_id,
         ended,
         ", link sent" if user.is_active else ", no link (inactive)",
+    )
+    return ended
+
+
+# Hashing is deliberately slow; nobody's password is longer than this.
+NEW_PASSWORD_MAX = 1024
+
+
+def _wrong_passwords() -> throttles.FailureCounter:
+    limits = settings.ATRIUM_PASSWORD_CHANGE_LIMIT
+    return throttles.FailureCounter(
+        "password-change", limit=limits["limit"], window=limits["window"]
+    )
+
+
+def password_check_current(*, user: User, password: object, purpose: str) -> None:
+    """Confirm that ``password`` is ``user``'s current one, for a change that needs it
+    (``purpose``, for the log). Wrong ones are counted per person; past the limit every try
+    is refused until the window ends, right or wrong.
+
+    Raises Throttled (429 ``too_many_attempts``) or Invalid (``current_password``:
+    ``wrong``)."""
+    if not isinstance(password, str) or not password:
+        raise Invalid("Enter your current password.", fields={"current_password": "required"})
+    counter = _wrong_passwords()
+    key = str(user.pk)
+    if counter.refused(key):
+        log.warning("%s refused for %s: too many wrong passwords", purpose, user.public_id)
+        raise Throttled(
+            "Too many wrong passwords; wait a few minutes and try again.",
+            fields={"current_password": "too_many_attempts"},
+        )
+    if not user.check_password(password):
+        counter.failed(key)
+        log.info("%s: wrong current password for %s", purpose, user.public_id)
+        raise Invalid("That is not your current password.", fields={"current_password": "wrong"})
+
+
+def password_change(
+    *, user: User, current_password: object, new_password: object, keep_session_key: str | None
+) -> int:
+    """The person changes their own password: the current one is checked (and wrong ones
+    limited, ``password_check_current``), the new one validated by the configured
+    validators, and every other session of theirs ends, with its sockets
+    (``sessions_end``). Returns how many sessions ended. The caller keeps its own session
+    signed in (``update_session_auth_hash``).
+
+    Raises Throttled, or Invalid naming ``current_password`` (``wrong``) or ``new_password``
+    (``required``, ``weak``, ``unchanged``)."""
+    if not isinstance(new_password, str) or not new_password:
+        raise Invalid("Choose a new password.", fields={"new_password": "required"})
+    if len(new_password) > NEW_PASSWORD_MAX:
+        raise Invalid(
+            f"A password has at most {NEW_PASSWORD_MAX} characters.",
+            fields={"new_password": "too_long"},
+        )
+    password_check_current(user=user, password=current_password, purpose="password change")
+    if new_password == current_password:
+        raise Invalid(
+            "The new password must differ from the current one.",
+            fields={"new_password": "unchanged"},
+        )
+    try:
+        validate_password(new_password, user)
+    except ValidationError as error:
+        raise Invalid(" ".join(error.messages), fields={"new_password": "weak"}) from None
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        ended = sessions_end(user=user, keep_session_key=keep_session_key)
+    _wrong_passwords().clear(str(user.pk))
+    log.warning(
+        "password of %s changed by its owner: %d other session(s) ended", user.public_id, ended
     )
     return ended

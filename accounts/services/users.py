@@ -70,6 +70,7 @@ def user_create(
     try:
         with transaction.atomic():
             user.save()
+            signals.send_on_commit(signals.person_changed, user_pk=user.pk)
     except IntegrityError:
         raise Conflict("Someone already uses that e-mail address.", code="email_taken") from None
     return user
@@ -97,4 +98,5 @@ def user_deactivate(*, user: User) -> User:
         user.is_active = False
         user.save(update_fields=["is_active"])
         signals.access_reduced_on_commit({user.pk})
+        signals.send_on_commit(signals.person_changed, user_pk=user.pk)
     return user

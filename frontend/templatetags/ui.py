@@ -13,10 +13,14 @@ A person is a ``User`` or a dict as the selectors and the socket give them (``id
 
 from __future__ import annotations
 
+import hashlib
+
 from django import template
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
+
+from frontend.contrast import WHITE, contrast_ratio, readable_on
 
 register = template.Library()
 
@@ -59,7 +63,7 @@ ICONS = frozenset(
     }
 )
 
-AVATAR_SIZES = ("sm", "md", "lg")
+AVATAR_SIZES = ("sm", "md", "lg", "xl")
 
 # How many avatar colours portal.css defines (.avatar--c0 …): each reaches 4.5:1 with white
 # initials (tests/frontend/test_ui.py checks them against the stylesheet).
@@ -121,7 +125,10 @@ def _picture_url(person) -> str:
         return ""
     if isinstance(picture, str):
         return picture
-    return reverse("frontend:avatar", args=[_field(person, "public_id")])
+    # A new picture is stored under a new random name: the address changes with it, so a
+    # browser's cached copy of the old one is never shown.
+    version = hashlib.sha256(str(picture).encode()).hexdigest()[:12]
+    return reverse("frontend:avatar", args=[_field(person, "public_id")]) + f"?v={version}"
 
 
 @register.simple_tag(name="avatar")
@@ -197,3 +204,12 @@ def status_chip_tag(kind: str, value: str, label) -> str:
     """``{% status_chip "matter" m.status m.get_status_display %}``: a status as its chip."""
     tone, name = STATUSES.get(kind, {}).get(value, ("neutral", None))
     return chip_html(tone, label, name or "")
+
+
+@register.simple_tag(name="contrast_words")
+def contrast_words(background: str) -> str:
+    """ "white text, 10.7:1" for a brand colour: what the portal puts on it, and how well it
+    reads."""
+    text = readable_on(background)
+    name = "white" if text == WHITE else "dark"
+    return f"{name} text, {contrast_ratio(text, background):.1f}:1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import time
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -17,7 +18,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions, selectors
-from accounts.errors import AtriumError, NotFound
+from accounts.errors import AtriumError, NotFound, Throttled
+from accounts.http import refuse_nul
 from accounts.ids import is_public_id
 from accounts.models import Invitation, MatterStatus, User
 from accounts.permissions import Action
@@ -25,6 +27,7 @@ from accounts.services import firm as firm_services
 from accounts.services import invitations as invitation_services
 from accounts.services import matters as matter_services
 from accounts.services import passwords as password_services
+from accounts.services import two_factor
 from approvals import selectors as approval_selectors
 from frontend import forms
 from frontend.context_processors import request_vocab
@@ -37,10 +40,89 @@ log = logging.getLogger(__name__)
 # --- signing in and out -----------------------------------------------------------------
 
 
+# A password accepted for someone with two-factor sign-in waits this long for the code.
+TWO_FACTOR_PENDING = "atrium_two_factor_pending"
+TWO_FACTOR_PENDING_SECONDS = 300
+
+
 class LoginView(auth_views.LoginView):
     template_name = "frontend/login.html"
     authentication_form = forms.LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if not two_factor.enabled(user):
+            return super().form_valid(form)
+        # Not signed in yet: the password is remembered as accepted, in a fresh anonymous
+        # session, until the code is given (``login_code``).
+        self.request.session.cycle_key()
+        self.request.session[TWO_FACTOR_PENDING] = {
+            "user": user.pk,
+            "backend": user.backend,
+            "at": time.time(),
+            "next": self.get_success_url(),
+        }
+        return redirect("frontend:login_code")
+
+
+def _pending_sign_in(request: HttpRequest) -> tuple[User, dict] | None:
+    pending = request.session.get(TWO_FACTOR_PENDING)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > (
+        TWO_FACTOR_PENDING_SECONDS
+    ):
+        return None
+    user = User.objects.filter(pk=pending.get("user"), is_active=True).first()
+    return (user, pending) if user is not None else None
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request: HttpRequest) -> HttpResponse:
+    """The second step of signing in, for people with two-factor sign-in: a code from their
+    app or a recovery code. Wrong codes are limited; past the limit the password must be
+    given again, later."""
+    if request.user.is_authenticated:
+        return redirect("frontend:home")
+    found = _pending_sign_in(request)
+    if found is None:
+        request.session.pop(TWO_FACTOR_PENDING, None)
+        messages.info(request, "Sign in again to continue.")
+        return redirect("frontend:login")
+    user, pending = found
+    form = forms.TwoFactorCodeForm(
+        request.POST or None,
+        label="Code from your authenticator app",
+        help_text="Six digits. Lost your phone? Enter one of your recovery codes instead.",
+    )
+    if request.method == "POST":
+        try:
+            refuse_nul(request.POST)
+            if form.is_valid():
+                kind = two_factor.code_verify(user=user, code=form.cleaned_data["code"])
+                del request.session[TWO_FACTOR_PENDING]
+                # The session is marked as signed in with a code (django-otp), by the app
+                # device whichever code was used.
+                user.otp_device = two_factor.app_device(user)
+                login(request, user, backend=pending["backend"])
+                if kind is two_factor.CodeKind.RECOVERY:
+                    left = two_factor.recovery_codes_left(user)
+                    messages.warning(
+                        request,
+                        f"You used a recovery code; {left} left. Make new ones under Security.",
+                    )
+                return redirect(pending["next"])
+        except Throttled as error:
+            request.session.pop(TWO_FACTOR_PENDING, None)
+            messages.error(request, error.message)
+            return redirect("frontend:login")
+        except AtriumError as error:
+            form.add_error("code", error.message)
+    return render(
+        request,
+        "frontend/login_code.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 class LogoutView(auth_views.LogoutView):
@@ -393,9 +475,62 @@ def branding_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "frontend/branding.html",
-        {"form": form},
+        {
+            "form": form,
+            "two_factor_form": forms.FirmTwoFactorForm(
+                initial={"require_two_factor": two_factor.firm_requires_two_factor()}
+            ),
+        },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_required
+@require_POST
+def firm_two_factor(request: HttpRequest) -> HttpResponse:
+    """A firm admin requires two-factor sign-in of the firm's people, or stops requiring it."""
+    if not permissions.can_manage_firm(request.user):
+        raise Http404
+    form = forms.FirmTwoFactorForm(request.POST)
+    try:
+        refuse_nul(request.POST)
+        if not form.is_valid():
+            raise AtriumError("Choose whether to require two-factor sign-in.")
+        required = form.cleaned_data["require_two_factor"]
+        two_factor.firm_two_factor_set(actor=request.user, required=required)
+    except AtriumError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:branding")
+    messages.success(
+        request,
+        "Two-factor sign-in is now required of firm admins and staff."
+        if required
+        else "Two-factor sign-in is now optional for everyone.",
+    )
+    return redirect("frontend:branding")
+
+
+@login_required
+@require_POST
+def firm_document_rules(request: HttpRequest) -> HttpResponse:
+    """The Documents section of the Branding page: may client admins version the firm's
+    documents."""
+    if not permissions.can_manage_firm(request.user):
+        raise Http404
+    try:
+        refuse_nul(request.POST)
+        form = forms.DocumentRulesForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "That setting could not be read.")
+            return redirect("frontend:branding")
+        firm_services.firm_update_document_rules(
+            actor=request.user, clients_may_version=form.cleaned_data["clients_may_version"]
+        )
+    except AtriumError as error:
+        messages.error(request, error.message)
+        return redirect("frontend:branding")
+    messages.success(request, "Document settings saved.")
+    return redirect("frontend:branding")
 
 
 @require_GET

@@ -21,7 +21,7 @@ from accounts import selectors as account_selectors
 from accounts.errors import AtriumError, Forbidden, NotFound
 from accounts.http import client_meta
 from accounts.models import User
-from accounts.permissions import Action
+from accounts.permissions import Action, DocumentAction
 from frontend import forms
 from frontend.views.common import account_or_404
 from vault import selectors as vault_selectors
@@ -106,6 +106,8 @@ def vault_page(request: HttpRequest, account_id: str) -> HttpResponse:
             # Marking a document privileged is for the people who serve the account.
             "can_mark_privileged": permissions.can_on_account(request.user, Action.CHANGE, account),
             "folder_form": forms.FolderForm(folders=tree, initial={"parent": folder}),
+            # Rows name their thumbnails by version id after this prefix (no reverse per row).
+            "versions_api": reverse("vault_api:thumbnail", args=["ver_"]).split("ver_")[0],
             "uploader": _uploader(),
         },
     )
@@ -154,6 +156,20 @@ def _access_rows(entries: list[dict]) -> list[dict]:
     ]
 
 
+@dataclass(frozen=True)
+class Preview:
+    kind: str  # "pdf" or "image"
+    url: str
+
+
+def _preview(version) -> Preview | None:
+    """How the document page shows the latest version, if the browser may show it."""
+    url = vault_selectors.preview_url(version) if version is not None else None
+    if url is None:
+        return None
+    return Preview("pdf" if version.content_type == "application/pdf" else "image", url)
+
+
 @login_required
 @require_GET
 @never_cache
@@ -173,6 +189,7 @@ def document_page(request: HttpRequest, document_id: str) -> HttpResponse:
         grantees = vault_selectors.document_grantees(document)
         if can_manage_grants:
             candidates = vault_selectors.grant_candidates(document)
+    latest = versions[0] if versions else None
     return render(
         request,
         "frontend/document.html",
@@ -180,7 +197,11 @@ def document_page(request: HttpRequest, document_id: str) -> HttpResponse:
             "document": document,
             "account": document.account,
             "versions": versions,
-            "latest": versions[0] if versions else None,
+            "latest": latest,
+            "preview": _preview(latest),
+            "can_add_version": permissions.can_on_document(
+                request.user, DocumentAction.ADD_VERSION, document
+            ),
             "matter": matter,
             "access": access,
             "access_limit": vault_selectors.ACCESS_LOG_LIMIT,

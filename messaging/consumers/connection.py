@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.errors import AtriumError
+from accounts.services import two_factor
 from messaging import access, events, presence, protocol, selectors
 from messaging.consumers.gate import ENDING, AccessGateMixin, session_expiry, thread_key
 from messaging.consumers.messages import MessagesMixin
@@ -75,6 +76,11 @@ class PortalConsumer(
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             log.info("websocket refused: no signed-in session")
+            await self.close()
+            return
+        # The firm's two-factor rule holds here as on pages and the API.
+        if await db(two_factor.gate)(user, self.scope["session"]) is not two_factor.Gate.OPEN:
+            log.info("websocket refused: two-factor sign-in required of %s", user.public_id)
             await self.close()
             return
         self.user = user

@@ -415,7 +415,7 @@ def test_a_new_version_starts_a_new_round(
     alex = people["client_admin"]
     first = services.approval_decide(actor=alex, request=asked, verdict="approve")
     with django_capture_on_commit_callbacks(execute=True):
-        version = new_version(people["client_member"], deliverables.design)
+        version = new_version(people["staff_on_team"], deliverables.design)
     request = ApprovalRequest.objects.get(pk=asked.pk)
     assert (request.status, request.round) == (Status.OPEN, 2)
     current = [row.version for row in request.bound.filter(round=2).order_by("position")]
@@ -426,16 +426,17 @@ def test_a_new_version_starts_a_new_round(
     assert Decision.objects.filter(approver=alex).count() == 2
     reopened = entries(asked.public_id)[2]
     assert reopened["kind"] == "approval.reopened"
-    assert reopened["actor"]["id"] == people["client_member"].public_id
+    assert reopened["actor"]["id"] == people["staff_on_team"].public_id
     assert reopened["payload"]["versions"][0]["sha256"] == version.sha256
     assert reopened["payload"]["previous_versions"][0]["id"] != version.public_id
     assert [e["type"] for e in thread_events(asked.thread)][2] == "approval.reopened"
-    # Both approvers are asked again (the uploader is never notified of their own upload).
+    # Both approvers are asked again (the uploader, here the team, is never notified of
+    # their own upload).
     assert set(
         Notification.objects.filter(kind="approval", seq__isnull=False)
         .exclude(seq=Event.objects.get(type="approval.requested").seq)
         .values_list("user__name", flat=True)
-    ) == {alex.name}
+    ) == {alex.name, people["client_member"].name}
 
 
 def test_changes_requested_reopens_on_a_new_version(

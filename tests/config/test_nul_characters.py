@@ -30,7 +30,7 @@ from django.urls import URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import AccessChange
+from accounts.models import AccessChange, SignedInSession
 from accounts.services import invitations as invitation_services
 from accounts.services.firm import firm_get
 from approvals import services as approval_services
@@ -209,6 +209,44 @@ def _approval_post(route: str, data: dict):
 CASES = [
     # --- the JSON API -----------------------------------------------------------------------
     Case("api:me", "api", "q", _get("api:me", query="?q=%00")),
+    *[
+        Case(
+            "api:me",
+            "api",
+            f,
+            lambda c, w, f=f: _json(c, "patch", reverse("api:me"), {f: TEXT}),
+        )
+        for f in ("name", "time_zone")
+    ],
+    *[
+        Case(
+            "api:me_password",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c,
+                "post",
+                reverse("api:me_password"),
+                {
+                    "current_password": "correct-horse-battery",
+                    "new_password": "a-new-passphrase-1",
+                    f: "a-new" + NUL + "passphrase",
+                },
+            ),
+        )
+        for f in ("current_password", "new_password")
+    ],
+    Case(
+        "messaging_api:my_notifications",
+        "api",
+        "mention",
+        lambda c, w: _json(
+            c,
+            "patch",
+            reverse("messaging_api:my_notifications"),
+            {"messages": "live", "mention": "of" + NUL + "f"},
+        ),
+    ),
     Case("evidence_api:key", "api", "q", _get("evidence_api:key", query="?q=%00")),
     Case(
         "vault_api:documents", "api", "account", _get("vault_api:documents", query="?account=%00")
@@ -300,6 +338,8 @@ CASES = [
         lambda c, w: c.post(reverse("vault_api:upload_complete", args=["upl\x00"])),
     ),
     Case("vault_api:download", "api", "version_id", _get("vault_api:download", args=["ver\x00"])),
+    Case("vault_api:preview", "api", "version_id", _get("vault_api:preview", args=["ver\x00"])),
+    Case("vault_api:thumbnail", "api", "version_id", _get("vault_api:thumbnail", args=["ver\x00"])),
     *[
         Case("approvals_api:approvals", "api", f, _approval_create(f))
         for f in ("account", "title", "message", "versions", "approvers", "policy", "due", "thread")
@@ -432,8 +472,14 @@ CASES = [
         lambda c, w: c.delete(reverse("api:account_team_member", args=[_acme(w), "usr" + NUL])),
         who="firm_admin",
     ),
+    *[
+        Case("search_api:search", "api", f, _get("search_api:search", query=f"?q=plan&{f}=a%00"))
+        for f in ("q", "type", "account", "limit", "cursor")
+    ],
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
+    Case("frontend:search", "page", "q", _get("frontend:search", query="?q=pl%00an")),
+    Case("frontend:search", "page", "type", _get("frontend:search", query="?q=plan&type=%00")),
     Case("frontend:approvals", "page", "cursor", _get("frontend:approvals", query="?cursor=%00")),
     Case(
         "frontend:account_approvals",
@@ -800,7 +846,102 @@ CASES = [
         Case("frontend:branding", "form", f, _branding(f), who="firm_admin")
         for f in ("name", "primary_colour", "support_email")
     ],
+    Case(
+        "frontend:firm_document_rules",
+        "form",
+        "clients_may_version",
+        _post("frontend:firm_document_rules", lambda w: {"clients_may_version": "on" + NUL}),
+        who="firm_admin",
+    ),
     Case("frontend:logo", "page", "q", _get("frontend:logo", query="?q=%00"), who=None),
+    *[
+        Case(
+            "frontend:profile",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:profile"),
+                {"name": "Sam Staff", "time_zone": "Europe/Paris", f: TEXT},
+            ),
+        )
+        for f in ("name", "time_zone")
+    ],
+    Case("frontend:security", "page", "q", _get("frontend:security", query="?q=%00")),
+    Case(
+        "frontend:notification_settings",
+        "form",
+        "channel-mention",
+        lambda c, w: c.post(
+            reverse("frontend:notification_settings"),
+            {"channel-messages": "live", "channel-mention": "of" + NUL + "f"},
+        ),
+    ),
+    Case(
+        "frontend:login_code",
+        "page",
+        "code",
+        lambda c, w: c.post(reverse("frontend:login_code"), {"code": "12" + NUL + "3456"}),
+        who=None,
+    ),
+    Case("frontend:two_factor", "page", "q", _get("frontend:two_factor", query="?q=%00")),
+    *[
+        Case(
+            route,
+            "form",
+            "code",
+            lambda c, w, route=route: c.post(reverse(route), {"code": "12" + NUL + "3456"}),
+        )
+        for route in ("frontend:two_factor_confirm", "frontend:two_factor_recovery_codes")
+    ],
+    *[
+        Case(
+            "frontend:two_factor_disable",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:two_factor_disable"),
+                {"current_password": "correct-horse-battery", "code": "123456", f: TEXT},
+            ),
+        )
+        for f in ("current_password", "code")
+    ],
+    Case(
+        "frontend:firm_two_factor",
+        "form",
+        "require_two_factor",
+        lambda c, w: c.post(reverse("frontend:firm_two_factor"), {"require_two_factor": TEXT}),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            "frontend:password_change",
+            "form",
+            f,
+            lambda c, w, f=f: c.post(
+                reverse("frontend:password_change"),
+                {
+                    "current_password": "correct-horse-battery",
+                    "new_password1": "a-new-passphrase-1",
+                    "new_password2": "a-new-passphrase-1",
+                    f: "a-new" + NUL + "passphrase",
+                },
+            ),
+        )
+        for f in ("current_password", "new_password1")
+    ],
+    Case(
+        "frontend:session_sign_out",
+        "page",
+        "session_id",
+        lambda c, w: c.post(reverse("frontend:session_sign_out", args=["ses\x00"])),
+    ),
+    Case(
+        "frontend:sessions_sign_out_others",
+        "form",
+        "note",
+        lambda c, w: c.post(reverse("frontend:sessions_sign_out_others"), {"note": TEXT}),
+    ),
+    Case("frontend:avatar", "page", "user_id", _get("frontend:avatar", args=["usr\x00"])),
     Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(
@@ -891,12 +1032,13 @@ def world(acme, people):
 
 
 def _rows() -> dict[str, list]:
-    """Every row of every table, but the sessions, the sign-in log and the access-change log
-    (signing out ends a session, which is logged and noted; that is not text written)."""
+    """Every row of every table, but the sessions (and their index), the sign-in log and the
+    access-change log (signing out ends a session, which is logged and noted; that is not text
+    written)."""
     return {
         model._meta.label: list(model._default_manager.order_by("pk").values())
         for model in apps.get_models()
-        if model not in (Session, AccessLog, AccessChange)
+        if model not in (Session, SignedInSession, AccessLog, AccessChange)
     }
 
 

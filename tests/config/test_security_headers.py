@@ -29,6 +29,7 @@ EXPECTED_DIRECTIVES = {
     "script-src": ["'self'"],
     "img-src": ["'self'"],
     "font-src": ["'self'"],
+    "worker-src": ["'self'"],
     "object-src": ["'none'"],
     "base-uri": ["'none'"],
     "form-action": ["'self'"],

@@ -251,6 +251,16 @@ async def crawl(chromium, site: Site, identity: Identity, axe_source: str) -> tu
     starts = [identity.start, "/no-such-page/"]
     if identity.email is None:
         starts += site.extra_starts
+    else:
+        # Reached by the header's search form, not a link: with results, and before a search.
+        starts += ["/search/?q=brand", "/search/"]
+        # A person's own settings, set-up of two-factor sign-in included, whatever the bound.
+        starts += [
+            "/settings/profile/",
+            "/settings/security/",
+            "/settings/security/two-factor/",
+            "/settings/notifications/",
+        ]
     queue = deque(f"{site.url}{path}" for path in starts)
     try:
         while queue and len(visited) < MAX_PAGES:

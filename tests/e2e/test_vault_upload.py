@@ -188,7 +188,11 @@ async def test_upload_with_progress_then_a_client_downloads_the_same_bytes(
         await expect(theirs.get_by_label("Privileged")).to_have_count(0)
         await theirs.get_by_role("link", name=TITLE, exact=True).click()
         await expect(theirs.get_by_role("heading", name=TITLE)).to_be_visible()
-        await expect(theirs.locator("code.sha")).to_have_text(f"{digest[:12]}…")
+        # The digest is there for who looks for it, behind the version's Details.
+        await expect(theirs.locator("code.sha")).to_have_text(digest)
+        await expect(theirs.locator("code.sha")).not_to_be_visible()
+        await theirs.locator("details.file-details summary").click()
+        await expect(theirs.locator("code.sha")).to_be_visible()
         await expect(theirs.get_by_role("heading", name="Access history")).to_have_count(0)
         async with theirs.expect_download() as waiting:
             await theirs.get_by_role("link", name="Download version 1").click()
@@ -263,7 +267,8 @@ async def test_dropped_files_upload_one_after_another(page, portal: Vault, expec
     await expect(page.locator("[data-latest-badge]")).to_have_count(1)
     await expect(page.locator("[data-latest-number]")).to_have_text("version 2")
     digest = hashlib.sha256(revised).hexdigest()
-    await expect(versions.first.locator("code.sha")).to_have_text(f"{digest[:12]}…")
+    await expect(versions.first.locator("code.sha")).to_have_text(digest)
+    await versions.first.locator("details.file-details summary").click()
 
     await page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=portal.url)
     copy = versions.first.get_by_role("button", name="Copy the SHA-256 of version 2")
@@ -308,7 +313,8 @@ async def test_a_file_shared_in_a_thread_reaches_the_other_side_live(
         await expect(page.locator("[data-composer-uploads] li")).to_have_count(0)
 
         arrived = theirs.locator("li.msg").filter(has_text="The signed statement of work")
-        await expect(arrived.locator(".msg-file")).to_contain_text("application/pdf")
+        await expect(arrived.locator(".msg-file")).to_contain_text("signed-sow.pdf")
+        await expect(arrived.locator(".msg-file")).not_to_contain_text("application/pdf")
         async with theirs.expect_download() as waiting:
             await arrived.get_by_role("link", name="Download").click()
         download = await waiting.value

@@ -43,7 +43,7 @@ def test_avatar_of_a_user_model_and_sizes():
     html = render('{% avatar person size="lg" %}', person=person)
     assert "avatar--lg" in html and "Sam Staff" in html
     with pytest.raises(TemplateSyntaxError):
-        render('{% avatar person size="xl" %}', person=person)
+        render('{% avatar person size="xxl" %}', person=person)
 
 
 def test_avatar_with_a_picture_is_an_image_with_the_name_as_alt():
@@ -147,3 +147,19 @@ def test_the_browser_draws_statuses_as_the_server_does():
     )
     expected = {k: {v: list(t) for v, t in table.items()} for k, table in ui.STATUSES.items()}
     assert json.loads(out.stdout) == expected
+
+
+def test_avatar_of_a_user_with_a_picture_points_at_it_with_a_cache_buster():
+    person = SimpleNamespace(
+        public_id="usr_abcdefabcdefabcdefabcdef",
+        name="Ada Admin",
+        avatar=SimpleNamespace(name="avatars/3f9c2e7a1b0d4c5e.png"),
+    )
+    html = render('{% avatar person size="xl" %}', person=person)
+    assert re.search(r'src="/people/usr_abcdefabcdefabcdefabcdef/avatar\?v=[0-9a-f]{12}"', html)
+    assert 'alt="Ada Admin"' in html and "avatar--xl" in html
+
+
+def test_contrast_words_say_what_text_a_colour_gets():
+    assert render('{% contrast_words "#1f3a5f" %}') == "white text, 11.5:1"
+    assert render('{% contrast_words "#f2a541" %}').startswith("dark text, ")

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests import factories
+from tests.factories import image_bytes
 from vault import services as vault
 from vault.models import AccessKind, AccessRecord, Folder
 from vault.uploads import FIELD, SealingUploadHandler
@@ -146,7 +147,7 @@ def test_vault_page_needs_a_signed_in_person(client, world):
 
 def test_vault_rows_show_version_size_uploader_and_type(client, world):
     document = world.documents["plain"]
-    add_version(world.people["client_member"], document, b"%PDF-1.4 " + b"x" * 3000, "v2.pdf")
+    add_version(world.people["staff_on_team"], document, b"%PDF-1.4 " + b"x" * 3000, "v2.pdf")
     client.force_login(world.people["client_member"])
     html = page(client.get(vault_url(world.acme)))
     row = re.search(rf'<tr data-document="{document.public_id}">(.*?)</tr>', html, re.S)
@@ -154,8 +155,15 @@ def test_vault_rows_show_version_size_uploader_and_type(client, world):
     cells = row.group(1)
     assert "v2" in cells
     assert "2.9\xa0KB" in cells
-    assert "Morgan Member" in cells
-    assert "application/pdf" in cells
+    assert "Sam Staff" in cells
+    assert "v2.pdf" in cells
+    # The type and digest are there for who wants them, inside the row's Details.
+    details = cells[cells.index('<details class="file-details">') :]
+    assert "application/pdf" in details
+    assert document.latest_version.sha256 in details
+    outside = cells.replace(details, "")
+    assert "application/pdf" not in outside
+    assert document.latest_version.sha256 not in outside
     assert reverse("frontend:document", args=[document.public_id]) in cells
     assert f"/api/v1/vault/versions/{document.latest_version.public_id}/download" in cells
 
@@ -351,7 +359,7 @@ def test_made_up_document_is_404(client, world):
 def test_document_page_lists_every_version(client, world):
     document = world.documents["plain"]
     second = b"%PDF-1.4 second version"
-    add_version(world.people["client_admin"], document, second, "sow-v2.pdf")
+    add_version(world.people["staff_on_team"], document, second, "sow-v2.pdf")
     versions = list(document.versions.order_by("-number"))
     client.force_login(world.people["client_member"])
     html = page(client.get(document_url(document)))
@@ -363,12 +371,20 @@ def test_document_page_lists_every_version(client, world):
         cells = row.group(1)
         assert f"v{version.number}" in cells
         assert version.filename in cells
-        assert f"{version.sha256[:12]}…" in cells
-        assert f'data-copy="{version.sha256}"' in cells
+        details = cells[cells.index('<details class="file-details">') :]
+        assert f'<code class="sha">{version.sha256}</code>' in details
+        assert f'data-copy="{version.sha256}"' in details
+        assert version.content_type in details
         assert f"/api/v1/vault/versions/{version.public_id}/download" in cells
     assert versions[0].sha256 == digest
-    assert "Alex Acme" in html  # uploaded the second version
+    assert "Sam Staff" in html  # uploaded the second version
     assert html.index(versions[0].public_id) < html.index(versions[1].public_id)
+    # The firm's document: a client member adds no versions to it (test_version_rule).
+    assert "Upload new version" not in html
+    assert f'data-document="{document.public_id}"' not in html
+    assert "data-no-versions" in html
+    client.force_login(world.people["staff_on_team"])
+    html = page(client.get(document_url(document)))
     assert "Upload new version" in html
     assert 'data-endpoint="/api/v1/vault/uploads"' in html
     assert f'data-document="{document.public_id}"' in html
@@ -464,5 +480,77 @@ def test_vault_page_costs_the_same_for_1_or_10_documents(client, acme, people):
     for n in range(9):
         uploader = people["staff_on_team"] if n % 2 else member
         document = add_document(uploader, acme, f"More {n}", folder=folder if n % 3 else None)
-        add_version(member, document, b"again")
+        add_version(uploader, document, b"again")
     assert _vault_page_queries(client, member, acme) == one
+
+
+def test_vault_page_with_thumbnails_costs_the_same_for_1_or_10_pictures(client, acme, people):
+    member = people["client_member"]
+    add_document(member, acme, "Photo 0", content=image_bytes(60, 40))
+    one = _vault_page_queries(client, member, acme)
+    html = page(client.get(vault_url(acme)))
+    assert html.count("data-thumbnail") == 1
+
+    for n in range(1, 10):
+        content = image_bytes(60, 40 + n) if n % 2 else f"%PDF-1.4 {n}".encode()
+        add_document(member, acme, f"Photo {n}", content=content)
+    assert _vault_page_queries(client, member, acme) == one
+    html = page(client.get(vault_url(acme)))
+    assert html.count("data-thumbnail") == 6
+
+
+def _document_page_queries(client, user, document) -> int:
+    client.force_login(user)
+    client.get(document_url(document))
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(document_url(document))
+    assert response.status_code == 200
+    return len(captured)
+
+
+def test_document_page_costs_the_same_for_1_or_8_versions_with_thumbnails(client, acme, people):
+    member = people["client_member"]
+    document = add_document(member, acme, "Photo", content=image_bytes(60, 40))
+    one = _document_page_queries(client, member, document)
+    for n in range(7):
+        add_version(member, document, image_bytes(61 + n, 40), "photo.png")
+    assert _document_page_queries(client, member, document) == one
+    assert page(client.get(document_url(document))).count("data-thumbnail") == 8
+
+
+@pytest.mark.parametrize("role", ["client_member", "client_admin", "staff_on_team"])
+def test_the_document_page_keeps_hash_and_type_inside_details(client, world, role):
+    document = world.documents["plain"]
+    version = document.latest_version
+    client.force_login(world.people[role])
+    html = page(client.get(document_url(document)))
+    main = html[html.index("<main") : html.index("</main>")]
+    details = re.findall(r'<details class="file-details">.*?</details>', main, re.S)
+    assert len(details) == 1
+    assert version.sha256 in details[0] and version.content_type in details[0]
+    outside = main.replace(details[0], "")
+    assert version.sha256 not in outside
+    assert version.content_type not in outside
+    # What a client reads without opening anything: name, size, when and by whom.
+    assert version.filename in outside
+    assert "bytes" in outside or "KB" in outside
+    assert f'datetime="{version.created_at:%Y-%m-%d}' in outside
+
+
+def test_a_privileged_pictures_thumbnail_is_never_drawn_in_a_page(client, acme, people):
+    """Reading a privileged document's thumbnail is a view on the ledger, so no list or
+    versions table fetches one by itself; its page shows the picture once, as a preview."""
+    staff = people["staff_on_team"]
+    document = add_document(
+        staff, acme, "Scene photo", content=image_bytes(60, 40), privileged=True
+    )
+    client.force_login(staff)
+    listing = page(client.get(vault_url(acme)))
+    row = re.search(rf'<tr data-document="{document.public_id}">(.*?)</tr>', listing, re.S)
+    assert "data-thumbnail" not in row.group(1)
+    html = page(client.get(document_url(document)))
+    assert "data-thumbnail" not in html
+    assert "data-privileged" in html
+    preview = f"/api/v1/vault/versions/{document.latest_version.public_id}/preview"
+    assert html.count(preview) == 1
+    assert "data-image-preview" in html

@@ -487,11 +487,12 @@ def test_nothing_is_published_before_the_commit(people, acme, published):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_send_to_a_checked_thread_takes_five_statements_and_a_commit(people, acme):
+def test_a_send_to_a_checked_thread_takes_five_statements_a_commit_and_its_index_row(people, acme):
     """A socket's send, once its thread is checked and loaded: the retry lookup, then in one
     transaction the sequence (an UPDATE that checks the author is still active and returns
     the new number), the message, its event and the author's read position (one upsert),
-    and the commit. Nothing per member of the thread."""
+    the commit, and after it the message's search index row (one upsert, from the message
+    in hand). Nothing per member of the thread."""
     member = people["client_member"]
     thread = general_of(acme)
     send(member, thread, "first")  # the read state exists from here on: the upsert updates
@@ -507,7 +508,10 @@ def test_a_send_to_a_checked_thread_takes_five_statements_and_a_commit(people, a
         "INSERT",
         "INSERT",
         "INSERT",
+        "INSERT",
     ]
+    [index_row] = [i for i, q in enumerate(sql) if "search_entry" in q]
+    assert index_row > statements.index("COMMIT")
     [advance] = [q for q in sql if q.split()[0].upper() == "UPDATE"]
     assert User._meta.db_table in advance and "is_active" in advance
     assert result.seq == 2

@@ -350,12 +350,12 @@ def test_notifying_costs_the_same_queries_for_more_people(
 ):
     staff = people["staff_on_team"]
     clients = [factories.client(acme, name=f"Client {n}") for n in range(more)]
-    # savepoint, seq, event, mutes, readers, notifications, release
-    with django_assert_num_queries(7):
+    # savepoint, seq, event, mutes, readers, preferences, notifications, release
+    with django_assert_num_queries(8):
         timeline.append(thread=general_thread, event_type=PING, payload={}, actor=staff)
     assert len(told()) == 3 + more
     # Named people: no mutes to read.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         timeline.append(
             thread=general_thread,
             event_type=PING,

@@ -48,6 +48,18 @@ def may_see(role: str, case: str) -> bool:
     return role in SEES_ACCOUNT[account] and (granted or not is_privileged)
 
 
+# The privileged documents are the firm's (uploaded by its staff): clients see them but add
+# no versions while the firm keeps that to itself (``Firm.clients_may_version`` off).
+FIRM_DOCUMENTS = {"privileged_granted", "privileged_not_granted"}
+
+
+def may_version(role: str, case: str) -> bool:
+    return may_see(role, case) and (case not in FIRM_DOCUMENTS or role not in CLIENT_ROLES)
+
+
+CLIENT_ROLES = {"client_admin", "client_member", "other_client"}
+
+
 def _created(response) -> dict:
     assert response.status_code == 201, response.content[:300]
     return response.json()
@@ -172,7 +184,11 @@ def check_document_endpoints(client, world, role: str, case: str) -> None:
 
     stored = web.stored_objects()
     added = web.new_version(client, document.public_id, b"second version\n")
-    if visible:
+    if visible and not may_version(role, case):
+        assert added.status_code == 403, case
+        assert web.error_code(added) == "firm_document"
+        assert web.stored_objects() == stored
+    elif visible:
         assert added.status_code == 201, case
         assert added.json()["number"] == 2
         assert len(web.stored_objects()) == len(stored) + 1
@@ -183,7 +199,7 @@ def check_document_endpoints(client, world, role: str, case: str) -> None:
         assert web.stored_objects() == stored
     assert web.spooled() == []
     document.refresh_from_db()
-    assert document.version_count == (2 if visible else 1), case
+    assert document.version_count == (2 if may_version(role, case) else 1), case
     # Only what the person could see left a trace in its access log.
     traces = AccessRecord.objects.filter(document=document, user=world.cast[role])
     assert traces.exists() is visible, case

@@ -5,6 +5,7 @@ their line of the access log."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 
@@ -12,11 +13,12 @@ from django.db import transaction
 
 import evidence
 from accounts import permissions
-from accounts.errors import Conflict, NotFound
+from accounts.errors import Conflict, Invalid, NotFound
 from accounts.models import User
 from accounts.permissions import Action
 from vault import crypto, keys
 from vault.models import AccessKind, AccessOutcome, AccessRecord, Document, Version
+from vault.selectors import PREVIEW_TYPES
 from vault.services.stored import storage
 
 # One logger for the whole package: log settings and record filters name ``vault.services``.
@@ -84,8 +86,12 @@ def _access_record(
     return record
 
 
-def record_view(*, actor: User, document: Document, meta: dict | None = None) -> None:
-    _access_record(document, document.latest_version, actor, AccessKind.VIEW, meta)
+def record_view(
+    *, actor: User, document: Document, meta: dict | None = None, version: Version | None = None
+) -> None:
+    """A view of the document (of ``version``, else its latest), in the access log and, for
+    a privileged document, on the ledger as ``document.viewed``."""
+    _access_record(document, version or document.latest_version, actor, AccessKind.VIEW, meta)
 
 
 class Download:
@@ -138,6 +144,23 @@ def download_open(*, actor: User, version: Version, meta: dict | None = None) ->
     """Check access, unwrap the version's key and open its stored file for reading."""
     if not permissions.can_on_item(actor, Action.VIEW, version.document):
         raise NotFound
+    return _open(actor, version, meta, AccessKind.DOWNLOAD)
+
+
+def preview_open(*, actor: User, version: Version, meta: dict | None = None) -> Download:
+    """Open a version to be shown in the page, the same way as a download and under the same
+    permissions, recorded as a view (for a privileged document, ``document.viewed`` on the
+    ledger) rather than a download. Invalid (``no_preview``) for a type the browser is not
+    trusted to show (``PREVIEW_TYPES``)."""
+    if not permissions.can_on_item(actor, Action.VIEW, version.document):
+        raise NotFound
+    if version.content_type not in PREVIEW_TYPES:
+        raise Invalid("This file has no preview; download it instead.", code="no_preview")
+    return _open(actor, version, meta, AccessKind.VIEW)
+
+
+def _open(actor: User, version: Version, meta: dict | None, kind: str) -> Download:
+    """Open a version the caller has checked the actor may see, recording ``kind``."""
     data_key = keys.data_key(version.document.account, version.wrapped_data_key, version.public_id)
     try:
         handle = storage().open(version.storage_name, "rb")
@@ -147,11 +170,37 @@ def download_open(*, actor: User, version: Version, meta: dict | None = None) ->
             "The stored file of this version is missing.", code="content_missing"
         ) from None
     try:
-        record = _access_record(
-            version.document, version, actor, AccessKind.DOWNLOAD, meta, AccessOutcome.STARTED
-        )
+        record = _access_record(version.document, version, actor, kind, meta, AccessOutcome.STARTED)
     except BaseException:
         handle.close()
         raise
     chunks = crypto.open_stream(handle.read, data_key, version.public_id)
     return Download(version, record, chunks, handle)
+
+
+@contextlib.contextmanager
+def version_content(*, version: Version) -> Iterator[Iterator[bytes]]:
+    """The plaintext of a version, decrypted and verified chunk by chunk, for the portal's own
+    background work (reading a document's text for search), not for a person: nothing is
+    recorded in the access log, and callers decide what may be read (search never reads a
+    privileged document). Memory does not grow with the file; stop iterating to stop reading.
+
+    Raises Conflict (``content_missing``) if the stored file is gone, ``keys.KeyUnavailable``
+    if its key does not unwrap (a shredded account), and ``crypto.VaultCryptoError`` while
+    iterating over content that fails verification."""
+    data_key = keys.data_key(version.document.account, version.wrapped_data_key, version.public_id)
+    try:
+        handle = storage().open(version.storage_name, "rb")
+    except FileNotFoundError:
+        log.error("vault: the stored object of %s is missing", version.public_id)
+        raise Conflict(
+            "The stored file of this version is missing.", code="content_missing"
+        ) from None
+    chunks = crypto.open_stream(handle.read, data_key, version.public_id)
+    try:
+        yield chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+        handle.close()

@@ -13,15 +13,18 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.errors import Invalid, NotFound
+from accounts.errors import Forbidden, Invalid, NotFound
 from accounts.models import ClientAccount, Matter, User
-from accounts.permissions import Action
+from accounts.permissions import Action, DocumentAction
 from accounts.services import privileged as privileged_grants
+from accounts.signals import send_on_commit
 from messaging import services as messaging_services
 from messaging.models import Thread
 from vault import keys, selectors, signals
 from vault.models import AccessKind, Document, Folder, Version
+from vault.services import thumbnails
 from vault.services.access import access_record_create
+from vault.services.folders import shared_folder
 from vault.services.lookups import matter_in
 from vault.services.stored import discard_stored, store
 from vault.uploads import SealedUpload
@@ -59,9 +62,11 @@ def _add_version(
     upload: SealedUpload,
     account_key: bytes,
     meta: dict | None,
+    thumbnail: thumbnails.SealedThumbnail | None = None,
 ) -> Version:
-    """Store the sealed upload and record it as the document's next version. Called inside
-    the caller's transaction; the stored object is removed if that transaction fails."""
+    """Store the sealed upload (and its thumbnail, if one was made) and record it as the
+    document's next version. Called inside the caller's transaction; the stored objects are
+    removed if that transaction fails."""
     wrapped = keys.wrap_data_key(account_key, upload.data_key, upload.version_id)
     name = store(upload)
     try:
@@ -91,8 +96,10 @@ def _add_version(
             document.latest_version = version
             document.updated_at = now
             access_record_create(document, version, actor, AccessKind.UPLOAD, meta)
+            thumbnails.thumbnail_store(version, thumbnail, account_key)
     except BaseException:
         discard_stored(name)
+        thumbnails.thumbnail_forget(thumbnail, unstore=True)
         raise
     _forget(upload)
     return version
@@ -202,9 +209,12 @@ def document_create(
         actor=actor, account=account, matter_id=matter_id, privileged=privileged, thread=thread
     )
     account_key = keys.account_key(account)
+    thumbnail = thumbnails.thumbnail_seal(upload)
     version = None
     try:
         with transaction.atomic():
+            if thread is not None and folder is None:
+                folder = shared_folder(account=account)
             document = Document.objects.create(
                 account=account,
                 folder=folder,
@@ -216,7 +226,7 @@ def document_create(
             )
             for person in placement.grantees:
                 permissions.privileged_grant(document, person)
-            version = _add_version(actor, document, upload, account_key, request_meta)
+            version = _add_version(actor, document, upload, account_key, request_meta, thumbnail)
             if thread is not None:
                 messaging_services.message_send(
                     actor=actor,
@@ -225,9 +235,11 @@ def document_create(
                     body=note if isinstance(note, str) else "",
                     attachments=[selectors.attachment_json(document, version)],
                 )
+            send_on_commit(signals.document_changed, document_pk=document.pk)
     except BaseException:
         if version is not None:
             discard_stored(version.storage_name)
+        thumbnails.thumbnail_forget(thumbnail, unstore=True)
         raise
     log.info(
         "vault: %s added %s (%s, %d bytes) to %s",
@@ -245,16 +257,17 @@ def document_create(
 def version_add(
     *, actor: User, document: Document, upload: SealedUpload, request_meta: dict | None = None
 ) -> Added:
-    """A new version of a document: whoever may see the document may add one."""
-    if not permissions.can_on_item(actor, Action.VIEW, document):
-        raise NotFound
+    """A new version of a document, by whoever ``version_add_check`` lets add one."""
+    version_add_check(actor=actor, document=document)
     account_key = keys.account_key(document.account)
+    thumbnail = thumbnails.thumbnail_seal(upload)
     with transaction.atomic():
         locked = Document.objects.select_for_update().get(pk=document.pk)
-        version = _add_version(actor, locked, upload, account_key, request_meta)
+        version = _add_version(actor, locked, upload, account_key, request_meta, thumbnail)
         signals.version_added_on_commit(
             document=locked, version=version, actor=actor, meta=request_meta
         )
+        send_on_commit(signals.document_changed, document_pk=document.pk)
     document.refresh_from_db()
     log.info(
         "vault: %s added version %d (%s) of %s",
@@ -265,6 +278,22 @@ def version_add(
     )
     _announce(actor, document, version, created=False)
     return Added(document, version, False)
+
+
+def version_add_check(*, actor: User, document: Document) -> None:
+    """NotFound if the actor cannot see the document; Forbidden (``firm_document``) if they
+    see it but may not add a version: a client member and a document the firm uploaded, or
+    a client admin where the firm keeps its documents' versions to itself
+    (``accounts.permissions.can_on_document``)."""
+    if permissions.can_on_document(actor, DocumentAction.ADD_VERSION, document):
+        return
+    if not permissions.can_on_item(actor, Action.VIEW, document):
+        raise NotFound
+    raise Forbidden(
+        "Only the firm adds versions of the documents it shared; upload yours as a new "
+        "document instead.",
+        code="firm_document",
+    )
 
 
 def _announce(actor: User, document: Document, version: Version, *, created: bool) -> None:

@@ -11,6 +11,7 @@ from accounts.permissions import Action
 from vault.models import Folder
 
 MAX_FOLDER_CHARS = 120
+SHARED_FOLDER_NAME = "Shared in conversations"
 
 
 def folder_create(
@@ -31,3 +32,25 @@ def folder_create(
             )
     except IntegrityError:
         raise Conflict("A folder of that name is already there.", code="folder_exists") from None
+
+
+def shared_folder(*, account: ClientAccount) -> Folder:
+    """The account's "Shared in conversations" folder, made on first use (one per account).
+    A top-level folder of that name that someone made by hand becomes it rather than
+    standing beside it. Called by the services that store a file shared in a thread, which
+    have checked the actor; runs in the caller's transaction."""
+    folder = Folder.objects.filter(account=account, for_conversations=True).first()
+    if folder is not None:
+        return folder
+    try:
+        with transaction.atomic():
+            folder, _ = Folder.objects.update_or_create(
+                account=account,
+                parent=None,
+                name=SHARED_FOLDER_NAME,
+                defaults={"for_conversations": True},
+            )
+    except IntegrityError:
+        # Made at the same moment by another upload: use that one.
+        folder = Folder.objects.get(account=account, for_conversations=True)
+    return folder

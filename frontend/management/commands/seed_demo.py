@@ -5,6 +5,7 @@ missing. It lives with the pages because it composes every app."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from accounts.models import ClientAccount, ClientRole, FirmRole, Matter, MatterStatus, User
 from accounts.services import client_accounts, matters
@@ -145,8 +147,39 @@ CONVERSATION = [
 APPROVAL_TITLE = "Brand guidelines sign-off"
 _DEMO_NAMESPACE = uuid.UUID("6f1d6c2e-58a4-4c1e-9b5e-0a7d1f3b9c11")
 
+
 # (account slug, folder or None, matter title or None, uploader, file name, title, text).
 # A document of a privileged matter is privileged to the matter's grantees.
+def _demo_pdf() -> bytes:
+    """A two-page statement of work, so that the document page has a PDF to preview."""
+    pages = []
+    for number, heading in enumerate(("Statement of work", "Milestones"), start=1):
+        page = Image.new("RGB", (620, 877), "white")
+        draw = ImageDraw.Draw(page)
+        draw.rectangle((0, 0, 620, 90), fill=(31, 58, 95))
+        draw.text((40, 35), f"Acme Shipping - {heading}", fill="white", font_size=24)
+        for line in range(12):
+            draw.line((40, 140 + 40 * line, 580 - 60 * (line % 3), 140 + 40 * line), fill="grey")
+        draw.text((40, 830), f"Page {number} of 2", fill="black", font_size=14)
+        pages.append(page)
+    out = io.BytesIO()
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:])
+    return out.getvalue()
+
+
+def _demo_photo() -> bytes:
+    """A picture of the harbour, so that the vault has a thumbnail and an image preview."""
+    photo = Image.new("RGB", (1200, 800), (135, 190, 230))
+    draw = ImageDraw.Draw(photo)
+    draw.rectangle((0, 520, 1200, 800), fill=(30, 90, 140))
+    for x, colour in ((150, (200, 60, 50)), (430, (240, 170, 40)), (710, (60, 140, 80))):
+        draw.rectangle((x, 380, x + 220, 520), fill=colour)
+    draw.ellipse((960, 80, 1080, 200), fill=(250, 220, 90))
+    out = io.BytesIO()
+    photo.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
 DOCUMENTS = [
     (
         "acme",
@@ -166,6 +199,16 @@ DOCUMENTS = [
         "Penetrode term sheet (draft)",
         "Term sheet: acquisition of Penetrode Inc. by Initech. Privileged and confidential.\n",
     ),
+    (
+        "acme",
+        "Deliverables",
+        None,
+        "staff@atrium.test",
+        "statement-of-work.pdf",
+        "Statement of work",
+        _demo_pdf,
+    ),
+    ("acme", None, None, "client@acme.test", "harbour.jpg", "Harbour photo", _demo_photo),
 ]
 
 
@@ -281,7 +324,7 @@ class Command(BaseCommand):
 
     def _seed_documents(self, accounts: dict, people: dict) -> None:
         """A few vault documents (once: a document of that title is left as it is)."""
-        for slug, folder_name, matter_title, uploader, filename, title, text in DOCUMENTS:
+        for slug, folder_name, matter_title, uploader, filename, title, content in DOCUMENTS:
             account = accounts[slug]
             if Document.objects.filter(account=account, title=title).exists():
                 continue
@@ -298,7 +341,9 @@ class Command(BaseCommand):
             vault.document_create(
                 actor=people[uploader],
                 account=account,
-                upload=sealed_from_bytes(text.encode(), filename),
+                upload=sealed_from_bytes(
+                    content() if callable(content) else content.encode(), filename
+                ),
                 title=title,
                 folder=folder,
                 matter_id=matter.public_id if matter else None,

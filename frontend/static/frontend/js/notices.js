@@ -1,4 +1,4 @@
-import { el } from "./portal.js";
+import { el, timeZone } from "./portal.js";
 import { avatar, chip, icon, statusChip } from "./ui.js";
 
 // Thread events that are not messages, as lines in a conversation. One table maps an event
@@ -15,8 +15,8 @@ import { avatar, chip, icon, statusChip } from "./ui.js";
 // anything that reads "export … from '…';", comments included.)
 
 const RENDERERS_ID = "timeline-renderers";
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short", timeZone });
 
 /** The <li> every notice starts from: numbered, focusable, never part of a run of messages. */
 function notice(frame, className, createdAt) {

@@ -8,7 +8,22 @@ import { PortalSocket, socketUrl } from "./socket.js";
 
 const PRESENCE_TEXT = { online: "online", away: "away", offline: "offline" };
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+/** The time zone the person chose in their profile (the page's ``data-time-zone``), or
+ * undefined for the browser's own. The server renders times in the same zone. */
+function readerZone() {
+  const zone = document.body?.dataset.timeZone;
+  if (!zone) return undefined;
+  try {
+    new Intl.DateTimeFormat(undefined, { timeZone: zone });
+    return zone;
+  } catch {
+    return undefined;
+  }
+}
+
+export const timeZone = readerZone();
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone });
 
 /** A notification's summary, in the words of its kind as the app that declared it phrased it
  * (messaging.timeline.NoticeKind): "<strong>Sam Staff</strong> added a document in

@@ -2,8 +2,9 @@
 // conversations with unread badges. Message text is only ever put into the page as text
 // (textContent and text nodes); links are built as <a> elements, never parsed from HTML.
 
+import { linkedSeqToFetch, revealLinked } from "./linked_message.js";
 import { NOTICE_RENDERERS, loadRenderers } from "./notices.js";
-import { presenceDot, socket, startSocket } from "./portal.js";
+import { presenceDot, socket, startSocket, timeZone } from "./portal.js";
 import { avatar } from "./ui.js";
 import { PartsUpload, formatBytes } from "./uploads.js";
 
@@ -28,8 +29,8 @@ const STATUS_TEXT = {
   ended: "Your access has ended.",
 };
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short", timeZone });
 
 // --- text ---------------------------------------------------------------------------------
 
@@ -95,7 +96,7 @@ function dayLabel(date) {
   if (date.toDateString() === yesterday.toDateString()) return "Yesterday";
   const options = { weekday: "long", day: "numeric", month: "long" };
   if (date.getFullYear() !== today.getFullYear()) options.year = "numeric";
-  return new Intl.DateTimeFormat(undefined, options).format(date);
+  return new Intl.DateTimeFormat(undefined, { ...options, timeZone }).format(date);
 }
 
 function characters(text) {
@@ -194,7 +195,15 @@ class ChatPage {
       this.socket.track(this.threadId, { after: this.data.lastSeq, mode: "full" });
       for (const entry of this.socket.pending(this.threadId)) this.renderPending(entry);
       this.relayout();
-      if (!this.scrollToLinkedMessage()) this.scrollToFirstUnread();
+      if (!this.scrollToLinkedMessage()) {
+        this.scrollToFirstUnread();
+        this.linkedSeq = linkedSeqToFetch(this);
+      }
+      window.addEventListener("hashchange", () => {
+        if (this.scrollToLinkedMessage()) return;
+        this.linkedSeq = linkedSeqToFetch(this);
+        if (this.linkedSeq !== null && this.socket.isOpen) this.revealLinkedMessage();
+      });
     }
     this.showStatus(this.socket.status);
     startSocket();
@@ -220,6 +229,7 @@ class ChatPage {
       this.loadEarlierButton.disabled = true;
     } else {
       this.loadEarlierButton.disabled = false;
+      if (this.linkedSeq != null) this.revealLinkedMessage();
     }
     for (const entry of this.socket.pending(this.threadId)) this.renderPending(entry);
   }
@@ -626,7 +636,7 @@ class ChatPage {
     if (message.edited_at) edited.title = `Edited ${fullFormat.format(new Date(message.edited_at))}`;
   }
 
-  /** The files a message shares: name, size, type and a download link each. */
+  /** The files a message shares: name, size and a download link each. */
   fillFiles(item, files) {
     item.querySelector(".msg-files")?.remove();
     if (files.length === 0) return;
@@ -639,7 +649,8 @@ class ChatPage {
           text: file.filename ?? file.title ?? "file",
           attrs: { href: `/vault/documents/${encodeURIComponent(file.document ?? "")}/` },
         }),
-        el("span", { className: "muted", text: `${formatBytes(file.size)} · ${file.content_type ?? ""}` }),
+        // Name and size: the type and digest are on the document's page, under Details.
+        el("span", { className: "muted", text: formatBytes(file.size) }),
       );
       if (typeof file.download_url === "string" && file.download_url.startsWith("/api/v1/vault/")) {
         entry.append(el("a", { text: "Download", attrs: { href: file.download_url, download: file.filename ?? "" } }));
@@ -886,8 +897,17 @@ class ChatPage {
     const item = match === null ? null : document.getElementById(`seq-${match[1]}`);
     if (item === null || !this.list.contains(item)) return false;
     this.scroller.scrollTop = Math.max(0, item.offsetTop - this.scroller.clientHeight / 3);
+    for (const other of this.list.querySelectorAll("li.msg.is-linked")) other.classList.remove("is-linked");
+    item.classList.add("is-linked");
     item.focus({ preventScroll: true });
     return true;
+  }
+
+  /** Page back to a `#seq-N` older than the page shows (linked_message.js). */
+  async revealLinkedMessage() {
+    const target = this.linkedSeq;
+    this.linkedSeq = null;
+    await revealLinked(this, target);
   }
 
   scrollToFirstUnread() {

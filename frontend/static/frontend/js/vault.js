@@ -7,15 +7,16 @@
 // progress counts every byte. File names, titles and the server's messages are only ever put
 // into the page as text.
 
-import { el } from "./portal.js";
+import { el, timeZone } from "./portal.js";
+import { icon } from "./ui.js";
 import { PartsUpload, formatBytes } from "./uploads.js";
 
 export { formatBytes };
 
 const COPIED_SHOWN_MS = 2_000;
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const secondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone });
+const secondsFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium", timeZone });
 
 // --- text -----------------------------------------------------------------------------------
 
@@ -461,33 +462,52 @@ function copyButton(sha256, number) {
   return button;
 }
 
-function versionRow(version) {
+function versionDetails(version) {
+  const details = el("details", { className: "file-details" });
+  const summary = el("summary", { text: "Details" });
+  summary.append(el("span", { className: "visually-hidden", text: ` of version ${version.number}` }));
+  const list = el("dl");
+  const digest = el("dd");
+  digest.append(el("code", { className: "sha", text: version.sha256 }), " ", copyButton(version.sha256, version.number));
+  list.append(
+    el("dt", { text: "Type" }),
+    el("dd", { className: "mime", text: version.content_type }),
+    el("dt", { text: "Size in bytes" }),
+    el("dd", { text: String(version.size) }),
+    el("dt", { text: "SHA-256" }),
+    digest,
+  );
+  details.append(summary, list);
+  return details;
+}
+
+/** A privileged document's thumbnails are not drawn: each would be recorded as a view. */
+function versionRow(version, { privileged = false } = {}) {
   const row = el("tr", { className: "is-new", attrs: { "data-version": version.id } });
   const number = el("th", { className: "nowrap", text: `v${version.number} `, attrs: { scope: "row" } });
   number.append(el("span", { className: "badge", text: "Latest", attrs: { "data-latest-badge": "" } }));
-  const file = el("td", { className: "filename", text: version.filename });
-  file.append(el("br"), el("span", { className: "mime", text: version.content_type }));
-  const size = el("td", { className: "nowrap", text: formatBytes(version.size) });
-  const digest = el("td", { className: "nowrap" });
-  digest.append(
-    el("code", { className: "sha", text: `${version.sha256.slice(0, 12)}…`, attrs: { title: version.sha256 } }),
-    " ",
-    copyButton(version.sha256, version.number),
-  );
-  const who = el("td", { text: version.uploaded_by?.name ?? "A former user" });
+  const file = el("td", { className: "filename", attrs: { "data-label": "File" } });
+  const thumbnail = String(version.thumbnail_url ?? "");
+  if (!privileged && thumbnail.startsWith("/")) {
+    file.append(el("img", { className: "thumb", attrs: { src: thumbnail, alt: "", "data-thumbnail": "" } }));
+  }
+  file.append(el("span", { className: "file-name", text: version.filename }), versionDetails(version));
+  const size = el("td", { className: "nowrap", text: formatBytes(version.size), attrs: { "data-label": "Size" } });
+  const who = el("td", { text: version.uploaded_by?.name ?? "A former user", attrs: { "data-label": "Uploaded" } });
   const when = el("time", { className: "muted", attrs: { datetime: version.created_at, "data-local": "" } });
   formatTime(when);
   who.append(el("br"), when);
-  const download = el("td");
+  const download = el("td", { attrs: { "data-label": "" } });
   const href = String(version.download_url ?? "");
   const link = el("a", {
     className: "download-link",
-    text: "Download",
     attrs: { href: href.startsWith("/") ? href : "#" },
   });
+  link.append(icon("download"), " Download");
   link.append(el("span", { className: "visually-hidden", text: ` version ${version.number}` }));
   download.append(link);
-  row.append(number, file, size, digest, who, download);
+  row.append(number, file, size, who, download);
+  for (const button of row.querySelectorAll("[data-copy]")) button.hidden = false;
   return row;
 }
 
@@ -495,7 +515,7 @@ function addVersion(version) {
   const body = document.querySelector("[data-versions]");
   if (body === null) return;
   for (const badge of document.querySelectorAll("[data-latest-badge]")) badge.remove();
-  body.prepend(versionRow(version));
+  body.prepend(versionRow(version, { privileged: body.hasAttribute("data-privileged") }));
   const latest = document.querySelector("[data-latest-number]");
   if (latest !== null) latest.textContent = `version ${version.number}`;
 }
