@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from accounts import signals
 from accounts.errors import Invalid
 from accounts.models import User
 from accounts.time_zones import is_time_zone
@@ -138,6 +139,9 @@ def profile_save(
             fields["avatar"] = ""
         if fields:
             user.save(update_fields=list(fields))
+        if "name" in fields:
+            # Search finds people by name: its entry follows the new one.
+            signals.send_on_commit(signals.person_changed, user_pk=user.pk)
         if "avatar" in fields:
             _delete_on_commit(user, old)
             log.info("avatar of %s %s", user.public_id, "changed" if image else "removed")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from accounts.services import users
+from accounts.services import profile, users
 from messaging import services as messaging_services
 from search import selectors
 from search.models import Entry, Kind
@@ -100,8 +100,12 @@ def test_matters_and_people_are_indexed_as_they_are_made(acme, people, committed
     assert found(admin, "osprey") == {matter.public_id}
     assert found(admin, "puffin") == {person.public_id}
     with committed():
-        users.user_deactivate(user=person)
+        profile.profile_update(user=person, name="Pat Plover")
     assert found(admin, "puffin") == set()
+    assert found(admin, "plover") == {person.public_id}
+    with committed():
+        users.user_deactivate(user=person)
+    assert found(admin, "plover") == set()
 
 
 def test_a_privileged_documents_text_and_description_never_reach_the_index(acme, people, committed):
