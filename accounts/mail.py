@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from accounts.contrast import WHITE, readable_on, with_contrast
 from accounts.services.firm import firm_get, vocabulary
 
 
@@ -21,6 +22,12 @@ def send_branded_mail(*, to: list[str], subject: str, template: str, context: di
     full_context = {
         "firm": firm,
         "vocab": vocabulary(firm=firm),
+        # Mail is read on white whatever the reader's scheme: the text on the firm's colour
+        # and its links keep 4.5:1 there, as the pages do.
+        "colours": {
+            "on_primary": readable_on(firm.primary_colour),
+            "link": with_contrast(firm.primary_colour, WHITE),
+        },
         "base_url": settings.ATRIUM_BASE_URL.rstrip("/"),
         **context,
     }

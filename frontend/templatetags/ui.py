@@ -20,7 +20,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
-from frontend.contrast import WHITE, contrast_ratio, readable_on
+from accounts.contrast import WHITE, contrast_ratio, readable_on
 
 register = template.Library()
 

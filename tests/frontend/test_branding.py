@@ -15,7 +15,7 @@ from PIL import Image
 
 from accounts.models import Firm, User
 from accounts.services.firm import LOGO_MAX_BYTES, firm_get
-from frontend.contrast import LIGHT_PAGE_REFERENCE, contrast_ratio
+from accounts.contrast import LIGHT_PAGE_REFERENCE, contrast_ratio
 from tests import factories
 
 BRANDING = reverse("frontend:branding")

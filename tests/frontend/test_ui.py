@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from django.template import Context, Template, TemplateSyntaxError
 
-from frontend.contrast import contrast_ratio
+from accounts.contrast import contrast_ratio
 from frontend.templatetags import ui
 
 STATIC = Path(__file__).resolve().parents[2] / "frontend" / "static" / "frontend"
