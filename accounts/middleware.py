@@ -69,6 +69,8 @@ class TwoFactorMiddleware:
             return self.get_response(request)
         match = resolve_quietly(request.path_info)
         if match is not None and match.view_name in TWO_FACTOR_OPEN_ROUTES:
+            # The page is served but the socket would be refused: it does not open one.
+            request.two_factor_pending = True
             return self.get_response(request)
         if request.path_info.startswith("/api/"):
             return json_error(
