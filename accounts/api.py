@@ -6,7 +6,6 @@ import json
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import reverse
 
 from accounts import permissions, selectors
 from accounts.errors import Invalid, NotFound
@@ -27,7 +26,7 @@ def user_json(user) -> dict:
         "initials": user.initials,
         "firm_role": user.firm_role or None,
         "time_zone": user.time_zone or None,
-        "avatar": reverse("frontend:avatar", args=[user.public_id]) if user.avatar else None,
+        "avatar": selectors.avatar_url(user),
     }
 
 
@@ -111,12 +110,7 @@ def account_json(account: ClientAccount) -> dict:
 
 
 def person_json(user: User) -> dict:
-    return {
-        "id": user.public_id,
-        "name": user.name,
-        "email": user.email,
-        "initials": user.initials,
-    }
+    return {**selectors.person_json(user), "email": user.email}
 
 
 @api_endpoint("POST")

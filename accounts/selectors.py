@@ -14,6 +14,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
@@ -142,6 +143,29 @@ def account_people(account: ClientAccount) -> list[User]:
         .distinct()
         .order_by("name")
     )
+
+
+def avatar_url(user: User) -> str | None:
+    """The address of the person's picture, or None without one. A new picture is stored
+    under a new random name, so the address changes with it and a browser's cached copy of
+    the old one is never shown."""
+    if not user.avatar:
+        return None
+    version = hashlib.sha256(user.avatar.name.encode()).hexdigest()[:12]
+    return reverse("frontend:avatar", args=[user.public_id]) + f"?v={version}"
+
+
+def person_json(user: User | None) -> dict | None:
+    """A person as frames, pages' data and the API show them: public id, name, initials and
+    picture (``avatar``: an address or None)."""
+    if user is None:
+        return None
+    return {
+        "id": user.public_id,
+        "name": user.name,
+        "initials": user.initials,
+        "avatar": avatar_url(user),
+    }
 
 
 def user_by_public_id(public_id: object, *, active_only: bool = False) -> User | None:

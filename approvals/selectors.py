@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts import permissions
+from accounts import selectors as accounts_selectors
 from accounts.errors import Invalid
 from accounts.ids import is_public_id
 from accounts.models import ClientAccount, User
@@ -51,10 +52,7 @@ def api_url(request: ApprovalRequest) -> str:
     return f"/api/v1/approvals/{request.public_id}"
 
 
-def person_json(user: User | None) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.public_id, "name": user.name, "initials": user.initials}
+person_json = accounts_selectors.person_json
 
 
 def policy_of(request: ApprovalRequest) -> policy.Policy:

@@ -1,6 +1,6 @@
+from accounts.contrast import brand_palette
 from accounts.models import Firm
 from accounts.services.firm import Vocabulary, firm_get, vocabulary
-from accounts.contrast import brand_palette
 
 _FIRM = "_atrium_firm"
 

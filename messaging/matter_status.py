@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from accounts import permissions
 from accounts.models import Matter, MatterStatus, User
+from accounts.selectors import person_json
 from messaging import timeline
 from messaging.models import Notification, Thread
 from messaging.services import thread_ensure_general
@@ -59,7 +60,7 @@ def matter_status_announce(*, actor: User, matter: Matter, previous: str) -> lis
             among=among,
             exclude=frozenset(told),
             payload={
-                "by": {"id": actor.public_id, "name": actor.name, "initials": actor.initials},
+                "by": person_json(actor),
                 "matter": {
                     "id": matter.public_id,
                     "title": matter.title,

@@ -31,6 +31,7 @@ from accounts import permissions
 from accounts.errors import Invalid
 from accounts.mail import send_branded_mail
 from accounts.models import User
+from accounts.selectors import person_json
 from accounts.services.firm import Vocabulary, vocabulary
 from messaging import events, preferences, registry
 from messaging.models import (
@@ -126,9 +127,7 @@ def notification_json(notification: Notification, *, words: Vocabulary | None = 
         "excerpt": _excerpt(message.body)
         if message and not message.deleted_at
         else notification.detail,
-        "actor": {"id": actor.public_id, "name": actor.name, "initials": actor.initials}
-        if actor
-        else None,
+        "actor": person_json(actor) if actor else None,
         "created_at": notification.created_at.isoformat(),
         "read": notification.read_at is not None,
     }

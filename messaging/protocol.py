@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+from accounts.selectors import person_json
 from messaging.notifications import unread_notification_count
 from messaging.selectors import thread_summaries
 
@@ -64,12 +65,7 @@ def hello_frame(
     return {
         "type": "hello",
         "protocol": PROTOCOL_VERSION,
-        "user": {
-            "id": user.public_id,
-            "name": user.name,
-            "initials": user.initials,
-            "firm_role": user.firm_role or None,
-        },
+        "user": {**person_json(user), "firm_role": user.firm_role or None},
         "threads": thread_summaries(user) if summaries is None else summaries,
         "notifications_unread": unread_notification_count(user)
         if notifications_unread is None

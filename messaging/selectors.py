@@ -157,7 +157,7 @@ def visible_people(user: User) -> list[User]:
         .filter(Q(memberships__account__in=accounts) | Q(team_assignments__account__in=accounts))
         .exclude(pk=user.pk)
         .distinct()
-        .only("pk", "public_id", "name", "email")
+        .only("pk", "public_id", "name", "email", "avatar")
         .order_by("name")
     )
 

@@ -14,6 +14,7 @@ from accounts import permissions
 from accounts.errors import Forbidden, Invalid, NotFound
 from accounts.models import ClientAccount, Matter, User
 from accounts.permissions import Action
+from accounts.selectors import person_json
 from accounts.services import privileged
 from accounts.signals import send_on_commit
 from messaging import events, notifications, signals
@@ -27,7 +28,7 @@ MAX_TITLE_CHARS = 200
 
 
 def _author_json(user: User) -> dict:
-    return {"id": user.public_id, "name": user.name, "initials": user.initials}
+    return person_json(user)
 
 
 def message_json(message: Message, author: User) -> dict:

@@ -13,6 +13,7 @@ import logging
 
 from accounts import permissions
 from accounts.models import User
+from accounts.selectors import person_json
 from messaging import timeline
 from messaging.models import Thread
 from messaging.services import thread_ensure_general
@@ -54,7 +55,7 @@ def document_added(*, actor: User, document: Document, version: Version, created
                 among=among,
                 payload={
                     "created": created,
-                    "by": {"id": actor.public_id, "name": actor.name, "initials": actor.initials},
+                    "by": person_json(actor),
                     "document": document_json(document),
                     "version": version_json(version),
                 },

@@ -9,6 +9,7 @@ from accounts import permissions
 from accounts.errors import Invalid
 from accounts.models import ClientAccount, User
 from accounts.permissions import Action
+from accounts.selectors import person_json
 from vault.models import AccessRecord, Document, Folder, Thumbnail, Version
 
 # What the browser may show in a page rather than save: PDFs (drawn by pdf.js) and the
@@ -19,9 +20,7 @@ ACCESS_LOG_LIMIT = 200
 
 
 def _person(user: User | None) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.public_id, "name": user.name, "initials": user.initials}
+    return person_json(user)
 
 
 def download_url(version: Version) -> str:

@@ -13,14 +13,12 @@ A person is a ``User`` or a dict as the selectors and the socket give them (``id
 
 from __future__ import annotations
 
-import hashlib
-
 from django import template
 from django.templatetags.static import static
-from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.contrast import WHITE, contrast_ratio, readable_on
+from accounts.selectors import avatar_url
 
 register = template.Library()
 
@@ -125,10 +123,7 @@ def _picture_url(person) -> str:
         return ""
     if isinstance(picture, str):
         return picture
-    # A new picture is stored under a new random name: the address changes with it, so a
-    # browser's cached copy of the old one is never shown.
-    version = hashlib.sha256(str(picture).encode()).hexdigest()[:12]
-    return reverse("frontend:avatar", args=[_field(person, "public_id")]) + f"?v={version}"
+    return avatar_url(person) or ""
 
 
 @register.simple_tag(name="avatar")

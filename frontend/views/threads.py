@@ -17,6 +17,7 @@ from accounts import permissions
 from accounts.errors import AtriumError, NotFound
 from accounts.models import User
 from accounts.permissions import Action
+from accounts.selectors import person_json
 from frontend import forms
 from frontend.context_processors import request_vocab
 from frontend.views.common import account_or_404, threads_by_account_id
@@ -56,7 +57,7 @@ def _renderer_urls() -> list[str]:
 
 
 def _me(user: User) -> dict:
-    return {"id": user.public_id, "name": user.name, "initials": user.initials}
+    return person_json(user)
 
 
 @login_required

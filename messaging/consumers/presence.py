@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from accounts.selectors import person_json
 from messaging import events, presence, selectors
 from messaging.consumers.frames import FrameError
 from messaging.database import db
@@ -48,10 +49,7 @@ class PresenceMixin:
         self.presence_watch = True
         await self._watch_accounts(accounts)
         statuses = await presence.store().statuses([p.pk for p in people])
-        users = [
-            {"id": p.public_id, "name": p.name, "initials": p.initials, "status": statuses[p.pk]}
-            for p in people
-        ]
+        users = [{**person_json(p), "status": statuses[p.pk]} for p in people]
         self.presence_seen = {u["id"]: u["status"] for u in users}
         await self._reply({"type": "presence", "users": users}, frame)
         held, self.presence_held = self.presence_held, None

@@ -224,6 +224,7 @@ def test_the_firm_changes_and_removes_client_admins_client_admins_do_not(
             "name": "Ada Second",
             "email": other_admin.email,
             "initials": "AS",
+            "avatar": None,
         },
         "role": "member",
     }

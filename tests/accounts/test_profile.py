@@ -137,3 +137,31 @@ def test_profile_update_writes_one_line_name_and_zone():
     profile.profile_update(user=person, time_zone="")
     person.refresh_from_db()
     assert person.time_zone == ""
+
+
+def test_a_pictures_address_reaches_what_others_see_of_the_person():
+    """Frames and answers show a person through one shape: once they have a picture, a
+    message's author carries its address, and a new picture gets a new address."""
+    import json
+    import uuid
+
+    from accounts.selectors import person_json
+    from messaging import services as messaging_services
+    from messaging.models import Event
+
+    acme = factories.account("Acme")
+    person = factories.client(acme, name="Pat Puffin")
+    assert person_json(person)["avatar"] is None
+    profile.avatar_set(user=person, upload=image_upload())
+    first = person_json(person)["avatar"]
+    assert first.startswith(f"/people/{person.public_id}/avatar?v=")
+
+    thread = messaging_services.thread_ensure_general(account=acme)
+    sent = messaging_services.message_send(
+        actor=person, thread_id=thread.public_id, client_id=uuid.uuid4(), body="Hello"
+    )
+    frame = json.loads(Event.objects.get(thread=thread, seq=sent.seq).frame)
+    assert frame["message"]["author"]["avatar"] == first
+
+    profile.avatar_set(user=person, upload=image_upload(size=(300, 300)))
+    assert person_json(person)["avatar"] not in (None, first)

@@ -67,6 +67,7 @@ def test_create_answers_201_with_the_request(client, acme, people, design):
             "id": people["client_admin"].public_id,
             "name": people["client_admin"].name,
             "initials": people["client_admin"].initials,
+            "avatar": None,
             "verdict": None,
             "decision": None,
         }

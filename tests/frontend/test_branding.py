@@ -13,9 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
+from accounts.contrast import LIGHT_PAGE_REFERENCE, contrast_ratio
 from accounts.models import Firm, User
 from accounts.services.firm import LOGO_MAX_BYTES, firm_get
-from accounts.contrast import LIGHT_PAGE_REFERENCE, contrast_ratio
 from tests import factories
 
 BRANDING = reverse("frontend:branding")

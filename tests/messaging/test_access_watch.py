@@ -465,9 +465,9 @@ async def test_unchanged_users_get_no_full_recheck(people, acme, quick_recheck, 
         from accounts.models import TeamAssignment
 
         run_sql(
-            f"INSERT INTO {table(TeamAssignment)} (account_id, user_id, title, created_at) "  # noqa: S608
-            "VALUES (%s, %s, %s, %s)",
-            [acme.pk, admin.pk, "", "2026-01-01 00:00:00"],
+            f"INSERT INTO {table(TeamAssignment)} "  # noqa: S608
+            "(account_id, user_id, title, lead, created_at) VALUES (%s, %s, %s, %s, %s)",
+            [acme.pk, admin.pk, "", False, "2026-01-01 00:00:00"],
         )
 
     await a_team_place_by_hand()

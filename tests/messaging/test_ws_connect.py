@@ -175,6 +175,7 @@ async def test_each_role_connects_and_is_greeted(people, role):
             "id": user.public_id,
             "name": user.name,
             "initials": user.initials,
+            "avatar": None,
             "firm_role": user.firm_role or None,
         },
     }

@@ -350,7 +350,12 @@ async def test_typing_reaches_other_subscribers_at_most_every_3_seconds(chat, pe
     expected = {
         "type": "typing",
         "thread": chat.thread,
-        "user": {"id": member.public_id, "name": member.name, "initials": member.initials},
+        "user": {
+            "id": member.public_id,
+            "name": member.name,
+            "initials": member.initials,
+            "avatar": None,
+        },
     }
     typing = {"type": "typing", "thread": chat.thread}
 

@@ -28,7 +28,7 @@ def clock(monkeypatch):
 
 
 def person(user) -> dict:
-    return {"id": user.public_id, "name": user.name, "initials": user.initials}
+    return {"id": user.public_id, "name": user.name, "initials": user.initials, "avatar": None}
 
 
 async def answer(ws, frame: dict) -> dict:

@@ -583,6 +583,7 @@ def test_uploads_views_and_downloads_are_logged_with_address_and_agent(client, p
             "id": people["client_member"].public_id,
             "name": people["client_member"].name,
             "initials": people["client_member"].initials,
+            "avatar": None,
         },
         "version": 1,
         "version_id": document["version"]["id"],

@@ -73,12 +73,14 @@ def test_listing_the_grants(client, world, as_role, role, granted):
     }
     assert data["can_manage"] is manages(role, granted)
     if manages(role, granted):
-        assert all(set(p) == {"id", "name", "initials", "email"} for p in data["grantees"])
+        assert all(
+            set(p) == {"id", "name", "initials", "avatar", "email"} for p in data["grantees"]
+        )
         assert world.newcomer.public_id in ids(data["candidates"])
     else:
         # A client granted the document sees who else reads it, by name only.
         assert "candidates" not in data
-        assert all(set(p) == {"id", "name", "initials"} for p in data["grantees"])
+        assert all(set(p) == {"id", "name", "initials", "avatar"} for p in data["grantees"])
 
 
 @pytest.mark.parametrize(("role", "granted"), GRANT_CASES)
@@ -91,6 +93,7 @@ def test_granting(client, world, as_role, role, granted):
             "id": world.newcomer.public_id,
             "name": "Nina Newcomer",
             "initials": world.newcomer.initials,
+            "avatar": None,
             "email": world.newcomer.email,
         }
     elif sees(role, granted):
