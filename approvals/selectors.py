@@ -31,8 +31,9 @@ from approvals.models import (
 from evidence import selectors as evidence_selectors
 from vault.models import Document
 
-DEFAULT_PAGE = 50
-MAX_PAGE = 100
+# Lists page as the accounts' lists do: ?limit= from 1 to 100, 50 by default.
+DEFAULT_PAGE = accounts_selectors.DEFAULT_PAGE
+page_limit = accounts_selectors.page_limit
 
 
 def expiry_days() -> int:
@@ -296,17 +297,6 @@ def detail_json(detail: Detail, *, viewer: User) -> dict:
 class Page:
     rows: list[dict]
     next: str | None
-
-
-def page_limit(value: object) -> int:
-    """``?limit=``: 1 to 100, 50 if not given; Invalid otherwise."""
-    if value in (None, ""):
-        return DEFAULT_PAGE
-    if isinstance(value, str) and value.isdigit() and 1 <= int(value) <= MAX_PAGE:
-        return int(value)
-    raise Invalid(
-        f"limit is a number from 1 to {MAX_PAGE}.", code="bad_limit", fields={"limit": "invalid"}
-    )
 
 
 def _page(queryset: QuerySet[ApprovalRequest], *, cursor: object, limit: int) -> Page:
