@@ -79,7 +79,9 @@ async def test_removing_a_client_person_is_confirmed_first(browser, firm, expect
             Membership.objects.filter(account=firm.acme, user=firm.member).exists
         )()
         assert still_in
-        # The confirming button has the focus: Enter confirms.
+        # The confirming button takes the focus (once the browser has applied autofocus,
+        # after the page is shown): Enter confirms.
+        await expect(page.locator("form.actions button[type=submit]")).to_be_focused()
         await page.keyboard.press("Enter")
         await expect(
             page.get_by_text("Morgan Member is no longer in Acme Shipping.")
