@@ -406,5 +406,11 @@ class LegalHoldForm(forms.Form):
     """A legal hold set (with its reason) or released (confirmed)."""
 
     action = forms.ChoiceField(choices=[("set", "Set"), ("release", "Release")])
-    reason = forms.CharField(label="Why the hold is set", max_length=300, required=False)
+    # Checked by the service (its message names what is missing); the browser asks first.
+    reason = forms.CharField(
+        label="Why the hold is set",
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"required": True}),
+    )
     confirm = forms.BooleanField(required=False)
