@@ -451,6 +451,11 @@ def team_place(account: ClientAccount, user: User) -> TeamAssignment | None:
     return TeamAssignment.objects.filter(account=account, user=user).first()
 
 
+def account_member(account: ClientAccount, user: User) -> bool:
+    """Whether the user is one of the account's client people."""
+    return Membership.objects.filter(account=account, user=user).exists()
+
+
 # --- signed-in sessions -----------------------------------------------------------------
 
 

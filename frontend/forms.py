@@ -226,9 +226,18 @@ class TeamChangeForm(forms.Form):
 
 
 class PersonChangeForm(forms.Form):
-    """A client person's new role, or their removal (``action=remove``, confirmed)."""
+    """A client person's new role, their removal (``action=remove``), a link to choose a new
+    password (``password``) or their two-factor sign-in removed (``two_factor``); all but a
+    role change are confirmed first."""
 
-    action = forms.ChoiceField(choices=[("role", "Change role"), ("remove", "Remove")])
+    action = forms.ChoiceField(
+        choices=[
+            ("role", "Change role"),
+            ("remove", "Remove"),
+            ("password", "Send a password link"),
+            ("two_factor", "Reset two-factor sign-in"),
+        ]
+    )
     role = forms.ChoiceField(label="Role", choices=ClientRole.choices, required=False)
     confirm = forms.BooleanField(required=False)
 
@@ -254,10 +263,17 @@ class StaffAddForm(forms.Form):
 
 
 class FirmPersonForm(forms.Form):
-    """One of the firm's people: a new firm role, or switched off or on (confirmed)."""
+    """One of the firm's people: a new firm role, switched off (confirmed) or on, a link to
+    choose a new password or their two-factor sign-in removed (both confirmed)."""
 
     action = forms.ChoiceField(
-        choices=[("role", "Change role"), ("deactivate", "Switch off"), ("reactivate", "Switch on")]
+        choices=[
+            ("role", "Change role"),
+            ("deactivate", "Switch off"),
+            ("reactivate", "Switch on"),
+            ("password", "Send a password link"),
+            ("two_factor", "Reset two-factor sign-in"),
+        ]
     )
     firm_role = forms.ChoiceField(
         label="Role",
@@ -384,3 +400,17 @@ class FirmTwoFactorForm(forms.Form):
         required=False,
         help_text="They set it up at their next page; until then they can do nothing else.",
     )
+
+
+class LegalHoldForm(forms.Form):
+    """A legal hold set (with its reason) or released (confirmed)."""
+
+    action = forms.ChoiceField(choices=[("set", "Set"), ("release", "Release")])
+    # Checked by the service (its message names what is missing); the browser asks first.
+    reason = forms.CharField(
+        label="Why the hold is set",
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"required": True}),
+    )
+    confirm = forms.BooleanField(required=False)

@@ -40,6 +40,11 @@ urlpatterns = [
         views.account_person_change,
         name="account_person_change",
     ),
+    path(
+        "clients/<str:account_id>/settings/legal-hold/",
+        views.account_legal_hold,
+        name="account_legal_hold",
+    ),
     path("people/", views.firm_people, name="firm_people"),
     path("people/<str:user_id>/", views.firm_person, name="firm_person"),
     path("clients/<str:account_id>/invite/", views.account_invite, name="account_invite"),

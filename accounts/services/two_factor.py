@@ -317,3 +317,20 @@ def two_factor_reset(*, user: User) -> int:
         ended = sessions_end(user=user)
     log.warning("two-factor sign-in of %s reset by the operator", user.public_id)
     return ended
+
+
+def two_factor_reset_by(*, actor: User, user: User) -> int:
+    """A firm admin's ``two_factor_reset`` from the portal, for the same person who lost
+    their phone and their recovery codes. Returns how many sessions ended.
+
+    Raises Forbidden for anyone but a firm admin, Invalid ``not_enabled`` if ``user`` does
+    not use two-factor sign-in."""
+    if not permissions.can_manage_firm(actor):
+        raise Forbidden("Only firm admins reset someone's two-factor sign-in.")
+    if not enabled(user):
+        raise Invalid(
+            f"{user.name} does not use two-factor sign-in.", fields={"user": "not_enabled"}
+        )
+    ended = two_factor_reset(user=user)
+    log.warning("two-factor sign-in of %s reset by %s", user.public_id, actor.public_id)
+    return ended

@@ -29,6 +29,7 @@ from frontend.views.approvals import (
     approvals_index,
 )
 from frontend.views.firm import (
+    account_legal_hold,
     account_person_change,
     account_rename,
     account_settings,
@@ -65,6 +66,7 @@ __all__ = [
     "PasswordResetView",
     "account_approvals",
     "account_invite",
+    "account_legal_hold",
     "account_page",
     "account_person_change",
     "account_rename",

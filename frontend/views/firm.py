@@ -12,12 +12,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import permissions, selectors
-from accounts.errors import AtriumError, Invalid, NotFound
+from accounts.errors import AtriumError, Forbidden, Invalid, NotFound
 from accounts.http import refuse_nul
 from accounts.models import AccountStatus, ClientAccount, ClientRole, User
 from accounts.permissions import Action
 from accounts.services import client_accounts as account_services
+from accounts.services import passwords as password_services
 from accounts.services import people as people_services
+from accounts.services import two_factor as two_factor_services
 from accounts.services import users as user_services
 from frontend import forms
 from frontend.views.common import account_or_404
@@ -71,6 +73,44 @@ def _confirm(
             "back": back,
         },
     )
+
+
+# Helping someone who cannot sign in, as the confirmation page says it.
+SIGN_IN_HELP = {
+    "password": (
+        "Send {name} a link to choose a new password?",
+        "Their password stops working now and every session of theirs ends; they are e-mailed "
+        "a link to choose a new one.",
+        "Send the link",
+    ),
+    "two_factor": (
+        "Reset {name}'s two-factor sign-in?",
+        "Their authenticator app and recovery codes stop working and every session of theirs "
+        "ends. They sign in with their password alone and set two-factor sign-in up again.",
+        "Reset two-factor sign-in",
+    ),
+}
+
+
+def _sign_in_help(
+    request: HttpRequest, *, person: User, action: str, confirmed: bool, back: str
+) -> HttpResponse | str:
+    """A password link or a two-factor reset for ``person``: the confirmation page first,
+    then the service's own (firm admins only); what was done, as the message says it."""
+    if not permissions.can_manage_firm(request.user):
+        raise Forbidden("Only firm admins help someone sign in again.")
+    if not confirmed:
+        title, text, button = SIGN_IN_HELP[action]
+        return _confirm(
+            request, title=title.format(name=person.name), text=text, button=button, back=back
+        )
+    if action == "password":
+        password_services.password_reset_force(actor=request.user, user=person)
+        if not person.is_active:
+            return f"{person.name}'s password no longer works; switched off, they get no link."
+        return f"A link to choose a new password is on its way to {person.email}."
+    two_factor_services.two_factor_reset_by(actor=request.user, user=person)
+    return f"{person.name} signs in with their password and sets up two-factor sign-in again."
 
 
 def _firm_admin_or_404(user: User) -> None:
@@ -152,8 +192,45 @@ def account_settings(request: HttpRequest, account_id: str) -> HttpResponse:
             "team_form": team_form,
             "invite_form": forms.InviteForm(auto_id="invite_%s"),
             "roles": ClientRole.choices,
+            "firm_admin": permissions.can_manage_firm(request.user),
+            "hold_form": forms.LegalHoldForm(auto_id="hold_%s"),
         },
     )
+
+
+@login_required
+@require_POST
+def account_legal_hold(request: HttpRequest, account_id: str) -> HttpResponse:
+    """Set a legal hold (with its reason) or release it (confirmed). Firm admins only."""
+    account = _settings_account(request.user, account_id)
+    form = forms.LegalHoldForm(request.POST)
+    try:
+        refuse_nul(request.POST)
+        if not form.is_valid():
+            raise Invalid("Set or release the hold; a reason has at most 300 characters.")
+        if form.cleaned_data["action"] == "set":
+            account_services.legal_hold_set(
+                actor=request.user, account=account, reason=form.cleaned_data["reason"]
+            )
+            done = f"{account.name} is on legal hold."
+        else:
+            if not permissions.can_manage_firm(request.user):
+                raise Forbidden("Only firm admins release a legal hold.")
+            if not form.cleaned_data["confirm"]:
+                return _confirm(
+                    request,
+                    title=f"Release the legal hold on {account.name}?",
+                    text="Its records may be destroyed again under the usual rules.",
+                    button="Release the hold",
+                    back=_settings_url(account),
+                )
+            account_services.legal_hold_release(actor=request.user, account=account)
+            done = f"The legal hold on {account.name} is released."
+    except AtriumError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return _back_to_settings(account)
 
 
 @login_required
@@ -285,7 +362,19 @@ def account_person_change(request: HttpRequest, account_id: str, user_id: str) -
         person = _person_or_error(user_id)
         if not form.is_valid():
             raise Invalid("Choose one of the listed roles.")
-        if form.cleaned_data["action"] == "remove":
+        if form.cleaned_data["action"] in SIGN_IN_HELP:
+            if not selectors.account_member(account, person):
+                raise NotFound("That person is not in this account.")
+            done = _sign_in_help(
+                request,
+                person=person,
+                action=form.cleaned_data["action"],
+                confirmed=form.cleaned_data["confirm"],
+                back=_settings_url(account),
+            )
+            if not isinstance(done, str):
+                return done
+        elif form.cleaned_data["action"] == "remove":
             if not form.cleaned_data["confirm"]:
                 return _confirm(
                     request,
@@ -358,7 +447,17 @@ def firm_person(request: HttpRequest, user_id: str) -> HttpResponse:
         if not form.is_valid():
             raise Invalid("Choose one of the listed roles.")
         action = form.cleaned_data["action"]
-        if action == "deactivate":
+        if action in SIGN_IN_HELP:
+            done = _sign_in_help(
+                request,
+                person=person,
+                action=action,
+                confirmed=form.cleaned_data["confirm"],
+                back=reverse("frontend:firm_people"),
+            )
+            if not isinstance(done, str):
+                return done
+        elif action == "deactivate":
             if not form.cleaned_data["confirm"]:
                 return _confirm(
                     request,

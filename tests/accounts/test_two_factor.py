@@ -234,3 +234,20 @@ def test_the_operator_can_remove_a_lost_phone(otp_clock):
         call_command("reset_two_factor", "--email", "lost@example.test")
     with pytest.raises(CommandError):
         call_command("reset_two_factor", "--email", "nobody@example.test")
+
+
+def test_a_firm_admin_resets_a_lost_phone_and_nobody_else(otp_clock, people):
+    person = people["client_member"]
+    enrolled(person, otp_clock)
+    other = factories.session_cookie(person).split("=", 1)[1]
+    for role in ("staff_on_team", "client_admin", "client_member"):
+        with pytest.raises(Forbidden):
+            two_factor.two_factor_reset_by(actor=people[role], user=person)
+    assert two_factor.enabled(person)
+    assert two_factor.two_factor_reset_by(actor=people["firm_admin"], user=person) == 1
+    assert not two_factor.enabled(person)
+    assert not StaticToken.objects.filter(device__user=person).exists()
+    assert not Session.objects.filter(session_key=other).exists()
+    with pytest.raises(Invalid) as raised:
+        two_factor.two_factor_reset_by(actor=people["firm_admin"], user=person)
+    assert raised.value.fields == {"user": "not_enabled"}

@@ -577,6 +577,20 @@ CASES = [
         )
         for f in ("action", "role")
     ],
+    *[
+        Case(
+            "frontend:account_legal_hold",
+            "form",
+            f,
+            _post(
+                "frontend:account_legal_hold",
+                lambda w, f=f: {"action": "set", "reason": "Litigation"} | {f: "set" + NUL},
+                args=[_acme],
+            ),
+            who="firm_admin",
+        )
+        for f in ("action", "reason")
+    ],
     Case(
         "frontend:firm_people",
         "page",

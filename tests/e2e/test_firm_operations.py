@@ -1,6 +1,7 @@
 """The firm runs itself in the portal, by keyboard, in a real browser against a real server:
 a firm admin opens a client account, puts a staff member on its team as lead, and removes a
-client person after confirming; the client sees their account lead."""
+client person after confirming; the client sees their account lead. A legal hold is set
+and released, and a password link sent, the same way."""
 
 from __future__ import annotations
 
@@ -90,3 +91,49 @@ async def test_removing_a_client_person_is_confirmed_first(browser, firm, expect
         await page.context.close()
     member = await sync_to_async(User.objects.get)(pk=firm.member.pk)
     assert not member.is_active
+
+
+async def test_a_legal_hold_is_set_and_released_by_keyboard(browser, firm, expect):
+    page = await open_page(browser, url=firm.url, session_key=firm.admin_key)
+    try:
+        await page.goto(f"{firm.url}/clients/{firm.acme.public_id}/settings/")
+        await page.get_by_label("Why the hold is set").focus()
+        await page.keyboard.type("Litigation expected")
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_text("Acme Shipping is on legal hold.")).to_be_visible()
+        await expect(page.get_by_text("Why: Litigation expected")).to_be_visible()
+        await page.get_by_role("button", name="Release the hold").focus()
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Release the legal hold on Acme Shipping?"
+        )
+        await page.get_by_role("button", name="Release the hold").focus()
+        await page.keyboard.press("Enter")
+        await expect(
+            page.get_by_text("The legal hold on Acme Shipping is released.")
+        ).to_be_visible()
+    finally:
+        await page.context.close()
+    acme = await sync_to_async(ClientAccount.objects.get)(pk=firm.acme.pk)
+    assert not acme.legal_hold
+
+
+async def test_a_password_link_is_sent_by_keyboard_after_confirming(browser, firm, expect):
+    page = await open_page(browser, url=firm.url, session_key=firm.admin_key)
+    try:
+        await page.goto(f"{firm.url}/people/")
+        await page.get_by_role("button", name="Send a password link to Sam Staff").focus()
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Send Sam Staff a link to choose a new password?"
+        )
+        await page.get_by_role("button", name="Send the link").focus()
+        await page.keyboard.press("Enter")
+        # Ending Sam's sessions and their sockets may take a moment on a busy machine.
+        await expect(
+            page.get_by_text("A link to choose a new password is on its way")
+        ).to_be_visible(timeout=15_000)
+    finally:
+        await page.context.close()
+    sam = await sync_to_async(User.objects.get)(pk=firm.sam.pk)
+    assert not sam.has_usable_password()
