@@ -15,6 +15,7 @@ removes control characters), so the page can escape everything else.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from django.db import connection
@@ -43,7 +44,9 @@ class Hit:
 _COLUMNS = "e.id, e.kind, e.public_id, e.title, e.label, e.url, a.public_id, e.person_id"
 
 
-class Backend:
+class Backend(ABC):
+    """One database's full-text search: each backend writes the one statement."""
+
     vendor = ""
 
     def search(
@@ -59,8 +62,9 @@ class Backend:
             rows = cursor.fetchall()
         return [Hit(*row) for row in rows]
 
+    @abstractmethod
     def statement(self, query, permitted, *, limit, offset) -> tuple[str, list]:
-        raise NotImplementedError
+        """The SQL and parameters of one search: the columns of ``Hit``, in order."""
 
 
 class SQLiteBackend(Backend):
