@@ -313,12 +313,27 @@ class Matter(models.Model):
         max_length=20, choices=MatterStatus.choices, default=MatterStatus.PLANNED
     )
     privileged = models.BooleanField(default=False)
+    # The plan (``projects``): when the work starts and should end, and who on the account
+    # team answers for it.
+    start_date = models.DateField(null=True, blank=True)
+    target_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["account__name", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start_date__isnull=True)
+                | models.Q(target_date__isnull=True)
+                | models.Q(target_date__gte=models.F("start_date")),
+                name="accounts_matter_target_after_start",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

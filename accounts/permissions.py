@@ -67,6 +67,14 @@ class ApprovalAction(StrEnum):
     WITHDRAW = "withdraw"
 
 
+class TaskAction(StrEnum):
+    """What may be done to a task of a matter's plan (``can_on_task``)."""
+
+    VIEW = "view"
+    TICK = "tick"
+    CHANGE = "change"
+
+
 class Role(StrEnum):
     FIRM_ADMIN = "firm_admin"
     STAFF = "staff"
@@ -432,6 +440,53 @@ def matters_visible_to(user: AnyUser, account: ClientAccount | None = None) -> Q
 
 def matter_for(user: AnyUser, public_id: str, action: Action = Action.VIEW) -> Matter:
     return item_for(user, Matter.objects.all(), public_id, action)
+
+
+# --- tasks of a matter's plan ---------------------------------------------------------------
+
+
+class TaskScoped(Protocol):
+    """A task as these checks see it (``projects.models.Task``): the matter it belongs to,
+    and whose it is (a person, or "the client": any of the account's own people)."""
+
+    matter: Matter
+    assignee_id: int | None
+    for_client: bool
+
+
+def _can_view_task(user: AnyUser, task: TaskScoped) -> bool:
+    return can_on_item(user, Action.VIEW, task.matter)
+
+
+def _can_change_task(user: AnyUser, task: TaskScoped) -> bool:
+    return can_on_item(user, Action.CHANGE, task.matter)
+
+
+def _can_tick_task(user: AnyUser, task: TaskScoped) -> bool:
+    if not _can_view_task(user, task):
+        return False
+    if task.assignee_id is not None and task.assignee_id == user.pk:
+        return True
+    if task.for_client and user.memberships.filter(account_id=task.matter.account_id).exists():
+        return True
+    return can_on_item(user, Action.CHANGE, task.matter)
+
+
+_TASK_CHECKS = {
+    TaskAction.VIEW: _can_view_task,
+    TaskAction.TICK: _can_tick_task,
+    TaskAction.CHANGE: _can_change_task,
+}
+
+
+def can_on_task(user: AnyUser, action: TaskAction, task: TaskScoped) -> bool:
+    """VIEW: may see the task's matter (a privileged one by an explicit grant). TICK (mark
+    done or not done): may view it and is its assignee, or it is the client's and the user
+    is one of the account's people, or serves the account (its team, or a firm admin).
+    CHANGE (title, dates, assignee, milestone, kind): serves the account. ValueError for
+    any other action."""
+    check = _TASK_CHECKS[_known(action, _TASK_CHECKS, "can_on_task")]
+    return _active(user) and check(user, task)
 
 
 # --- approval requests ------------------------------------------------------------------------

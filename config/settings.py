@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "messaging",
     "vault",
     "approvals",
+    "projects",
     "search",
     "frontend",
 ]

@@ -1,0 +1,1 @@
+"""Reads of matters' plans, filtered by what the viewer may see."""

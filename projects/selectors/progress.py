@@ -1,0 +1,82 @@
+"""Task counts for many matters and milestones at once, in a constant number of queries:
+what every list of matters (the API, the client's status page, the staff board, the digest)
+shows as progress and as the next milestone. Callers pass matters already filtered by what
+the viewer may see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+
+from projects.models import Milestone, Task
+from projects.progress import Counts
+
+
+def _counts(rows: Iterable[dict], key: str) -> dict[int, Counts]:
+    return {
+        row[key]: Counts(total=row["total"], done=row["done"], overdue=row["overdue"])
+        for row in rows
+    }
+
+
+def _aggregates(today: date) -> dict:
+    return {
+        "total": Count("pk"),
+        "done": Count("pk", filter=Q(done_at__isnull=False)),
+        "overdue": Count("pk", filter=Q(done_at__isnull=True, due__lt=today)),
+    }
+
+
+def matter_counts(matter_ids: Iterable[int], *, today: date) -> dict[int, Counts]:
+    """Task counts per matter pk (one query); a matter with no task is absent (``Counts()``)."""
+    ids = list(matter_ids)
+    if not ids:
+        return {}
+    rows = (
+        Task.objects.filter(matter_id__in=ids)
+        .values("matter_id")
+        .order_by()
+        .annotate(**_aggregates(today))
+    )
+    return _counts(rows, "matter_id")
+
+
+def milestone_counts(milestone_ids: Iterable[int], *, today: date) -> dict[int, Counts]:
+    """Task counts per milestone pk (one query); a milestone with no task is absent."""
+    ids = list(milestone_ids)
+    if not ids:
+        return {}
+    rows = (
+        Task.objects.filter(milestone_id__in=ids)
+        .values("milestone_id")
+        .order_by()
+        .annotate(**_aggregates(today))
+    )
+    return _counts(rows, "milestone_id")
+
+
+def next_milestones(matter_ids: Iterable[int]) -> dict[int, Milestone]:
+    """Per matter pk, its next milestone: the earliest-due one that is not done (done: it has
+    tasks and all are done), ties broken by position; a matter with none is absent. One query
+    whatever the number of matters."""
+    ids = list(matter_ids)
+    if not ids:
+        return {}
+    ranked = (
+        Milestone.objects.filter(matter_id__in=ids)
+        .annotate(
+            task_total=Count("tasks"),
+            task_done=Count("tasks", filter=Q(tasks__done_at__isnull=False)),
+        )
+        .exclude(task_total__gt=0, task_total=F("task_done"))
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("matter_id")], order_by=[F("due"), F("position")]
+            )
+        )
+        .filter(rank=1)
+    )
+    return {milestone.matter_id: milestone for milestone in ranked}
