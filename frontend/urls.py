@@ -119,5 +119,7 @@ urlpatterns = [
     ),
     path("settings/branding/documents/", views.firm_document_rules, name="firm_document_rules"),
     path("brand/logo", views.firm_logo, name="logo"),
+    # The firm's view of the work: the board of every client's matters.
+    path("board/", views.board, name="board"),
     path("people/<str:user_id>/avatar", views.avatar, name="avatar"),
 ]

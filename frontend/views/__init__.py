@@ -28,6 +28,7 @@ from frontend.views.approvals import (
     approval_withdraw,
     approvals_index,
 )
+from frontend.views.board import board
 from frontend.views.firm import (
     account_legal_hold,
     account_person_change,
@@ -79,6 +80,7 @@ __all__ = [
     "approval_withdraw",
     "approvals_index",
     "avatar",
+    "board",
     "branding_page",
     "clients_page",
     "document_grants",

@@ -956,6 +956,11 @@ CASES = [
         lambda c, w: c.post(reverse("frontend:sessions_sign_out_others"), {"note": TEXT}),
     ),
     Case("frontend:avatar", "page", "user_id", _get("frontend:avatar", args=["usr\x00"])),
+    # --- the staff board and the checklist templates ------------------------------------------
+    *[
+        Case("frontend:board", "page", f, _get("frontend:board", query=f"?{f}=acc%00"))
+        for f in ("account", "mine", "cursor")
+    ],
     Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(
