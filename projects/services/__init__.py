@@ -20,6 +20,16 @@ from projects.services.lookups import (
     template_for,
     templates_visible,
 )
+from projects.services.milestones import milestone_add, milestone_change, milestone_delete
+from projects.services.plans import matter_plan_change, matter_plan_create, template_instantiate
+from projects.services.tasks import (
+    task_add,
+    task_change,
+    task_delete,
+    task_set_done,
+    tasks_complete,
+)
+from projects.services.templates import template_change, template_create, template_delete
 
 __all__ = [
     "MAX_DESCRIPTION_CHARS",
@@ -30,10 +40,24 @@ __all__ = [
     "checked_title",
     "folder_in",
     "matter_change_check",
+    "matter_plan_change",
+    "matter_plan_create",
+    "milestone_add",
+    "milestone_change",
+    "milestone_delete",
     "milestone_for",
     "milestone_in",
     "staff_on_team",
+    "task_add",
+    "task_change",
+    "task_delete",
     "task_for",
+    "task_set_done",
+    "tasks_complete",
+    "template_change",
+    "template_create",
+    "template_delete",
     "template_for",
+    "template_instantiate",
     "templates_visible",
 ]
