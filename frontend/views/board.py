@@ -97,6 +97,9 @@ def board(request: HttpRequest) -> HttpResponse:
             .only("public_id", "name"),
             "filtered": bool(filters),
             "more": more,
+            # Rows link to their matter and client after these prefixes (no reverse per row).
+            "matter_url": reverse("frontend:matter", args=["mat_"]).split("mat_")[0],
+            "account_url": reverse("frontend:account", args=["acc_"]).split("acc_")[0],
         },
     )
 

@@ -7,23 +7,23 @@ and the matter not marked done. The board puts the latest first (most days late)
 rest by target date (the nearest first, a matter without one last), then by client and
 title, so the order is stable between visits.
 
-Every figure comes from a fixed set of queries whatever the number of matters, milestones
-and tasks: the matters, their task counts, their next milestones, their overdue milestones
-and the earliest due date of their overdue tasks.
+Every figure comes from three queries whatever the number of matters, milestones and
+tasks: the matters, their tasks counted per milestone, and their milestones. The counts and
+the next milestone follow the same rules as ``projects.selectors.progress``, which reads
+them for other lists (``tests/projects/test_board.py`` holds the two to the same answers).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Count, Exists, Min, OuterRef
+from django.db.models import Count, Min, Q
 
 from accounts import permissions
 from accounts.models import ClientAccount, Matter, MatterStatus, User
 from projects.models import Milestone, Task
 from projects.progress import Counts
-from projects.selectors.progress import matter_counts, next_milestones
 
 
 @dataclass(frozen=True)
@@ -61,30 +61,76 @@ class BoardRow:
         return self.days_late > 0
 
 
-def _overdue_milestones(matter_ids: list[int], *, today: date) -> dict[int, tuple[int, date]]:
-    """Per matter pk: how many milestones are past due and not done, and the earliest due
-    date among them (one query)."""
-    tasks = Task.objects.filter(milestone=OuterRef("pk"))
-    rows = (
-        Milestone.objects.filter(matter_id__in=matter_ids, due__lt=today)
-        # Not done: no task yet, or one still open.
-        .filter(~Exists(tasks) | Exists(tasks.filter(done_at__isnull=True)))
-        .values("matter_id")
-        .order_by()
-        .annotate(count=Count("pk"), earliest=Min("due"))
-    )
-    return {row["matter_id"]: (row["count"], row["earliest"]) for row in rows}
+@dataclass
+class _Plan:
+    """What the board reads of one matter's plan."""
+
+    counts: Counts = field(default_factory=Counts)
+    next_milestone: Milestone | None = None
+    overdue_milestones: int = 0
+    # The earliest due date of an open task, or of an unfinished milestone, past due.
+    earliest_missed: date | None = None
+
+    def missed(self, due: date | None) -> None:
+        if due is not None and (self.earliest_missed is None or due < self.earliest_missed):
+            self.earliest_missed = due
 
 
-def _earliest_overdue_tasks(matter_ids: list[int], *, today: date) -> dict[int, date]:
-    """Per matter pk, the earliest due date of its open tasks past due (one query)."""
-    rows = (
-        Task.objects.filter(matter_id__in=matter_ids, done_at__isnull=True, due__lt=today)
-        .values("matter_id")
+def _plans(matter_ids: list[int], *, today: date) -> dict[int, _Plan]:
+    """Per matter pk, its counts, next milestone and what is past due, in two queries: the
+    tasks counted per matter and milestone (one pass over the tasks), and the milestones'
+    own rows; the rest is arithmetic on what they return."""
+    if not matter_ids:
+        return {}
+    open_past_due = Q(done_at__isnull=True, due__lt=today)
+    groups = (
+        Task.objects.filter(matter_id__in=matter_ids)
+        .values_list("matter_id", "milestone_id")
         .order_by()
-        .annotate(earliest=Min("due"))
+        .annotate(
+            total=Count("pk"),
+            done=Count("pk", filter=Q(done_at__isnull=False)),
+            overdue=Count("pk", filter=open_past_due),
+            earliest=Min("due", filter=open_past_due),
+        )
     )
-    return {row["matter_id"]: row["earliest"] for row in rows}
+    plans: dict[int, _Plan] = {}
+    tasks_of_milestone: dict[int, tuple[int, int]] = {}
+    for matter_id, milestone_id, total, done, overdue, earliest in groups:
+        plan = plans.setdefault(matter_id, _Plan())
+        counts = plan.counts
+        plan.counts = Counts(
+            total=counts.total + total, done=counts.done + done, overdue=counts.overdue + overdue
+        )
+        plan.missed(earliest)
+        if milestone_id is not None:
+            tasks_of_milestone[milestone_id] = (total, done)
+    # Rows, not model instances: a firm's thousands of milestones are read on every visit,
+    # and only each matter's next one is shown.
+    milestones = (
+        Milestone.objects.filter(matter_id__in=matter_ids)
+        .order_by("matter_id", "due", "position")
+        .values_list("pk", "public_id", "matter_id", "title", "due", "position")
+    )
+    for pk, public_id, matter_id, title, due, position in milestones:
+        total, done = tasks_of_milestone.get(pk, (0, 0))
+        if total and done == total:
+            continue
+        plan = plans.setdefault(matter_id, _Plan())
+        # Ordered by due date, then position: the first one not done is the next.
+        if plan.next_milestone is None:
+            plan.next_milestone = Milestone(
+                pk=pk,
+                public_id=public_id,
+                matter_id=matter_id,
+                title=title,
+                due=due,
+                position=position,
+            )
+        if due < today:
+            plan.overdue_milestones += 1
+            plan.missed(due)
+    return plans
 
 
 def _sort_key(row: BoardRow) -> tuple:
@@ -116,36 +162,24 @@ def staff_board(
     if owner is not None:
         matters = matters.filter(owner=owner)
     matters = list(matters.select_related("account", "owner").order_by())
-    ids = [m.pk for m in matters]
-    counts = matter_counts(ids, today=today)
-    upcoming = next_milestones(ids)
-    milestones_late = _overdue_milestones(ids, today=today)
-    tasks_late = _earliest_overdue_tasks(ids, today=today)
+    plans = _plans([m.pk for m in matters], today=today)
     rows = []
     for matter in matters:
-        matter_counts_ = counts.get(matter.pk, Counts())
-        late_count, late_milestone = milestones_late.get(matter.pk, (0, None))
+        plan = plans.get(matter.pk) or _Plan()
+        counts = plan.counts
         past_target = (
             matter.target_date is not None
             and matter.target_date < today
             and matter.status != MatterStatus.DONE
-            and (matter_counts_.total == 0 or matter_counts_.done < matter_counts_.total)
+            and (counts.total == 0 or counts.done < counts.total)
         )
-        missed = [
-            d
-            for d in (
-                tasks_late.get(matter.pk),
-                late_milestone,
-                matter.target_date if past_target else None,
-            )
-            if d is not None
-        ]
+        missed = [d for d in (plan.earliest_missed, past_target and matter.target_date) if d]
         rows.append(
             BoardRow(
                 matter=matter,
-                counts=matter_counts_,
-                next_milestone=upcoming.get(matter.pk),
-                overdue_milestones=late_count,
+                counts=counts,
+                next_milestone=plan.next_milestone,
+                overdue_milestones=plan.overdue_milestones,
                 days_late=(today - min(missed)).days if missed else 0,
                 past_target=past_target,
             )

@@ -4,6 +4,7 @@ number of queries that does not grow with the matters, milestones and tasks."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 from django.db import connection
@@ -13,6 +14,7 @@ from accounts.models import Matter, MatterStatus, User
 from projects.models import Milestone, Task
 from projects.progress import Counts
 from projects.selectors.board import staff_board
+from projects.selectors.progress import matter_counts, next_milestones
 from tests import factories
 
 TODAY = dt.date(2026, 3, 31)
@@ -185,6 +187,35 @@ def test_next_milestone_and_owner(acme, people):
     assert row.next_milestone == upcoming
     assert row.owner == staff and row.account == acme
     assert row.progress == 50
+
+
+def test_counts_and_next_milestone_agree_with_the_progress_selectors(acme, people):
+    """The board reads the plans its own way, in one pass: it must answer as the selectors
+    every other list uses, whatever the plan."""
+    chance = random.Random(13)
+    matters = []
+    for n in range(25):
+        matter = factories.matter(acme, title=f"Plan {n}")
+        milestones = [
+            milestone(matter, days(chance.randint(-20, 20)), position=p)
+            for p in range(chance.randint(0, 5))
+        ]
+        for position in range(chance.randint(0, 12)):
+            task(
+                matter,
+                chance.choice([None, days(chance.randint(-15, 15))]),
+                done=chance.random() < 0.4,
+                milestone=chance.choice([None, *milestones]),
+                position=position,
+            )
+        matters.append(matter)
+    ids = [m.pk for m in matters]
+    counts, upcoming = matter_counts(ids, today=TODAY), next_milestones(ids)
+    for row in staff_board(people["staff_on_team"], today=TODAY):
+        pk = row.matter.pk
+        assert row.counts == counts.get(pk, Counts()), row.matter.title
+        expected = upcoming.get(pk)
+        assert (row.next_milestone and row.next_milestone.pk) == (expected and expected.pk)
 
 
 # --- queries ------------------------------------------------------------------------------------
