@@ -48,20 +48,15 @@ class TemplateForm(forms.Form):
 
 class MilestoneRow(forms.Form):
     title = forms.CharField(label="Title", max_length=200)
-    offset_days = _offset(required=True, label="Due, in days after the start")
+    offset_days = _offset(required=True, label="Days after the start")
 
 
 class TaskRow(forms.Form):
     title = forms.CharField(label="Title", max_length=200)
     kind = forms.ChoiceField(label="Kind", choices=TaskKind.choices, initial=TaskKind.TODO)
     for_client = forms.BooleanField(label="The client's to do", required=False)
-    offset_days = _offset(required=False, label="Due, in days after the start (optional)")
-    folder = forms.CharField(
-        label="Folder for the upload",
-        max_length=120,
-        required=False,
-        help_text="Upload tasks: the client's vault folder the document goes in.",
-    )
+    offset_days = _offset(required=False, label="Days after the start (optional)")
+    folder = forms.CharField(label="Folder (upload tasks)", max_length=120, required=False)
     milestone = forms.ChoiceField(label="Milestone", required=False, initial="")
 
     def __init__(self, *args, milestone_choices=(), **kwargs):
