@@ -119,5 +119,12 @@ urlpatterns = [
     ),
     path("settings/branding/documents/", views.firm_document_rules, name="firm_document_rules"),
     path("brand/logo", views.firm_logo, name="logo"),
+    # The firm's view of the work: the board of every client's matters.
+    path("board/", views.board, name="board"),
+    # The checklist templates matters start from: firm admins.
+    path("templates/", views.templates_index, name="templates"),
+    path("templates/new/", views.template_create, name="template_create"),
+    path("templates/<str:template_id>/", views.template_edit, name="template_edit"),
+    path("templates/<str:template_id>/delete/", views.template_delete, name="template_delete"),
     path("people/<str:user_id>/avatar", views.avatar, name="avatar"),
 ]

@@ -28,6 +28,13 @@ from frontend.views.approvals import (
     approval_withdraw,
     approvals_index,
 )
+from frontend.views.board import (
+    board,
+    template_create,
+    template_delete,
+    template_edit,
+    templates_index,
+)
 from frontend.views.firm import (
     account_legal_hold,
     account_person_change,
@@ -79,6 +86,7 @@ __all__ = [
     "approval_withdraw",
     "approvals_index",
     "avatar",
+    "board",
     "branding_page",
     "clients_page",
     "document_grants",
@@ -102,6 +110,10 @@ __all__ = [
     "security_page",
     "session_sign_out",
     "sessions_sign_out_others",
+    "template_create",
+    "template_delete",
+    "template_edit",
+    "templates_index",
     "thread_create",
     "thread_index",
     "thread_page",

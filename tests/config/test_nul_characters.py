@@ -956,6 +956,56 @@ CASES = [
         lambda c, w: c.post(reverse("frontend:sessions_sign_out_others"), {"note": TEXT}),
     ),
     Case("frontend:avatar", "page", "user_id", _get("frontend:avatar", args=["usr\x00"])),
+    # --- the staff board and the checklist templates ------------------------------------------
+    *[
+        Case("frontend:board", "page", f, _get("frontend:board", query=f"?{f}=acc%00"))
+        for f in ("account", "mine", "cursor")
+    ],
+    Case(
+        "frontend:templates",
+        "page",
+        "cursor",
+        _get("frontend:templates", query="?cursor=tpl%00"),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            "frontend:template_create",
+            "form",
+            f,
+            _post(
+                "frontend:template_create",
+                lambda w, f=f: {
+                    "template-name": "Onboarding",
+                    "milestones-TOTAL_FORMS": "1",
+                    "milestones-INITIAL_FORMS": "0",
+                    "milestones-0-title": "Kick-off",
+                    "milestones-0-offset_days": "0",
+                    "tasks-TOTAL_FORMS": "1",
+                    "tasks-INITIAL_FORMS": "0",
+                    "tasks-0-title": "Send the logo",
+                    "tasks-0-kind": "todo",
+                    f: TEXT,
+                },
+            ),
+            who="firm_admin",
+        )
+        for f in ("template-name", "template-description", "milestones-0-title", "tasks-0-folder")
+    ],
+    Case(
+        "frontend:template_edit",
+        "page",
+        "template_id",
+        _get("frontend:template_edit", args=["tpl\x00"]),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:template_delete",
+        "page",
+        "template_id",
+        lambda c, w: c.post(reverse("frontend:template_delete", args=["tpl\x00"])),
+        who="firm_admin",
+    ),
     Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(

@@ -32,6 +32,7 @@ from accounts.services import invitations
 from approvals.models import ApprovalRequest
 from frontend.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.models import Thread
+from projects import services as project_services
 from tests import live
 from tests.conftest import require_or_skip
 from tests.e2e import axe
@@ -73,6 +74,8 @@ class Site:
     document_id: str
     approval_id: str
     extra_starts: list[str] = field(default_factory=list)
+    # Pages reached by a form rather than a link, for the firm's staff.
+    staff_starts: list[str] = field(default_factory=list)
 
 
 IDENTITIES = {
@@ -95,6 +98,22 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
     outer = vault.folder_create(actor=staff, account=acme, name="Contracts")
     vault.folder_create(actor=staff, account=acme, name="Signed", parent=outer)
     pending = invitations.invitation_create(actor=staff, account=acme, email="newcomer@acme.test")
+    template = project_services.template_create(
+        actor=User.objects.get(email="admin@atrium.test"),
+        name="Brand refresh",
+        description="Six weeks from brief to new brand.",
+        milestones=[{"title": "Brief", "offset_days": 7}, {"title": "Launch", "offset_days": 42}],
+        tasks=[
+            {
+                "title": "Send the current logo files",
+                "kind": "upload",
+                "for_client": True,
+                "offset_days": 3,
+                "folder": "Brand",
+                "milestone": 0,
+            }
+        ],
+    )
     identities = {
         label: Identity(
             label=label,
@@ -115,6 +134,7 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
         .public_id,
         approval_id=ApprovalRequest.objects.get(account=acme).public_id,
         extra_starts=[f"/invite/{pending.token}/", "/password/reset/"],
+        staff_starts=["/board/?mine=1", "/templates/new/", f"/templates/{template.public_id}/"],
     )
     # DEBUG off, as served to people: the portal's own 404 page, not Django's technical one.
     with live.running_daphnes([tmp_path / "daphne.log"], env={"DEBUG": "0"}) as (server,):
@@ -261,6 +281,8 @@ async def crawl(chromium, site: Site, identity: Identity, axe_source: str) -> tu
             "/settings/security/two-factor/",
             "/settings/notifications/",
         ]
+        if identity.label in ("firm_admin", "staff"):
+            starts += site.staff_starts
     queue = deque(f"{site.url}{path}" for path in starts)
     try:
         while queue and len(visited) < MAX_PAGES:
