@@ -1,6 +1,6 @@
-"""The forms of a matter's plan: the plan's dates and owner, milestones and tasks. They read
-what a person typed; the plan's services decide what is allowed and answer in their words
-(``accounts.errors.Invalid`` naming the fields)."""
+"""The forms of a matter's plan: opening a matter from a template, the plan's dates and owner,
+milestones and tasks. They read what a person typed; the plan's services decide what is
+allowed and answer in their words (``accounts.errors.Invalid`` naming the fields)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from datetime import date
 
 from django import forms
 
-from projects.models import TaskKind
+from accounts.services.firm import Vocabulary
+from frontend.forms import MatterForm
+from projects.models import ChecklistTemplate, TaskKind
 from projects.selectors.json import CLIENT
 from projects.services import MAX_DESCRIPTION_CHARS
 
@@ -30,6 +32,33 @@ def _date_field(label: str, *, required: bool = False, **kwargs) -> forms.DateFi
 def iso(day: date | None) -> str | None:
     """A date as the services take it from JSON."""
     return day.isoformat() if day is not None else None
+
+
+class NewMatterForm(MatterForm):
+    """A new matter, started from a checklist template if one is chosen."""
+
+    template = forms.ChoiceField(label="Start from a template", required=False)
+    start = _date_field(
+        "Start date",
+        help_text="The template's due dates count from it. Today if left empty.",
+    )
+    field_order = ["title", "template", "start", "description", "status", "privileged"]
+
+    def __init__(
+        self,
+        *args,
+        templates: list[ChecklistTemplate] = (),
+        vocab: Vocabulary | None = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [("", "None: an empty plan")] + [
+            (t.public_id, t.name) for t in templates
+        ]
+        if vocab is not None:
+            self.fields[
+                "template"
+            ].help_text = f"Its milestones and tasks become this {vocab.matter_lower}'s plan."
 
 
 class PlanForm(forms.Form):

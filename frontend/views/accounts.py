@@ -31,6 +31,7 @@ from approvals import selectors as approval_selectors
 from frontend import forms
 from frontend.context_processors import request_vocab
 from frontend.views.common import account_or_404, decorated_approval, threads_by_account_id
+from frontend.views.matters import new_matter_form
 from messaging import selectors as thread_selectors
 from vault import selectors as vault_selectors
 
@@ -216,7 +217,7 @@ def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
             "detail": detail,
             "threads": threads.get(account.public_id, []),
             "invite_form": forms.InviteForm(),
-            "matter_form": forms.MatterForm(),
+            "matter_form": new_matter_form(request) if detail.can_change else None,
             "thread_form": thread_form,
             "document_count": vault_selectors.documents_visible(request.user, account).count(),
         },

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import permissions, selectors
 from accounts.errors import AtriumError, Forbidden, NotFound
-from accounts.models import Matter, User
+from accounts.models import Matter, MatterStatus, User
 from accounts.permissions import Action, TaskAction
 from accounts.services import matters as matter_services
 from frontend import forms, plan_forms
@@ -30,7 +30,7 @@ from frontend.plan_timeline import plan_axis
 from frontend.views.common import account_or_404
 from messaging import selectors as thread_selectors
 from projects import services as plan_services
-from projects.models import Milestone, Task
+from projects.models import ChecklistTemplate, Milestone, Task
 from projects.selectors import plan as plan_selectors
 from projects.selectors.plan import MatterPlan, plan_choices
 
@@ -80,22 +80,48 @@ def _add_errors(form: django_forms.Form, error: AtriumError) -> None:
 # --- opening a matter -----------------------------------------------------------------------
 
 
+def new_matter_form(request: HttpRequest, data=None) -> plan_forms.NewMatterForm:
+    """The account page's form for a new matter, with the firm's templates to start from
+    (firm staff only see them)."""
+    templates = (
+        list(ChecklistTemplate.objects.order_by("name"))
+        if plan_services.templates_visible(request.user)
+        else []
+    )
+    return plan_forms.NewMatterForm(data, templates=templates, vocab=request_vocab(request))
+
+
 @login_required
 @require_POST
 def matter_create(request: HttpRequest, account_id: str) -> HttpResponse:
     account = account_or_404(request.user, account_id)
-    form = forms.MatterForm(request.POST)
+    form = new_matter_form(request, request.POST)
+    back = redirect("frontend:account", account_id=account.public_id)
     if not form.is_valid():
         vocab = request_vocab(request)
-        messages.error(request, f"A {vocab.matter_lower} needs a title.")
-        return redirect("frontend:account", account_id=account.public_id)
+        field, errors = next(iter(form.errors.items()))
+        label = form.fields[field].label if field in form.fields else None
+        where = f" ({label})" if label else ""
+        messages.error(request, f"The {vocab.matter_lower} was not opened{where}: {errors[0]}")
+        return back
+    data = form.cleaned_data
     try:
-        matter = matter_services.matter_create(
-            actor=request.user, account=account, **form.cleaned_data
+        matter = plan_services.matter_plan_create(
+            actor=request.user,
+            account=account,
+            title=data["title"],
+            template=data["template"] or None,
+            start=data["start"],
+            description=data["description"],
+            privileged=data["privileged"],
         )
+        if data["status"] != MatterStatus.PLANNED:
+            matter_services.matter_set_status(
+                actor=request.user, matter=matter, status=data["status"]
+            )
     except AtriumError as error:
         messages.error(request, error.message)
-        return redirect("frontend:account", account_id=account.public_id)
+        return back
     return redirect("frontend:matter", matter_id=matter.public_id)
 
 

@@ -781,7 +781,7 @@ CASES = [
                 args=[_acme],
             ),
         )
-        for f in ("title", "description", "status")
+        for f in ("title", "description", "status", "template", "start")
     ],
     *[
         Case(

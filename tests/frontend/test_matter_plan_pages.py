@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Matter
 from frontend.plan_timeline import INSET, plan_axis
+from projects import services as plan_services
 from projects.models import Milestone, Task
 from projects.selectors.plan import matter_plan
 from tests import factories
@@ -533,3 +534,94 @@ def test_only_staff_on_the_team_may_own_the_plan(client, people, relaunch):
         assert response.context["plan_form"].errors["owner"]
     relaunch.refresh_from_db()
     assert relaunch.owner is None
+
+
+# --- opening a matter from a template ---------------------------------------------------------
+
+
+@pytest.fixture
+def rollout(people):
+    return plan_services.template_create(
+        actor=people["firm_admin"],
+        name="12-week SaaS rollout",
+        milestones=[
+            {"title": "Kick-off", "offset_days": 0},
+            {"title": "Go-live", "offset_days": 84},
+        ],
+        tasks=[
+            {
+                "title": "Sign the order form",
+                "kind": "todo",
+                "for_client": True,
+                "offset_days": 2,
+                "milestone": 0,
+            },
+            {
+                "title": "Configure the workspace",
+                "kind": "todo",
+                "for_client": False,
+                "offset_days": 30,
+                "milestone": 1,
+            },
+        ],
+    )
+
+
+def test_the_team_opens_a_matter_from_a_template_and_a_start_date(client, people, acme, rollout):
+    client.force_login(people["staff_on_team"])
+    form = client.get(reverse("frontend:account", args=[acme.public_id])).content.decode()
+    assert f'<option value="{rollout.public_id}">12-week SaaS rollout</option>' in form
+    assert 'type="date" name="start"' in form
+    response = client.post(
+        reverse("frontend:matter_create", args=[acme.public_id]),
+        {
+            "title": "Rollout",
+            "template": rollout.public_id,
+            "start": "2027-01-31",
+            "status": "in_progress",
+        },
+    )
+    matter = Matter.objects.get(title="Rollout")
+    assert response["Location"] == reverse("frontend:matter", args=[matter.public_id])
+    assert matter.status == "in_progress"
+    assert matter.start_date == dt.date(2027, 1, 31)
+    assert list(matter.milestones.order_by("position").values_list("title", "due")) == [
+        ("Kick-off", dt.date(2027, 1, 31)),
+        ("Go-live", dt.date(2027, 4, 25)),
+    ]
+    signing = matter.tasks.get(title="Sign the order form")
+    assert (signing.for_client, signing.due) == (True, dt.date(2027, 2, 2))
+    html = page_of(client, matter).content.decode()
+    assert html.count('class="plan-mark plan-mark--') == 2
+
+
+def test_a_matter_without_a_template_opens_with_an_empty_plan(client, people, acme):
+    client.force_login(people["staff_on_team"])
+    client.post(
+        reverse("frontend:matter_create", args=[acme.public_id]),
+        {"title": "Advice", "status": "planned"},
+    )
+    matter = Matter.objects.get(title="Advice")
+    assert not matter.milestones.exists() and not matter.tasks.exists()
+    assert "No milestones yet" in page_of(client, matter).content.decode()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"template": "tpl_doesnotexist0000000000"}, {"start": "31/01/2027"}, {"title": ""}],
+)
+def test_a_bad_new_matter_is_refused_and_nothing_is_opened(client, people, acme, rollout, change):
+    client.force_login(people["staff_on_team"])
+    data = {"title": "Rollout", "template": rollout.public_id, "status": "planned"} | change
+    response = client.post(reverse("frontend:matter_create", args=[acme.public_id]), data)
+    assert response["Location"] == reverse("frontend:account", args=[acme.public_id])
+    assert not Matter.objects.filter(account=acme).exists()
+    page = client.get(response["Location"]).content.decode()
+    assert "was not opened" in page
+
+
+def test_clients_get_no_form_to_open_a_matter(client, people, acme, rollout):
+    client.force_login(people["client_admin"])
+    page = client.get(reverse("frontend:account", args=[acme.public_id])).content.decode()
+    assert reverse("frontend:matter_create", args=[acme.public_id]) not in page
+    assert rollout.name not in page
