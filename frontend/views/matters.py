@@ -470,6 +470,9 @@ def task_change(request: HttpRequest, task_id: str) -> HttpResponse:
         except AtriumError as error:
             messages.error(request, error.message)
         return _to_plan(matter, f"task-{task.public_id}")
+    if request.method == "POST" and action is None:
+        messages.error(request, "That change could not be read.")
+        return _to_plan(matter, "tasks")
     _require_change(request.user, matter)
     plan = plan_selectors.matter_plan(matter, today=timezone.localdate())
     form = plan_forms.TaskForm(
@@ -481,9 +484,6 @@ def task_change(request: HttpRequest, task_id: str) -> HttpResponse:
     )
     if request.method == "GET":
         return _task_page(request, task, form)
-    if action is None:
-        messages.error(request, "That change could not be read.")
-        return _to_plan(matter, "tasks")
     try:
         if action == "delete":
             if not action_form.cleaned_data["confirm"]:

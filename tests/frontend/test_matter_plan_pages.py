@@ -625,3 +625,18 @@ def test_clients_get_no_form_to_open_a_matter(client, people, acme, rollout):
     page = client.get(reverse("frontend:account", args=[acme.public_id])).content.decode()
     assert reverse("frontend:matter_create", args=[acme.public_id]) not in page
     assert rollout.name not in page
+
+
+@pytest.mark.parametrize(
+    "data", [{"action": "done"}, {"action": "done", "done": "yes"}, {"action": "shred"}, {}]
+)
+def test_an_unreadable_tick_changes_nothing_and_says_so(client, people, relaunch, data):
+    go_live = Task.objects.get(title="Sign the go-live")
+    client.force_login(people["client_member"])
+    response = post(client, "task_change", go_live.public_id, data)
+    assert response.status_code == 302
+    assert response["Location"].endswith("#tasks")
+    go_live.refresh_from_db()
+    assert not go_live.done
+    page = client.get(response["Location"]).content.decode()
+    assert "toast--error" in page
