@@ -469,6 +469,11 @@ def task_change(request: HttpRequest, task_id: str) -> HttpResponse:
             raise PermissionDenied from None
         except AtriumError as error:
             messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"“{task.title}” is done." if done == "1" else f"“{task.title}” is open again.",
+            )
         return _to_plan(matter, f"task-{task.public_id}")
     if request.method == "POST" and action is None:
         messages.error(request, "That change could not be read.")

@@ -417,6 +417,7 @@ def test_ticking_from_the_page(client, people, relaunch):
     assert response["Location"].endswith(f"#task-{go_live.public_id}")
     go_live.refresh_from_db()
     assert go_live.done and go_live.done_by == people["client_member"]
+    assert "“Sign the go-live” is done." in client.get(response["Location"]).content.decode()
     post(client, "task_change", go_live.public_id, {"action": "done", "done": "0"})
     go_live.refresh_from_db()
     assert not go_live.done
