@@ -90,3 +90,21 @@ async def test_a_tick_by_the_team_moves_the_clients_open_page(browser, world: Wo
     await expect(watching.locator("svg.plan-mark")).to_have_count(2)
     await watching.context.close()
     await staff_page.context.close()
+
+
+async def test_the_plan_fits_a_phone_with_its_forms_open(browser, world: World, expect):
+    """At 360 px the timeline, the task cards and the team's open forms scroll down, never
+    sideways."""
+    page = await open_page(
+        browser, url=world.url, session_key=await sync_to_async(session_key)(world.staff)
+    )
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.goto(f"{world.url}/matters/{world.matter.public_id}/")
+    for summary in ("Edit the plan", "Add a milestone", "Add a task"):
+        await page.get_by_text(summary, exact=True).click()
+    await expect(page.locator("svg.plan-mark")).to_have_count(1)
+    sideways = await page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert sideways <= 1
+    await page.context.close()
