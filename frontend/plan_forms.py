@@ -173,3 +173,19 @@ def task_initial(task) -> dict:
         "folder": task.folder.public_id if task.folder is not None else "",
         "approval": task.approval.public_id if task.approval is not None else "",
     }
+
+
+class MilestoneActionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("edit", "Save"), ("up", "Earlier"), ("down", "Later"), ("delete", "Delete")]
+    )
+    confirm = forms.BooleanField(required=False)
+
+
+class TaskActionForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("edit", "Save"), ("done", "Done or not"), ("delete", "Delete")]
+    )
+    # For ``done``: "1" marks the task done, "0" not done.
+    done = forms.ChoiceField(choices=[("1", "Done"), ("0", "Not done")], required=False)
+    confirm = forms.BooleanField(required=False)

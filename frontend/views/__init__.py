@@ -37,17 +37,9 @@ from frontend.views.firm import (
     firm_people,
     firm_person,
 )
-from frontend.views.matters import (
-    matter_access,
-    matter_create,
-    matter_page,
-    matter_plan,
-    milestone_change,
-    milestone_create,
-    task_change,
-    task_create,
-)
+from frontend.views.matters import matter_access, matter_create, matter_page, matter_plan
 from frontend.views.people import avatar
+from frontend.views.plan import milestone_change, milestone_create, task_change, task_create
 from frontend.views.search import search_page
 from frontend.views.settings import (
     notification_settings,
