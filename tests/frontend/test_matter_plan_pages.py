@@ -12,12 +12,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from accounts.models import Matter
 from frontend.plan_timeline import INSET, plan_axis
 from projects import services as plan_services
 from projects.models import Milestone, Task
-from projects.selectors.plan import matter_plan
+from projects.progress import Counts, MilestoneStatus
+from projects.selectors.plan import MatterPlan, PlannedMilestone, matter_plan
 from tests import factories
 
 TODAY = dt.date(2026, 12, 7)
@@ -106,6 +109,42 @@ def test_one_day_plans_and_close_milestones_stay_drawable(acme):
     # Numbers of marks on one spot alternate above and below the line.
     assert [m.label_below for m in axis.marks] == [False, True, False]
     assert plan_axis(matter_plan(factories.matter(acme), today=TODAY)) is None
+
+
+days = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 12, 31))
+
+
+@given(
+    start=st.none() | days,
+    target=st.none() | days,
+    dues=st.lists(days, min_size=1, max_size=30),
+    today=days,
+)
+def test_every_mark_lies_on_the_axis_in_date_order(start, target, dues, today):
+    plan = MatterPlan(
+        matter=Matter(start_date=start, target_date=target),
+        today=today,
+        milestones=[
+            PlannedMilestone(
+                milestone=Milestone(title=f"M{n}", due=due, position=n),
+                counts=Counts(),
+                status=MilestoneStatus.UPCOMING,
+                overdue=False,
+            )
+            for n, due in enumerate(dues)
+        ],
+        loose_tasks=[],
+        counts=Counts(),
+    )
+    axis = plan_axis(plan)
+    assert axis.start < axis.end
+    assert axis.start <= min(dues) and max(dues) <= axis.end
+    placed = sorted((m.planned.milestone.due, float(m.x[:-1])) for m in axis.marks)
+    assert all(INSET <= x <= 100 - INSET for _due, x in placed)
+    assert [x for _due, x in placed] == sorted(x for _due, x in placed)
+    if axis.today_x is not None:
+        assert axis.start <= today <= axis.end
+        assert INSET <= float(axis.today_x[:-1]) <= 100 - INSET
 
 
 def test_the_page_draws_the_timeline_and_says_it_in_words(client, people, relaunch):
