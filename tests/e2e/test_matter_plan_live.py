@@ -108,3 +108,28 @@ async def test_the_plan_fits_a_phone_with_its_forms_open(browser, world: World, 
     )
     assert sideways <= 1
     await page.context.close()
+
+
+async def test_a_client_ticks_their_task_with_the_keyboard_alone(browser, world: World, expect):
+    mine = await sync_to_async(plan.task_add)(
+        actor=world.staff, matter=world.matter, title="Send the keys", assignee="client"
+    )
+    client_user = await sync_to_async(User.objects.get)(name="Alex Acme")
+    page = await open_page(
+        browser, url=world.url, session_key=await sync_to_async(session_key)(client_user)
+    )
+    await page.goto(f"{world.url}/matters/{world.matter.public_id}/")
+    # Only the client's own task offers a button to them.
+    await expect(page.get_by_role("button", name="Mark done")).to_have_count(1)
+    for _ in range(80):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("() => document.activeElement?.closest('form.plan-tick') !== null"):
+            break
+    else:
+        pytest.fail("the tick button never took the focus by Tab", pytrace=False)
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".toasts")).to_contain_text("“Send the keys” is done.")
+    row = page.locator(f'[data-task="{mine.public_id}"]')
+    await expect(row.locator("[data-task-state]")).to_have_text("Done")
+    await expect(row.get_by_role("button", name="Mark not done")).to_be_visible()
+    await page.context.close()
