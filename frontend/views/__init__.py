@@ -17,9 +17,6 @@ from frontend.views.accounts import (
     invitation_page,
     invitation_revoke,
     login_code,
-    matter_access,
-    matter_create,
-    matter_page,
 )
 from frontend.views.approvals import (
     account_approvals,
@@ -47,7 +44,9 @@ from frontend.views.firm import (
     firm_people,
     firm_person,
 )
+from frontend.views.matters import matter_access, matter_create, matter_page, matter_plan
 from frontend.views.people import avatar
+from frontend.views.plan import milestone_change, milestone_create, task_change, task_create
 from frontend.views.search import search_page
 from frontend.views.settings import (
     notification_settings,
@@ -103,6 +102,9 @@ __all__ = [
     "matter_access",
     "matter_create",
     "matter_page",
+    "matter_plan",
+    "milestone_change",
+    "milestone_create",
     "notification_settings",
     "password_change",
     "profile_page",
@@ -110,6 +112,8 @@ __all__ = [
     "security_page",
     "session_sign_out",
     "sessions_sign_out_others",
+    "task_change",
+    "task_create",
     "template_create",
     "template_delete",
     "template_edit",

@@ -1,4 +1,4 @@
-"""Pages of the firm and its clients: signing in, homes, accounts, matters, invitations,
+"""Pages of the firm and its clients: signing in, homes, accounts, invitations,
 branding."""
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from accounts.models import Invitation, MatterStatus, User
 from accounts.permissions import Action
 from accounts.services import firm as firm_services
 from accounts.services import invitations as invitation_services
-from accounts.services import matters as matter_services
 from accounts.services import passwords as password_services
 from accounts.services import two_factor
 from approvals import selectors as approval_selectors
 from frontend import forms
 from frontend.context_processors import request_vocab
 from frontend.views.common import account_or_404, decorated_approval, threads_by_account_id
+from frontend.views.matters import new_matter_form
 from messaging import selectors as thread_selectors
 from vault import selectors as vault_selectors
 
@@ -217,7 +217,7 @@ def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
             "detail": detail,
             "threads": threads.get(account.public_id, []),
             "invite_form": forms.InviteForm(),
-            "matter_form": forms.MatterForm(),
+            "matter_form": new_matter_form(request) if detail.can_change else None,
             "thread_form": thread_form,
             "document_count": vault_selectors.documents_visible(request.user, account).count(),
         },
@@ -269,103 +269,6 @@ def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
     else:
         messages.success(request, f"The invitation to {invitation.email} no longer works.")
     return _back(request, invitation.account)
-
-
-@login_required
-@require_POST
-def matter_create(request: HttpRequest, account_id: str) -> HttpResponse:
-    account = account_or_404(request.user, account_id)
-    form = forms.MatterForm(request.POST)
-    if not form.is_valid():
-        vocab = request_vocab(request)
-        messages.error(request, f"A {vocab.matter_lower} needs a title.")
-        return redirect("frontend:account", account_id=account.public_id)
-    try:
-        matter = matter_services.matter_create(
-            actor=request.user, account=account, **form.cleaned_data
-        )
-    except AtriumError as error:
-        messages.error(request, error.message)
-        return redirect("frontend:account", account_id=account.public_id)
-    return redirect("frontend:matter", matter_id=matter.public_id)
-
-
-def _matter_or_404(user: User, public_id: str):
-    try:
-        return permissions.matter_for(user, public_id)
-    except NotFound:
-        raise Http404 from None
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def matter_page(request: HttpRequest, matter_id: str) -> HttpResponse:
-    matter = _matter_or_404(request.user, matter_id)
-    can_change = permissions.can_on_item(request.user, Action.CHANGE, matter)
-    if request.method == "POST":
-        form = forms.MatterStatusForm(request.POST)
-        if form.is_valid():
-            try:
-                matter_services.matter_set_status(
-                    actor=request.user, matter=matter, status=form.cleaned_data["status"]
-                )
-            except AtriumError as error:
-                messages.error(request, error.message)
-            else:
-                messages.success(request, f"Status set to {matter.get_status_display()}.")
-        else:
-            messages.error(request, "Choose one of the listed statuses.")
-        return redirect("frontend:matter", matter_id=matter.public_id)
-    people = selectors.matter_people(matter)
-    grantable = []
-    if matter.privileged and can_change:
-        grantable = [u for u in selectors.account_people(matter.account) if u not in people]
-    threads = [
-        t
-        for t in thread_selectors.thread_summaries(request.user)
-        if t["matter"] and t["matter"]["id"] == matter.public_id
-    ]
-    return render(
-        request,
-        "frontend/matter.html",
-        {
-            "matter": matter,
-            "people": people,
-            "grantable": grantable,
-            "can_change": can_change,
-            "status_form": forms.MatterStatusForm(initial={"status": matter.status}),
-            "threads": threads,
-        },
-    )
-
-
-@login_required
-@require_POST
-def matter_access(request: HttpRequest, matter_id: str) -> HttpResponse:
-    matter = _matter_or_404(request.user, matter_id)
-    form = forms.GrantForm(request.POST)
-    person = (
-        selectors.user_by_public_id(form.cleaned_data["user"], active_only=True)
-        if form.is_valid()
-        else None
-    )
-    if person is None:
-        messages.error(request, "Choose a person from the list.")
-        return redirect("frontend:matter", matter_id=matter.public_id)
-    try:
-        if form.cleaned_data.get("action") == "revoke":
-            matter_services.matter_revoke(actor=request.user, matter=matter, user=person)
-            word = request_vocab(request).matter_lower
-            messages.success(request, f"{person.name} no longer sees this {word}.")
-        else:
-            matter_services.matter_grant(actor=request.user, matter=matter, user=person)
-            word = request_vocab(request).matter_lower
-            messages.success(request, f"{person.name} can now see this {word}.")
-    except NotFound:
-        raise Http404 from None
-    except AtriumError as error:
-        messages.error(request, error.message)
-    return redirect("frontend:matter", matter_id=matter.public_id)
 
 
 # --- invitations ------------------------------------------------------------------------

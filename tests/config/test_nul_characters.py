@@ -35,6 +35,7 @@ from accounts.services import invitations as invitation_services
 from accounts.services.firm import firm_get
 from approvals import services as approval_services
 from messaging import services as messaging_services
+from projects import services as plan_services
 from tests import factories
 from tests.vault.helpers import sealed_upload
 from vault import services as vault_services
@@ -780,7 +781,7 @@ CASES = [
                 args=[_acme],
             ),
         )
-        for f in ("title", "description", "status")
+        for f in ("title", "description", "status", "template", "start")
     ],
     *[
         Case(
@@ -1007,6 +1008,93 @@ CASES = [
         who="firm_admin",
     ),
     Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
+    # --- a matter's plan --------------------------------------------------------------------
+    *[
+        Case(
+            "frontend:matter_plan",
+            "form",
+            f,
+            _post(
+                "frontend:matter_plan",
+                lambda w, f=f: {"title": "Lease", "start": "2027-01-04", "owner": ""} | {f: TEXT},
+                args=[lambda w: w.matter.public_id],
+            ),
+        )
+        for f in ("title", "description", "start", "target", "owner")
+    ],
+    *[
+        Case(
+            "frontend:milestone_create",
+            "form",
+            f,
+            _post(
+                "frontend:milestone_create",
+                lambda w, f=f: {"title": "Filing", "due": "2027-01-04"} | {f: TEXT},
+                args=[lambda w: w.matter.public_id],
+            ),
+        )
+        for f in ("title", "due")
+    ],
+    *[
+        Case(
+            "frontend:milestone_change",
+            "form",
+            f,
+            _post(
+                "frontend:milestone_change",
+                lambda w, f=f: (
+                    {"action": "edit", "title": "Filing", "due": "2027-01-04"} | {f: TEXT}
+                ),
+                args=[lambda w: w.milestone.public_id],
+            ),
+        )
+        for f in ("action", "title", "due")
+    ],
+    Case(
+        "frontend:milestone_change",
+        "page",
+        "milestone_id",
+        _get("frontend:milestone_change", args=["mil\x00"]),
+    ),
+    *[
+        Case(
+            "frontend:task_create",
+            "form",
+            f,
+            _post(
+                "frontend:task_create",
+                lambda w, f=f: (
+                    {"title": "Draft", "kind": "todo"}
+                    | {f: TEXT if f in ("title", "due", "kind") else f"{f}_{NUL}"}
+                ),
+                args=[lambda w: w.matter.public_id],
+            ),
+        )
+        for f in ("title", "milestone", "assignee", "due", "kind", "folder", "approval")
+    ],
+    *[
+        Case(
+            "frontend:task_change",
+            "form",
+            f,
+            _post(
+                "frontend:task_change",
+                lambda w, f=f: {"action": "edit", "title": "Draft", "kind": "todo"} | {f: TEXT},
+                args=[lambda w: w.task.public_id],
+            ),
+        )
+        for f in ("action", "title", "assignee", "due", "kind")
+    ],
+    Case(
+        "frontend:task_change",
+        "form",
+        "done",
+        _post(
+            "frontend:task_change",
+            lambda w: {"action": "done", "done": "1" + NUL},
+            args=[lambda w: w.task.public_id],
+        ),
+    ),
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(
         "admin:accounts_user_changelist",
@@ -1081,6 +1169,10 @@ def world(acme, people):
     issued = invitation_services.invitation_create(
         actor=staff, account=acme, email="nina@example.test"
     )
+    milestone = plan_services.milestone_add(
+        actor=staff, matter=matter, title="Filing", due="2027-01-04"
+    )
+    task = plan_services.task_add(actor=staff, matter=matter, title="Draft", milestone=None)
     return SimpleNamespace(
         acme=acme,
         people=people,
@@ -1092,6 +1184,8 @@ def world(acme, people):
         session=session,
         approval=approval,
         invitation_token=issued.token,
+        milestone=milestone,
+        task=task,
     )
 
 

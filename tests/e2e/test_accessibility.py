@@ -20,19 +20,21 @@ import re
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 import pytest_asyncio
 from django.core.management import call_command
+from django.utils import timezone
 
-from accounts.models import ClientAccount, User
+from accounts.models import ClientAccount, Matter, User
 from accounts.services import invitations
 from approvals.models import ApprovalRequest
 from frontend.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.models import Thread
-from projects import services as project_services
+from projects import services as plan
 from tests import live
 from tests.conftest import require_or_skip
 from tests.e2e import axe
@@ -98,7 +100,7 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
     outer = vault.folder_create(actor=staff, account=acme, name="Contracts")
     vault.folder_create(actor=staff, account=acme, name="Signed", parent=outer)
     pending = invitations.invitation_create(actor=staff, account=acme, email="newcomer@acme.test")
-    template = project_services.template_create(
+    template = plan.template_create(
         actor=User.objects.get(email="admin@atrium.test"),
         name="Brand refresh",
         description="Six weeks from brief to new brand.",
@@ -114,6 +116,25 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
             }
         ],
     )
+    # A plan with a milestone done, one overdue and one to come, and tasks of each kind of
+    # owner: the matter page's timeline and task list, and their edit pages, are audited.
+    brand = Matter.objects.get(account=acme, title="Brand guidelines")
+    today = timezone.localdate()
+    for days, title in ((-20, "Moodboard agreed"), (-3, "First draft"), (30, "Final files")):
+        step = plan.milestone_add(
+            actor=staff, matter=brand, title=title, due=today + timedelta(days=days)
+        )
+        for assignee in ("client", staff.public_id, None):
+            job = plan.task_add(
+                actor=staff,
+                matter=brand,
+                title=f"{title}: {assignee or 'open'}",
+                milestone=step.public_id,
+                assignee=assignee,
+                due=today + timedelta(days=days),
+            )
+            if days < -10:
+                plan.task_set_done(actor=staff, task=job, done=True)
     identities = {
         label: Identity(
             label=label,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+from django.conf import settings
 from django.urls import reverse
 
 from accounts.services.matters import matter_set_status
@@ -39,12 +40,20 @@ def test_a_status_change_is_among_the_thread_pages_first_events(client, people, 
 def test_the_matter_and_account_pages_mark_their_statuses_for_live_updates(client, people, acme):
     matter = factories.matter(acme, title="Harbour lease renewal")
     client.force_login(people["client_member"])
-    for url in (
-        reverse("frontend:matter", args=[matter.public_id]),
-        reverse("frontend:account", args=[acme.public_id]),
+    for url, script in (
+        # The matter page's plan script brings matters.js with it.
+        (reverse("frontend:matter", args=[matter.public_id]), "frontend/js/matter_plan.js"),
+        (reverse("frontend:account", args=[acme.public_id]), "frontend/js/matters.js"),
     ):
         page = client.get(url).content.decode()
-        assert "frontend/js/matters.js" in page
+        assert script in page
         assert f'data-account="{acme.public_id}"' in page
         assert f'data-matter-status="{matter.public_id}"' in page
         assert "frontend/js/portal.js" not in page  # matters.js brings it: one socket per tab
+
+
+def test_the_plan_script_brings_the_status_script():
+    source = (
+        settings.BASE_DIR / "frontend" / "static" / "frontend" / "js" / "matter_plan.js"
+    ).read_text()
+    assert 'import "./matters.js";' in source
