@@ -98,13 +98,15 @@ def plan_announce(
         detail = summary.removeprefix(name) if name else summary
     today = timezone.localdate()
     with transaction.atomic():
+        # A removed task or milestone is told about (from the instance, as it was) but no
+        # longer referenced.
         Change.objects.create(
             matter=matter,
             actor=actor,
             kind=event_type.type,
             summary=summary,
-            task=task,
-            milestone=milestone,
+            task=task if task is not None and task.pk is not None else None,
+            milestone=milestone if milestone is not None and milestone.pk is not None else None,
         )
         thread = plan_thread(matter)
         if thread is None:

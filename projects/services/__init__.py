@@ -20,6 +20,14 @@ from projects.services.lookups import (
     template_for,
     templates_visible,
 )
+from projects.services.milestones import milestone_add, milestone_change, milestone_delete
+from projects.services.tasks import (
+    task_add,
+    task_change,
+    task_delete,
+    task_set_done,
+    tasks_complete,
+)
 
 __all__ = [
     "MAX_DESCRIPTION_CHARS",
@@ -30,10 +38,18 @@ __all__ = [
     "checked_title",
     "folder_in",
     "matter_change_check",
+    "milestone_add",
+    "milestone_change",
+    "milestone_delete",
     "milestone_for",
     "milestone_in",
     "staff_on_team",
+    "task_add",
+    "task_change",
+    "task_delete",
     "task_for",
+    "task_set_done",
+    "tasks_complete",
     "template_for",
     "templates_visible",
 ]

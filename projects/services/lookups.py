@@ -237,3 +237,47 @@ def approval_in(matter: Matter, value: object) -> ApprovalRequest | None:
     if approval is None or (approval.privileged and not matter.privileged):
         raise _not_found("approval", "No such approval request in this client account.")
     return approval
+
+
+def checked_fields(fields: object, allowed: frozenset[str]) -> dict:
+    """A change's ``fields``: a dict of known names, at least one."""
+    if not isinstance(fields, dict):
+        raise Invalid("Send the fields to change as an object.", fields={"fields": "invalid"})
+    unknown = sorted(name for name in fields if name not in allowed)
+    if unknown:
+        raise Invalid(
+            f"Unknown fields: {', '.join(map(str, unknown))}.",
+            fields={str(name): "unknown" for name in unknown},
+        )
+    if not fields:
+        raise Invalid("Nothing to change.", fields={"fields": "required"})
+    return fields
+
+
+class Checks:
+    """Runs several input checks and raises one ``Invalid`` naming every field at fault,
+    so a form shows all its mistakes at once."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.messages: list[str] = []
+
+    def __call__(self, check, *args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except Invalid as refused:
+            self.fail(refused)
+            return None
+
+    def fail(self, refused: Invalid) -> None:
+        self.fields.update(refused.fields)
+        self.messages.append(refused.message)
+
+    def raise_any(self) -> None:
+        if self.fields:
+            raise Invalid(" ".join(self.messages), fields=self.fields)
+
+
+def day_text(value: dt.date) -> str:
+    """A date as a client reads it in a sentence: "15 Jan 2027"."""
+    return f"{value.day} {value:%b %Y}"
