@@ -54,6 +54,7 @@ from frontend.views.settings import (
     two_factor_page,
     two_factor_recovery_codes,
 )
+from frontend.views.status import status_preview, task_tick
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
@@ -102,6 +103,8 @@ __all__ = [
     "security_page",
     "session_sign_out",
     "sessions_sign_out_others",
+    "status_preview",
+    "task_tick",
     "thread_create",
     "thread_index",
     "thread_page",

@@ -35,6 +35,7 @@ from accounts.services import invitations as invitation_services
 from accounts.services.firm import firm_get
 from approvals import services as approval_services
 from messaging import services as messaging_services
+from projects.models import Task
 from tests import factories
 from tests.vault.helpers import sealed_upload
 from vault import services as vault_services
@@ -957,6 +958,32 @@ CASES = [
     ),
     Case("frontend:avatar", "page", "user_id", _get("frontend:avatar", args=["usr\x00"])),
     Case("evidence:verifier", "page", "q", _get("evidence:verifier", query="?q=%00")),
+    # --- the client's status page: the staff preview and ticking a task --------------------
+    Case(
+        "frontend:status_preview",
+        "page",
+        "user_id",
+        _get("frontend:status_preview", args=[_acme, "usr\x00"]),
+    ),
+    Case(
+        "frontend:task_tick",
+        "page",
+        "task_id",
+        _post("frontend:task_tick", lambda w: {"done": "1"}, args=["tsk\x00"]),
+    ),
+    *[
+        Case(
+            "frontend:task_tick",
+            "form",
+            f,
+            _post(
+                "frontend:task_tick",
+                lambda w, f=f: {"done": "1", "next": "/", f: "1" + NUL},
+                args=[lambda w: w.task.public_id],
+            ),
+        )
+        for f in ("done", "next")
+    ],
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(
         "admin:accounts_user_changelist",
@@ -1031,7 +1058,9 @@ def world(acme, people):
     issued = invitation_services.invitation_create(
         actor=staff, account=acme, email="nina@example.test"
     )
+    task = Task.objects.create(matter=matter, title="Sign the terms", assignee=staff, position=0)
     return SimpleNamespace(
+        task=task,
         acme=acme,
         people=people,
         folder=folder,

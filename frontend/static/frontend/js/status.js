@@ -1,0 +1,108 @@
+// The status page (a client's home, and the staff preview of it), kept up to date while
+// open: it follows the threads of the accounts it shows, where every change to a plan is
+// posted (`task.*`, `milestone.*`, `matter.plan`: docs/protocol.md), and moves each
+// matter's bar from the `matter` the event carries: the matter's progress after the
+// change. One missed while the connection was down is replayed when it comes back.
+
+import { el, socket, startSocket } from "./portal.js";
+import { chip } from "./ui.js";
+
+const LIVE_THREADS = 50; // the newest of the accounts' threads, as the conversations follow
+const PLAN_EVENT = /^(task|milestone)\.[a-z_]+$|^matter\.plan$/;
+
+const root = document.querySelector("[data-live-status]");
+const announcer = root?.querySelector("[data-status-announcer]") ?? null;
+
+function within(attribute, id) {
+  return root.querySelectorAll(`[${attribute}="${CSS.escape(id)}"]`);
+}
+
+function isCount(value) {
+  return Number.isInteger(value) && value >= 0;
+}
+
+function dateWords(iso) {
+  const [year, month, day] = iso.split("-").map(Number);
+  const when = new Date(Date.UTC(year, month - 1, day));
+  return new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(when);
+}
+
+/** "40 % · 4 of 10 tasks done", the same words as the server's. */
+function progressText(node, progress, tasks) {
+  const strong = el("strong", { text: `${progress} %` });
+  const parts = [strong];
+  if (isCount(tasks?.total) && isCount(tasks?.done)) {
+    parts.push(` · ${tasks.done} of ${tasks.total} task${tasks.total === 1 ? "" : "s"} done`);
+  }
+  node.replaceChildren(...parts);
+}
+
+function showNextMilestone(node, next) {
+  if (next === null) {
+    node.textContent = "No open milestone is left.";
+    return;
+  }
+  if (typeof next?.title !== "string" || typeof next?.due !== "string") return;
+  const due = el("time", { text: dateWords(next.due), attrs: { datetime: next.due } });
+  const parts = ["Next milestone: ", el("strong", { text: next.title }), ", due ", due];
+  if (next.overdue === true) parts.push(" ", chip("danger", "Overdue", "alert"));
+  node.replaceChildren(...parts);
+}
+
+function showMatter(matter) {
+  if (typeof matter?.id !== "string" || !isCount(matter.progress) || matter.progress > 100) return;
+  for (const item of within("data-matter-progress", matter.id)) {
+    const bar = item.querySelector("[data-progress-bar]");
+    const before = bar === null ? null : Number(bar.value);
+    if (bar !== null) {
+      bar.value = matter.progress;
+      bar.textContent = `${matter.progress} %`;
+    }
+    const text = item.querySelector("[data-progress-text]");
+    if (text !== null) progressText(text, matter.progress, matter.tasks);
+    const next = item.querySelector("[data-next-milestone]");
+    if (next !== null && "next_milestone" in matter) showNextMilestone(next, matter.next_milestone);
+    if (announcer !== null && before !== matter.progress) {
+      announcer.textContent = `${matter.title ?? "A plan"} is now ${matter.progress} % done.`;
+    }
+  }
+}
+
+function showTask(task, done) {
+  if (typeof task?.id !== "string") return;
+  for (const row of within("data-task", task.id)) {
+    row.classList.toggle("is-done", done);
+    const mark = row.querySelector("[data-task-done]");
+    if (mark !== null) mark.hidden = !done;
+    const action = row.querySelector("[data-task-action]");
+    if (action !== null) action.hidden = done;
+  }
+}
+
+function onPlanEvent(frame) {
+  showMatter(frame.matter);
+  if (frame.type === "task.done") showTask(frame.task, true);
+  else if (frame.type === "task.reopened") showTask(frame.task, false);
+  else if (frame.type === "task.changed" && typeof frame.task?.done === "boolean") showTask(frame.task, frame.task.done);
+}
+
+/** The threads a change to this page's plans is posted to: those of its accounts. */
+function followed(threads) {
+  const accounts = new Set((root.dataset.accounts ?? "").split(" ").filter(Boolean));
+  return threads.filter((t) => accounts.has(t.account?.id));
+}
+
+if (root !== null && socket !== null) {
+  socket.on("hello", (hello) => {
+    for (const thread of followed(hello.threads ?? []).slice(0, LIVE_THREADS)) {
+      socket.track(thread.id, { after: thread.last_seq, mode: "full" });
+    }
+    // From here on nothing is missed: what happens before the subscriptions are confirmed
+    // is replayed from these positions.
+    root.dataset.live = "true";
+  });
+  socket.on("event", (frame) => {
+    if (typeof frame.type === "string" && PLAN_EVENT.test(frame.type)) onPlanEvent(frame);
+  });
+  startSocket();
+}
