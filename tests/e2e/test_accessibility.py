@@ -20,18 +20,21 @@ import re
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 import pytest
 import pytest_asyncio
 from django.core.management import call_command
+from django.utils import timezone
 
-from accounts.models import ClientAccount, User
+from accounts.models import ClientAccount, Matter, User
 from accounts.services import invitations
 from approvals.models import ApprovalRequest
 from frontend.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.models import Thread
+from projects.models import Change, Milestone, Task
 from tests import live
 from tests.conftest import require_or_skip
 from tests.e2e import axe
@@ -73,6 +76,8 @@ class Site:
     document_id: str
     approval_id: str
     extra_starts: list[str] = field(default_factory=list)
+    # Where the firm's people start besides their home (pages a link may not reach in time).
+    staff_starts: list[str] = field(default_factory=list)
 
 
 IDENTITIES = {
@@ -81,6 +86,36 @@ IDENTITIES = {
     "client_admin": "client@acme.test",
     "client_member": "member@acme.test",
 }
+
+
+def status_plan(account: ClientAccount, *, staff: User, member: User, folder) -> None:
+    """A plan on the clients' status page with every kind of row: late and open tasks of
+    each kind, a finished milestone, and a change to read."""
+    today = timezone.localdate()
+    matter = Matter.objects.create(
+        account=account, title="Brand refresh", owner=staff, target_date=today + timedelta(days=60)
+    )
+    done = Milestone.objects.create(matter=matter, title="Kick-off", due=today, position=0)
+    late = Milestone.objects.create(
+        matter=matter, title="Discovery", due=today - timedelta(days=2), position=1
+    )
+    rows = [
+        (done, "Agree the brief", {"assignee": staff, "done_at": timezone.now()}),
+        (late, "Answer the questionnaire", {"assignee": member, "due": late.due}),
+        (late, "Upload the old logos", {"for_client": True, "kind": "upload", "folder": folder}),
+        (late, "Sign off the moodboard", {"for_client": True, "kind": "approval"}),
+        (None, "Draft the style guide", {"assignee": staff}),
+    ]
+    for position, (milestone, title, extra) in enumerate(rows):
+        Task.objects.create(
+            matter=matter, milestone=milestone, title=title, position=position, **extra
+        )
+    Change.objects.create(
+        matter=matter,
+        actor=staff,
+        kind="task.done",
+        summary=f"{staff.name} ticked “Agree the brief”",
+    )
 
 
 @pytest.fixture
@@ -95,6 +130,8 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
     outer = vault.folder_create(actor=staff, account=acme, name="Contracts")
     vault.folder_create(actor=staff, account=acme, name="Signed", parent=outer)
     pending = invitations.invitation_create(actor=staff, account=acme, email="newcomer@acme.test")
+    member = User.objects.get(email="member@acme.test")
+    status_plan(acme, staff=staff, member=member, folder=outer)
     identities = {
         label: Identity(
             label=label,
@@ -115,6 +152,7 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
         .public_id,
         approval_id=ApprovalRequest.objects.get(account=acme).public_id,
         extra_starts=[f"/invite/{pending.token}/", "/password/reset/"],
+        staff_starts=[f"/clients/{acme.public_id}/preview/{member.public_id}/"],
     )
     # DEBUG off, as served to people: the portal's own 404 page, not Django's technical one.
     with live.running_daphnes([tmp_path / "daphne.log"], env={"DEBUG": "0"}) as (server,):
@@ -255,6 +293,8 @@ async def crawl(chromium, site: Site, identity: Identity, axe_source: str) -> tu
         # Reached by the header's search form, not a link: with results, and before a search.
         starts += ["/search/?q=brand", "/search/"]
         # A person's own settings, set-up of two-factor sign-in included, whatever the bound.
+        if identity.label in ("firm_admin", "staff"):
+            starts += site.staff_starts
         starts += [
             "/settings/profile/",
             "/settings/security/",
