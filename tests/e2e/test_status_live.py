@@ -1,6 +1,6 @@
 """The status page stays true while open, in a real browser against a real server: when
 someone on the account team ticks a task, the client's open home moves that matter's
-progress bar and marks the task done, without a reload."""
+progress bar, marks the task done and moves on to the next milestone, without a reload."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def world(live_portal: str) -> World:
     ours = Task.objects.create(
         matter=matter, milestone=design, title="Draft the sitemap", assignee=staff, position=1
     )
+    launch = Milestone.objects.create(
+        matter=matter, title="Launch", due=timezone.localdate() + dt.timedelta(days=60), position=1
+    )
+    Task.objects.create(
+        matter=matter, milestone=launch, title="Go live", assignee=staff, position=2
+    )
     return World(
         url=live_portal,
         matter=matter,
@@ -73,7 +79,9 @@ async def test_staff_tick_a_task_and_the_clients_bar_moves(browser, world: World
     matter = home.locator(f'[data-matter-progress="{world.matter.public_id}"]')
     bar = matter.get_by_role("progressbar", name="Website relaunch")
     await expect(bar).to_have_attribute("value", "0")
-    await expect(matter.locator("[data-progress-text]")).to_have_text("0 % · 0 of 2 tasks done")
+    await expect(matter.locator("[data-progress-text]")).to_have_text("0 % · 0 of 3 tasks done")
+    next_milestone = matter.locator("[data-next-milestone]")
+    await expect(next_milestone).to_contain_text("Next milestone: Design")
     theirs = home.locator(f'[data-task="{world.theirs.public_id}"]')
     tick = theirs.get_by_role("button", name="Mark done")
     await expect(tick).to_be_visible()
@@ -83,15 +91,17 @@ async def test_staff_tick_a_task_and_the_clients_bar_moves(browser, world: World
     staff = await open_page(browser, url=world.url, session_key=world.staff_session)
     await staff.goto(f"{world.url}/")
     await _tick(staff, world, world.ours)
-    await expect(bar).to_have_attribute("value", "50")
-    await expect(matter.locator("[data-progress-text]")).to_have_text("50 % · 1 of 2 tasks done")
+    await expect(bar).to_have_attribute("value", "33")
+    await expect(matter.locator("[data-progress-text]")).to_have_text("33 % · 1 of 3 tasks done")
     await expect(home.locator("[data-status-announcer]")).to_have_text(
-        "Website relaunch is now 50 % done."
+        "Website relaunch is now 33 % done."
     )
 
-    # The team may tick the client's task too: it shows done where it waited.
+    # The team may tick the client's task too: it shows done where it waited, and with the
+    # first milestone done the next one is the page's next milestone.
     await _tick(staff, world, world.theirs)
-    await expect(bar).to_have_attribute("value", "100")
+    await expect(bar).to_have_attribute("value", "67")
+    await expect(next_milestone).to_contain_text("Next milestone: Launch")
     await expect(theirs.locator("[data-task-done]")).to_be_visible()
     await expect(theirs.locator("[data-task-action]")).to_be_hidden()
     await home.context.close()

@@ -3,11 +3,17 @@
 // posted (`task.*`, `milestone.*`, `matter.plan`: docs/protocol.md), and moves each
 // matter's bar from the `matter` the event carries: the matter's progress after the
 // change. One missed while the connection was down is replayed when it comes back.
+//
+// What an event does not carry (which milestone is next, whether the matter is behind) is
+// read again from the page itself as the server draws it now, once for a burst of events.
 
 import { el, socket, startSocket } from "./portal.js";
 import { chip } from "./ui.js";
 
 const LIVE_THREADS = 50; // the newest of the accounts' threads, as the conversations follow
+const REDRAW_AFTER_MS = 400; // events that come together are redrawn together
+// The parts of a matter's row redrawn from the page as the server draws it now.
+const REDRAWN = ["[data-next-milestone]", "[data-matter-late]"];
 const PLAN_EVENT = /^(task|milestone)\.[a-z_]+$|^matter\.plan$/;
 
 const root = document.querySelector("[data-live-status]");
@@ -79,8 +85,43 @@ function showTask(task, done) {
   }
 }
 
+const stale = new Set(); // ids of matters whose next milestone may have changed
+let redrawTimer = null;
+
+async function redraw() {
+  redrawTimer = null;
+  const ids = [...stale];
+  stale.clear();
+  let response;
+  try {
+    response = await fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+  } catch {
+    return; // offline: the next event, or a reload, brings it
+  }
+  if (!response.ok || !response.headers.get("content-type")?.startsWith("text/html")) return;
+  const now = new DOMParser().parseFromString(await response.text(), "text/html");
+  for (const id of ids) {
+    const fresh = now.querySelector(`[data-matter-progress="${CSS.escape(id)}"]`);
+    if (fresh === null) continue;
+    for (const item of within("data-matter-progress", id)) {
+      for (const part of REDRAWN) {
+        const from = fresh.querySelector(part);
+        const to = item.querySelector(part);
+        if (from !== null && to !== null) to.replaceChildren(...[...from.childNodes].map((n) => document.importNode(n, true)));
+      }
+    }
+  }
+}
+
+function redrawSoon(matterId) {
+  if (typeof matterId !== "string" || within("data-matter-progress", matterId).length === 0) return;
+  stale.add(matterId);
+  if (redrawTimer === null) redrawTimer = setTimeout(redraw, REDRAW_AFTER_MS);
+}
+
 function onPlanEvent(frame) {
   showMatter(frame.matter);
+  if (!("next_milestone" in (frame.matter ?? {}))) redrawSoon(frame.matter?.id);
   if (frame.type === "task.done") showTask(frame.task, true);
   else if (frame.type === "task.reopened") showTask(frame.task, false);
   else if (frame.type === "task.changed" && typeof frame.task?.done === "boolean") showTask(frame.task, frame.task.done);
