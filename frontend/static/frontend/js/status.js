@@ -37,7 +37,8 @@ function dateWords(iso) {
 function progressText(node, progress, tasks) {
   const strong = el("strong", { text: `${progress} %` });
   const parts = [strong];
-  if (isCount(tasks?.total) && isCount(tasks?.done)) {
+  if (tasks?.total === 0) parts.push(" · no task planned yet");
+  else if (isCount(tasks?.total) && isCount(tasks?.done)) {
     parts.push(` · ${tasks.done} of ${tasks.total} task${tasks.total === 1 ? "" : "s"} done`);
   }
   node.replaceChildren(...parts);
