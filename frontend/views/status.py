@@ -62,9 +62,8 @@ def client_home(request: HttpRequest) -> HttpResponse:
     page = status_selectors.client_status(user, today=timezone.localdate(), since=since)
     approvals = approval_selectors.awaiting(user, limit=WAITING_APPROVALS + 1).rows
     context = _status_context(page, approvals)
-    context["unread_threads"] = [t for t in thread_selectors.thread_summaries(user) if t["unread"]][
-        :NEW_THREADS
-    ]
+    unread = [t for t in thread_selectors.thread_summaries(user) if t["unread"]]
+    context["unread_threads"] = unread[:NEW_THREADS]
     context["new_documents"] = vault_selectors.recent_documents(user, limit=NEW_DOCUMENTS)
     return render(request, "frontend/status.html", context)
 
