@@ -394,3 +394,28 @@ def test_a_template_takes_the_same_queries_whatever_its_size(people, acme):
         counts.append(len(queries))
         assert Task.objects.filter(matter=matter).count() == size
     assert counts[0] == counts[1], counts
+
+
+def test_a_privileged_plan_is_changed_by_its_grantees_only(people, acme):
+    staff = people["staff_on_team"]
+    ungranted = factories.staff(accounts=(acme,), name="Una Ungranted")
+    matter = factories.matter(acme, privileged=True, grants=(staff, people["client_member"]))
+    with pytest.raises(NotFound):
+        services.matter_plan_change(actor=ungranted, matter=matter, fields={"title": "X"})
+    with pytest.raises(Forbidden):
+        services.matter_plan_change(
+            actor=people["client_member"], matter=matter, fields={"title": "X"}
+        )
+    with pytest.raises(NotFound):
+        services.matter_plan_change(
+            actor=people["client_admin"], matter=matter, fields={"title": "X"}
+        )
+    # The owner of a privileged matter is someone granted it.
+    with pytest.raises(Invalid) as refused:
+        services.matter_plan_change(
+            actor=staff, matter=matter, fields={"owner": ungranted.public_id}
+        )
+    assert refused.value.fields == {"owner": "not_found"}
+    services.matter_plan_change(actor=staff, matter=matter, fields={"title": "Merger"})
+    matter.refresh_from_db()
+    assert matter.title == "Merger"
