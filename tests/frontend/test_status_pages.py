@@ -161,10 +161,13 @@ def test_the_firms_word_for_a_matter(client, people, acme):
     assert "No project is open yet." in client.get(HOME).content.decode()
 
 
-def test_the_home_costs_the_same_queries_however_big_the_plans(client, people, acme):
+@pytest.mark.parametrize("viewer", ["client_member", "staff_on_team"])
+def test_the_page_costs_the_same_queries_however_big_the_plans(client, people, acme, viewer):
+    """The client's home, and the team's preview of it."""
     member = people["client_member"]
     staff = people["staff_on_team"]
-    client.force_login(member)
+    client.force_login(people[viewer])
+    url = HOME if viewer == "client_member" else preview_url(acme, member)
 
     def grow(n: int) -> None:
         for _ in range(n):
@@ -190,9 +193,9 @@ def test_the_home_costs_the_same_queries_however_big_the_plans(client, people, a
             Change.objects.create(matter=matter, actor=staff, kind="task.added", summary="added")
 
     def cost() -> int:
-        client.get(HOME)  # sessions and caches settle
+        client.get(url)  # sessions and caches settle
         with CaptureQueriesContext(connection) as queries:
-            assert client.get(HOME).status_code == 200
+            assert client.get(url).status_code == 200
         return len(queries)
 
     grow(1)
