@@ -120,12 +120,25 @@ function redrawSoon(matterId) {
   if (redrawTimer === null) redrawTimer = setTimeout(redraw, REDRAW_AFTER_MS);
 }
 
+/** A task of the reader's that the page does not list (added, given to them, or opened
+ * again): say so, rather than redraw a list someone may be working through. */
+function noteNewWork(task) {
+  if ("preview" in root.dataset || typeof task?.id !== "string" || task.done !== false) return;
+  const theirs = task.assignee === "client" || (task.assignee?.id !== undefined && task.assignee.id === document.body.dataset.user);
+  if (!theirs || within("data-task", task.id).length > 0) return;
+  const note = root.querySelector("[data-waiting-new]");
+  if (note === null || !note.hidden) return;
+  note.hidden = false;
+  if (announcer !== null) announcer.textContent = "Something new is waiting on you.";
+}
+
 function onPlanEvent(frame) {
   showMatter(frame.matter);
   if (!("next_milestone" in (frame.matter ?? {}))) redrawSoon(frame.matter?.id);
   if (frame.type === "task.done") showTask(frame.task, true);
   else if (frame.type === "task.reopened") showTask(frame.task, false);
   else if (frame.type === "task.changed" && typeof frame.task?.done === "boolean") showTask(frame.task, frame.task.done);
+  if (frame.type.startsWith("task.")) noteNewWork(frame.task);
 }
 
 /** The threads a change to this page's plans is posted to: those of its accounts. */
