@@ -241,6 +241,9 @@ def test_the_preview_is_for_the_accounts_team_about_its_people_only(client, peop
 def test_the_preview_keeps_a_privileged_matter_from_staff_not_granted(client, people, acme):
     member = people["client_member"]
     factories.matter(acme, title="Board dispute", privileged=True, grants=(member,))
+    client.force_login(member)
+    where = section(client.get(HOME).content.decode(), "where-h")
+    assert "Board dispute" in where and "Privileged" in where
     client.force_login(people["staff_on_team"])
     assert "Board dispute" not in client.get(preview_url(acme, member)).content.decode()
 
