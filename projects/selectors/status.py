@@ -16,6 +16,7 @@ from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value
 
 from accounts import permissions
 from accounts.models import ClientAccount, Matter, TeamAssignment, User
+from approvals.models import Approver
 from projects.models import Change, Milestone, StatusVisit, Task
 from projects.progress import Counts, is_overdue
 from projects.selectors.progress import matter_counts, next_milestones
@@ -61,6 +62,9 @@ class WaitingTask:
 
     task: Task
     today: date
+    # An approval task whose request names the person among its approvers: theirs to decide,
+    # rather than someone else's of the account.
+    approver: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -179,6 +183,16 @@ def client_status(
         ]
 
     waiting = list(_waiting_tasks(user, ids, today=today)[: WAITING_LIMIT + 1]) if ids else []
+    requests = [task.approval_id for task in waiting if task.approval_id is not None]
+    deciding = (
+        set(
+            Approver.objects.filter(request_id__in=requests, user=user).values_list(
+                "request_id", flat=True
+            )
+        )
+        if requests
+        else set()
+    )
     changes: list[Change] = []
     if ids:
         recent = Change.objects.filter(matter_id__in=ids).select_related("actor", "matter")
@@ -191,7 +205,10 @@ def client_status(
         today=today,
         since=since,
         accounts=list(by_account.values()),
-        waiting=[WaitingTask(task=task, today=today) for task in waiting[:WAITING_LIMIT]],
+        waiting=[
+            WaitingTask(task=task, today=today, approver=task.approval_id in deciding)
+            for task in waiting[:WAITING_LIMIT]
+        ],
         more_waiting=len(waiting) > WAITING_LIMIT,
         changes=changes,
     )

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.services import client_accounts
 from accounts.services.firm import firm_get
-from approvals.models import ApprovalRequest
+from approvals.models import ApprovalRequest, Approver
 from messaging.services import thread_ensure_general
 from projects.models import Change, Milestone, StatusVisit, Task, TaskKind
 from tests import factories
@@ -110,6 +110,7 @@ def test_upload_and_approval_tasks_carry_their_own_action(client, plan, people, 
         required=1,
         created_by=people["staff_on_team"],
     )
+    Approver.objects.create(request=approval, user=people["client_member"], position=0)
     Task.objects.filter(pk=plan.clients.pk).update(kind=TaskKind.APPROVAL, approval=approval)
     client.force_login(people["client_member"])
     waiting = section(client.get(HOME).content.decode(), "waiting-you-h")
@@ -121,6 +122,13 @@ def test_upload_and_approval_tasks_carry_their_own_action(client, plan, people, 
     assert "Review and approve" in waiting
     # Neither is ticked by hand: the upload or the approval completes it.
     assert tick_url(plan.mine) not in waiting and tick_url(plan.clients) not in waiting
+
+    # Someone else of the account, not among the approvers, is not asked to approve.
+    client.force_login(people["client_admin"])
+    waiting = section(client.get(HOME).content.decode(), "waiting-you-h")
+    assert f'href="{reverse("frontend:approval", args=[approval.public_id])}"' in waiting
+    assert "Review and approve" not in waiting
+    assert "See the request" in waiting and "Waiting on its approvers" in waiting
 
 
 def test_overdue_is_said_in_words(client, plan, people):
