@@ -92,6 +92,8 @@ def status_plan(account: ClientAccount, *, staff: User, member: User, folder) ->
     """A plan on the clients' status page with every kind of row: late and open tasks of
     each kind, a finished milestone, and a change to read."""
     today = timezone.localdate()
+    # The demo's request: its approvers are asked to decide, the account's others to look.
+    review = ApprovalRequest.objects.filter(account=account).first()
     matter = Matter.objects.create(
         account=account, title="Brand refresh", owner=staff, target_date=today + timedelta(days=60)
     )
@@ -103,7 +105,12 @@ def status_plan(account: ClientAccount, *, staff: User, member: User, folder) ->
         (done, "Agree the brief", {"assignee": staff, "done_at": timezone.now()}),
         (late, "Answer the questionnaire", {"assignee": member, "due": late.due}),
         (late, "Upload the old logos", {"for_client": True, "kind": "upload", "folder": folder}),
-        (late, "Sign off the moodboard", {"for_client": True, "kind": "approval"}),
+        (
+            late,
+            "Sign off the moodboard",
+            {"for_client": True, "kind": "approval", "approval": review},
+        ),
+        (None, "Approve the roadmap", {"for_client": True, "kind": "approval"}),
         (None, "Draft the style guide", {"assignee": staff}),
     ]
     for position, (milestone, title, extra) in enumerate(rows):
