@@ -76,6 +76,12 @@ urlpatterns = [
     path(
         "invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"
     ),
+    path(
+        "clients/<str:account_id>/preview/<str:user_id>/",
+        views.status_preview,
+        name="status_preview",
+    ),
+    path("tasks/<str:task_id>/done/", views.task_tick, name="task_tick"),
     path("matters/<str:matter_id>/", views.matter_page, name="matter"),
     path("matters/<str:matter_id>/access/", views.matter_access, name="matter_access"),
     path("matters/<str:matter_id>/plan/", views.matter_plan, name="matter_plan"),

@@ -60,6 +60,7 @@ from frontend.views.settings import (
     two_factor_page,
     two_factor_recovery_codes,
 )
+from frontend.views.status import status_preview, task_tick
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
@@ -112,8 +113,10 @@ __all__ = [
     "security_page",
     "session_sign_out",
     "sessions_sign_out_others",
+    "status_preview",
     "task_change",
     "task_create",
+    "task_tick",
     "template_create",
     "template_delete",
     "template_edit",

@@ -21,7 +21,7 @@ from accounts import permissions, selectors
 from accounts.errors import AtriumError, NotFound, Throttled
 from accounts.http import refuse_nul
 from accounts.ids import is_public_id
-from accounts.models import Invitation, MatterStatus, User
+from accounts.models import Invitation, User
 from accounts.permissions import Action
 from accounts.services import firm as firm_services
 from accounts.services import invitations as invitation_services
@@ -32,6 +32,7 @@ from frontend import forms
 from frontend.context_processors import request_vocab
 from frontend.views.common import account_or_404, decorated_approval, threads_by_account_id
 from frontend.views.matters import new_matter_form
+from frontend.views.status import client_home
 from messaging import selectors as thread_selectors
 from vault import selectors as vault_selectors
 
@@ -161,19 +162,18 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
 # --- homes ------------------------------------------------------------------------------
 
 
-# The requests waiting for the person's decision that the home page lists first.
+# The requests waiting for the person's decision that the staff home lists first.
 HOME_WAITING = 5
-# What a client's home shows as new: the newest documents and unread conversations.
-HOME_NEW_DOCUMENTS = 5
-HOME_NEW_THREADS = 5
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_firm_staff:
+        # A client's home is their status page.
+        return client_home(request)
     summaries = selectors.accounts_for_user(request.user)
-    all_threads = thread_selectors.thread_summaries(request.user)
-    threads = threads_by_account_id(all_threads)
+    threads = threads_by_account_id(thread_selectors.thread_summaries(request.user))
     rows = [(s, threads.get(s.account.public_id, [])) for s in summaries]
     waiting = approval_selectors.awaiting(request.user, limit=HOME_WAITING)
     context = {
@@ -182,19 +182,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "waiting": [decorated_approval(row) for row in waiting.rows],
         "more_waiting": waiting.next is not None,
     }
-    if request.user.is_firm_staff:
-        return render(request, "frontend/staff_home.html", context)
-    # A client's home answers: where are we, what is waiting for me, what is new. The
-    # account page has the rest (team, people, every conversation).
-    context["waiting_on_you"] = [
-        m for s in summaries for m in s.matters if m.status == MatterStatus.WAITING_ON_CLIENT
-    ]
-    context["unread_threads"] = [t for t in all_threads if t["unread"]][:HOME_NEW_THREADS]
-    context["new_documents"] = vault_selectors.recent_documents(
-        request.user, limit=HOME_NEW_DOCUMENTS
-    )
-    context["several_accounts"] = len(summaries) > 1
-    return render(request, "frontend/client_home.html", context)
+    return render(request, "frontend/staff_home.html", context)
 
 
 @login_required

@@ -1095,6 +1095,32 @@ CASES = [
             args=[lambda w: w.task.public_id],
         ),
     ),
+    # --- the client's status page: the staff preview and ticking a task --------------------
+    Case(
+        "frontend:status_preview",
+        "page",
+        "user_id",
+        _get("frontend:status_preview", args=[_acme, "usr\x00"]),
+    ),
+    Case(
+        "frontend:task_tick",
+        "page",
+        "task_id",
+        _post("frontend:task_tick", lambda w: {"done": "1"}, args=["tsk\x00"]),
+    ),
+    *[
+        Case(
+            "frontend:task_tick",
+            "form",
+            f,
+            _post(
+                "frontend:task_tick",
+                lambda w, f=f: {"done": "1", "next": "/", f: "1" + NUL},
+                args=[lambda w: w.task.public_id],
+            ),
+        )
+        for f in ("done", "next")
+    ],
     # --- the admin (see EXEMPT_NAMESPACES) ------------------------------------------------
     Case(
         "admin:accounts_user_changelist",

@@ -35,6 +35,7 @@ from approvals.models import ApprovalRequest
 from frontend.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.models import Thread
 from projects import services as plan
+from projects.models import Change, Milestone, Task
 from tests import live
 from tests.conftest import require_or_skip
 from tests.e2e import axe
@@ -76,7 +77,8 @@ class Site:
     document_id: str
     approval_id: str
     extra_starts: list[str] = field(default_factory=list)
-    # Pages reached by a form rather than a link, for the firm's staff.
+    # Where the firm's people start besides their home: pages reached by a form rather than
+    # a link, or that a link may not reach in time.
     staff_starts: list[str] = field(default_factory=list)
 
 
@@ -86,6 +88,43 @@ IDENTITIES = {
     "client_admin": "client@acme.test",
     "client_member": "member@acme.test",
 }
+
+
+def status_plan(account: ClientAccount, *, staff: User, member: User, folder) -> None:
+    """A plan on the clients' status page with every kind of row: late and open tasks of
+    each kind, a finished milestone, and a change to read."""
+    today = timezone.localdate()
+    # The demo's request: its approvers are asked to decide, the account's others to look.
+    review = ApprovalRequest.objects.filter(account=account).first()
+    matter = Matter.objects.create(
+        account=account, title="Brand refresh", owner=staff, target_date=today + timedelta(days=60)
+    )
+    done = Milestone.objects.create(matter=matter, title="Kick-off", due=today, position=0)
+    late = Milestone.objects.create(
+        matter=matter, title="Discovery", due=today - timedelta(days=2), position=1
+    )
+    rows = [
+        (done, "Agree the brief", {"assignee": staff, "done_at": timezone.now()}),
+        (late, "Answer the questionnaire", {"assignee": member, "due": late.due}),
+        (late, "Upload the old logos", {"for_client": True, "kind": "upload", "folder": folder}),
+        (
+            late,
+            "Sign off the moodboard",
+            {"for_client": True, "kind": "approval", "approval": review},
+        ),
+        (None, "Approve the roadmap", {"for_client": True, "kind": "approval"}),
+        (None, "Draft the style guide", {"assignee": staff}),
+    ]
+    for position, (milestone, title, extra) in enumerate(rows):
+        Task.objects.create(
+            matter=matter, milestone=milestone, title=title, position=position, **extra
+        )
+    Change.objects.create(
+        matter=matter,
+        actor=staff,
+        kind="task.done",
+        summary=f"{staff.name} ticked “Agree the brief”",
+    )
 
 
 @pytest.fixture
@@ -135,6 +174,8 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
             )
             if days < -10:
                 plan.task_set_done(actor=staff, task=job, done=True)
+    member = User.objects.get(email="member@acme.test")
+    status_plan(acme, staff=staff, member=member, folder=outer)
     identities = {
         label: Identity(
             label=label,
@@ -155,7 +196,12 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
         .public_id,
         approval_id=ApprovalRequest.objects.get(account=acme).public_id,
         extra_starts=[f"/invite/{pending.token}/", "/password/reset/"],
-        staff_starts=["/board/?mine=1", "/templates/new/", f"/templates/{template.public_id}/"],
+        staff_starts=[
+            "/board/?mine=1",
+            "/templates/new/",
+            f"/templates/{template.public_id}/",
+            f"/clients/{acme.public_id}/preview/{member.public_id}/",
+        ],
     )
     # DEBUG off, as served to people: the portal's own 404 page, not Django's technical one.
     with live.running_daphnes([tmp_path / "daphne.log"], env={"DEBUG": "0"}) as (server,):
@@ -296,6 +342,8 @@ async def crawl(chromium, site: Site, identity: Identity, axe_source: str) -> tu
         # Reached by the header's search form, not a link: with results, and before a search.
         starts += ["/search/?q=brand", "/search/"]
         # A person's own settings, set-up of two-factor sign-in included, whatever the bound.
+        if identity.label in ("firm_admin", "staff"):
+            starts += site.staff_starts
         starts += [
             "/settings/profile/",
             "/settings/security/",

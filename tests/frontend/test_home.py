@@ -1,5 +1,6 @@
-"""A client's home answers where things stand, what waits for them and what is new, and
-links to the account page for the rest; its cost does not grow with what it summarises."""
+"""A client's home answers where things stand, what waits for them, what is new and who
+serves them, and links to the account page for the rest; its cost does not grow with what it
+summarises (the plans' part: tests/frontend/test_status_pages.py)."""
 
 from __future__ import annotations
 
@@ -56,20 +57,20 @@ def test_where_we_are_what_waits_and_what_is_new(client, acme, globex, people):
 
     where = html[html.index('id="where-h"') : html.index('id="new-h"')]
     assert "Harbour lease" in where and "In progress" in where
-    waiting = html[html.index('id="waiting-you-h"') : html.index('id="where-h"')]
-    assert "Signatures" in waiting and "Harbour lease" not in waiting
-    new = html[html.index('id="new-h"') :]
+    assert "Signatures" in where and "Waiting on client" in where
+    new = html[html.index('id="new-h"') : html.index('id="team-h"')]
     assert "Statement of work" in new and "General" in new
     assert "Board minutes" not in html and "Globex" not in html
-    # The rest is on the account page: the team is not repeated here.
     assert reverse("frontend:account", args=[acme.public_id]) in html
-    assert "Your team" not in html and "mailto:" + staff.email not in html
+    # Who to turn to is on the home page itself.
+    team = html[html.index('id="team-h"') :]
+    assert "Sam Staff" in team and "mailto:" + staff.email in team
 
 
 def test_nothing_waiting_and_nothing_new_say_so(client, acme, people):
     client.force_login(people["client_member"])
     html = client.get(HOME).content.decode()
-    assert "Nothing is waiting for you" in html
+    assert "Nothing is waiting on you" in html
     assert "You are up to date" in html
 
 
