@@ -537,6 +537,7 @@ def test_thread_page_names_the_renderer_module_of_every_declared_type(client, wo
     assert urls == [
         "/static/approvals/js/timeline.js",
         "/static/messaging/js/matter_status.js",
+        "/static/projects/js/timeline.js",
         "/static/tests/js/card.js",
         "/static/vault/js/timeline.js",
     ]
@@ -570,6 +571,7 @@ def test_renderer_urls_are_the_hashed_names_in_production(client, world, setting
     assert [re.sub(r"\.[0-9a-f]{12}\.js$", ".js", url) for url in urls] == [
         "/static/approvals/js/timeline.js",
         "/static/messaging/js/matter_status.js",
+        "/static/projects/js/timeline.js",
         "/static/vault/js/timeline.js",
     ]
     assert all(re.search(r"\.[0-9a-f]{12}\.js$", url) for url in urls), urls

@@ -70,6 +70,7 @@ def test_the_apps_declare_their_own_types_and_kinds():
     assert timeline.renderer_paths() == [
         "approvals/js/timeline.js",
         "messaging/js/matter_status.js",
+        "projects/js/timeline.js",
         "vault/js/timeline.js",
     ]
 

@@ -1,0 +1,55 @@
+"""Every write of a matter's plan, with its rules, split by subdomain: lookups and input
+checks, the plan itself, milestones, tasks and checklist templates. Permission questions go
+to ``accounts.permissions``; missing and not visible both raise ``NotFound``. Each write runs
+in a transaction, records a ``Change`` and announces itself (``projects.announce``). Callers
+use the names re-exported here."""
+
+from projects.services.lookups import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_TITLE_CHARS,
+    approval_in,
+    assignee_in,
+    checked_date,
+    checked_title,
+    folder_in,
+    matter_change_check,
+    milestone_for,
+    milestone_in,
+    staff_on_team,
+    task_for,
+    template_for,
+    templates_visible,
+)
+from projects.services.milestones import milestone_add, milestone_change, milestone_delete
+from projects.services.tasks import (
+    task_add,
+    task_change,
+    task_delete,
+    task_set_done,
+    tasks_complete,
+)
+
+__all__ = [
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_TITLE_CHARS",
+    "approval_in",
+    "assignee_in",
+    "checked_date",
+    "checked_title",
+    "folder_in",
+    "matter_change_check",
+    "milestone_add",
+    "milestone_change",
+    "milestone_delete",
+    "milestone_for",
+    "milestone_in",
+    "staff_on_team",
+    "task_add",
+    "task_change",
+    "task_delete",
+    "task_for",
+    "task_set_done",
+    "tasks_complete",
+    "template_for",
+    "templates_visible",
+]

@@ -1,0 +1,58 @@
+"""Fixtures of the projects tests: Acme's people (``people``), a matter of Acme with a plan,
+and what a change to a plan leaves behind (its thread events and notifications)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from messaging.models import Event, Notification, Thread
+from projects.models import Milestone, Task
+from tests import factories
+
+
+def general_of(account) -> Thread:
+    return Thread.objects.get(account=account, is_general=True)
+
+
+def plan_frames(thread: Thread | None = None, prefix: str = "") -> list[dict]:
+    """The plan's events (``task.*``, ``milestone.*``, ``matter.plan``), oldest first."""
+    events = Event.objects.filter(message__isnull=True).order_by("thread_id", "seq")
+    if thread is not None:
+        events = events.filter(thread=thread)
+    frames = [json.loads(frame) for frame in events.values_list("frame", flat=True)]
+    kinds = ("task.", "milestone.", "matter.plan")
+    return [f for f in frames if f["type"].startswith(kinds) and f["type"].startswith(prefix)]
+
+
+def told(kind: str = "task") -> set[str]:
+    """Names of the people notified of ``kind``."""
+    return set(Notification.objects.filter(kind=kind).values_list("user__name", flat=True))
+
+
+@pytest.fixture
+def plan(acme, people):
+    """Acme's "Website relaunch": one milestone with a task for Morgan (a client member), a
+    task for "the client", and a task for Sam (staff on the team)."""
+    staff = people["staff_on_team"]
+    matter = factories.matter(acme, title="Website relaunch")
+    matter.owner = staff
+    matter.save(update_fields=["owner"])
+    design = Milestone.objects.create(
+        matter=matter, title="Design", due=dt.date(2027, 1, 15), position=0
+    )
+    mine = Task.objects.create(
+        matter=matter,
+        milestone=design,
+        title="Send the logo files",
+        assignee=people["client_member"],
+        position=0,
+    )
+    clients = Task.objects.create(
+        matter=matter, milestone=design, title="Fill in the brief", for_client=True, position=1
+    )
+    team = Task.objects.create(matter=matter, title="Draft the sitemap", assignee=staff, position=2)
+    return SimpleNamespace(matter=matter, design=design, mine=mine, clients=clients, team=team)
