@@ -419,3 +419,46 @@ def test_the_task_sends_then_queues_next_week(plan, people, mailoutbox):
     [due] = queued_runs()
     assert due == digest.next_weekly_run(timezone.now())
     assert due - timezone.now() <= dt.timedelta(days=7)
+
+
+# --- from the services that write the changes ---------------------------------------------------
+
+
+def test_the_services_changes_reach_the_digest_and_privileged_ones_do_not(
+    acme, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    from projects import services
+
+    staff, admin = people["staff_on_team"], people["client_admin"]
+    relaunch = factories.matter(acme, title="Website relaunch")
+    secret = factories.matter(acme, title=f"{SECRET} deal", privileged=True, grants=(staff, admin))
+    with django_capture_on_commit_callbacks(execute=True):
+        step = services.milestone_add(
+            actor=staff, matter=relaunch, title="Design", due="2030-01-31"
+        )
+        logo = services.task_add(
+            actor=staff,
+            matter=relaunch,
+            title="Send the logo",
+            milestone=step.public_id,
+            assignee="client",
+        )
+        launch = services.milestone_add(
+            actor=staff, matter=relaunch, title="Launch", due="2030-03-01"
+        )
+        services.task_add(
+            actor=staff, matter=relaunch, title="Draft the sitemap", milestone=launch.public_id
+        )
+        services.task_set_done(actor=admin, task=logo, done=True)
+        services.task_add(
+            actor=staff, matter=secret, title=f"Sign the {SECRET} NDA", assignee=admin.public_id
+        )
+    # The first change queued the weekly run.
+    assert len(queued_runs()) == 1
+    digest.status_digests_send()
+    [mail] = mails_to(mailoutbox, admin)
+    text = bodies(mail)
+    assert "ticked “Send the logo”" in mail.body
+    assert "Website relaunch · Acme — 50 % done · next: Launch, due 1 Mar" in mail.body
+    assert SECRET not in text and "NDA" not in text
+    assert "A confidential matter has news" in text
