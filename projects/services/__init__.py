@@ -21,6 +21,7 @@ from projects.services.lookups import (
     templates_visible,
 )
 from projects.services.milestones import milestone_add, milestone_change, milestone_delete
+from projects.services.plans import matter_plan_change, matter_plan_create, template_instantiate
 from projects.services.tasks import (
     task_add,
     task_change,
@@ -28,6 +29,7 @@ from projects.services.tasks import (
     task_set_done,
     tasks_complete,
 )
+from projects.services.templates import template_change, template_create, template_delete
 
 __all__ = [
     "MAX_DESCRIPTION_CHARS",
@@ -38,6 +40,8 @@ __all__ = [
     "checked_title",
     "folder_in",
     "matter_change_check",
+    "matter_plan_change",
+    "matter_plan_create",
     "milestone_add",
     "milestone_change",
     "milestone_delete",
@@ -50,6 +54,10 @@ __all__ = [
     "task_for",
     "task_set_done",
     "tasks_complete",
+    "template_change",
+    "template_create",
+    "template_delete",
     "template_for",
+    "template_instantiate",
     "templates_visible",
 ]

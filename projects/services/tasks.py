@@ -83,10 +83,13 @@ def _checked_target(
 
 def _target(checks: Checks, name: str, kind: str, needs: str, current, wanted: dict):
     """What a changed task waits for (its folder, or its request), as ``_checked_target``
-    asks: a kind that does not wait for it drops the current one; naming one for such a
-    kind is invalid."""
+    asks when the kind or the target changes: a kind that does not wait for it drops the
+    current one; naming one for such a kind is invalid."""
     given = name in wanted
     value = wanted[name] if given else current
+    if not given and "kind" not in wanted:
+        # Left as it is: a task made from a template may still wait to be linked.
+        return current
     if kind != needs:
         if given and value is not None:
             what = "a folder" if needs == TaskKind.UPLOAD else "an approval request"
