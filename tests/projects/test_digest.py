@@ -462,3 +462,14 @@ def test_the_services_changes_reach_the_digest_and_privileged_ones_do_not(
     assert "Website relaunch · Acme — 50 % done · next: Launch, due 1 Mar" in mail.body
     assert SECRET not in text and "NDA" not in text
     assert "A confidential matter has news" in text
+
+
+def test_a_suspended_account_s_people_are_told_nothing_of_it(plan, people, mailoutbox):
+    from accounts.models import AccountStatus
+    from accounts.services import client_accounts
+
+    client_accounts.client_account_set_status(
+        actor=people["firm_admin"], account=plan["relaunch"].account, status=AccountStatus.SUSPENDED
+    )
+    assert digest.status_digests_send(now=NOW) == 0
+    assert mailoutbox == []
