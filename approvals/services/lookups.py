@@ -9,6 +9,8 @@ from accounts import permissions
 from accounts.errors import Forbidden, NotFound
 from accounts.ids import is_public_id
 from accounts.models import User
+from accounts.signals import send_on_commit
+from approvals import signals
 from approvals.models import ApprovalRequest, Approver
 
 
@@ -67,6 +69,8 @@ def approvers_of(request: ApprovalRequest) -> list[User]:
 
 
 def request_close(request: ApprovalRequest, status: str, **changes) -> None:
+    """Close the request with ``status``, and tell the apps that wait on it
+    (``approvals.signals.approval_closed``) once the closing commits."""
     now = timezone.now()
     request.status = status
     request.closed_at = now
@@ -74,3 +78,4 @@ def request_close(request: ApprovalRequest, status: str, **changes) -> None:
     for name, value in changes.items():
         setattr(request, name, value)
     request.save(update_fields=["status", "closed_at", "updated_at", *changes])
+    send_on_commit(signals.approval_closed, approval_pk=request.pk, status=status)
