@@ -25,9 +25,10 @@ For each page, the queries of one request as the small user and as the large use
 counted (``CaptureQueriesContext``): they must be equal. Then ``--requests`` requests per
 page as the large users, interleaved so that the machine's drift falls on every page alike,
 after a warm-up, are timed in-process (Django's test client: middleware, view, template,
-the database; no network), and the selectors alone likewise. The baseline is the person's
-notification settings page, a plain signed-in page: the figures of a shared machine vary,
-the ratio to the baseline of the same run less so.
+the database; no network), and the selectors alone likewise. The slowest queries of one
+request of each page are shown (``--slowest``), to say where the time goes. The baseline
+is the person's notification settings page, a plain signed-in page: the figures of a
+shared machine vary, the ratio to the baseline of the same run less so.
 """
 
 from __future__ import annotations
@@ -261,15 +262,24 @@ def signed_in(user):
     return http
 
 
-def count_queries(probe: Probe, viewers: Viewers, http) -> int:
+def capture_queries(probe: Probe, viewers: Viewers, http) -> list[tuple[float, str]]:
+    """The queries of one request: (milliseconds, SQL), rows fetched included."""
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     viewer = getattr(viewers, probe.who)
     probe.run(viewer, http)  # the session and the caches warmed
-    with CaptureQueriesContext(connection) as queries:
+    captured: list[tuple[float, str]] = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            captured.append(((time.perf_counter() - started) * 1000, sql))
+
+    with connection.execute_wrapper(timed):
         probe.run(viewer, http)
-    return len(queries)
+    return captured
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -288,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--db-url", default=None)
     parser.add_argument("--target-ms", type=float, default=50.0, help="p95 server time")
+    parser.add_argument("--slowest", type=int, default=3, help="queries shown per page")
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="atrium-status-bench-"))
@@ -303,11 +314,20 @@ def main(argv: list[str] | None = None) -> int:
         }
         constant = True
         say("\nqueries per request (small → large):")
+        slowest: dict[str, list[dict]] = {}
         for probe in found:
-            few = count_queries(probe, small, clients["small", probe.who])
-            many = count_queries(probe, large, clients["large", probe.who])
+            few = len(capture_queries(probe, small, clients["small", probe.who]))
+            captured = capture_queries(probe, large, clients["large", probe.who])
+            many = len(captured)
             constant &= few == many
             say(f"  {probe.name:<40} {few:>3} → {many:>3}{'' if few == many else '  GROWS'}")
+            slowest[probe.name] = sorted(captured, key=lambda q: -q[0])
+        if args.slowest:
+            say(f"\nslowest {args.slowest} queries of one request as the large users:")
+            for probe in found[1:]:
+                say(f"  {probe.name}")
+                for took, sql in slowest[probe.name][: args.slowest]:
+                    say(f"    {took:7.1f} ms  {' '.join(sql.split())[:110]}")
 
         say(f"\nserver time, {args.requests} requests per page as the large users (ms):")
         times: dict[str, list[float]] = {probe.name: [] for probe in found}
