@@ -48,6 +48,8 @@ RESEND_AFTER = dt.timedelta(days=6)
 MATTERS_SHOWN = 10
 CHANGES_SHOWN = 5
 WAITING_SHOWN = 10
+# People handled per batch of a run.
+BATCH = 500
 
 NAME = "status_digest"
 
@@ -310,6 +312,14 @@ def status_digests_send(*, now: dt.datetime | None = None) -> int:
     number of e-mails sent."""
     now = now or timezone.now()
     people = list(_recipients(now))
+    sent = 0
+    # In batches, so that no statement names more people than a database takes parameters.
+    for start in range(0, len(people), BATCH):
+        sent += _batch_send(people[start : start + BATCH], now)
+    return sent
+
+
+def _batch_send(people: list[User], now: dt.datetime) -> int:
     StatusDigest.objects.bulk_create(
         [StatusDigest(user=person) for person in people], ignore_conflicts=True
     )

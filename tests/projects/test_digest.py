@@ -473,3 +473,11 @@ def test_a_suspended_account_s_people_are_told_nothing_of_it(plan, people, mailo
     )
     assert digest.status_digests_send(now=NOW) == 0
     assert mailoutbox == []
+
+
+def test_a_run_goes_through_everyone_in_batches(plan, people, mailoutbox, monkeypatch):
+    monkeypatch.setattr(digest, "BATCH", 1)
+    assert digest.status_digests_send(now=NOW) == 2
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(
+        [people["client_admin"].email, people["client_member"].email]
+    )
