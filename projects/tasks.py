@@ -29,7 +29,8 @@ def status_digest_schedule(due: datetime) -> None:
     try:
         send_status_digests.using(run_after=due).enqueue()
     except Exception:
-        # The next migration, or the next person turning the e-mail on, queues it again.
+        # Queued again by the next person turning the e-mail on, or by the next change to a
+        # plan once the cache has forgotten this week's check.
         log.exception("queueing the weekly status digest failed")
 
 
