@@ -481,3 +481,17 @@ def test_a_run_goes_through_everyone_in_batches(plan, people, mailoutbox, monkey
     assert sorted(m.to[0] for m in mailoutbox) == sorted(
         [people["client_admin"].email, people["client_member"].email]
     )
+
+
+def test_a_queue_that_refuses_the_run_is_logged_not_raised(monkeypatch, caplog):
+    class Refusing:
+        def using(self, **_options):
+            return self
+
+        def enqueue(self):
+            raise ConnectionError("the queue is down")
+
+    monkeypatch.setattr(tasks, "send_status_digests", Refusing())
+    tasks.status_digest_schedule(NOW)
+    assert "queueing the weekly status digest failed" in caplog.text
+    assert queued_runs() == []
