@@ -9,8 +9,9 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, Window
+from django.db.models import Count, F, OuterRef, Q, Subquery, Window
 from django.db.models.functions import RowNumber
+from django.db.models.lookups import IsNull
 
 from projects.models import Milestone, Task
 from projects.progress import Counts
@@ -59,11 +60,17 @@ def milestone_counts(milestone_ids: Iterable[int], *, today: date) -> dict[int, 
     return _counts(rows, "milestone_id")
 
 
-def not_done_milestones() -> Q:
-    """Milestones not done: with no task, or with an open one. Each is an ``EXISTS`` on the
-    ``(milestone, done_at)`` index, which stops at the first row: nothing is counted."""
-    tasks = Task.objects.filter(milestone_id=OuterRef("pk"))
-    return Q(Exists(tasks.filter(done_at__isnull=True))) | ~Q(Exists(tasks))
+def not_done_milestones() -> IsNull:
+    """Milestones not done: with no task, or with an open one. Both read as one probe of the
+    ``(milestone, done_at)`` index: the milestone's first task, open ones first, has no
+    ``done_at`` (or there is none). One scalar subquery rather than ``EXISTS … OR NOT EXISTS``,
+    which PostgreSQL answers by hashing every task of the firm."""
+    first = (
+        Task.objects.filter(milestone_id=OuterRef("pk"))
+        .order_by(F("done_at").desc(nulls_first=True))
+        .values("done_at")[:1]
+    )
+    return IsNull(Subquery(first), True)
 
 
 def next_milestones(matter_ids: Iterable[int]) -> dict[int, Milestone]:

@@ -40,6 +40,18 @@ from projects.selectors.progress import matter_counts, next_milestones
 # The page shows this many tasks waiting on the person (the most pressing) and changes.
 WAITING_LIMIT = 20
 CHANGES_LIMIT = 20
+# What the page reads of each matter and of its owner.
+MATTER_COLUMNS = (
+    "public_id",
+    "account_id",
+    "title",
+    "status",
+    "privileged",
+    "target_date",
+    "owner__public_id",
+    "owner__name",
+    "owner__email",
+)
 # The page shows this many matters in all, whatever the number of accounts and matters.
 MATTERS_SHOWN = 12
 
@@ -137,19 +149,24 @@ def _theirs(user: User) -> Q:
     )
 
 
-def _waiting_tasks(user: User, matter_ids: list[int], *, today: date) -> QuerySet[Task]:
-    """Open tasks of these matters that are the user's, or the client's in an account the
-    user belongs to: late ones first, then by due date (undated last)."""
-    return (
+def _waiting_tasks(user: User, matter_ids: list[int], *, today: date, limit: int) -> QuerySet[Task]:
+    """The first ``limit`` open tasks of these matters that are the user's, or the client's
+    in an account the user belongs to: late ones first, then by due date (undated last).
+    The order is found over the tasks' own rows and the matters' titles; the rows the page
+    shows (with their milestone, folder, request) are joined for those ``limit`` only."""
+    ordered = (
         Task.objects.filter(matter_id__in=matter_ids, done_at__isnull=True)
         .filter(_theirs(user))
-        .select_related("matter", "matter__account", "milestone", "folder", "approval")
         .annotate(
             late=Case(
                 When(due__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField()
             )
         )
         .order_by("late", F("due").asc(nulls_last=True), "matter__title", "position", "pk")
+    )
+    first = ordered.values("pk")[:limit]
+    return ordered.filter(pk__in=first).select_related(
+        "matter", "matter__account", "milestone", "folder", "approval"
     )
 
 
@@ -240,6 +257,9 @@ def client_status(
     matters = list(
         _with_attention(matters_qs, user, today=today)
         .select_related("owner")
+        # Every visible matter is read (the account's total, what needs attention, who
+        # leads what), only a few shown: the columns the page uses, not whole rows.
+        .only(*MATTER_COLUMNS)
         .order_by("title", "pk")
     )
     ids = [m.pk for m in matters]
@@ -275,7 +295,7 @@ def client_status(
             for place in status.account.team_assignments.all()
         ]
 
-    waiting = list(_waiting_tasks(user, ids, today=today)[: WAITING_LIMIT + 1]) if ids else []
+    waiting = list(_waiting_tasks(user, ids, today=today, limit=WAITING_LIMIT + 1)) if ids else []
     requests = [task.approval_id for task in waiting if task.approval_id is not None]
     deciding = (
         set(
