@@ -28,6 +28,17 @@ from projects.models import Milestone, Task
 from projects.progress import Counts
 from projects.selectors.progress import matter_counts, next_milestones, not_done_milestones
 
+# What the board reads of each matter and its client.
+BOARD_COLUMNS = (
+    "public_id",
+    "title",
+    "status",
+    "privileged",
+    "target_date",
+    "account__public_id",
+    "account__name",
+)
+
 
 @dataclass(frozen=True)
 class BoardRow:
@@ -143,6 +154,9 @@ def _sorted(
     tasks = Task.objects.filter(matter_id=OuterRef("pk"))
     matters = list(
         matters.select_related("account", "owner")
+        # Every matter of the board is read to order it, a page of them shown: the columns
+        # the board uses, not whole rows (the owner whole: the avatar reads the person).
+        .only(*BOARD_COLUMNS, "owner")
         .annotate(
             has_open=Exists(tasks.filter(done_at__isnull=True)),
             has_task=Exists(tasks),
