@@ -3,7 +3,6 @@ first, and the checklist templates matters start from (firm admins)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -21,39 +20,12 @@ from accounts.models import ClientAccount
 from frontend.checklist_forms import MILESTONES, TASKS, TemplateEditor
 from projects import services as project_services
 from projects.models import MAX_OFFSET_DAYS, ChecklistTemplate
-from projects.selectors.board import BoardRow, staff_board
+from projects.selectors.board import board_page
 from projects.selectors.json import template_json
 from projects.selectors.template_list import templates_page
 
 # Matters shown on one page of the board; "More" carries on after the last one shown.
 BOARD_PAGE = 50
-
-
-@dataclass(frozen=True)
-class BoardPage:
-    rows: list[BoardRow]
-    next: str | None
-    total: int
-    late: int
-
-
-def _board_page(rows: list[BoardRow], cursor: str) -> BoardPage | None:
-    """The rows after the matter whose public id is ``cursor`` (the board's own order); None
-    when the cursor names no matter of this board (it moved off it since, or never was)."""
-    start = 0
-    if cursor:
-        found = next((i for i, row in enumerate(rows) if row.matter.public_id == cursor), None)
-        if found is None:
-            return None
-        start = found + 1
-    shown = rows[start : start + BOARD_PAGE]
-    more = start + BOARD_PAGE < len(rows)
-    return BoardPage(
-        rows=shown,
-        next=shown[-1].matter.public_id if more and shown else None,
-        total=len(rows),
-        late=sum(1 for row in rows if row.late),
-    )
 
 
 def _staff_or_404(request: HttpRequest) -> None:
@@ -76,13 +48,11 @@ def board(request: HttpRequest) -> HttpResponse:
         except NotFound:
             raise Http404 from None
     mine = request.GET.get("mine") == "1"
-    rows = staff_board(
-        user, today=timezone.localdate(), account=account, owner=user if mine else None
-    )
-    page = _board_page(rows, request.GET.get("cursor", ""))
+    chosen = {"today": timezone.localdate(), "account": account, "owner": user if mine else None}
+    page = board_page(user, cursor=request.GET.get("cursor", ""), size=BOARD_PAGE, **chosen)
     if page is None:
         messages.error(request, "That link to more of the board is not valid; here is its start.")
-        page = _board_page(rows, "")
+        page = board_page(user, size=BOARD_PAGE, **chosen)
     filters = {k: v for k, v in (("account", account_id), ("mine", "1" if mine else "")) if v}
     more = f"?{urlencode({**filters, 'cursor': page.next})}" if page.next else ""
     return render(

@@ -22,7 +22,7 @@ from accounts.services import profile as profile_services
 from accounts.services import sessions as session_services
 from accounts.services import two_factor
 from frontend import forms
-from messaging import preferences
+from messaging import preferences, subscriptions
 from messaging.models import Channel
 
 log = logging.getLogger(__name__)
@@ -310,19 +310,26 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HttpRequest) -> HttpResponse:
-    """How the person is told of each kind of thing: live, by e-mail, daily, or not."""
+    """How the person is told of each kind of thing (live, by e-mail, daily, or not), and
+    the e-mails they take whole (on or off)."""
     chosen = preferences.preferences_for(request.user)
+    subscribed = subscriptions.subscriptions_for(request.user)
     status = 200
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
             refuse_nul(request.POST)
-            changes = {
+            changes: dict[str, object] = {
                 kind: request.POST.get(f"channel-{kind}", "")
                 for kind, _ in preferences.kinds()
                 if f"channel-{kind}" in request.POST
             }
-            preferences.preferences_set(user=request.user, changes=changes)
+            for name in subscribed:
+                if f"subscription-{name}" in request.POST:
+                    value = request.POST[f"subscription-{name}"]
+                    # Anything but "on" or "off" goes on as it came, for the service to refuse.
+                    changes[name] = {"on": True, "off": False}.get(value, value)
+            subscriptions.notifications_set(user=request.user, changes=changes)
             messages.success(request, "Notification settings saved.")
             return redirect("frontend:notification_settings")
         except AtriumError as error:
@@ -333,13 +340,33 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
                 kind: request.POST.get(f"channel-{kind}", channel)
                 for kind, channel in chosen.items()
             }
+            subscribed = {
+                name: request.POST.get(f"subscription-{name}", "on" if on else "off") == "on"
+                for name, on in subscribed.items()
+            }
     rows = [
         {"kind": kind, "label": label, "channel": chosen[kind], "error": errors.get(kind)}
         for kind, label in preferences.kinds()
     ]
+    whole = [
+        {
+            "name": s.name,
+            "label": s.label,
+            "description": s.description,
+            "on": subscribed[s.name],
+            "error": errors.get(s.name),
+        }
+        for s in subscriptions.offered_to(request.user)
+        if s.name in subscribed
+    ]
     return render(
         request,
         "frontend/settings/notifications.html",
-        {"section": "notifications", "rows": rows, "channels": Channel.choices},
+        {
+            "section": "notifications",
+            "rows": rows,
+            "channels": Channel.choices,
+            "subscriptions": whole,
+        },
         status=status,
     )

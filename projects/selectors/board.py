@@ -7,23 +7,37 @@ and the matter not marked done. The board puts the latest first (most days late)
 rest by target date (the nearest first, a matter without one last), then by client and
 title, so the order is stable between visits.
 
-Every figure comes from three queries whatever the number of matters, milestones and
-tasks: the matters, their tasks counted per milestone, and their milestones. The counts and
-the next milestone follow the same rules as ``projects.selectors.progress``, which reads
-them for other lists (``tests/projects/test_board.py`` holds the two to the same answers).
+The order comes from three queries whatever the number of matters, milestones and tasks,
+each reading what is open only: the matters (with whether they have a task, an open one),
+their open tasks past due, their unfinished milestones past due. The counts and the next
+milestone are then read with ``projects.selectors.progress`` for the rows shown: a page of
+the board (``board_page``) costs the same whatever the size of the firm's plans
+(``tests/projects/test_board.py`` holds the rows to the same answers as whole-plan counts).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Exists, Min, OuterRef
 
 from accounts import permissions
 from accounts.models import ClientAccount, Matter, MatterStatus, User
 from projects.models import Milestone, Task
 from projects.progress import Counts
+from projects.selectors.progress import matter_counts, next_milestones, not_done_milestones
+
+# What the board reads of each matter and its client.
+BOARD_COLUMNS = (
+    "public_id",
+    "title",
+    "status",
+    "privileged",
+    "target_date",
+    "account__public_id",
+    "account__name",
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +76,11 @@ class BoardRow:
 
 
 @dataclass
-class _Plan:
-    """What the board reads of one matter's plan."""
+class _Lateness:
+    """What the board sorts a matter by, read from open tasks and unfinished milestones
+    only: done work, most of a plan, is never read for it."""
 
-    counts: Counts = field(default_factory=Counts)
-    next_milestone: Milestone | None = None
+    overdue_tasks: int = 0
     overdue_milestones: int = 0
     # The earliest due date of an open task, or of an unfinished milestone, past due.
     earliest_missed: date | None = None
@@ -76,64 +90,47 @@ class _Plan:
             self.earliest_missed = due
 
 
-def _plans(matter_ids: list[int], *, today: date) -> dict[int, _Plan]:
-    """Per matter pk, its counts, next milestone and what is past due, in two queries: the
-    tasks counted per matter and milestone (one pass over the tasks), and the milestones'
-    own rows; the rest is arithmetic on what they return."""
+def _lateness(matter_ids: list[int], *, today: date) -> dict[int, _Lateness]:
+    """Per matter pk, its open tasks and unfinished milestones past due (how many, the
+    earliest), in two queries: the open tasks through the ``(matter, done_at)`` index, the
+    milestones through ``(matter, due)`` with an ``EXISTS`` each on their open tasks."""
     if not matter_ids:
         return {}
-    open_past_due = Q(done_at__isnull=True, due__lt=today)
-    groups = (
-        Task.objects.filter(matter_id__in=matter_ids)
-        .values_list("matter_id", "milestone_id")
+    found: dict[int, _Lateness] = {}
+    tasks = (
+        Task.objects.filter(matter_id__in=matter_ids, done_at__isnull=True, due__lt=today)
+        .values_list("matter_id")
         .order_by()
-        .annotate(
-            total=Count("pk"),
-            done=Count("pk", filter=Q(done_at__isnull=False)),
-            overdue=Count("pk", filter=open_past_due),
-            earliest=Min("due", filter=open_past_due),
-        )
+        .annotate(n=Count("pk"), earliest=Min("due"))
     )
-    plans: dict[int, _Plan] = {}
-    tasks_of_milestone: dict[int, tuple[int, int]] = {}
-    for matter_id, milestone_id, total, done, overdue, earliest in groups:
-        plan = plans.setdefault(matter_id, _Plan())
-        counts = plan.counts
-        plan.counts = Counts(
-            total=counts.total + total, done=counts.done + done, overdue=counts.overdue + overdue
-        )
-        plan.missed(earliest)
-        if milestone_id is not None:
-            tasks_of_milestone[milestone_id] = (total, done)
-    # Rows, not model instances: a firm's thousands of milestones are read on every visit,
-    # and only each matter's next one is shown.
+    for matter_id, n, earliest in tasks:
+        late = found.setdefault(matter_id, _Lateness())
+        late.overdue_tasks = n
+        late.missed(earliest)
     milestones = (
-        Milestone.objects.filter(matter_id__in=matter_ids)
-        .order_by("matter_id", "due", "position")
-        .values_list("pk", "public_id", "matter_id", "title", "due", "position")
+        Milestone.objects.filter(not_done_milestones(), matter_id__in=matter_ids, due__lt=today)
+        .values_list("matter_id")
+        .order_by()
+        .annotate(n=Count("pk"), earliest=Min("due"))
     )
-    for pk, public_id, matter_id, title, due, position in milestones:
-        total, done = tasks_of_milestone.get(pk, (0, 0))
-        if total and done == total:
-            continue
-        plan = plans.setdefault(matter_id, _Plan())
-        # Ordered by due date, then position: the first one not done is the next.
-        if plan.next_milestone is None:
-            plan.next_milestone = Milestone(
-                pk=pk,
-                public_id=public_id,
-                matter_id=matter_id,
-                title=title,
-                due=due,
-                position=position,
-            )
-        if due < today:
-            plan.overdue_milestones += 1
-            plan.missed(due)
-    return plans
+    for matter_id, n, earliest in milestones:
+        late = found.setdefault(matter_id, _Lateness())
+        late.overdue_milestones = n
+        late.missed(earliest)
+    return found
 
 
-def _sort_key(row: BoardRow) -> tuple:
+@dataclass(frozen=True)
+class _Sorted:
+    """A matter placed on the board, before its counts are read."""
+
+    matter: Matter
+    lateness: _Lateness
+    days_late: int
+    past_target: bool
+
+
+def _sort_key(row: _Sorted) -> tuple:
     target = row.matter.target_date
     return (
         -row.days_late,
@@ -143,6 +140,70 @@ def _sort_key(row: BoardRow) -> tuple:
         row.matter.title.casefold(),
         row.matter.public_id,
     )
+
+
+def _sorted(
+    user: User, *, today: date, account: ClientAccount | None, owner: User | None
+) -> list[_Sorted]:
+    """The board's matters in its order, with what orders them."""
+    if not (user.is_authenticated and user.is_active and user.is_firm_staff):
+        return []
+    matters = permissions.matters_visible_to(user, account)
+    if owner is not None:
+        matters = matters.filter(owner=owner)
+    tasks = Task.objects.filter(matter_id=OuterRef("pk"))
+    matters = list(
+        matters.select_related("account", "owner")
+        # Every matter of the board is read to order it, a page of them shown: the columns
+        # the board uses, not whole rows (the owner whole: the avatar reads the person).
+        .only(*BOARD_COLUMNS, "owner")
+        .annotate(
+            has_open=Exists(tasks.filter(done_at__isnull=True)),
+            has_task=Exists(tasks),
+        )
+        .order_by()
+    )
+    lateness = _lateness([m.pk for m in matters], today=today)
+    placed = []
+    for matter in matters:
+        late = lateness.get(matter.pk) or _Lateness()
+        # Finished: at least one task and none open.
+        unfinished = matter.has_open or not matter.has_task
+        past_target = (
+            matter.target_date is not None
+            and matter.target_date < today
+            and matter.status != MatterStatus.DONE
+            and unfinished
+        )
+        missed = [d for d in (late.earliest_missed, past_target and matter.target_date) if d]
+        placed.append(
+            _Sorted(
+                matter=matter,
+                lateness=late,
+                days_late=(today - min(missed)).days if missed else 0,
+                past_target=past_target,
+            )
+        )
+    placed.sort(key=_sort_key)
+    return placed
+
+
+def _rows(placed: list[_Sorted], *, today: date) -> list[BoardRow]:
+    """The rows of these matters, their counts and next milestones read for them alone."""
+    ids = [p.matter.pk for p in placed]
+    counts = matter_counts(ids, today=today)
+    upcoming = next_milestones(ids)
+    return [
+        BoardRow(
+            matter=p.matter,
+            counts=counts.get(p.matter.pk, Counts()),
+            next_milestone=upcoming.get(p.matter.pk),
+            overdue_milestones=p.lateness.overdue_milestones,
+            days_late=p.days_late,
+            past_target=p.past_target,
+        )
+        for p in placed
+    ]
 
 
 def staff_board(
@@ -156,33 +217,47 @@ def staff_board(
     account; a privileged matter only with a grant), the latest first. ``account`` keeps
     one client's, ``owner`` the matters that person owns. Empty for anyone not firm staff:
     the board is the firm's view of its work, never a client's."""
-    if not (user.is_authenticated and user.is_active and user.is_firm_staff):
-        return []
-    matters = permissions.matters_visible_to(user, account)
-    if owner is not None:
-        matters = matters.filter(owner=owner)
-    matters = list(matters.select_related("account", "owner").order_by())
-    plans = _plans([m.pk for m in matters], today=today)
-    rows = []
-    for matter in matters:
-        plan = plans.get(matter.pk) or _Plan()
-        counts = plan.counts
-        past_target = (
-            matter.target_date is not None
-            and matter.target_date < today
-            and matter.status != MatterStatus.DONE
-            and (counts.total == 0 or counts.done < counts.total)
-        )
-        missed = [d for d in (plan.earliest_missed, past_target and matter.target_date) if d]
-        rows.append(
-            BoardRow(
-                matter=matter,
-                counts=counts,
-                next_milestone=plan.next_milestone,
-                overdue_milestones=plan.overdue_milestones,
-                days_late=(today - min(missed)).days if missed else 0,
-                past_target=past_target,
-            )
-        )
-    rows.sort(key=_sort_key)
-    return rows
+    placed = _sorted(user, today=today, account=account, owner=owner)
+    return _rows(placed, today=today)
+
+
+@dataclass(frozen=True)
+class BoardPage:
+    """One page of the board."""
+
+    rows: list[BoardRow]
+    # The public id of the last matter shown when more follow (the next page's cursor).
+    next: str | None
+    # Matters on the whole board, and how many of them are late.
+    total: int
+    late: int
+
+
+def board_page(
+    user: User,
+    *,
+    today: date,
+    account: ClientAccount | None = None,
+    owner: User | None = None,
+    cursor: str = "",
+    size: int,
+) -> BoardPage | None:
+    """``staff_board``'s rows after the matter whose public id is ``cursor``, at most
+    ``size`` of them; None when the cursor names no matter of this board (it moved off it
+    since, or never was). The whole board is ordered from what is late, read from open tasks
+    and unfinished milestones; counts and next milestones are read for the page's rows."""
+    placed = _sorted(user, today=today, account=account, owner=owner)
+    start = 0
+    if cursor:
+        found = next((i for i, p in enumerate(placed) if p.matter.public_id == cursor), None)
+        if found is None:
+            return None
+        start = found + 1
+    shown = placed[start : start + size]
+    more = start + size < len(placed)
+    return BoardPage(
+        rows=_rows(shown, today=today),
+        next=shown[-1].matter.public_id if more and shown else None,
+        total=len(placed),
+        late=sum(1 for p in placed if p.days_late > 0),
+    )

@@ -8,8 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Count, F, Q, Window
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Q, Subquery, Window
 from django.db.models.functions import RowNumber
+from django.db.models.lookups import IsNull
 
 from projects.models import Milestone, Task
 from projects.progress import Counts
@@ -58,25 +60,36 @@ def milestone_counts(milestone_ids: Iterable[int], *, today: date) -> dict[int, 
     return _counts(rows, "milestone_id")
 
 
+def not_done_milestones() -> IsNull:
+    """Milestones not done: with no task, or with an open one. Both read as one probe of the
+    ``(milestone, done_at)`` index: the milestone's first task, open ones first, has no
+    ``done_at`` (or there is none). One scalar subquery rather than ``EXISTS … OR NOT EXISTS``,
+    which PostgreSQL answers by hashing every task of the firm."""
+    first = (
+        Task.objects.filter(milestone_id=OuterRef("pk"))
+        .order_by(F("done_at").desc(nulls_first=True))
+        .values("done_at")[:1]
+    )
+    return IsNull(Subquery(first), True)
+
+
 def next_milestones(matter_ids: Iterable[int]) -> dict[int, Milestone]:
     """Per matter pk, its next milestone: the earliest-due one that is not done (done: it has
     tasks and all are done), ties broken by position; a matter with none is absent. One query
-    whatever the number of matters."""
+    whatever the number of matters: ``DISTINCT ON (matter_id)`` on PostgreSQL, a window
+    function elsewhere."""
     ids = list(matter_ids)
     if not ids:
         return {}
-    ranked = (
-        Milestone.objects.filter(matter_id__in=ids)
-        .annotate(
-            task_total=Count("tasks"),
-            task_done=Count("tasks", filter=Q(tasks__done_at__isnull=False)),
-        )
-        .exclude(task_total__gt=0, task_total=F("task_done"))
-        .annotate(
+    pending = Milestone.objects.filter(not_done_milestones(), matter_id__in=ids)
+    if connection.vendor == "postgresql":
+        first = pending.order_by("matter_id", "due", "position", "pk").distinct("matter_id")
+    else:
+        first = pending.annotate(
             rank=Window(
-                RowNumber(), partition_by=[F("matter_id")], order_by=[F("due"), F("position")]
+                RowNumber(),
+                partition_by=[F("matter_id")],
+                order_by=[F("due"), F("position"), F("pk")],
             )
-        )
-        .filter(rank=1)
-    )
-    return {milestone.matter_id: milestone for milestone in ranked}
+        ).filter(rank=1)
+    return {milestone.matter_id: milestone for milestone in first}

@@ -4,7 +4,12 @@ last looked, and who serves them. Everything is filtered by what the person may 
 (``accounts.permissions``), so the staff preview of a client user computes it as that user.
 
 The number of queries is constant whatever the number of accounts, matters, milestones,
-tasks and changes: each kind of row is read once for the whole page.
+tasks and changes: each kind of row is read once for the whole page. The page's size is
+bounded too: it shows at most ``MATTERS_SHOWN`` matters, those that need the person's
+attention first (late, or with a task waiting on them), then the next ones to finish; each
+account says how many it has, and its page lists them all. Progress and the next milestone
+are read for the shown matters only; which matters need attention is answered by indexed
+``EXISTS`` probes on open tasks, never by counting whole plans.
 """
 
 from __future__ import annotations
@@ -12,7 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from accounts import permissions
 from accounts.models import ClientAccount, Matter, TeamAssignment, User
@@ -24,6 +40,20 @@ from projects.selectors.progress import matter_counts, next_milestones
 # The page shows this many tasks waiting on the person (the most pressing) and changes.
 WAITING_LIMIT = 20
 CHANGES_LIMIT = 20
+# What the page reads of each matter and of its owner.
+MATTER_COLUMNS = (
+    "public_id",
+    "account_id",
+    "title",
+    "status",
+    "privileged",
+    "target_date",
+    "owner__public_id",
+    "owner__name",
+    "owner__email",
+)
+# The page shows this many matters in all, whatever the number of accounts and matters.
+MATTERS_SHOWN = 12
 
 
 @dataclass(frozen=True)
@@ -83,8 +113,16 @@ class TeamMember:
 @dataclass
 class AccountStatus:
     account: ClientAccount
+    # The account's matters the page shows (see ``MATTERS_SHOWN``), in title order.
     matters: list[MatterStatusRow] = field(default_factory=list)
     team: list[TeamMember] = field(default_factory=list)
+    # Every matter of the account the person may see, shown or not.
+    total: int = 0
+
+    @property
+    def more(self) -> bool:
+        """Some of the account's matters are not shown: the page links to all of them."""
+        return self.total > len(self.matters)
 
 
 @dataclass
@@ -104,16 +142,21 @@ class StatusPage:
         return len(self.accounts) > 1
 
 
-def _waiting_tasks(user: User, matter_ids: list[int], *, today: date) -> QuerySet[Task]:
-    """Open tasks of these matters that are the user's, or the client's in an account the
-    user belongs to: late ones first, then by due date (undated last)."""
-    theirs = Q(assignee_id=user.pk) | Q(
+def _theirs(user: User) -> Q:
+    """Tasks that are the user's, or the client's in an account the user belongs to."""
+    return Q(assignee_id=user.pk) | Q(
         for_client=True, matter__account__in=user.memberships.values("account_id")
     )
-    return (
+
+
+def _waiting_tasks(user: User, matter_ids: list[int], *, today: date, limit: int) -> QuerySet[Task]:
+    """The first ``limit`` open tasks of these matters that are the user's, or the client's
+    in an account the user belongs to: late ones first, then by due date (undated last).
+    The order is found over the tasks' own rows and the matters' titles; the rows the page
+    shows (with their milestone, folder, request) are joined for those ``limit`` only."""
+    ordered = (
         Task.objects.filter(matter_id__in=matter_ids, done_at__isnull=True)
-        .filter(theirs)
-        .select_related("matter", "matter__account", "milestone", "folder", "approval")
+        .filter(_theirs(user))
         .annotate(
             late=Case(
                 When(due__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField()
@@ -121,6 +164,65 @@ def _waiting_tasks(user: User, matter_ids: list[int], *, today: date) -> QuerySe
         )
         .order_by("late", F("due").asc(nulls_last=True), "matter__title", "position", "pk")
     )
+    first = ordered.values("pk")[:limit]
+    return ordered.filter(pk__in=first).select_related(
+        "matter", "matter__account", "milestone", "folder", "approval"
+    )
+
+
+def _with_attention(matters: QuerySet[Matter], user: User, *, today: date) -> QuerySet[Matter]:
+    """The matters, each with what says whether it needs the person's attention: an open
+    task past due, an open task at all, a task at all, an open task of theirs. Each is an
+    ``EXISTS`` that stops at the first row the ``(matter, done_at)`` index finds."""
+    tasks = Task.objects.filter(matter_id=OuterRef("pk"))
+    open_tasks = tasks.filter(done_at__isnull=True)
+    return matters.annotate(
+        open_late=Exists(open_tasks.filter(due__lt=today)),
+        has_open=Exists(open_tasks),
+        has_task=Exists(tasks),
+        waiting=Exists(open_tasks.filter(_theirs(user))),
+    )
+
+
+def _finished(matter: Matter) -> bool:
+    return matter.has_task and not matter.has_open
+
+
+def _late(matter: Matter, *, today: date) -> bool:
+    """``MatterStatusRow.overdue`` from ``_with_attention``'s answers: a task is late, or
+    the target date passed before every task was done (done: at least one, none open)."""
+    finished = _finished(matter)
+    target = matter.target_date
+    return matter.open_late or (target is not None and target < today and not finished)
+
+
+def _shown(matters: list[Matter], account_order: list[int], *, today: date) -> list[Matter]:
+    """The matters the page shows, at most ``MATTERS_SHOWN``: those late or waiting on the
+    person first (in the page's order: by account, then title), then the next ones to
+    finish (nearest target date first, undated last, finished ones after). Returned in the
+    page's order."""
+    place = {pk: i for i, pk in enumerate(account_order)}
+    # ``matters`` come in title order from the database (its collation, not Python's).
+    rank = {matter.pk: i for i, matter in enumerate(matters)}
+
+    def page_order(matter: Matter) -> tuple[int, int]:
+        return (place[matter.account_id], rank[matter.pk])
+
+    attention = [m for m in matters if m.waiting or _late(m, today=today)]
+    chosen = sorted(attention, key=page_order)[:MATTERS_SHOWN]
+    if len(chosen) < MATTERS_SHOWN:
+        picked = {m.pk for m in chosen}
+        rest = sorted(
+            (m for m in matters if m.pk not in picked),
+            key=lambda m: (
+                _finished(m),
+                m.target_date is None,
+                m.target_date or date.min,
+                *page_order(m),
+            ),
+        )
+        chosen += rest[: MATTERS_SHOWN - len(chosen)]
+    return sorted(chosen, key=page_order)
 
 
 def client_status(
@@ -152,13 +254,24 @@ def client_status(
     matters_qs = permissions.matters_visible_to(user).filter(account__in=[a.pk for a in accounts])
     if seen_by is not None:
         matters_qs = matters_qs.filter(pk__in=permissions.matters_visible_to(seen_by).values("pk"))
-    matters = list(matters_qs.select_related("owner").order_by("title", "pk"))
+    matters = list(
+        _with_attention(matters_qs, user, today=today)
+        .select_related("owner")
+        # Every visible matter is read (the account's total, what needs attention, who
+        # leads what), only a few shown: the columns the page uses, not whole rows.
+        .only(*MATTER_COLUMNS)
+        .order_by("title", "pk")
+    )
     ids = [m.pk for m in matters]
-    counts = matter_counts(ids, today=today)
-    upcoming = next_milestones(ids)
+    shown = _shown(matters, [a.pk for a in accounts], today=today)
+    shown_ids = [m.pk for m in shown]
+    counts = matter_counts(shown_ids, today=today)
+    upcoming = next_milestones(shown_ids)
 
     by_account: dict[int, AccountStatus] = {a.pk: AccountStatus(account=a) for a in accounts}
     for matter in matters:
+        by_account[matter.account_id].total += 1
+    for matter in shown:
         by_account[matter.account_id].matters.append(
             MatterStatusRow(
                 matter=matter,
@@ -167,22 +280,22 @@ def client_status(
                 today=today,
             )
         )
+    owned: dict[tuple[int, int], list[Matter]] = {}
+    for matter in matters:
+        if matter.owner_id is not None:
+            owned.setdefault((matter.account_id, matter.owner_id), []).append(matter)
     for status in by_account.values():
-        owned: dict[int, list[Matter]] = {}
-        for row in status.matters:
-            if row.matter.owner_id is not None:
-                owned.setdefault(row.matter.owner_id, []).append(row.matter)
         status.team = [
             TeamMember(
                 user=place.user,
                 title=place.title,
                 lead=place.lead,
-                owns=tuple(owned.get(place.user_id, ())),
+                owns=tuple(owned.get((status.account.pk, place.user_id), ())),
             )
             for place in status.account.team_assignments.all()
         ]
 
-    waiting = list(_waiting_tasks(user, ids, today=today)[: WAITING_LIMIT + 1]) if ids else []
+    waiting = list(_waiting_tasks(user, ids, today=today, limit=WAITING_LIMIT + 1)) if ids else []
     requests = [task.approval_id for task in waiting if task.approval_id is not None]
     deciding = (
         set(

@@ -18,6 +18,7 @@ from accounts.services.firm import firm_get
 from approvals.models import ApprovalRequest, Approver
 from messaging.services import thread_ensure_general
 from projects.models import Change, Milestone, StatusVisit, Task, TaskKind
+from projects.selectors.status import MATTERS_SHOWN
 from tests import factories
 from vault.models import Folder
 
@@ -167,6 +168,22 @@ def test_the_firms_word_for_a_matter(client, people, acme):
     firm.save(update_fields=["matter_word"])
     client.force_login(people["client_member"])
     assert "No project is open yet." in client.get(HOME).content.decode()
+
+
+def test_a_long_list_of_matters_links_to_all_of_them(client, people, acme):
+    client.force_login(people["client_member"])
+    for i in range(MATTERS_SHOWN):
+        factories.matter(acme, title=f"Quiet {i:02}")
+    page = client.get(HOME).content.decode()
+    assert "All " not in page
+    factories.matter(acme, title="One more")
+    page = client.get(HOME).content.decode()
+    assert page.count('class="status-matter"') == MATTERS_SHOWN
+    link = f'href="{reverse("frontend:account", args=[acme.public_id])}#matters-h"'
+    assert link in page and f"All {MATTERS_SHOWN + 1} matters" in page
+    # The account's page, where the link leads, lists every one of them.
+    listed = client.get(reverse("frontend:account", args=[acme.public_id])).content.decode()
+    assert 'id="matters-h"' in listed and "One more" in listed and "Quiet 00" in listed
 
 
 @pytest.mark.parametrize("viewer", ["client_member", "staff_on_team"])

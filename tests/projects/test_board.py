@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Matter, MatterStatus, User
 from projects.models import Milestone, Task
 from projects.progress import Counts
-from projects.selectors.board import staff_board
+from projects.selectors.board import board_page, staff_board
 from projects.selectors.progress import matter_counts, next_milestones
 from tests import factories
 
@@ -190,8 +190,8 @@ def test_next_milestone_and_owner(acme, people):
 
 
 def test_counts_and_next_milestone_agree_with_the_progress_selectors(acme, people):
-    """The board reads the plans its own way, in one pass: it must answer as the selectors
-    every other list uses, whatever the plan."""
+    """The board orders by lateness read from open work only, and pages through it: it must
+    answer as the plan read whole, and as the selectors every other list uses."""
     chance = random.Random(13)
     matters = []
     for n in range(25):
@@ -216,6 +216,33 @@ def test_counts_and_next_milestone_agree_with_the_progress_selectors(acme, peopl
         assert row.counts == counts.get(pk, Counts()), row.matter.title
         expected = upcoming.get(pk)
         assert (row.next_milestone and row.next_milestone.pk) == (expected and expected.pk)
+        # Lateness from open tasks and unfinished milestones, against the plan read whole.
+        tasks = list(Task.objects.filter(matter_id=pk))
+        late_tasks = [t.due for t in tasks if t.done_at is None and t.due and t.due < TODAY]
+        late_milestones = [
+            m.due
+            for m in Milestone.objects.filter(matter_id=pk, due__lt=TODAY)
+            if not (
+                any(t.milestone_id == m.pk for t in tasks)
+                and all(t.done_at for t in tasks if t.milestone_id == m.pk)
+            )
+        ]
+        assert row.overdue_tasks == len(late_tasks)
+        assert row.overdue_milestones == len(late_milestones)
+        missed = late_tasks + late_milestones
+        assert row.days_late == ((TODAY - min(missed)).days if missed else 0)
+    # A page of the board is a slice of it, with the same rows.
+    whole = staff_board(people["staff_on_team"], today=TODAY)
+    seen, cursor = [], ""
+    while True:
+        page = board_page(people["staff_on_team"], today=TODAY, cursor=cursor, size=7)
+        assert page.total == len(whole) and page.late == sum(r.late for r in whole)
+        seen += page.rows
+        if page.next is None:
+            break
+        cursor = page.next
+    assert seen == whole
+    assert board_page(people["staff_on_team"], today=TODAY, cursor="mat_gone", size=7) is None
 
 
 # --- queries ------------------------------------------------------------------------------------

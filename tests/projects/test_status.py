@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from accounts.services import client_accounts
 from projects.models import Change, Milestone, Task
-from projects.selectors.status import CHANGES_LIMIT, client_status, previous_visit
+from projects.selectors.status import (
+    CHANGES_LIMIT,
+    MATTERS_SHOWN,
+    client_status,
+    previous_visit,
+)
 from projects.services.visits import VISIT_GAP, status_visit
 from tests import factories
 
@@ -215,6 +220,42 @@ def test_queries_stay_constant_as_plans_grow(people, acme):
     one = cost()
     grow(6)
     assert cost() == one
+
+
+def test_the_page_shows_a_bounded_list_what_needs_attention_first(people, acme):
+    member = people["client_member"]
+    quiet = []
+    for i in range(MATTERS_SHOWN + 3):
+        matter = factories.matter(acme, title=f"Quiet {i:02}")
+        matter.target_date = TODAY + dt.timedelta(days=10 + i)
+        matter.save(update_fields=["target_date"])
+        quiet.append(matter)
+    late = factories.matter(acme, title="Zz late")
+    Task.objects.create(matter=late, title="Overdue", due=TODAY - dt.timedelta(days=1), position=0)
+    past = factories.matter(acme, title="Zz past target")
+    past.target_date = TODAY - dt.timedelta(days=3)
+    past.save(update_fields=["target_date"])
+    waiting = factories.matter(acme, title="Zz waiting")
+    Task.objects.create(matter=waiting, title="Sign", for_client=True, position=0)
+    finished = factories.matter(acme, title="Zz finished")
+    finished.target_date = TODAY - dt.timedelta(days=3)
+    finished.save(update_fields=["target_date"])
+    Task.objects.create(matter=finished, title="Done", position=0, done_at=timezone.now())
+
+    account = only_account(status_of(member))
+    assert account.total == MATTERS_SHOWN + 7 and account.more
+    titles = [row.matter.title for row in account.matters]
+    assert len(titles) == MATTERS_SHOWN and titles == sorted(titles)
+    # Late, past its target unfinished, waiting on the person: always shown; then the
+    # nearest targets; a finished one past its target is not late.
+    assert {"Zz late", "Zz past target", "Zz waiting"} <= set(titles)
+    assert "Zz finished" not in titles
+    assert [t for t in titles if t.startswith("Quiet")] == [
+        m.title for m in quiet[: MATTERS_SHOWN - 3]
+    ]
+    rows = {row.matter.title: row for row in account.matters}
+    assert rows["Zz late"].overdue and rows["Zz past target"].overdue
+    assert not rows["Zz waiting"].overdue and rows["Zz waiting"].counts.total == 1
 
 
 def test_a_visit_remembers_the_one_before(people):

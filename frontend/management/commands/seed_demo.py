@@ -1,5 +1,5 @@
 """Load the demo: firm, client accounts, people, matters, threads, a few messages and documents,
-and an approval under way.
+an approval under way, two checklist templates and a plan half-way through.
 Idempotent: running it again changes nothing that is already there and repairs what is
 missing. It lives with the pages because it composes every app."""
 
@@ -23,6 +23,8 @@ from approvals import services as approvals
 from approvals.models import ApprovalRequest
 from messaging import services as messaging
 from messaging.models import Thread
+from projects import services as plans
+from projects.models import ChecklistTemplate, Task
 from vault import services as vault
 from vault.models import Document, Folder
 from vault.uploads import sealed_from_bytes
@@ -145,6 +147,78 @@ CONVERSATION = [
     ),
 ]
 APPROVAL_TITLE = "Brand guidelines sign-off"
+
+# The firm's checklist templates: (name, description, milestones as (title, day), tasks as
+# (title, kind, the client's?, day, vault folder, milestone index)), days after the start.
+TEMPLATES = [
+    (
+        "12-week SaaS rollout",
+        "From kick-off to go-live of a hosted product in twelve weeks: configuration, data "
+        "migration, training and the switch from the old system.",
+        [
+            ("Kick-off and discovery", 7),
+            ("Configuration signed off", 28),
+            ("Data migrated", 49),
+            ("Team trained", 70),
+            ("Go-live", 84),
+        ],
+        [
+            ("Hold the kick-off call", "todo", False, 2, "", 0),
+            ("Send the list of administrators and their e-mail addresses", "todo", True, 5, "", 0),
+            ("Upload your current process documents", "upload", True, 7, "Process documents", 0),
+            ("Share the discovery workshop summary", "todo", False, 7, "", 0),
+            ("Configure workspaces, roles and permissions", "todo", False, 21, "", 1),
+            ("Connect single sign-on to your identity provider", "todo", True, 24, "", 1),
+            ("Review and sign off the configuration", "todo", True, 28, "", 1),
+            ("Export your data from the old system", "upload", True, 35, "Data exports", 2),
+            ("Map the fields and run a test import", "todo", False, 42, "", 2),
+            ("Check the test import", "todo", True, 45, "", 2),
+            ("Run the final import", "todo", False, 49, "", 2),
+            ("Train the administrators", "todo", False, 60, "", 3),
+            ("Train the end users", "todo", False, 67, "", 3),
+            ("Confirm that every user has signed in", "todo", True, 70, "", 3),
+            ("Go through the go-live checklist", "todo", False, 80, "", 4),
+            ("Switch off the old system", "todo", True, 84, "", 4),
+            ("Hand over to the support team", "todo", False, 84, "", 4),
+        ],
+    ),
+    (
+        "Client onboarding",
+        "The first month with a new client: the engagement letter and checks, the portal set "
+        "up for their team, and the first piece of work agreed.",
+        [("Paperwork done", 7), ("Portal set up", 14), ("First deliverable agreed", 30)],
+        [
+            ("Sign the engagement letter", "todo", True, 3, "", 0),
+            (
+                "Upload the company registration documents",
+                "upload",
+                True,
+                5,
+                "Onboarding documents",
+                0,
+            ),
+            ("Run the conflict and identity checks", "todo", False, 7, "", 0),
+            ("Invite your team to the portal", "todo", True, 10, "", 1),
+            ("Give us a billing contact and invoicing details", "todo", True, 12, "", 1),
+            ("Hold the kick-off meeting", "todo", False, 14, "", 1),
+            ("Agree the scope of the first deliverable", "todo", False, 21, "", 2),
+            ("Share brand assets and logins", "upload", True, 25, "Brand assets", 2),
+        ],
+    ),
+]
+# Acme's rollout, planned from the first template five weeks ago: the first milestone done,
+# the second done but for the client's single sign-on (overdue), the data export due today.
+PLAN_TITLE = "Support desk rollout"
+PLAN_TEMPLATE = "12-week SaaS rollout"
+PLAN_WEEKS_AGO = 5
+PLAN_DONE = [
+    ("Hold the kick-off call", "staff@atrium.test"),
+    ("Send the list of administrators and their e-mail addresses", "client@acme.test"),
+    ("Upload your current process documents", "member@acme.test"),
+    ("Share the discovery workshop summary", "staff@atrium.test"),
+    ("Configure workspaces, roles and permissions", "staff@atrium.test"),
+    ("Review and sign off the configuration", "client@acme.test"),
+]
 _DEMO_NAMESPACE = uuid.UUID("6f1d6c2e-58a4-4c1e-9b5e-0a7d1f3b9c11")
 
 
@@ -288,6 +362,7 @@ class Command(BaseCommand):
             threads[slug, title] = thread
         self._seed_documents(accounts, people)
         self._seed_approval(accounts, people)
+        self._seed_plans(accounts, people)
         for n, (slug, title, author, body) in enumerate(CONVERSATION):
             # A fixed client id per line: a second run is a retry, and retries store nothing.
             messaging.message_send(
@@ -321,6 +396,48 @@ class Command(BaseCommand):
             comment="The colours are right.",
             shown=[guidelines.latest_version.public_id],
         )
+
+    def _seed_plans(self, accounts: dict, people: dict) -> None:
+        """The firm's two templates, and Acme's rollout planned from one and part done (each
+        once: a template or matter of that name is left as it is)."""
+        for name, description, milestones, tasks in TEMPLATES:
+            if ChecklistTemplate.objects.filter(name=name).exists():
+                continue
+            plans.template_create(
+                actor=people["admin@atrium.test"],
+                name=name,
+                description=description,
+                milestones=[{"title": title, "offset_days": day} for title, day in milestones],
+                tasks=[
+                    {
+                        "title": title,
+                        "kind": kind,
+                        "for_client": for_client,
+                        "offset_days": day,
+                        "folder": folder,
+                        "milestone": milestone,
+                    }
+                    for title, kind, for_client, day, folder, milestone in tasks
+                ],
+            )
+        account = accounts["acme"]
+        if Matter.objects.filter(account=account, title=PLAN_TITLE).exists():
+            return
+        manager = people["staff@atrium.test"]
+        matter = plans.matter_plan_create(
+            actor=manager,
+            account=account,
+            title=PLAN_TITLE,
+            template=ChecklistTemplate.objects.get(name=PLAN_TEMPLATE),
+            start=timezone.localdate() - timedelta(weeks=PLAN_WEEKS_AGO),
+            description="Moving Acme's customer support to the new help desk, by the end of "
+            "the quarter.",
+            owner=manager.public_id,
+        )
+        for title, email in PLAN_DONE:
+            plans.task_set_done(
+                actor=people[email], task=Task.objects.get(matter=matter, title=title), done=True
+            )
 
     def _seed_documents(self, accounts: dict, people: dict) -> None:
         """A few vault documents (once: a document of that title is left as it is)."""

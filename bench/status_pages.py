@@ -1,0 +1,382 @@
+"""The client's status page (their home) and the staff board with a firm's worth of plans:
+queries that stay constant as the data grows, and server time, against a plain page of the
+same run.
+
+Run from the project root::
+
+    .venv/bin/python -m bench.status_pages          # 200 matters, 20 milestones, 200 tasks
+    .venv/bin/python -m bench.status_pages --requests 100
+    .venv/bin/python -m bench.status_pages --db-url postgres://postgres@127.0.0.1/atrium_bench
+
+It makes its own database (a SQLite file in a temporary directory unless ``--db-url`` names
+an existing, empty PostgreSQL database) and migrates it. Accounts, people and matters are
+made through the services; the plans (milestones, tasks, changes) are bulk-inserted, since
+the services' per-row events are not what is measured; then the database's statistics are
+gathered (``ANALYZE``), as autovacuum keeps them on a live one. Two sets of data:
+
+- **small**: one account, 2 matters of 2 milestones and 5 tasks each, seen by a client user
+  and a staff member of that account only;
+- **large**: ``--matters`` matters (200) over ``--accounts`` accounts (20), each with
+  ``--milestones`` milestones (20) and ``--tasks`` tasks (200: 40,000 in all), a mix of done,
+  overdue, the client's and assigned to the client user, with ``--changes`` changes each;
+  seen by a client user who belongs to every one of those accounts and by a staff member on
+  every team (the worst case for one page).
+
+For each page, the queries of one request as the small user and as the large user are
+counted (``CaptureQueriesContext``): they must be equal. Then ``--requests`` requests per
+page as the large users, interleaved so that the machine's drift falls on every page alike,
+after a warm-up, are timed in-process (Django's test client: middleware, view, template,
+the database; no network), and the selectors alone likewise. The slowest queries of one
+request of each page are shown (``--slowest``), to say where the time goes. The baseline
+is the person's notification settings page, a plain signed-in page: the figures of a
+shared machine vary, the ratio to the baseline of the same run less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def setup(db_url: str | None, workdir: Path) -> None:
+    for key in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "DEBUG", "LOG_LEVEL"):
+        os.environ.pop(key, None)
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": db_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "ATRIUM_VAR_DIR": str(workdir / "var"),
+            "DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    started = time.monotonic()
+    call_command("migrate", interactive=False, verbosity=0)
+    say(f"migrated in {time.monotonic() - started:.1f} s")
+
+
+@dataclass
+class Viewers:
+    client: object
+    staff: object
+
+
+def _plan(matters: list, *, milestones: int, tasks: int, changes: int, client, rng, today) -> None:
+    """Milestones, tasks and changes for ``matters``, inserted in bulk."""
+    from django.utils import timezone
+
+    from projects.models import Change, Milestone, Task
+
+    Milestone.objects.bulk_create(
+        [
+            Milestone(
+                matter=matter,
+                title=f"Milestone {m + 1}",
+                due=today + timedelta(days=7 * (m - milestones // 3)),
+                position=m,
+            )
+            for matter in matters
+            for m in range(milestones)
+        ],
+        batch_size=2000,
+    )
+    by_matter: dict[int, list] = {}
+    for milestone in Milestone.objects.filter(matter__in=matters).order_by("position"):
+        by_matter.setdefault(milestone.matter_id, []).append(milestone)
+    rows = []
+    now = timezone.now()
+    for matter in matters:
+        steps = by_matter[matter.pk]
+        for t in range(tasks):
+            step = steps[t * len(steps) // tasks] if steps else None
+            # A fifth the client's, a tenth the client user's, the rest the owner's.
+            whose = rng.random()
+            for_client = whose < 0.2
+            done = rng.random() < 0.4
+            rows.append(
+                Task(
+                    matter=matter,
+                    milestone=step,
+                    title=f"Task {t + 1}",
+                    due=step.due if step is not None else None,
+                    for_client=for_client,
+                    assignee=None if for_client else client if whose < 0.3 else matter.owner,
+                    done_at=now - timedelta(days=1) if done else None,
+                    position=t,
+                )
+            )
+    Task.objects.bulk_create(rows, batch_size=2000)
+    Change.objects.bulk_create(
+        [
+            Change(
+                matter=matter,
+                kind="task.done",
+                summary=f"Sam ticked “Task {c + 1}”",
+                at=now - timedelta(hours=c),
+            )
+            for matter in matters
+            for c in range(changes)
+        ],
+        batch_size=2000,
+    )
+
+
+def seed(args) -> tuple[Viewers, Viewers]:
+    from django.utils import timezone
+
+    from accounts.models import ClientRole, FirmRole, Matter, User
+    from accounts.services import client_accounts, matters
+
+    rng = random.Random(13)
+    today = timezone.localdate()
+
+    def person(email: str, firm_role: str = FirmRole.NONE) -> User:
+        user = User(email=email, name=email.split("@")[0].title(), firm_role=firm_role)
+        user.set_unusable_password()
+        user.save()
+        return user
+
+    def world(label: str, accounts: int, per_account: int, **plan) -> Viewers:
+        client = person(f"client-{label}@example.test")
+        staff = person(f"staff-{label}@example.test", FirmRole.STAFF)
+        made = []
+        for a in range(accounts):
+            account = client_accounts.client_account_create(
+                actor=None, name=f"{label.title()} client {a + 1}"
+            )
+            client_accounts.membership_add(
+                actor=None, account=account, user=client, role=ClientRole.ADMIN
+            )
+            client_accounts.team_assign(actor=None, account=account, user=staff, lead=True)
+            for m in range(per_account):
+                made.append(
+                    matters.matter_create(
+                        actor=None, account=account, title=f"Matter {a + 1}.{m + 1}"
+                    )
+                )
+        Matter.objects.filter(pk__in=[m.pk for m in made]).update(owner=staff)
+        for matter in made:
+            matter.owner = staff
+        _plan(made, client=client, rng=rng, today=today, **plan)
+        return Viewers(client=client, staff=staff)
+
+    started = time.monotonic()
+    small = world("small", 1, 2, milestones=2, tasks=5, changes=2)
+    per_account = max(1, args.matters // args.accounts)
+    large = world(
+        "large",
+        args.accounts,
+        per_account,
+        milestones=args.milestones,
+        tasks=args.tasks,
+        changes=args.changes,
+    )
+    from projects.models import Milestone, Task
+
+    say(
+        f"seeded {args.accounts * per_account + 2} matters, {Milestone.objects.count():,} "
+        f"milestones, {Task.objects.count():,} tasks in {time.monotonic() - started:.1f} s"
+    )
+    # A live database has its planner statistics (autovacuum keeps them); rows inserted a
+    # second ago have none, and the planner would guess at every query measured.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return small, large
+
+
+@dataclass
+class Probe:
+    name: str
+    who: str  # "client" or "staff"
+    run: object  # (viewer, http client) -> None
+
+
+def _page(url_name: str):
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        url = reverse(url_name)
+    except NoReverseMatch:
+        return None
+
+    def run(_viewer, http) -> None:
+        response = http.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}")
+
+    return run
+
+
+def probes() -> list[Probe]:
+    from django.utils import timezone
+
+    found: list[Probe] = []
+    baseline = _page("frontend:notification_settings")
+    found.append(Probe("baseline: notification settings page", "client", baseline))
+    home = _page("frontend:home")
+    found.append(Probe("client home (status page)", "client", home))
+    board = _page("frontend:board")
+    if board is not None:
+        found.append(Probe("staff board page", "staff", board))
+    else:
+        say("no frontend:board route in this tree: the board page is not measured")
+    try:
+        from projects.selectors.status import client_status
+
+        def status_selector(viewer, _http) -> None:
+            client_status(viewer, today=timezone.localdate(), since=None)
+
+        found.append(Probe("client_status() alone", "client", status_selector))
+    except ImportError:
+        say("no projects.selectors.status in this tree: client_status is not measured")
+    try:
+        from frontend.views.board import BOARD_PAGE
+        from projects.selectors.board import board_page
+
+        # The board page's selector: the whole board ordered, one page of it counted.
+        def board_selector(viewer, _http) -> None:
+            board_page(viewer, today=timezone.localdate(), size=BOARD_PAGE)
+
+        found.append(Probe("board_page() alone", "staff", board_selector))
+    except ImportError:
+        try:
+            from projects.selectors.board import staff_board
+
+            def whole_board(viewer, _http) -> None:
+                staff_board(viewer, today=timezone.localdate())
+
+            found.append(Probe("staff_board() alone", "staff", whole_board))
+        except ImportError:
+            say("no projects.selectors.board in this tree: the board is not measured")
+    return found
+
+
+def signed_in(user):
+    from django.test import Client
+
+    http = Client(HTTP_HOST="127.0.0.1")
+    http.force_login(user)
+    return http
+
+
+def capture_queries(probe: Probe, viewers: Viewers, http) -> list[tuple[float, str]]:
+    """The queries of one request: (milliseconds, SQL), rows fetched included."""
+    from django.db import connection
+
+    viewer = getattr(viewers, probe.who)
+    probe.run(viewer, http)  # the session and the caches warmed
+    captured: list[tuple[float, str]] = []
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            captured.append(((time.perf_counter() - started) * 1000, sql))
+
+    with connection.execute_wrapper(timed):
+        probe.run(viewer, http)
+    return captured
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--matters", type=int, default=200)
+    parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument("--milestones", type=int, default=20, help="per matter")
+    parser.add_argument("--tasks", type=int, default=200, help="per matter")
+    parser.add_argument("--changes", type=int, default=10, help="per matter")
+    parser.add_argument("--requests", type=int, default=200, help="timed, per page")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--db-url", default=None)
+    parser.add_argument("--target-ms", type=float, default=50.0, help="p95 server time")
+    parser.add_argument("--slowest", type=int, default=3, help="queries shown per page")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="atrium-status-bench-"))
+    try:
+        setup(args.db_url, workdir)
+        small, large = seed(args)
+        found = probes()
+        clients = {
+            ("small", "client"): signed_in(small.client),
+            ("small", "staff"): signed_in(small.staff),
+            ("large", "client"): signed_in(large.client),
+            ("large", "staff"): signed_in(large.staff),
+        }
+        constant = True
+        say("\nqueries per request (small → large):")
+        slowest: dict[str, list[dict]] = {}
+        for probe in found:
+            few = len(capture_queries(probe, small, clients["small", probe.who]))
+            captured = capture_queries(probe, large, clients["large", probe.who])
+            many = len(captured)
+            constant &= few == many
+            say(f"  {probe.name:<40} {few:>3} → {many:>3}{'' if few == many else '  GROWS'}")
+            slowest[probe.name] = sorted(captured, key=lambda q: -q[0])
+        if args.slowest:
+            say(f"\nslowest {args.slowest} queries of one request as the large users:")
+            for probe in found[1:]:
+                say(f"  {probe.name}")
+                for took, sql in slowest[probe.name][: args.slowest]:
+                    say(f"    {took:7.1f} ms  {' '.join(sql.split())[:110]}")
+
+        say(f"\nserver time, {args.requests} requests per page as the large users (ms):")
+        times: dict[str, list[float]] = {probe.name: [] for probe in found}
+        for round_ in range(args.warmup + args.requests):
+            for probe in found:
+                viewer = getattr(large, probe.who)
+                http = clients["large", probe.who]
+                started = time.perf_counter()
+                probe.run(viewer, http)
+                if round_ >= args.warmup:
+                    times[probe.name].append((time.perf_counter() - started) * 1000)
+        base = percentile(times[found[0].name], 0.95)
+        say(f"  {'':<40} {'p50':>7} {'p95':>7} {'max':>7}  p95 / baseline")
+        met = True
+        for probe in found:
+            samples = times[probe.name]
+            p95 = percentile(samples, 0.95)
+            if probe is not found[0]:
+                met &= p95 <= args.target_ms
+            say(
+                f"  {probe.name:<40} {statistics.median(samples):>7.1f} {p95:>7.1f} "
+                f"{max(samples):>7.1f}  {p95 / base:>5.2f}"
+            )
+        say(
+            f"\nqueries constant: {'yes' if constant else 'NO'}; "
+            f"p95 ≤ {args.target_ms:g} ms on every page and selector: {'yes' if met else 'NO'}"
+        )
+        say(f"database: {'PostgreSQL' if args.db_url else 'SQLite'}")
+        return 0 if constant and met else 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
