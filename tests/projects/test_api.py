@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -18,6 +19,8 @@ from django.utils import timezone
 
 from accounts.models import Matter, MatterStatus
 from accounts.services import users
+from accounts.services.profile import profile_update
+from approvals import services as approval_services
 from projects import services
 from projects.models import (
     Change,
@@ -25,6 +28,8 @@ from projects.models import (
     Task,
 )
 from tests import factories
+from tests.vault.helpers import sealed_upload
+from vault import services as vault_services
 
 API = "/api/v1"
 STAFF = ("firm_admin", "staff_on_team")
@@ -335,6 +340,70 @@ def test_add_change_and_delete_a_task(client, people, relaunch):
     )
     assert send(client, "DELETE", f"{API}/tasks/{added['id']}").status_code == 204
     assert not Task.objects.filter(public_id=added["id"]).exists()
+
+
+def test_upload_and_approval_tasks_name_what_completes_them(client, acme, globex, people, relaunch):
+    staff = people["staff_on_team"]
+    brand = vault_services.folder_create(actor=staff, account=acme, name="Brand assets")
+    elsewhere = vault_services.folder_create(actor=people["other_client"], account=globex, name="X")
+    document = vault_services.document_create(
+        actor=staff, account=acme, upload=sealed_upload(b"Homepage v1\n"), title="Homepage"
+    ).document
+    approval = approval_services.approval_create(
+        actor=staff,
+        account=acme,
+        title="Homepage",
+        versions=[document.latest_version.public_id],
+        approvers=[people["client_admin"].public_id],
+        policy_value="all",
+    )
+    client.force_login(staff)
+    path = f"{API}/matters/{relaunch['matter'].public_id}/tasks"
+    response = send(
+        client,
+        "POST",
+        path,
+        {"title": "Send the logos", "kind": "upload", "folder": brand.public_id},
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["kind"] == "upload"
+    assert response.json()["folder"] == {"id": brand.public_id, "name": "Brand assets"}
+    response = send(
+        client,
+        "POST",
+        path,
+        {"title": "Approve the homepage", "kind": "approval", "approval": approval.public_id},
+    )
+    assert response.status_code == 201, response.content
+    assert (response.json()["kind"], response.json()["approval"]) == (
+        "approval",
+        approval.public_id,
+    )
+    before = written()
+    response = send(
+        client,
+        "POST",
+        path,
+        {"title": "Send the logos", "kind": "upload", "folder": elsewhere.public_id},
+    )
+    assert (response.status_code, fields(response)) == (400, {"folder": "not_found"})
+    assert written() == before
+
+
+def test_overdue_is_judged_in_the_viewer_time_zone(client, acme, people):
+    """The viewer's today: a task due today in American Samoa (UTC-11) is already
+    late for someone in Kiribati (UTC+14), whose date is always ahead."""
+    behind = timezone.localdate(timezone=ZoneInfo("Pacific/Pago_Pago"))
+    matter = factories.matter(acme, title="Across the date line")
+    add_task(matter, people["staff_on_team"], title="Call back", due=behind.isoformat())
+    person = people["client_member"]
+    client.force_login(person)
+    for zone, overdue in (("Pacific/Pago_Pago", False), ("Pacific/Kiritimati", True)):
+        profile_update(user=person, time_zone=zone)
+        detail = client.get(f"{API}/matters/{matter.public_id}").json()
+        assert (detail["tasks"][0]["overdue"], detail["overdue"]) == (overdue, overdue), zone
+        listed = client.get(f"{API}/matters?account={acme.public_id}").json()["matters"]
+        assert listed[0]["tasks"]["overdue"] == int(overdue), zone
 
 
 def test_templates_list_their_milestones_and_tasks(client, people, template):
