@@ -18,7 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Matter, MatterStatus
-from accounts.services import users
+from accounts.services import client_accounts, users
+from accounts.services.matters import matter_revoke
 from accounts.services.profile import profile_update
 from approvals import services as approval_services
 from projects import services
@@ -27,6 +28,7 @@ from projects.models import (
     Milestone,
     Task,
 )
+from projects.selectors.matters import matters_of_account
 from tests import factories
 from tests.vault.helpers import sealed_upload
 from vault import services as vault_services
@@ -1003,3 +1005,39 @@ def test_unknown_ids_are_not_found(client, people):
         send(client, "DELETE", f"{API}/tasks/nonsense"),
     ):
         assert (response.status_code, code(response)) == (404, "not_found")
+
+
+def test_access_ends_with_the_membership_or_the_grant(client, acme, people, relaunch):
+    person = people["client_member"]
+    secret = factories.matter(acme, title="Dispute", privileged=True, grants=(person,))
+    client.force_login(person)
+    assert client.get(f"{API}/matters/{secret.public_id}").status_code == 200
+    matter_revoke(actor=None, matter=secret, user=person)
+    assert client.get(f"{API}/matters/{secret.public_id}").status_code == 404
+    listed = client.get(f"{API}/matters?account={acme.public_id}").json()["matters"]
+    assert [m["id"] for m in listed] == [relaunch["matter"].public_id]
+    client_accounts.membership_remove(actor=None, account=acme, user=person)
+    task = relaunch["tasks"]["member"]
+    response = send(client, "PATCH", f"{API}/tasks/{task.public_id}", {"done": True})
+    assert response.status_code == 404
+    assert Task.objects.get(pk=task.pk).done is False
+    assert client.get(f"{API}/matters?account={acme.public_id}").status_code == 404
+
+
+def test_matters_of_account_is_every_visible_matter_in_three_queries(
+    acme, people, relaunch, django_assert_num_queries
+):
+    """The selector behind the list, unpaged: the account's matters the viewer may see, by
+    title, in three queries (matters, task counts, next milestones) whatever their number."""
+    staff, person = people["staff_on_team"], people["client_member"]
+    grow(acme, staff, person, matters=5, milestones=3, tasks=6)
+    factories.matter(acme, title="Hidden", privileged=True, grants=(staff,))
+    today = timezone.localdate()
+    with django_assert_num_queries(3):
+        summaries = matters_of_account(person, acme, today=today)
+    assert [s["title"] for s in summaries] == [
+        *(f"Matter {m:03}" for m in range(5)),
+        "Website relaunch",
+    ]
+    assert summaries[-1]["progress"] == 0
+    assert "Hidden" in [s["title"] for s in matters_of_account(staff, acme, today=today)]
