@@ -262,6 +262,14 @@ def task_change(*, actor: User, task: Task, fields: object) -> Task:
             )
         if done is not None:
             _set_done(actor=actor, task=task, done=done)
+        elif "approval" in before and _already_approved(task):
+            # Linked to a request approved already: it will not be approved again.
+            _set_done(
+                actor=None,
+                task=task,
+                done=True,
+                phrase=f"{quoted(task.title)} is done: its approval request was approved",
+            )
     return task
 
 

@@ -10,6 +10,8 @@ import zoneinfo
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -360,3 +362,60 @@ def test_applying_a_template_to_an_existing_plan_adds_after_it(plan, rollout, pe
     assert positions[:2] == [("Design", 0), ("Kick-off", 1)]
     assert Task.objects.filter(matter=plan.matter).count() == 8
     assert len(plan_frames(prefix="matter.plan")) == 1
+
+
+def _template_of(size: int) -> ChecklistTemplate:
+    template = ChecklistTemplate.objects.create(name=f"{size} tasks")
+    for n in range(size):
+        template.milestones.create(title=f"M{n}", offset_days=n, position=n)
+        template.tasks.create(
+            title=f"T{n}",
+            kind="upload" if n % 2 else "todo",
+            folder_name="Brand" if n % 2 else "",
+            for_client=n % 3 == 0,
+            offset_days=n,
+            position=n,
+        )
+    return ChecklistTemplate.objects.prefetch_related("milestones", "tasks").get(pk=template.pk)
+
+
+def test_a_template_takes_the_same_queries_whatever_its_size(people, acme):
+    staff = people["staff_on_team"]
+    # The upload tasks' folder is made the first time only: both runs find it.
+    Folder.objects.create(account=acme, name="Brand")
+    counts = []
+    for size in (3, 40):
+        template = _template_of(size)
+        matter = factories.matter(acme)
+        with CaptureQueriesContext(connection) as queries:
+            services.template_instantiate(
+                actor=staff, matter=matter, template=template, start="2027-01-01"
+            )
+        counts.append(len(queries))
+        assert Task.objects.filter(matter=matter).count() == size
+    assert counts[0] == counts[1], counts
+
+
+def test_a_privileged_plan_is_changed_by_its_grantees_only(people, acme):
+    staff = people["staff_on_team"]
+    ungranted = factories.staff(accounts=(acme,), name="Una Ungranted")
+    matter = factories.matter(acme, privileged=True, grants=(staff, people["client_member"]))
+    with pytest.raises(NotFound):
+        services.matter_plan_change(actor=ungranted, matter=matter, fields={"title": "X"})
+    with pytest.raises(Forbidden):
+        services.matter_plan_change(
+            actor=people["client_member"], matter=matter, fields={"title": "X"}
+        )
+    with pytest.raises(NotFound):
+        services.matter_plan_change(
+            actor=people["client_admin"], matter=matter, fields={"title": "X"}
+        )
+    # The owner of a privileged matter is someone granted it.
+    with pytest.raises(Invalid) as refused:
+        services.matter_plan_change(
+            actor=staff, matter=matter, fields={"owner": ungranted.public_id}
+        )
+    assert refused.value.fields == {"owner": "not_found"}
+    services.matter_plan_change(actor=staff, matter=matter, fields={"title": "Merger"})
+    matter.refresh_from_db()
+    assert matter.title == "Merger"

@@ -187,3 +187,22 @@ def test_a_task_linked_to_a_request_already_approved_is_done_at_once(
         approval=request.public_id,
     )
     assert Task.objects.get(pk=task.pk).done
+
+
+def test_linking_a_task_to_a_request_already_approved_completes_it(
+    plan, people, acme, django_capture_on_commit_callbacks
+):
+    admin, staff = people["client_admin"], people["staff_on_team"]
+    with django_capture_on_commit_callbacks(execute=True):
+        request = _ask(people, acme, [admin])
+        approval_services.approval_decide(actor=admin, request=request, verdict="approve")
+    services.task_change(
+        actor=staff, task=plan.team, fields={"kind": "approval", "approval": request.public_id}
+    )
+    plan.team.refresh_from_db()
+    assert plan.team.done and plan.team.done_by is None
+    assert [f["type"] for f in plan_frames()] == ["task.changed", "task.done"]
+    assert (
+        plan_frames()[-1]["summary"]
+        == "“Draft the sitemap” is done: its approval request was approved"
+    )

@@ -265,3 +265,16 @@ def test_removing_a_task_is_the_teams_and_moves_the_progress(plan, people):
     assert frame["summary"] == "Sam Staff removed the task “Send the logo files”"
     assert frame["matter"]["progress"] == 50
     assert Change.objects.first().task is None
+
+
+def test_removing_a_privileged_matters_task_is_for_its_granted_team(people, acme):
+    staff = people["staff_on_team"]
+    ungranted = factories.staff(accounts=(acme,), name="Una Ungranted")
+    matter = factories.matter(acme, privileged=True, grants=(staff,))
+    task = services.task_add(actor=staff, matter=matter, title="Sign")
+    for outsider in (ungranted, people["client_admin"], people["other_client"]):
+        with pytest.raises(NotFound):
+            services.task_delete(actor=outsider, task=task)
+    assert Task.objects.filter(pk=task.pk).exists()
+    services.task_delete(actor=staff, task=task)
+    assert not Task.objects.filter(pk=task.pk).exists()

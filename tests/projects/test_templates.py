@@ -136,3 +136,15 @@ def test_deleting_a_template(people):
     template = services.template_create(actor=people["firm_admin"], **ONBOARDING)
     services.template_delete(actor=people["firm_admin"], template=template)
     assert not ChecklistTemplate.objects.exists() and not TemplateTask.objects.exists()
+
+
+def test_an_inactive_admin_manages_nothing(people):
+    admin = people["firm_admin"]
+    template = services.template_create(actor=admin, **ONBOARDING)
+    admin.is_active = False
+    admin.save(update_fields=["is_active"])
+    with pytest.raises(NotFound):
+        services.template_delete(actor=admin, template=template)
+    with pytest.raises(NotFound):
+        services.template_for(admin, template.public_id)
+    assert ChecklistTemplate.objects.exists()
