@@ -220,8 +220,31 @@ def test_create_a_matter_from_a_template(client, acme, people, template):
         ("Set up the workspace", "2027-02-14", False),
         ("Sign the contract", "2027-02-03", True),
     ]
+    assert detail["target"] == "2027-02-14"
+    workspace = next(t for t in detail["tasks"] if t["title"] == "Set up the workspace")
+    assert workspace["assignee"]["id"] == people["staff_on_team"].public_id
     matter = Matter.objects.get(public_id=detail["id"])
     assert matter.account == acme
+
+
+def test_a_template_starts_today_and_gives_the_firm_tasks_to_the_owner(
+    client, acme, people, template
+):
+    client.force_login(people["firm_admin"])
+    owner = people["staff_on_team"]
+    body = {
+        "account": acme.public_id,
+        "title": "Onboarding Acme",
+        "template": template.public_id,
+        "owner": owner.public_id,
+    }
+    response = send(client, "POST", f"{API}/matters", body)
+    assert response.status_code == 201, response.content
+    detail = response.json()
+    assert (detail["start"], detail["owner"]["id"]) == (day(), owner.public_id)
+    assert detail["milestones"][0]["due"] == day(7)
+    workspace = next(t for t in detail["tasks"] if t["title"] == "Set up the workspace")
+    assert (workspace["assignee"]["id"], workspace["due"]) == (owner.public_id, day(14))
 
 
 def test_create_a_bare_matter(client, acme, people):
