@@ -100,10 +100,7 @@ def matter(request: HttpRequest, matter_id: str) -> HttpResponse:
             if plan:
                 found = services.matter_plan_change(actor=request.user, matter=found, fields=plan)
             if "status" in data:
-                status = data["status"]
-                if not isinstance(status, str):
-                    raise Invalid("Unknown status.", fields={"status": "invalid"})
-                found = matter_set_status(actor=request.user, matter=found, status=status)
+                found = matter_set_status(actor=request.user, matter=found, status=data["status"])
     return _matter_answer(request, found)
 
 
