@@ -31,17 +31,17 @@ MILESTONE_FIELDS = {"title", "due", "position"}
 TASK_FIELDS = {"title", "milestone", "assignee", "due", "kind", "folder", "approval"}
 
 
-def _body(request: HttpRequest, allowed: set[str], *, nothing_ok: bool = False) -> dict:
+def _body(request: HttpRequest, allowed: set[str], *, change: bool = False) -> dict:
     """The body's fields, none but ``allowed``: Invalid ``unknown_field`` naming each other
     one (a misspelt field silently ignored would look like a change that was made), and
-    ``nothing_to_change`` for an empty change."""
+    ``nothing_to_change`` for a ``change`` (PATCH) without any field."""
     data = request_fields(request)
     unknown = {str(name): "unknown" for name in data if name not in allowed}
     if unknown:
         raise Invalid(
             f"Unknown field: {', '.join(sorted(unknown))}.", code="unknown_field", fields=unknown
         )
-    if not data and not nothing_ok:
+    if change and not data:
         raise Invalid("Send at least one field to change.", code="nothing_to_change")
     return data
 
@@ -93,7 +93,7 @@ def _matter_create(request: HttpRequest) -> HttpResponse:
 def matter(request: HttpRequest, matter_id: str) -> HttpResponse:
     found = permissions.matter_for(request.user, matter_id)
     if request.method == "PATCH":
-        data = _body(request, MATTER_FIELDS)
+        data = _body(request, MATTER_FIELDS, change=True)
         plan = {name: value for name, value in data.items() if name != "status"}
         # All or nothing: a refused status leaves the plan's fields as they were.
         with transaction.atomic():
@@ -126,7 +126,7 @@ def milestone(request: HttpRequest, milestone_id: str) -> HttpResponse:
     if request.method == "DELETE":
         services.milestone_delete(actor=request.user, milestone=found)
         return HttpResponse(status=204)
-    data = _body(request, MILESTONE_FIELDS)
+    data = _body(request, MILESTONE_FIELDS, change=True)
     changed = services.milestone_change(actor=request.user, milestone=found, fields=data)
     return JsonResponse(selectors.milestone_detail(changed, today=timezone.localdate()))
 
@@ -155,7 +155,7 @@ def task(request: HttpRequest, task_id: str) -> HttpResponse:
     if request.method == "DELETE":
         services.task_delete(actor=request.user, task=found)
         return HttpResponse(status=204)
-    data = _body(request, TASK_FIELDS | {"done"})
+    data = _body(request, TASK_FIELDS | {"done"}, change=True)
     changed = services.task_change(actor=request.user, task=found, fields=data)
     return JsonResponse(selectors.task_detail(changed, today=timezone.localdate()))
 

@@ -760,6 +760,18 @@ def test_changing_a_matter_refuses_bad_input(client, people, relaunch, body, fie
     )
 
 
+def test_an_empty_creation_names_what_is_required(client, people, relaunch):
+    client.force_login(people["staff_on_team"])
+    matter = relaunch["matter"].public_id
+    for path, required in (
+        (f"{API}/matters", {"account": "required"}),
+        (f"{API}/matters/{matter}/milestones", {"title": "required", "due": "required"}),
+        (f"{API}/matters/{matter}/tasks", {"title": "required"}),
+    ):
+        response = send(client, "POST", path, {})
+        assert (response.status_code, fields(response)) == (400, required), path
+
+
 def test_an_empty_change_is_refused(client, people, relaunch):
     client.force_login(people["staff_on_team"])
     for path in (
