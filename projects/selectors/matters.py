@@ -15,7 +15,7 @@ from datetime import date
 from django.db.models import Q, QuerySet
 
 from accounts import permissions
-from accounts.errors import Forbidden, Invalid
+from accounts.errors import Forbidden, Invalid, NotFound
 from accounts.ids import is_public_id
 from accounts.models import ClientAccount, Matter, User
 from projects.models import ChecklistTemplate, Milestone, Task
@@ -133,9 +133,16 @@ def _tasks(matter: Matter, *, today: date) -> list[dict]:
 
 def matter_detail(user: User, matter: Matter, *, today: date) -> dict:
     """The matter's summary with its milestones (by position) and its tasks (by position):
-    a fixed number of queries whatever their number. Precondition: ``user`` may see the
-    matter (``permissions.matter_for``)."""
-    matter = Matter.objects.select_related(*MATTER_RELATED).get(pk=matter.pk)
+    a fixed number of queries whatever their number. NotFound unless ``user`` may see the
+    matter (read afresh, as the write before it left it)."""
+    matter = (
+        permissions.matters_visible_to(user)
+        .select_related(*MATTER_RELATED)
+        .filter(pk=matter.pk)
+        .first()
+    )
+    if matter is None:
+        raise NotFound
     [summary] = _summaries([matter], today=today)
     return {
         **summary,

@@ -17,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.errors import NotFound
 from accounts.models import Matter, MatterStatus
 from accounts.services import client_accounts, users
 from accounts.services.matters import matter_revoke
@@ -28,7 +29,7 @@ from projects.models import (
     Milestone,
     Task,
 )
-from projects.selectors.matters import matters_of_account
+from projects.selectors.matters import matter_detail, matters_of_account
 from tests import factories
 from tests.vault.helpers import sealed_upload
 from vault import services as vault_services
@@ -1076,3 +1077,11 @@ def test_matters_of_account_is_every_visible_matter_in_three_queries(
     ]
     assert summaries[-1]["progress"] == 0
     assert "Hidden" in [s["title"] for s in matters_of_account(staff, acme, today=today)]
+
+
+def test_the_detail_selector_answers_only_what_the_viewer_sees(acme, people):
+    secret = factories.matter(acme, title="Dispute", privileged=True)
+    with pytest.raises(NotFound):
+        matter_detail(people["client_admin"], secret, today=timezone.localdate())
+    with pytest.raises(NotFound):
+        matter_detail(people["other_client"], secret, today=timezone.localdate())
