@@ -31,6 +31,7 @@ from projects.models import (
 )
 from projects.selectors.matters import matter_detail, matters_of_account
 from tests import factories
+from tests.projects.conftest import general_of, plan_frames
 from tests.vault.helpers import sealed_upload
 from vault import services as vault_services
 
@@ -1085,3 +1086,17 @@ def test_the_detail_selector_answers_only_what_the_viewer_sees(acme, people):
         matter_detail(people["client_admin"], secret, today=timezone.localdate())
     with pytest.raises(NotFound):
         matter_detail(people["other_client"], secret, today=timezone.localdate())
+
+
+def test_a_tick_over_the_api_is_one_event_in_the_general_thread(client, acme, people, relaunch):
+    task = relaunch["tasks"]["client"]
+    before = len(plan_frames(general_of(acme), "task.done"))
+    client.force_login(people["client_admin"])
+    assert send(client, "PATCH", f"{API}/tasks/{task.public_id}", {"done": True}).status_code == 200
+    # Ticking what is ticked already changes nothing and tells nobody.
+    assert send(client, "PATCH", f"{API}/tasks/{task.public_id}", {"done": True}).status_code == 200
+    frames = plan_frames(general_of(acme), "task.done")
+    assert len(frames) == before + 1
+    assert frames[-1]["task"]["id"] == task.public_id
+    assert frames[-1]["by"]["id"] == people["client_admin"].public_id
+    assert frames[-1]["matter"]["progress"] == 25
