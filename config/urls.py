@@ -17,6 +17,7 @@ urlpatterns = [
     path("evidence/", include("evidence.urls")),
     path("api/v1/", include(("approvals.urls_api", "approvals_api"), namespace="approvals_api")),
     path("api/v1/", include(("search.urls_api", "search_api"), namespace="search_api")),
+    path("api/v1/", include(("projects.urls_api", "projects_api"), namespace="projects_api")),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
     path(
         "api/v1/",

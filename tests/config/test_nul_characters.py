@@ -404,6 +404,79 @@ CASES = [
         _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
         who="client_admin",
     ),
+    # Matters' plans (projects_api): the bodies' text, the query string, the path's ids.
+    Case(
+        "projects_api:matters",
+        "api",
+        "account",
+        _get("projects_api:matters", query="?account=acc%00"),
+    ),
+    *[
+        Case(
+            "projects_api:matters",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c,
+                "post",
+                reverse("projects_api:matters"),
+                {"account": w.acme.public_id, "title": "Audit", f: TEXT},
+            ),
+        )
+        for f in ("account", "title", "description", "template", "start")
+    ],
+    Case("projects_api:matter", "api", "matter_id", _get("projects_api:matter", args=["mat\x00"])),
+    Case(
+        "projects_api:matter",
+        "api",
+        "description",
+        lambda c, w: _json(
+            c,
+            "patch",
+            reverse("projects_api:matter", args=[w.matter.public_id]),
+            {"description": TEXT},
+        ),
+    ),
+    Case(
+        "projects_api:milestones",
+        "api",
+        "title",
+        lambda c, w: _json(
+            c,
+            "post",
+            reverse("projects_api:milestones", args=[w.matter.public_id]),
+            {"title": TEXT, "due": "2099-01-01"},
+        ),
+    ),
+    Case(
+        "projects_api:tasks",
+        "api",
+        "title",
+        lambda c, w: _json(
+            c,
+            "post",
+            reverse("projects_api:tasks", args=[w.matter.public_id]),
+            {"title": TEXT},
+        ),
+    ),
+    Case(
+        "projects_api:milestone",
+        "api",
+        "milestone_id",
+        lambda c, w: _json(
+            c, "patch", reverse("projects_api:milestone", args=["mil\x00"]), {"title": "A"}
+        ),
+    ),
+    Case(
+        "projects_api:task",
+        "api",
+        "task_id",
+        lambda c, w: _json(
+            c, "patch", reverse("projects_api:task", args=["tsk\x00"]), {"done": True}
+        ),
+        who="client_member",
+    ),
+    Case("projects_api:templates", "api", "q", _get("projects_api:templates", query="?q=%00")),
     Case(
         "api:accounts",
         "api",
