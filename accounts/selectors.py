@@ -280,7 +280,7 @@ def page_limit(value: object) -> int:
     )
 
 
-def _after(queryset: QuerySet, cursor: object, name: str, public_id: str) -> QuerySet:
+def rows_after(queryset: QuerySet, cursor: object, name: str, public_id: str) -> QuerySet:
     """The rows after the one whose ``public_id`` field is ``cursor``, in ``(name,
     public_id)`` order; Invalid (``bad_cursor``) if the cursor is not one of this list's."""
     if cursor in (None, ""):
@@ -324,9 +324,9 @@ class ClientsPage:
 def client_accounts_page(user: User, *, cursor: object = None, limit: int = DEFAULT_PAGE):
     """The client accounts the user may see, by name, with how many client people and team
     members each has and its account lead: three queries for a page, whatever its size."""
-    accounts = _after(permissions.accounts_visible_to(user), cursor, "name", "public_id").order_by(
-        "name", "public_id"
-    )
+    accounts = rows_after(
+        permissions.accounts_visible_to(user), cursor, "name", "public_id"
+    ).order_by("name", "public_id")
     page = list(
         accounts.annotate(
             people=Count("memberships", filter=Q(memberships__user__is_active=True), distinct=True),
@@ -379,7 +379,7 @@ def account_people_page(
     """The caller has resolved ``account`` through ``permissions.account_for`` (the user may
     see it). Four queries whatever the number of people."""
     can_invite = permissions.can_on_account(user, Action.INVITE, account)
-    members = _after(
+    members = rows_after(
         account.memberships.filter(user__is_active=True),
         cursor,
         "user__name",
@@ -422,7 +422,7 @@ def firm_people_page(*, cursor: object = None, limit: int = DEFAULT_PAGE) -> Fir
     """The firm's people (firm admins and staff, switched off or not) by name, each with
     ``team_count``, the number of accounts whose team they are on: one query for a page.
     Not a permission check: the firm People page is for firm admins, who see everyone."""
-    people = _after(
+    people = rows_after(
         User.objects.filter(firm_role__in=[FirmRole.ADMIN, FirmRole.STAFF]),
         cursor,
         "name",

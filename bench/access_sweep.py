@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import shutil
 import sys
@@ -38,31 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def setup(db_url: str | None, workdir: Path) -> None:
-    for key in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "DEBUG", "LOG_LEVEL"):
-        os.environ.pop(key, None)
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": db_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
-            "ATRIUM_VAR_DIR": str(workdir / "var"),
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    started = time.monotonic()
-    call_command("migrate", interactive=False, verbosity=0)
-    say(f"migrated in {time.monotonic() - started:.1f} s")
+from bench.django_setup import say, setup
 
 
 def seed(users: int, sockets: int, per_account: int) -> list[tuple[object, str]]:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts import permissions
 from accounts.errors import Invalid
 from accounts.http import api_endpoint, request_fields
+from accounts.selectors import page_limit
 from accounts.services.matters import matter_set_status
 from projects import services
 from projects.selectors import matters as selectors
@@ -63,7 +64,7 @@ def matters(request: HttpRequest) -> HttpResponse:
         account,
         today=timezone.localdate(),
         cursor=request.GET.get("cursor"),
-        limit=selectors.page_limit(request.GET.get("limit")),
+        limit=page_limit(request.GET.get("limit")),
     )
     return JsonResponse({"account": account.public_id, "matters": page.rows, "next": page.next})
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts import permissions
-from accounts.errors import Forbidden, Invalid, NotFound
-from accounts.ids import is_public_id
+from accounts.errors import Forbidden, NotFound
 from accounts.models import ClientAccount, Matter, User
+from accounts.selectors import DEFAULT_PAGE, rows_after
 from projects.models import ChecklistTemplate, Milestone, Task
 from projects.progress import Counts
 from projects.selectors.json import (
@@ -30,20 +30,6 @@ from projects.selectors.json import (
 )
 from projects.selectors.progress import matter_counts, milestone_counts, next_milestones
 from projects.services.lookups import templates_visible
-
-DEFAULT_PAGE = 50
-MAX_PAGE = 100
-
-
-def page_limit(value: object) -> int:
-    """``?limit=``: 1 to 100, 50 if not given; Invalid (``bad_limit``) otherwise."""
-    if value in (None, ""):
-        return DEFAULT_PAGE
-    if isinstance(value, str) and value.isdigit() and 1 <= int(value) <= MAX_PAGE:
-        return int(value)
-    raise Invalid(
-        f"limit is a number from 1 to {MAX_PAGE}.", code="bad_limit", fields={"limit": "invalid"}
-    )
 
 
 @dataclass(frozen=True)
@@ -92,19 +78,7 @@ def matters_page(
     the previous page (Invalid ``bad_cursor`` if it is not one of this list's), ``next`` the
     cursor of the following page or None. Four queries with a cursor, three without."""
     matters = _visible(user, account)
-    if cursor not in (None, ""):
-        after = (
-            matters.filter(public_id=cursor).values_list("title", "public_id").first()
-            if is_public_id(cursor)
-            else None
-        )
-        if after is None:
-            raise Invalid(
-                "That cursor is not one of this list's.",
-                code="bad_cursor",
-                fields={"cursor": "invalid"},
-            )
-        matters = matters.filter(Q(title__gt=after[0]) | Q(title=after[0], public_id__gt=after[1]))
+    matters = rows_after(matters, cursor, "title", "public_id")
     rows = list(matters[: limit + 1])
     following = rows[limit - 1].public_id if len(rows) > limit else None
     return Page(_summaries(rows[:limit], today=today), following)

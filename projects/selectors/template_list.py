@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q
 
-from accounts.errors import Invalid
-from accounts.ids import is_public_id
 from accounts.models import User
+from accounts.selectors import rows_after
 from projects.models import ChecklistTemplate
 from projects.services import templates_visible
 
@@ -29,20 +28,7 @@ def templates_page(
     anyone but firm staff. Invalid (``bad_cursor``) for a cursor that is not a template's."""
     if not templates_visible(user):
         return TemplatesPage(rows=[], next=None)
-    templates = ChecklistTemplate.objects.all()
-    if cursor not in (None, ""):
-        after = (
-            templates.filter(public_id=cursor).values_list("name", flat=True).first()
-            if is_public_id(cursor)
-            else None
-        )
-        if after is None:
-            raise Invalid(
-                "That cursor is not one of this list's.",
-                code="bad_cursor",
-                fields={"cursor": "invalid"},
-            )
-        templates = templates.filter(name__gt=after)
+    templates = rows_after(ChecklistTemplate.objects.all(), cursor, "name", "public_id")
     rows = list(
         templates.annotate(
             milestone_count=Count("milestones", distinct=True),
