@@ -434,6 +434,8 @@ class Command(BaseCommand):
             "the quarter.",
             owner=manager.public_id,
         )
+        # Five weeks in, the work is under way: the status says so, as the team would set it.
+        matters.matter_set_status(actor=manager, matter=matter, status=MatterStatus.IN_PROGRESS)
         for title, email in PLAN_DONE:
             plans.task_set_done(
                 actor=people[email], task=Task.objects.get(matter=matter, title=title), done=True
