@@ -68,6 +68,10 @@ def setup(db_url: str | None, workdir: Path) -> None:
     django.setup()
     from django.core.management import call_command
 
+    # Loaded as the server's process loads it: the application built, then what is alive
+    # frozen out of garbage collections (``config.asgi``).
+    import config.asgi  # noqa: F401
+
     started = time.monotonic()
     call_command("migrate", interactive=False, verbosity=0)
     say(f"migrated in {time.monotonic() - started:.1f} s")
