@@ -296,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="atrium-status-bench-"))
     try:
         setup(args.db_url, workdir)
+        # Loaded as the server's process loads it: the application built, then what is alive
+        # frozen out of garbage collections (``config.asgi``).
+        import config.asgi  # noqa: F401
+
         small, large = seed(args)
         found = probes()
         clients = {

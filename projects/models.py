@@ -223,6 +223,19 @@ class Task(models.Model):
                 condition=models.Q(done_at__isnull=True),
                 name="projects_task_open_assignee",
             ),
+            # Open work only (most of a plan is done): what is late per matter (the board's
+            # order, the status page's attention probes) reads index ranges, not every task.
+            models.Index(
+                fields=["matter", "due"],
+                condition=models.Q(done_at__isnull=True),
+                name="projects_task_open_due",
+            ),
+            # The client's open tasks: what waits on a client user, without the rest.
+            models.Index(
+                fields=["matter", "due"],
+                condition=models.Q(done_at__isnull=True, for_client=True),
+                name="projects_task_open_client",
+            ),
         ]
 
     def __str__(self) -> str:

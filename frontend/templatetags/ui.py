@@ -13,7 +13,11 @@ A person is a ``User`` or a dict as the selectors and the socket give them (``id
 
 from __future__ import annotations
 
+import functools
+
 from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.templatetags.static import static
 from django.utils.html import format_html
 
@@ -155,24 +159,43 @@ def avatar(person, size: str = "md") -> str:
     )
 
 
-def icon_html(name: str, label: str = "") -> str:
-    """An icon; with ``label`` it is announced as that word (for an icon shown alone)."""
-    if name not in ICONS:
-        raise template.TemplateSyntaxError(f"unknown icon {name!r}")
-    href = f"{static(SPRITE)}#{name}"
-    if label:
-        return format_html(
-            '<svg class="icon icon--{}" role="img" aria-label="{}" focusable="false">'
-            '<use href="{}"></use></svg>',
-            name,
-            label,
-            href,
-        )
+# A page draws up to a few hundred icons (the client's status page ~200): the sprite's URL,
+# looked up in the static files' manifest, and an unlabelled icon's markup are the same for
+# every one of them, so each is made once per process (again if the static settings change).
+@functools.cache
+def _sprite_url() -> str:
+    return static(SPRITE)
+
+
+@functools.cache
+def _plain_icon(name: str) -> str:
     return format_html(
         '<svg class="icon icon--{}" aria-hidden="true" focusable="false">'
         '<use href="{}"></use></svg>',
         name,
-        href,
+        f"{_sprite_url()}#{name}",
+    )
+
+
+@receiver(setting_changed)
+def _static_settings_changed(*, setting: str, **kwargs) -> None:
+    if setting in {"STATIC_URL", "STORAGES", "DEBUG"}:
+        _sprite_url.cache_clear()
+        _plain_icon.cache_clear()
+
+
+def icon_html(name: str, label: str = "") -> str:
+    """An icon; with ``label`` it is announced as that word (for an icon shown alone)."""
+    if name not in ICONS:
+        raise template.TemplateSyntaxError(f"unknown icon {name!r}")
+    if not label:
+        return _plain_icon(name)
+    return format_html(
+        '<svg class="icon icon--{}" role="img" aria-label="{}" focusable="false">'
+        '<use href="{}"></use></svg>',
+        name,
+        label,
+        f"{_sprite_url()}#{name}",
     )
 
 
