@@ -78,11 +78,13 @@ async def test_client_signs_in_to_a_branded_home(page, portal: Portal, expect) -
     await expect(page.get_by_role("heading", name="Welcome, Alex")).to_be_visible()
     await expect(page.locator(".topbar .brand-name")).to_have_text(FIRM_NAME)
     await expect(page).to_have_title(re.compile(re.escape(FIRM_NAME)))
-    # Where we are, what is waiting, what is new; the account page has the rest.
+    # The status page: what waits on them, where each matter is, what changed, their team;
+    # the account page has the rest.
+    await expect(page.get_by_role("heading", name="Waiting on you")).to_be_visible()
     where = page.locator("section[aria-labelledby=where-h]")
-    await expect(where.locator("ul.matters")).to_contain_text("Harbour lease renewal")
-    await expect(page.get_by_role("heading", name="Waiting for you")).to_be_visible()
-    await expect(page.get_by_role("heading", name="What's new")).to_be_visible()
+    await expect(where.locator("ul.status-matters")).to_contain_text("Harbour lease renewal")
+    await expect(page.get_by_role("heading", name="Latest changes")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Your account team")).to_be_visible()
     await page.get_by_role("link", name=re.compile("^Acme Shipping: team")).click()
     await expect(page.get_by_role("heading", name="Account team")).to_be_visible()
     await expect(page.locator("ul.people").first).to_contain_text("Sam Staff")
