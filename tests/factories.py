@@ -94,6 +94,28 @@ def matter(
     return item
 
 
+def website_plan(account: ClientAccount, *, lead: User, member: User, due):
+    """The account's "Website relaunch", led by ``lead``: a "Design" milestone due ``due``
+    with a task for ``member`` (``mine``) and one for "the client" (``clients``), and a task
+    for the lead outside any milestone (``team``)."""
+    from types import SimpleNamespace
+
+    from projects.models import Milestone, Task
+
+    planned = matter(account, title="Website relaunch")
+    planned.owner = lead
+    planned.save(update_fields=["owner"])
+    design = Milestone.objects.create(matter=planned, title="Design", due=due, position=0)
+    mine = Task.objects.create(
+        matter=planned, milestone=design, title="Send the logo files", assignee=member, position=0
+    )
+    clients = Task.objects.create(
+        matter=planned, milestone=design, title="Fill in the brief", for_client=True, position=1
+    )
+    team = Task.objects.create(matter=planned, title="Draft the sitemap", assignee=lead, position=2)
+    return SimpleNamespace(matter=planned, design=design, mine=mine, clients=clients, team=team)
+
+
 def session_cookie(user: User, *, expiry: int | None = None) -> str:
     """A signed-in session for ``user``, stored as ``django.contrib.auth.login`` stores it,
     as a ``Cookie`` header value; ``expiry``: it expires that many seconds from now."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.db import connection
@@ -29,25 +28,12 @@ HOME = reverse("frontend:home")
 def plan(acme, people):
     """Acme's "Website relaunch", led by Sam: a milestone with a task for Morgan (a client
     member) and one for "the client", and a task for Sam."""
-    staff = people["staff_on_team"]
-    matter = factories.matter(acme, title="Website relaunch")
-    matter.owner = staff
-    matter.save(update_fields=["owner"])
-    design = Milestone.objects.create(
-        matter=matter, title="Design", due=timezone.localdate() + dt.timedelta(days=30), position=0
+    return factories.website_plan(
+        acme,
+        lead=people["staff_on_team"],
+        member=people["client_member"],
+        due=timezone.localdate() + dt.timedelta(days=30),
     )
-    mine = Task.objects.create(
-        matter=matter,
-        milestone=design,
-        title="Send the logo files",
-        assignee=people["client_member"],
-        position=0,
-    )
-    clients = Task.objects.create(
-        matter=matter, milestone=design, title="Fill in the brief", for_client=True, position=1
-    )
-    team = Task.objects.create(matter=matter, title="Draft the sitemap", assignee=staff, position=2)
-    return SimpleNamespace(matter=matter, design=design, mine=mine, clients=clients, team=team)
 
 
 def tick_url(task) -> str:

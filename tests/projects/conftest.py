@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from types import SimpleNamespace
 
 import pytest
 
 from messaging.models import Event, Notification, Thread
-from projects.models import Milestone, Task
 from tests import factories
 
 
@@ -37,22 +35,6 @@ def told(kind: str = "task") -> set[str]:
 def plan(acme, people):
     """Acme's "Website relaunch": one milestone with a task for Morgan (a client member), a
     task for "the client", and a task for Sam (staff on the team)."""
-    staff = people["staff_on_team"]
-    matter = factories.matter(acme, title="Website relaunch")
-    matter.owner = staff
-    matter.save(update_fields=["owner"])
-    design = Milestone.objects.create(
-        matter=matter, title="Design", due=dt.date(2027, 1, 15), position=0
+    return factories.website_plan(
+        acme, lead=people["staff_on_team"], member=people["client_member"], due=dt.date(2027, 1, 15)
     )
-    mine = Task.objects.create(
-        matter=matter,
-        milestone=design,
-        title="Send the logo files",
-        assignee=people["client_member"],
-        position=0,
-    )
-    clients = Task.objects.create(
-        matter=matter, milestone=design, title="Fill in the brief", for_client=True, position=1
-    )
-    team = Task.objects.create(matter=matter, title="Draft the sitemap", assignee=staff, position=2)
-    return SimpleNamespace(matter=matter, design=design, mine=mine, clients=clients, team=team)
