@@ -67,18 +67,6 @@ def milestone_create(request: HttpRequest, matter_id: str) -> HttpResponse:
     return render_matter(request, matter, status=400, milestone_form=form)
 
 
-def _moved_position(milestone: Milestone, step: int) -> int | None:
-    """Where the milestone lands one place earlier (-1) or later (+1) in the plan's order,
-    or None at that end already."""
-    order = list(
-        Milestone.objects.filter(matter_id=milestone.matter_id)
-        .order_by("position", "pk")
-        .values_list("pk", flat=True)
-    )
-    target = order.index(milestone.pk) + step
-    return target if 0 <= target < len(order) else None
-
-
 def _confirm(request: HttpRequest, *, title: str, text: str, button: str, back: str):
     """Ask before a deletion: the same form again, with ``confirm``."""
     return render(
@@ -130,11 +118,9 @@ def milestone_change(request: HttpRequest, milestone_id: str) -> HttpResponse:
             messages.success(request, f"Milestone “{milestone.title}” deleted.")
             return to_plan(matter, "timeline")
         if action in ("up", "down"):
-            position = _moved_position(milestone, -1 if action == "up" else 1)
-            if position is not None:
-                plan_services.milestone_change(
-                    actor=request.user, milestone=milestone, fields={"position": position}
-                )
+            plan_services.milestone_move(
+                actor=request.user, milestone=milestone, step=-1 if action == "up" else 1
+            )
             return to_plan(matter, "milestones")
         if form.is_valid():
             plan_services.milestone_change(

@@ -20,7 +20,12 @@ from projects.services.lookups import (
     template_for,
     templates_visible,
 )
-from projects.services.milestones import milestone_add, milestone_change, milestone_delete
+from projects.services.milestones import (
+    milestone_add,
+    milestone_change,
+    milestone_delete,
+    milestone_move,
+)
 from projects.services.plans import matter_plan_change, matter_plan_create, template_instantiate
 from projects.services.tasks import (
     task_add,
@@ -47,6 +52,7 @@ __all__ = [
     "milestone_delete",
     "milestone_for",
     "milestone_in",
+    "milestone_move",
     "staff_on_team",
     "task_add",
     "task_change",

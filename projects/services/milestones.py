@@ -133,6 +133,24 @@ def milestone_change(*, actor: User, milestone: Milestone, fields: object) -> Mi
     return milestone
 
 
+def milestone_move(*, actor: User, milestone: Milestone, step: int) -> Milestone:
+    """Move a milestone one place earlier (``step`` -1) or later (+1) in the plan's order;
+    at that end already, nothing changes and nothing is announced. ValueError for another
+    step."""
+    if step not in (-1, 1):
+        raise ValueError(f"a milestone moves one place at a time, not {step!r}")
+    matter_change_check(actor, milestone.matter)
+    order = list(
+        Milestone.objects.filter(matter_id=milestone.matter_id)
+        .order_by("position", "pk")
+        .values_list("pk", flat=True)
+    )
+    target = order.index(milestone.pk) + step
+    if not 0 <= target < len(order):
+        return milestone
+    return milestone_change(actor=actor, milestone=milestone, fields={"position": target})
+
+
 def milestone_delete(*, actor: User, milestone: Milestone) -> None:
     """Remove a milestone; its tasks stay in the plan, under no milestone."""
     matter = milestone.matter

@@ -167,3 +167,27 @@ def test_removing_a_milestone_keeps_its_tasks(plan, people, acme):
         "Sam Staff removed the milestone “Design”",
     )
     assert Change.objects.first().milestone is None
+
+
+def test_a_milestone_moves_one_place_and_stays_put_at_either_end(plan, people, acme):
+    staff = people["staff_on_team"]
+    build = services.milestone_add(actor=staff, matter=plan.matter, title="Build", due="2027-02-28")
+    services.milestone_move(actor=staff, milestone=build, step=-1)
+    assert order(plan.matter) == [("Build", 0), ("Design", 1)]
+    before = len(plan_frames(general_of(acme)))
+    build.refresh_from_db()
+    services.milestone_move(actor=staff, milestone=build, step=-1)
+    assert order(plan.matter) == [("Build", 0), ("Design", 1)]
+    assert len(plan_frames(general_of(acme))) == before
+    with pytest.raises(ValueError):
+        services.milestone_move(actor=staff, milestone=build, step=2)
+
+
+@pytest.mark.parametrize(
+    ("role", "error"),
+    [("client_admin", Forbidden), ("staff_off_team", NotFound), ("other_client", NotFound)],
+)
+def test_only_the_team_moves_milestones(plan, people, role, error):
+    with pytest.raises(error):
+        services.milestone_move(actor=people[role], milestone=plan.design, step=1)
+    assert order(plan.matter) == [("Design", 0)]
