@@ -75,6 +75,14 @@ class TaskAction(StrEnum):
     CHANGE = "change"
 
 
+class BillingAction(StrEnum):
+    """What may be done to an invoice, credit note or proposal (``can_on_billing``)."""
+
+    VIEW = "view"
+    CHANGE = "change"  # edit a draft, send, void, record a payment, issue a credit note
+    ACCEPT = "accept"  # accept or decline a sent proposal
+
+
 class Role(StrEnum):
     FIRM_ADMIN = "firm_admin"
     STAFF = "staff"
@@ -576,3 +584,59 @@ def can_approve_documents(user: AnyUser, documents: Iterable[AccountScoped]) -> 
     """Whether ``user`` could be an approver of a request about these documents: active and
     seeing every one of them (a privileged one by an explicit grant)."""
     return _active(user) and all(can_on_item(user, Action.VIEW, document) for document in documents)
+
+
+# --- invoices, credit notes and proposals ---------------------------------------------------
+
+
+class BillingScoped(Protocol):
+    """An invoice or a proposal as these checks see it (``billing.models``): its account and
+    whether it has been sent (``status`` other than "draft")."""
+
+    account: ClientAccount
+    status: str
+
+
+def _is_client_admin(user: AnyUser, account: ClientAccount) -> bool:
+    return user.memberships.filter(account_id=account.pk, role=ClientRole.ADMIN).exists()
+
+
+def _can_view_billing(user: AnyUser, document: BillingScoped) -> bool:
+    if can_on_account(user, Action.CHANGE, document.account):
+        return True
+    # The client's people see what was sent to them, never a draft.
+    return document.status != "draft" and can_on_account(user, Action.VIEW, document.account)
+
+
+def _can_change_billing(user: AnyUser, document: BillingScoped) -> bool:
+    return can_on_account(user, Action.CHANGE, document.account)
+
+
+def _can_accept_billing(user: AnyUser, document: BillingScoped) -> bool:
+    return (
+        document.status != "draft"
+        and can_on_account(user, Action.VIEW, document.account)
+        and _is_client_admin(user, document.account)
+    )
+
+
+_BILLING_CHECKS = {
+    BillingAction.VIEW: _can_view_billing,
+    BillingAction.CHANGE: _can_change_billing,
+    BillingAction.ACCEPT: _can_accept_billing,
+}
+
+
+def can_on_billing(user: AnyUser, action: BillingAction, document: BillingScoped) -> bool:
+    """VIEW: serves the account (its team, or a firm admin), or is one of the account's
+    people and the document has been sent (clients never see drafts). CHANGE (edit a draft,
+    send, void, record a payment, issue a credit note, withdraw): serves the account.
+    ACCEPT (accept or decline a proposal): an admin of the client account, once sent.
+    ValueError for any other action."""
+    check = _BILLING_CHECKS[_known(action, _BILLING_CHECKS, "can_on_billing")]
+    return _active(user) and check(user, document)
+
+
+def can_bill_account(user: AnyUser, account: ClientAccount) -> bool:
+    """Whether ``user`` may create invoices and proposals for ``account``: serves it."""
+    return _active(user) and can_on_account(user, Action.CHANGE, account)

@@ -28,10 +28,10 @@ class Line:
     description: str
     quantity: Decimal
     unit_price: Decimal
-    tax_rate: Decimal  # percent, 0–100
-    discount: Decimal  # percent, 0–100
-    net: Decimal  # rounded: quantity × unit_price × (1 − discount / 100)
-    tax: Decimal  # rounded: net × tax_rate / 100
+    tax_rate: Decimal  # percent, 0 to 100
+    discount: Decimal  # percent, 0 to 100
+    net: Decimal  # rounded: quantity * unit_price * (1 - discount / 100)
+    tax: Decimal  # rounded: net * tax_rate / 100
 
 
 @dataclass(frozen=True)

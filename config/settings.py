@@ -108,6 +108,8 @@ INSTALLED_APPS = [
     "vault",
     "approvals",
     "projects",
+    "billing",
+    "sequences",
     "search",
     "frontend",
 ]

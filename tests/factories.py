@@ -185,3 +185,52 @@ def pdf_bytes(pages: int = 2) -> bytes:
     out = io.BytesIO()
     sheets[0].save(out, "PDF", save_all=True, append_images=sheets[1:])
     return out.getvalue()
+
+
+def invoice(
+    account: ClientAccount,
+    *,
+    by: User,
+    lines: tuple[tuple[str, str, str, str], ...] = (("Design", "2", "500.00", "20"),),
+    currency: str = "EUR",
+    sent: bool = False,
+    due=None,
+    number: str | None = None,
+):
+    """An invoice of ``lines`` (description, quantity, unit price, tax rate), a draft or, with
+    ``sent``, as if sent (numbered, dated, the parties copied) without its events: for tests
+    of what comes after sending."""
+    from django.utils import timezone
+
+    from billing import money
+    from billing.models import Status
+    from billing.services.drafts import draft_invoice_create
+    from messaging.services import thread_ensure_general
+
+    made = draft_invoice_create(
+        actor=by,
+        account=account,
+        currency=currency,
+        lines=[
+            money.LineInput(description=d, quantity=_dec(q), unit_price=_dec(p), tax_rate=_dec(r))
+            for d, q, p, r in lines
+        ],
+        due=due,
+        thread=thread_ensure_general(account),
+    )
+    if sent:
+        made.status = Status.SENT
+        made.number = number or f"T-{next(_counter):05}"
+        made.issue_date = timezone.localdate()
+        made.sent_at = timezone.now()
+        made.sent_by = by
+        made.seller = {"legal_name": "Atrium Test Firm Ltd"}
+        made.buyer = {"legal_name": account.name}
+        made.save()
+    return made
+
+
+def _dec(text: str):
+    from decimal import Decimal
+
+    return Decimal(text)

@@ -69,6 +69,7 @@ def test_the_apps_declare_their_own_types_and_kinds():
     assert MATTER_STATUS.renderer == "messaging/js/matter_status.js"
     assert timeline.renderer_paths() == [
         "approvals/js/timeline.js",
+        "billing/js/timeline.js",
         "messaging/js/matter_status.js",
         "projects/js/timeline.js",
         "vault/js/timeline.js",
