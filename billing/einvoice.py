@@ -76,6 +76,19 @@ def gaps(document: BillingDocument) -> list[str]:
     for role, party in (("seller", document.seller), ("buyer", document.buyer)):
         if not country_of(party):
             found.append(f"the {role}'s country is unknown")
+    return found + _sum_gaps(document)
+
+
+def _sum_gaps(document: BillingDocument) -> list[str]:
+    """EN 16931's arithmetic (BR-CO-10, -14, -15, -16): the XML states the document's sums,
+    so a document whose sums disagree would be an invalid invoice."""
+    found = []
+    if document.subtotal != sum((line.net for line in document.lines), Decimal(0)):
+        found.append("the subtotal is not the sum of the lines")
+    if document.tax != sum((band.tax for band in document.bands), Decimal(0)):
+        found.append("the tax is not the sum of the bands")
+    if document.total != document.subtotal + document.tax:
+        found.append("the total is not subtotal + tax")
     if document.kind == "invoice" and _prepaid(document) != document.total - document.balance:
         found.append("the balance is not total - paid - credited")
     return found
@@ -239,13 +252,11 @@ def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-def _with_output_intent(pdf: bytes) -> bytes:
-    """PDF/A requires an output intent for device colours: declare sRGB."""
-    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+def _output_intent(writer: PdfWriter) -> DictionaryObject:
     profile = DecodedStreamObject()
     profile.set_data(srgb_profile())
     profile[NameObject("/N")] = NumberObject(3)
-    intent = DictionaryObject(
+    return DictionaryObject(
         {
             NameObject("/Type"): NameObject("/OutputIntent"),
             NameObject("/S"): NameObject("/GTS_PDFA1"),
@@ -254,8 +265,21 @@ def _with_output_intent(pdf: bytes) -> bytes:
             NameObject("/DestOutputProfile"): writer._add_object(profile.flate_encode()),
         }
     )
-    writer._root_object[NameObject("/OutputIntents")] = ArrayObject([writer._add_object(intent)])
-    # PDF/A-3 is PDF 1.7; ReportLab writes a 1.3 header, which the factur-x library keeps.
+
+
+def _complete_pdfa(pdf: bytes) -> bytes:
+    """What the factur-x library leaves out of PDF/A-3: an output intent for the device
+    colours (sRGB), a PDF 1.7 header (ReportLab writes 1.3 and the library's own attempt does
+    not reach pypdf 7), and an Info dictionary that says what the XMP says: the library writes
+    /Keywords to Info but not to XMP, and ReportLab's /Producer and /Trapped have no XMP twin."""
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    writer._root_object[NameObject("/OutputIntents")] = ArrayObject(
+        [writer._add_object(_output_intent(writer))]
+    )
+    info = dict(writer.metadata or {})
+    for key in ("/Keywords", "/Trapped"):
+        info.pop(key, None)
+    writer.metadata = {**info, "/Producer": "pypdf"}
     writer.pdf_header = "%PDF-1.7"
     buffer = io.BytesIO()
     writer.write(buffer)
@@ -268,12 +292,11 @@ def embed(pdf: bytes, xml: bytes, document: BillingDocument) -> bytes:
     kind = "Invoice" if document.kind == "invoice" else "Credit note"
     metadata = {
         "author": document.seller.legal_name,
-        "keywords": f"{kind}, Factur-X",
         "title": f"{document.seller.legal_name}: {kind} {document.number}",
         "subject": f"{kind} {document.number} for {document.buyer.legal_name}",
     }
-    return facturx.generate_from_binary(
-        _with_output_intent(pdf),
+    hybrid = facturx.generate_from_binary(
+        pdf,
         xml,
         flavor="factur-x",
         level=PROFILE,
@@ -281,3 +304,4 @@ def embed(pdf: bytes, xml: bytes, document: BillingDocument) -> bytes:
         pdf_metadata=metadata,
         lang="en",
     )
+    return _complete_pdfa(hybrid)

@@ -8,6 +8,7 @@ import io
 import re
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import facturx
 import pytest
@@ -19,8 +20,9 @@ from reportlab.pdfbase import pdfmetrics
 
 from billing import einvoice
 from billing.documents import Branding, Party
-from billing.pdf import FONT, RenderError, money, render, render_invoice
+from billing.pdf import FONT, RenderError, font_files, money, render, render_invoice
 from tests.billing.documents import BRANDING, SELLER, document, invoice, line, png_logo
+from tests.conftest import require_or_skip
 
 
 def text_of(pdf: bytes) -> list[str]:
@@ -102,7 +104,7 @@ def test_a_long_invoice_paginates_with_the_header_on_every_page():
     assert "Total 1,440.00 EUR" in pages[-1]
 
 
-def test_unicode_names_print_and_the_font_has_their_glyphs():
+def test_unicode_names_print_and_the_font_has_their_glyphs(dejavu):
     buyer = Party(legal_name="Dvořák & Łukasiewicz, Zoë Ødegård", country="CZ")
     doc = invoice(buyer=buyer)
     pdf = render(doc, Branding(name="Müller & Søn, Zoë"))
@@ -112,6 +114,23 @@ def test_unicode_names_print_and_the_font_has_their_glyphs():
     assert "Dvořák & Łukasiewicz, Zoë Ødegård" in page
     glyphs = pdfmetrics.getFont(FONT).face.charToGlyph
     assert all(ord(char) in glyphs for char in buyer.legal_name + SELLER.legal_name)
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+@pytest.fixture
+def dejavu():
+    """Latin Extended names need DejaVu Sans (the image installs it); Vera stops at Latin-1."""
+    if not DEJAVU.is_file():
+        require_or_skip("DejaVu Sans is not installed (Debian: fonts-dejavu-core)")
+
+
+def test_the_image_installs_the_font_the_pdf_prefers(dejavu):
+    dockerfile = (Path(__file__).parents[2] / "Dockerfile").read_text()
+
+    assert "fonts-dejavu-core" in dockerfile
+    assert font_files()[0] == DEJAVU
 
 
 def test_every_font_is_embedded():
@@ -252,6 +271,19 @@ def test_the_factur_x_pdf_declares_pdf_a_3():
     assert intent.get_object()["/S"] == "/GTS_PDFA1"
     assert intent.get_object()["/DestOutputProfile"].get_object()["/N"] == 3
     assert filespec.get_object()["/AFRelationship"] == "/Data"
+    # The Info dictionary says nothing the XMP does not.
+    assert set(reader.metadata) == {
+        "/Author",
+        "/CreationDate",
+        "/Creator",
+        "/ModDate",
+        "/Producer",
+        "/Subject",
+        "/Title",
+    }
+    assert "<pdf:Producer>pypdf</pdf:Producer>" in metadata
+    assert reader.metadata["/Producer"] == "pypdf"
+    assert f"<xmp:CreatorTool>{reader.metadata['/Creator']}</xmp:CreatorTool>" in metadata
 
 
 def test_a_credit_note_embeds_type_381():
