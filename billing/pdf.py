@@ -60,7 +60,9 @@ _FONT_CANDIDATES = (
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
-CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+FRAME_PADDING = 6  # points: platypus frames pad their content on each side
+LEFT = MARGIN + FRAME_PADDING  # where text starts, in the frame and in the footer
+CONTENT_WIDTH = PAGE_WIDTH - 2 * LEFT
 LOGO_BOX = (60 * mm, 22 * mm)  # width, height: the logo is scaled to fit, never stretched
 TITLES = {"invoice": "Invoice", "credit_note": "Credit note", "proposal": "Proposal"}
 MONTHS = (
@@ -104,8 +106,7 @@ def money(amount: Decimal, document: BillingDocument, *, code: bool = True) -> s
 
 def number(value: Decimal) -> str:
     """A quantity or a percentage without trailing zeros: ``2``, ``1.5``, ``12.25``."""
-    text = f"{value.normalize():f}"
-    return text
+    return f"{value.normalize():f}"
 
 
 def day(value: date | None) -> str:
@@ -181,9 +182,9 @@ class _NumberedCanvas(Canvas):
         self.saveState()
         self.setFont(FONT, 7.5)
         self.setFillColor(GREY)
-        self.drawString(MARGIN, 10 * mm, left)
-        self.drawString(MARGIN, 14 * mm, seller)
-        self.drawRightString(PAGE_WIDTH - MARGIN, 10 * mm, f"Page {self._pageNumber} of {total}")
+        self.drawString(LEFT, 10 * mm, left)
+        self.drawString(LEFT, 14 * mm, seller)
+        self.drawRightString(PAGE_WIDTH - LEFT, 14 * mm, f"Page {self._pageNumber} of {total}")
         self.restoreState()
 
     def _draw_draft(self, accent: colors.Color) -> None:
@@ -249,8 +250,6 @@ def _dates(document: BillingDocument) -> list[tuple[str, str]]:
         rows.append(("Valid until", day(document.valid_until)))
     elif document.kind == "invoice":
         rows.append(("Due date", day(document.due_date)))
-    if document.kind == "credit_note" and document.corrects:
-        rows.append(("Corrects invoice", document.corrects))
     return [(label, value) for label, value in rows if value]
 
 
