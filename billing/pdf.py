@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -154,13 +155,30 @@ class _Styles:
 # The page: footer, page numbers, DRAFT marking ----------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Footer:
+    seller: str  # legal name and VAT number
+    link: str  # "Pay or download online: URL", or ""
+    draft: bool
+    accent: colors.Color
+
+
+def _footer(document: BillingDocument, styles: _Styles) -> _Footer:
+    link = ""
+    if document.kind == "invoice" and document.payment_url:
+        link = f"Pay or download online: {document.payment_url}"
+    seller = document.seller.legal_name
+    if document.seller.vat_number:
+        seller = f"{seller} · VAT {document.seller.vat_number}"
+    return _Footer(seller, link, document.number is None, styles.accent)
+
+
 class _NumberedCanvas(Canvas):
     """Holds each page until the end so that the footer can say "Page 1 of N"."""
 
-    footer: tuple[str, str, bool, colors.Color] = ("", "", False, colors.black)
-
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, footer: _Footer, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._footer = footer
         self._pages: list[dict] = []
 
     def showPage(self) -> None:
@@ -176,36 +194,24 @@ class _NumberedCanvas(Canvas):
         super().save()
 
     def _draw_footer(self, total: int) -> None:
-        left, seller, draft, accent = self.footer
-        if draft:
-            self._draw_draft(accent)
+        if self._footer.draft:
+            self._draw_draft()
         self.saveState()
         self.setFont(FONT, 7.5)
         self.setFillColor(GREY)
-        self.drawString(LEFT, 10 * mm, left)
-        self.drawString(LEFT, 14 * mm, seller)
+        self.drawString(LEFT, 14 * mm, self._footer.seller)
         self.drawRightString(PAGE_WIDTH - LEFT, 14 * mm, f"Page {self._pageNumber} of {total}")
+        self.drawString(LEFT, 10 * mm, self._footer.link)
         self.restoreState()
 
-    def _draw_draft(self, accent: colors.Color) -> None:
+    def _draw_draft(self) -> None:
         self.saveState()
         self.setFont(FONT_BOLD, 110)
-        self.setFillColor(accent, alpha=0.15)
+        self.setFillColor(self._footer.accent, alpha=0.15)
         self.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
         self.rotate(35)
         self.drawCentredString(0, -40, "DRAFT")
         self.restoreState()
-
-
-def _canvas_maker(document: BillingDocument, styles: _Styles) -> type[_NumberedCanvas]:
-    link = ""
-    if document.kind == "invoice" and document.payment_url:
-        link = f"Pay or download online: {document.payment_url}"
-    seller = document.seller.legal_name
-    if document.seller.vat_number:
-        seller = f"{seller} · VAT {document.seller.vat_number}"
-    footer = (link, seller, document.number is None, styles.accent)
-    return type("_DocumentCanvas", (_NumberedCanvas,), {"footer": footer})
 
 
 def _table_style(commands: list) -> TableStyle:
@@ -239,9 +245,20 @@ def _logo(branding: Branding, styles: _Styles) -> Flowable:
     if kind not in ("PNG", "JPEG"):
         raise RenderError(f"branding logo must be PNG or JPEG, not {kind}")
     scale = min(LOGO_BOX[0] / width, LOGO_BOX[1] / height)
-    logo = Image(io.BytesIO(branding.logo), width=width * scale, height=height * scale)
+    logo = Image(io.BytesIO(_rgb(branding.logo)), width=width * scale, height=height * scale)
     logo.hAlign = "LEFT"
     return logo
+
+
+def _rgb(image_bytes: bytes) -> bytes:
+    """The logo as is, unless it is CMYK: then as an RGB PNG, since the PDF/A output intent
+    declares sRGB and a DeviceCMYK image would contradict it."""
+    with PILImage.open(io.BytesIO(image_bytes)) as image:
+        if image.mode != "CMYK":
+            return image_bytes
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="PNG")
+        return buffer.getvalue()
 
 
 def _dates(document: BillingDocument) -> list[tuple[str, str]]:
@@ -443,7 +460,8 @@ def render(document: BillingDocument, branding: Branding) -> bytes:
         initialFontName=FONT,
         lang="en",
     )
-    template.build(story, canvasmaker=_canvas_maker(document, styles))
+    canvas = functools.partial(_NumberedCanvas, footer=_footer(document, styles))
+    template.build(story, canvasmaker=canvas)
     return buffer.getvalue()
 
 

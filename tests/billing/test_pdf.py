@@ -208,6 +208,16 @@ def test_a_logo_is_drawn_as_an_image_scaled_into_its_box():
     assert "Müller & Søn, Zoë GmbH" in text_of(pdf)[0]
 
 
+def test_a_cmyk_logo_is_drawn_in_rgb():
+    jpeg = io.BytesIO()
+    Image.new("CMYK", (200, 100), (100, 50, 0, 20)).save(jpeg, format="JPEG")
+    pdf = render(invoice(), Branding(name="Firm", logo=jpeg.getvalue()))
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    [image] = [ref.get_object() for ref in page["/Resources"]["/XObject"].values()]
+
+    assert image["/ColorSpace"] == "/DeviceRGB"
+
+
 def test_a_logo_that_is_not_png_or_jpeg_is_refused():
     gif = io.BytesIO()
     Image.new("RGB", (10, 10)).save(gif, format="GIF")
