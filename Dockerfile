@@ -16,7 +16,7 @@ RUN groupadd --system --gid 10001 atrium \
         --shell /usr/sbin/nologin atrium \
     && install -d -o atrium -g atrium -m 0750 /var/lib/atrium
 
-# DejaVu Sans is the font embedded in invoices and proposals (billing/pdf.py): it covers Latin
+# DejaVu Sans is the font embedded in invoices and proposals (billing/pdf/): it covers Latin
 # Extended, Greek and Cyrillic names, where ReportLab's own Vera stops at Latin-1.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core \

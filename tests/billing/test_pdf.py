@@ -20,7 +20,9 @@ from reportlab.pdfbase import pdfmetrics
 
 from billing import einvoice
 from billing.documents import Branding, Party
-from billing.pdf import FONT, RenderError, font_files, money, render, render_invoice
+from billing.pdf import RenderError, render, render_invoice
+from billing.pdf.page import FONT, font_files
+from billing.pdf.text import money
 from tests.billing.documents import BRANDING, SELLER, document, invoice, line, png_logo
 from tests.conftest import require_or_skip
 
