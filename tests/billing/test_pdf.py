@@ -314,3 +314,11 @@ def test_a_three_decimal_currency_gets_the_plain_pdf():
 
     assert pdf == render(doc, BRANDING)
     assert not PdfReader(io.BytesIO(pdf)).attachments
+
+
+def test_text_that_looks_like_markup_prints_as_written():
+    doc = document([line('R&D <b>phase 1</b> & "QA"', "1", "10.00")], notes="a < b\nc > d")
+    [page] = text_of(render(doc, BRANDING))
+
+    assert 'R&D <b>phase 1</b> & "QA"' in page
+    assert "a < b c > d" in page
