@@ -68,9 +68,13 @@ def gaps(document: BillingDocument) -> list[str]:
     if document.issue_date is None:
         found.append("no issue date")
     if document.minor_units > 2:
-        found.append(f"EN 16931 allows two decimals, {document.currency} has three")
+        found.append(
+            f"EN 16931 allows two decimals, {document.currency} has {document.minor_units}"
+        )
     if not document.lines:
         found.append("no lines")
+    if any(line.unit_price < 0 for line in document.lines):
+        found.append("a line has a negative unit price")  # BR-27
     if not document.seller.vat_number:
         found.append("the seller has no VAT number")
     for role, party in (("seller", document.seller), ("buyer", document.buyer)):
@@ -80,11 +84,17 @@ def gaps(document: BillingDocument) -> list[str]:
 
 
 def _sum_gaps(document: BillingDocument) -> list[str]:
-    """EN 16931's arithmetic (BR-CO-10, -14, -15, -16): the XML states the document's sums,
+    """EN 16931's arithmetic (BR-CO-10, -14, -15, -16, BR-S-08): the XML states the document's sums,
     so a document whose sums disagree would be an invalid invoice."""
     found = []
     if document.subtotal != sum((line.net for line in document.lines), Decimal(0)):
         found.append("the subtotal is not the sum of the lines")
+    for band in document.bands:
+        taxed = (line.net for line in document.lines if line.tax_rate == band.rate)
+        if band.base != sum(taxed, Decimal(0)):
+            found.append(f"the {band.rate} % band's base is not the sum of its lines")
+    if {line.tax_rate for line in document.lines} != {band.rate for band in document.bands}:
+        found.append("the bands' rates are not the lines' rates")
     if document.tax != sum((band.tax for band in document.bands), Decimal(0)):
         found.append("the tax is not the sum of the bands")
     if document.total != document.subtotal + document.tax:
