@@ -30,6 +30,7 @@ urlpatterns = [
         "api/v1/",
         include(("messaging.urls_api", "messaging_api"), namespace="messaging_api"),
     ),
+    path("", include("billing.urls_online")),
     path("", include("frontend.urls")),
 ]
 
