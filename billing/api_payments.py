@@ -14,8 +14,9 @@ from accounts.http import api_endpoint, refuse_nul, signed_in_meta
 from accounts.permissions import BillingAction
 from billing.models import Invoice
 from billing.selectors.json import INVOICE_RELATED, invoice_json, payment_json
+from billing.selectors.payments import payments_of
 from billing.services import lookups
-from billing.services.payments import payment_record, payments_of
+from billing.services.payments import payment_record
 
 PAYMENT_FIELDS = {"amount", "method", "reference", "date"}
 

@@ -17,11 +17,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts import permissions
-from accounts.errors import Conflict, Invalid, NotFound
+from accounts.errors import Conflict, Invalid
 from accounts.mail import send_branded_mail
 from accounts.models import Membership, TeamAssignment, User
 from accounts.permissions import BillingAction
@@ -282,11 +280,3 @@ def receipt_send(payment_pk: int) -> int:
             continue
         sent += 1
     return sent
-
-
-def payments_of(user: User, invoice: Invoice) -> QuerySet[Payment]:
-    """The invoice's payments, oldest first, for someone who may see the invoice (NotFound
-    otherwise)."""
-    if not permissions.can_on_billing(user, BillingAction.VIEW, invoice):
-        raise NotFound
-    return Payment.objects.filter(invoice=invoice).order_by("date", "recorded_at", "pk")

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from billing.models import Invoice, Payment, Status
-from billing.services.payments import payment_record, payments_of
+from billing.selectors.payments import payments_of
+from billing.services.payments import payment_record
 from evidence.models import Entry
 from messaging.models import Event, Notification
 from tests import factories
