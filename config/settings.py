@@ -327,6 +327,11 @@ ATRIUM_APPROVAL_EXPIRY_DAYS = env.int("ATRIUM_APPROVAL_EXPIRY_DAYS", default=14)
 if ATRIUM_APPROVAL_EXPIRY_DAYS < 0:
     raise ImproperlyConfigured("ATRIUM_APPROVAL_EXPIRY_DAYS is a number of days, 0 or more.")
 
+# Stripe Checkout for paying invoices online (docs/billing.md, "Paying online"): on only when
+# both are set; the webhook's secret verifies the signature of Stripe's events.
+ATRIUM_STRIPE_SECRET_KEY = env.str("ATRIUM_STRIPE_SECRET_KEY", default="")
+ATRIUM_STRIPE_WEBHOOK_SECRET = env.str("ATRIUM_STRIPE_WEBHOOK_SECRET", default="")
+
 # --- the vault ---------------------------------------------------------------------------
 # Master keys wrap the client accounts' keys. ATRIUM_MASTER_KEYS lists "id:base64-of-32-bytes"
 # items; the first wraps new and re-wrapped account keys, all of them unwrap. Development

@@ -18,11 +18,19 @@ urlpatterns = [
     path("api/v1/", include(("approvals.urls_api", "approvals_api"), namespace="approvals_api")),
     path("api/v1/", include(("search.urls_api", "search_api"), namespace="search_api")),
     path("api/v1/", include(("projects.urls_api", "projects_api"), namespace="projects_api")),
+    path(
+        "api/v1/",
+        include(
+            ("billing.urls_api_payments", "billing_payments_api"),
+            namespace="billing_payments_api",
+        ),
+    ),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
     path(
         "api/v1/",
         include(("messaging.urls_api", "messaging_api"), namespace="messaging_api"),
     ),
+    path("", include("billing.urls_online")),
     path("", include("frontend.urls")),
 ]
 

@@ -200,6 +200,58 @@ def _approval_create(field: str):
     return send
 
 
+def _payment_post(field: str):
+    def send(client, w):
+        data = {"amount": "10.00", "method": "cash", "reference": "Transfer 7", "date": None}
+        data[field] = {"amount": "10" + NUL, "date": "2026-01-01" + NUL}.get(
+            field, str(data[field]) + NUL
+        )
+        route = reverse("billing_payments_api:payments", args=[w.invoice.public_id])
+        return _json(client, "post", route, data)
+
+    return send
+
+
+def _stripe_event_with_nul(client, w):
+    """A correctly signed Stripe event whose text holds a NUL: verified, then refused."""
+    import hashlib
+    import hmac
+    import time
+
+    from django.test import override_settings
+
+    payload = json.dumps(
+        {
+            "id": "evt_nul",
+            "object": "event",
+            "type": "checkout.session.completed",
+            "data": {
+                "object": {
+                    "id": "cs_test_nul",
+                    "object": "checkout.session",
+                    "amount_total": 1000,
+                    "currency": "eur",
+                    "client_reference_id": w.invoice.public_id,
+                    "metadata": {"invoice": w.invoice.public_id},
+                    "payment_intent": "pi_" + NUL,
+                    "payment_status": "paid",
+                }
+            },
+        }
+    )
+    at = int(time.time())
+    mac = hmac.new(b"whsec_nul", f"{at}.{payload}".encode(), hashlib.sha256).hexdigest()
+    with override_settings(
+        ATRIUM_STRIPE_SECRET_KEY="sk_test_nul", ATRIUM_STRIPE_WEBHOOK_SECRET="whsec_nul"
+    ):
+        return client.post(
+            reverse("billing_online:stripe_webhook"),
+            payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=f"t={at},v1={mac}",
+        )
+
+
 def _approval_post(route: str, data: dict):
     def send(client, w):
         return _json(client, "post", reverse(route, args=[w.approval.public_id]), data)
@@ -477,6 +529,28 @@ CASES = [
         who="client_member",
     ),
     Case("projects_api:templates", "api", "q", _get("projects_api:templates", query="?q=%00")),
+    # --- billing: payments ---------------------------------------------------------------
+    *[
+        Case("billing_payments_api:payments", "api", f, _payment_post(f))
+        for f in ("amount", "method", "reference", "date")
+    ],
+    Case(
+        "billing_payments_api:payments",
+        "api",
+        "invoice_id",
+        _get("billing_payments_api:payments", args=["inv\x00"]),
+        who="client_admin",
+    ),
+    Case(
+        "billing_online:pay",
+        "page",
+        "invoice_id",
+        _post("billing_online:pay", lambda w: {}, args=["inv\x00"]),
+        who="client_admin",
+    ),
+    Case(
+        "billing_online:stripe_webhook", "page", "payment_intent", _stripe_event_with_nul, who=None
+    ),
     Case(
         "api:accounts",
         "api",
@@ -1272,6 +1346,7 @@ def world(acme, people):
         actor=staff, matter=matter, title="Filing", due="2027-01-04"
     )
     task = plan_services.task_add(actor=staff, matter=matter, title="Draft", milestone=None)
+    invoice = factories.invoice(acme, by=staff, sent=True)
     return SimpleNamespace(
         acme=acme,
         people=people,
@@ -1285,6 +1360,7 @@ def world(acme, people):
         invitation_token=issued.token,
         milestone=milestone,
         task=task,
+        invoice=invoice,
     )
 
 
