@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -220,8 +221,9 @@ def test_sending_binds_the_scope_copies_the_parties_and_hashes_the_content(acme,
     assert told == {"Alex Acme"}
     [message] = mail.outbox
     assert message.to == [people["client_admin"].email]
-    assert f"/proposals/{sent.public_id}/" in message.body
-    assert message.body.count("http") >= 1 and not message.attachments
+    link = f"{settings.ATRIUM_BASE_URL.rstrip('/')}/proposals/{sent.public_id}/"
+    assert link in message.body and link in message.alternatives[0][0]
+    assert not message.attachments
 
 
 def test_a_newer_scope_version_after_sending_is_not_the_bound_one(acme, people, sent):
@@ -238,10 +240,13 @@ def test_a_newer_scope_version_after_sending_is_not_the_bound_one(acme, people, 
 # --- accepting ------------------------------------------------------------------------------
 
 
-def test_a_client_admin_accepts_bound_to_the_content_hash(acme, people, sent, mailoutbox):
+def test_a_client_admin_accepts_bound_to_the_content_hash(
+    acme, people, sent, mailoutbox, django_capture_on_commit_callbacks
+):
     alex = people["client_admin"]
     mailoutbox.clear()
-    accepted = accept(alex, sent, name="  Alex Acme ")
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = accept(alex, sent, name="  Alex Acme ")
     assert accepted.status == ProposalStatus.ACCEPTED
     assert accepted.accepted_name == "Alex Acme" and accepted.decided_by == alex
     [entry] = entries(sent, "proposal.accepted")
@@ -268,6 +273,9 @@ def test_a_client_admin_accepts_bound_to_the_content_hash(acme, people, sent, ma
     assert frames(sent)[-1]["type"] == "proposal.accepted"
     told = Notification.objects.filter(kind="proposal_decided").values_list("user__name", flat=True)
     assert set(told) == {"Sam Staff"}
+    [message] = mailoutbox
+    assert message.to == [people["staff_on_team"].email]
+    assert "Alex Acme accepted" in message.body and sent.public_id in message.body
 
 
 def test_acceptance_makes_a_draft_invoice_of_the_lines_linked_both_ways(acme, people, sent):
