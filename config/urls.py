@@ -25,6 +25,13 @@ urlpatterns = [
             namespace="billing_payments_api",
         ),
     ),
+    path(
+        "api/v1/",
+        include(
+            ("billing.urls_api_proposals", "billing_proposals_api"),
+            namespace="billing_proposals_api",
+        ),
+    ),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
     path(
         "api/v1/",

@@ -234,3 +234,38 @@ def _dec(text: str):
     from decimal import Decimal
 
     return Decimal(text)
+
+
+def proposal(
+    account: ClientAccount,
+    *,
+    by: User,
+    lines: tuple[tuple[str, str, str, str], ...] = (("Design", "2", "500.00", "20"),),
+    currency: str = "EUR",
+    title: str = "Website redesign",
+    sent: bool = False,
+    valid_until=None,
+    document=None,
+    deposit_percent: str | None = None,
+):
+    """A proposal of ``lines`` (description, quantity, unit price, tax rate), drafted by
+    ``by`` through the service, and sent by them with ``sent`` (its events written)."""
+    from billing import money
+    from billing.services import proposals
+
+    made = proposals.proposal_create(
+        actor=by,
+        account=account,
+        title=title,
+        currency=currency,
+        lines=[
+            money.LineInput(description=d, quantity=_dec(q), unit_price=_dec(p), tax_rate=_dec(r))
+            for d, q, p, r in lines
+        ],
+        valid_until=valid_until,
+        document=document,
+        deposit_percent=deposit_percent,
+    )
+    if sent:
+        made = proposals.proposal_send(actor=by, proposal=made)
+    return made

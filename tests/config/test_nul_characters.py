@@ -259,6 +259,37 @@ def _approval_post(route: str, data: dict):
     return send
 
 
+def _proposal_create(field: str):
+    def send(client, w):
+        data = {
+            "account": w.acme.public_id,
+            "title": "Redesign",
+            "currency": "EUR",
+            "lines": [
+                {"description": "Design", "quantity": "1", "unit_price": "10", "tax_rate": "20"}
+            ],
+            "valid_until": "2099-01-01",
+            "document": w.plain.public_id,
+            "deposit_percent": "30",
+            "notes": "Two rounds.",
+        }
+        if field == "lines":
+            data["lines"][0]["description"] += NUL
+        else:
+            data[field] += NUL
+        return _json(client, "post", reverse("billing_proposals_api:proposals"), data)
+
+    return send
+
+
+def _proposal_post(route: str, data: dict, *, draft: bool = False, method: str = "post"):
+    def send(client, w):
+        proposal = w.draft_proposal if draft else w.proposal
+        return _json(client, method, reverse(route, args=[proposal.public_id]), data)
+
+    return send
+
+
 CASES = [
     # --- the JSON API -----------------------------------------------------------------------
     Case("api:me", "api", "q", _get("api:me", query="?q=%00")),
@@ -455,6 +486,76 @@ CASES = [
         "version_id",
         _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
         who="client_admin",
+    ),
+    # Proposals (billing_proposals_api): the bodies' text, the query string, the path's ids.
+    *[
+        Case("billing_proposals_api:proposals", "api", f, _proposal_create(f))
+        for f in ("account", "title", "currency", "lines", "valid_until", "document", "notes")
+    ],
+    Case(
+        "billing_proposals_api:proposals",
+        "api",
+        "account",
+        _get("billing_proposals_api:proposals", query="?account=acc%00"),
+    ),
+    Case(
+        "billing_proposals_api:proposal",
+        "api",
+        "proposal_id",
+        _get("billing_proposals_api:proposal", args=["pro\x00"]),
+    ),
+    *[
+        Case(
+            "billing_proposals_api:proposal",
+            "api",
+            f,
+            _proposal_post("billing_proposals_api:proposal", {f: TEXT}, draft=True, method="patch"),
+        )
+        for f in ("title", "notes")
+    ],
+    Case(
+        "billing_proposals_api:send",
+        "api",
+        "proposal_id",
+        lambda c, w: c.post(reverse("billing_proposals_api:send", args=["pro" + NUL])),
+    ),
+    Case(
+        "billing_proposals_api:withdraw",
+        "api",
+        "reason",
+        _proposal_post("billing_proposals_api:withdraw", {"reason": TEXT}),
+    ),
+    *[
+        Case(
+            "billing_proposals_api:accept",
+            "api",
+            f,
+            _proposal_post(
+                "billing_proposals_api:accept",
+                {"consent": True, "name": "Alex Acme", "password": "x", f: TEXT},
+            ),
+            who="client_admin",
+        )
+        for f in ("name", "password", "code", "content_sha256")
+    ],
+    Case(
+        "billing_proposals_api:decline",
+        "api",
+        "reason",
+        _proposal_post("billing_proposals_api:decline", {"reason": TEXT}),
+        who="client_admin",
+    ),
+    Case(
+        "billing_proposals_api:content",
+        "api",
+        "proposal_id",
+        _get("billing_proposals_api:content", args=["pro\x00"]),
+    ),
+    Case(
+        "billing_proposals_api:evidence",
+        "api",
+        "proposal_id",
+        _get("billing_proposals_api:evidence", args=["pro\x00"]),
     ),
     # Matters' plans (projects_api): the bodies' text, the query string, the path's ids.
     Case(
@@ -1347,6 +1448,8 @@ def world(acme, people):
     )
     task = plan_services.task_add(actor=staff, matter=matter, title="Draft", milestone=None)
     invoice = factories.invoice(acme, by=staff, sent=True)
+    draft_proposal = factories.proposal(acme, by=staff, title="Draft plan")
+    proposal = factories.proposal(acme, by=staff, sent=True)
     return SimpleNamespace(
         acme=acme,
         people=people,
@@ -1361,6 +1464,8 @@ def world(acme, people):
         milestone=milestone,
         task=task,
         invoice=invoice,
+        draft_proposal=draft_proposal,
+        proposal=proposal,
     )
 
 
