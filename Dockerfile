@@ -16,6 +16,12 @@ RUN groupadd --system --gid 10001 atrium \
         --shell /usr/sbin/nologin atrium \
     && install -d -o atrium -g atrium -m 0750 /var/lib/atrium
 
+# DejaVu Sans is the font embedded in invoices and proposals (billing/pdf/): it covers Latin
+# Extended, Greek and Cyrillic names, where ReportLab's own Vera stops at Latin-1.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 # The locked dependencies (exact versions, checked by hash) in a layer of their own, so that a
 # change to the code alone does not reinstall them; then Atrium itself, with nothing more.
