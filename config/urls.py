@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include(("approvals.urls_api", "approvals_api"), namespace="approvals_api")),
     path("api/v1/", include(("search.urls_api", "search_api"), namespace="search_api")),
     path("api/v1/", include(("projects.urls_api", "projects_api"), namespace="projects_api")),
+    path("api/v1/", include(("billing.urls_api", "billing_api"), namespace="billing_api")),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
     path(
         "api/v1/",
