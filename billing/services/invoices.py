@@ -474,7 +474,6 @@ def credit_note_issue(
                 created_by=actor,
             )
             drafts.lines_write(note, parsed)
-            note.corrects = locked
             pdf_sha256 = _issue(note, actor, today=today, meta=meta)
             stored.append(note.pdf_version)
             locked.credited += note.total

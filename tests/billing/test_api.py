@@ -142,7 +142,7 @@ def test_pdf(client, acme, people, who):
     assert of_draft.status_code == _expected(who, team=200, client=404)
     assert of_sent.status_code == _expected(who, team=200, client=200)
     if of_sent.status_code == 200:
-        body = b"".join(of_sent.streaming_content)
+        body = of_sent.content
         assert hashlib.sha256(body).hexdigest() == done.pdf_version.sha256
         assert of_sent["Content-Type"] == "application/pdf"
         assert of_sent["Content-Disposition"] == f'attachment; filename="{done.number}.pdf"'

@@ -485,3 +485,21 @@ def test_the_stored_lines_are_what_was_given(acme, staff):
         (LINES[0]["description"], "1000.0000"),
         (LINES[1]["description"], "9.9900"),
     ]
+
+
+def test_a_credit_note_s_e_mail_links_to_it_and_a_void_sends_none(
+    acme, people, staff, mailoutbox, django_capture_on_commit_callbacks
+):
+    done = sent(staff, acme)
+    with django_capture_on_commit_callbacks(execute=True):
+        note = services.credit_note_issue(actor=staff, invoice=done, lines=[_line("10.00")])
+    assert len(mailoutbox) == 2
+    for message in mailoutbox:
+        assert note.number in message.subject
+        assert f"/invoices/{note.public_id}/" in message.body
+        assert message.attachments == []
+    mailoutbox.clear()
+    other = sent(staff, acme)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invoice_void(actor=staff, invoice=other, reason="Wrong client")
+    assert mailoutbox == []
