@@ -32,6 +32,7 @@ urlpatterns = [
             namespace="billing_proposals_api",
         ),
     ),
+    path("api/v1/", include(("billing.urls_api", "billing_api"), namespace="billing_api")),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
     path(
         "api/v1/",

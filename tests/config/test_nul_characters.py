@@ -34,6 +34,7 @@ from accounts.models import AccessChange, SignedInSession
 from accounts.services import invitations as invitation_services
 from accounts.services.firm import firm_get
 from approvals import services as approval_services
+from billing.services import invoices as invoice_services
 from messaging import services as messaging_services
 from projects import services as plan_services
 from tests import factories
@@ -125,6 +126,10 @@ def _folder_post(field: str, *, as_json: bool = False):
     return send
 
 
+def _invoice_line(nul: str = "") -> dict:
+    return {"description": f"Design{nul}", "quantity": "1", "unit_price": "10", "tax_rate": "0"}
+
+
 def _get(route: str, *, args=(), query: str = ""):
     def send(client, w):
         resolved = [a(w) if callable(a) else a for a in args]
@@ -206,7 +211,7 @@ def _payment_post(field: str):
         data[field] = {"amount": "10" + NUL, "date": "2026-01-01" + NUL}.get(
             field, str(data[field]) + NUL
         )
-        route = reverse("billing_payments_api:payments", args=[w.invoice.public_id])
+        route = reverse("billing_payments_api:payments", args=[w.sent_invoice.public_id])
         return _json(client, "post", route, data)
 
     return send
@@ -231,8 +236,8 @@ def _stripe_event_with_nul(client, w):
                     "object": "checkout.session",
                     "amount_total": 1000,
                     "currency": "eur",
-                    "client_reference_id": w.invoice.public_id,
-                    "metadata": {"invoice": w.invoice.public_id},
+                    "client_reference_id": w.sent_invoice.public_id,
+                    "metadata": {"invoice": w.sent_invoice.public_id},
                     "payment_intent": "pi_" + NUL,
                     "payment_status": "paid",
                 }
@@ -724,6 +729,114 @@ CASES = [
     *[
         Case("search_api:search", "api", f, _get("search_api:search", query=f"?q=plan&{f}=a%00"))
         for f in ("q", "type", "account", "limit", "cursor")
+    ],
+    # Invoices and billing details (billing_api): the bodies' text, the query string, the
+    # path's ids.
+    Case(
+        "billing_api:invoices",
+        "api",
+        "account",
+        _get("billing_api:invoices", query="?account=acc%00"),
+    ),
+    Case(
+        "billing_api:invoices",
+        "api",
+        "status",
+        _get("billing_api:invoices", query="?account=acc_x&status=draft%00"),
+    ),
+    *[
+        Case(
+            "billing_api:invoices",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c,
+                "post",
+                reverse("billing_api:invoices"),
+                {
+                    "account": w.acme.public_id,
+                    "currency": "EUR",
+                    "lines": [_invoice_line(NUL if f == "lines" else "")],
+                }
+                | ({f: TEXT} if f != "lines" else {}),
+            ),
+        )
+        for f in ("account", "currency", "due", "notes", "terms", "lines")
+    ],
+    Case(
+        "billing_api:invoice",
+        "api",
+        "invoice_id",
+        _get("billing_api:invoice", args=["inv\x00"]),
+    ),
+    *[
+        Case(
+            "billing_api:invoice",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c,
+                "patch",
+                reverse("billing_api:invoice", args=[w.invoice.public_id]),
+                {"lines": [_invoice_line(NUL)]} if f == "lines" else {f: TEXT},
+            ),
+        )
+        for f in ("notes", "terms", "due", "currency", "lines")
+    ],
+    Case("billing_api:pdf", "api", "invoice_id", _get("billing_api:pdf", args=["inv\x00"])),
+    Case(
+        "billing_api:send",
+        "api",
+        "invoice_id",
+        lambda c, w: _json(c, "post", reverse("billing_api:send", args=["inv\x00"]), {}),
+    ),
+    Case(
+        "billing_api:void",
+        "api",
+        "reason",
+        lambda c, w: _json(
+            c,
+            "post",
+            reverse("billing_api:void", args=[w.sent_invoice.public_id]),
+            {"reason": TEXT},
+        ),
+    ),
+    *[
+        Case(
+            "billing_api:credit_notes",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c,
+                "post",
+                reverse("billing_api:credit_notes", args=[w.sent_invoice.public_id]),
+                {"lines": [_invoice_line(NUL if f == "lines" else "")]}
+                | ({f: TEXT} if f != "lines" else {}),
+            ),
+        )
+        for f in ("notes", "lines")
+    ],
+    *[
+        Case(
+            "billing_api:settings",
+            "api",
+            f,
+            lambda c, w, f=f: _json(c, "patch", reverse("billing_api:settings"), {f: TEXT}),
+            who="firm_admin",
+        )
+        for f in ("legal_name", "address", "payment_terms", "invoice_number_format")
+    ],
+    *[
+        Case(
+            "billing_api:account_billing",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c, "patch", reverse("billing_api:account_billing", args=[_acme(w)]), {f: TEXT}
+            ),
+            who="client_admin",
+        )
+        for f in ("legal_name", "address", "vat_number", "email", "country")
     ],
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
@@ -1447,9 +1560,13 @@ def world(acme, people):
         actor=staff, matter=matter, title="Filing", due="2027-01-04"
     )
     task = plan_services.task_add(actor=staff, matter=matter, title="Draft", milestone=None)
-    invoice = factories.invoice(acme, by=staff, sent=True)
     draft_proposal = factories.proposal(acme, by=staff, title="Draft plan")
     proposal = factories.proposal(acme, by=staff, sent=True)
+    line = [_invoice_line()]
+    invoice = invoice_services.invoice_create(actor=staff, account=acme, lines=line)
+    sent_invoice = invoice_services.invoice_send(
+        actor=staff, invoice=invoice_services.invoice_create(actor=staff, account=acme, lines=line)
+    )
     return SimpleNamespace(
         acme=acme,
         people=people,
@@ -1466,6 +1583,7 @@ def world(acme, people):
         invoice=invoice,
         draft_proposal=draft_proposal,
         proposal=proposal,
+        sent_invoice=sent_invoice,
     )
 
 

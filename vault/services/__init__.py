@@ -29,6 +29,7 @@ from vault.services.folders import (
     folder_create,
     shared_folder,
 )
+from vault.services.generated import folder_named, generated_discard, generated_document_add
 from vault.services.grants import document_grant, document_revoke
 from vault.services.lookups import document_for, folder_in, matter_in, version_for
 from vault.services.stored import storage
@@ -54,6 +55,9 @@ __all__ = [
     "download_open",
     "folder_create",
     "folder_in",
+    "folder_named",
+    "generated_discard",
+    "generated_document_add",
     "matter_in",
     "preview_open",
     "record_view",
