@@ -83,6 +83,44 @@ _postgresql_flush_by_delete()
 SHARED_VECTORS = Path(__file__).resolve().parent.parent.parent / "shared" / "vectors"
 
 
+# What makes a test slow, roughly: a benchmark run end to end, a real Chromium or several
+# servers at once (the scale-out tests), or a database that must be committed to and emptied
+# again (every test with a live server is one).
+_BENCHMARK_WEIGHT = 30
+_BROWSER_WEIGHT = 8
+_TRANSACTIONAL_WEIGHT = 2
+
+
+def _weight(item: pytest.Item) -> int:
+    if item.get_closest_marker("skip"):
+        return 0
+    if item.path.name == "test_bench_runs.py":
+        return _BENCHMARK_WEIGHT
+    if item.get_closest_marker("browser") or item.get_closest_marker("services"):
+        return _BROWSER_WEIGHT
+    database = item.get_closest_marker("django_db")
+    if "transactional_db" in getattr(item, "fixturenames", ()) or (
+        database is not None and database.kwargs.get("transaction")
+    ):
+        return _TRANSACTIONAL_WEIGHT
+    return 0
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest modules first, whole, then the rest in the usual order. Parallel workers
+    (``make test`` runs with ``--dist worksteal``) then end together: what is left at the end
+    to share out is many short tests, not a browser crawl or a benchmark that keeps one
+    worker busy long after the others are done. The order is the same in every worker, as
+    pytest-xdist requires."""
+    modules: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    weights = {path: sum(_weight(item) for item in group) for path, group in modules.items()}
+    order = sorted(modules, key=lambda path: -weights[path])  # stable: ties keep their order
+    items[:] = [item for path in order for item in modules[path]]
+
+
 def require_or_skip(reason: str) -> None:
     """Skip with ``reason``, unless the run demands everything (CI), then fail."""
     if os.environ.get("ATRIUM_REQUIRE_ALL") == "1":
