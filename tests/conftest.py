@@ -80,6 +80,39 @@ def _superuser(connection) -> bool:
 
 _postgresql_flush_by_delete()
 
+
+def _argon2_once_per_password() -> None:
+    """Argon2 at the portal's cost (100 MiB, two passes) takes most of a second per hash on
+    CI's machine, and the suite hashes the same few passwords hundreds of times: every demo
+    identity ``seed_demo`` makes, every sign-in through a form. In this process the hash of a
+    password is computed once and reused (as ``factories`` already does for its users), and
+    a check of a password against a hash once; both are pure functions of their inputs. Hashes
+    stay argon2id at the configured cost, so the live servers, which hash in full, take them
+    as current and never rewrite them."""
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    encode, verify = Argon2PasswordHasher.encode, Argon2PasswordHasher.verify
+    encoded: dict[tuple, str] = {}
+    verified: dict[tuple, bool] = {}
+
+    def encode_once(self, password, salt):
+        key = (password, self.time_cost, self.memory_cost, self.parallelism)
+        if key not in encoded:
+            encoded[key] = encode(self, password, salt)
+        return encoded[key]
+
+    def verify_once(self, password, hashed):
+        key = (password, hashed)
+        if key not in verified:
+            verified[key] = verify(self, password, hashed)
+        return verified[key]
+
+    Argon2PasswordHasher.encode = encode_once
+    Argon2PasswordHasher.verify = verify_once
+
+
+_argon2_once_per_password()
+
 SHARED_VECTORS = Path(__file__).resolve().parent.parent.parent / "shared" / "vectors"
 
 
