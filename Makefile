@@ -38,9 +38,11 @@ run: $(VENV)/.installed-run
 	$(BIN)/daphne --bind $(HOST) --port $(PORT) config.asgi:application
 
 # The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in this one process.
+# Work stealing: a worker that runs out of tests takes half of what another has left, so no
+# core idles while one worker finishes a long queue (tests/conftest.py puts the slowest first).
 TEST_WORKERS ?= auto
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

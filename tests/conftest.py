@@ -80,7 +80,78 @@ def _superuser(connection) -> bool:
 
 _postgresql_flush_by_delete()
 
+
+def _argon2_once_per_password() -> None:
+    """Argon2 at the portal's cost (100 MiB, two passes) takes most of a second per hash on
+    CI's machine, and the suite hashes the same few passwords hundreds of times: every demo
+    identity ``seed_demo`` makes, every sign-in through a form. In this process the hash of a
+    password is computed once and reused (as ``factories`` already does for its users), and
+    a check of a password against a hash once; both are pure functions of their inputs. Hashes
+    stay argon2id at the configured cost, so the live servers, which hash in full, take them
+    as current and never rewrite them."""
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    encode, verify = Argon2PasswordHasher.encode, Argon2PasswordHasher.verify
+    encoded: dict[tuple, str] = {}
+    verified: dict[tuple, bool] = {}
+
+    def encode_once(self, password, salt):
+        key = (password, self.time_cost, self.memory_cost, self.parallelism)
+        if key not in encoded:
+            encoded[key] = encode(self, password, salt)
+        return encoded[key]
+
+    def verify_once(self, password, hashed):
+        key = (password, hashed)
+        if key not in verified:
+            verified[key] = verify(self, password, hashed)
+        return verified[key]
+
+    Argon2PasswordHasher.encode = encode_once
+    Argon2PasswordHasher.verify = verify_once
+
+
+_argon2_once_per_password()
+
 SHARED_VECTORS = Path(__file__).resolve().parent.parent.parent / "shared" / "vectors"
+
+
+# What makes a test slow, roughly: a benchmark run end to end, a real Chromium or several
+# servers at once (the scale-out tests), or a database that must be committed to and emptied
+# again (every test with a live server is one).
+_BENCHMARK_WEIGHT = 30
+_BROWSER_WEIGHT = 8
+_TRANSACTIONAL_WEIGHT = 2
+
+
+def _weight(item: pytest.Item) -> int:
+    if item.get_closest_marker("skip"):
+        return 0
+    if item.path.name == "test_bench_runs.py":
+        return _BENCHMARK_WEIGHT
+    if item.get_closest_marker("browser") or item.get_closest_marker("services"):
+        return _BROWSER_WEIGHT
+    database = item.get_closest_marker("django_db")
+    if "transactional_db" in getattr(item, "fixturenames", ()) or (
+        database is not None and database.kwargs.get("transaction")
+    ):
+        return _TRANSACTIONAL_WEIGHT
+    return 0
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest modules first, whole, then the rest in the usual order. Parallel workers
+    (``make test`` runs with ``--dist worksteal``) then end together: what is left at the end
+    to share out is many short tests, not a browser crawl or a benchmark that keeps one
+    worker busy long after the others are done. The order is the same in every worker, as
+    pytest-xdist requires."""
+    modules: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    weights = {path: sum(_weight(item) for item in group) for path, group in modules.items()}
+    order = sorted(modules, key=lambda path: -weights[path])  # stable: ties keep their order
+    items[:] = [item for path in order for item in modules[path]]
 
 
 def require_or_skip(reason: str) -> None:

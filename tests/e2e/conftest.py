@@ -7,11 +7,14 @@ data (``transactional_db``) for the server to see it. ``browser`` launches the s
 (``ATRIUM_CHROMIUM`` overrides the path); when it or Playwright is missing the tests are skipped,
 or fail under ``ATRIUM_REQUIRE_ALL=1``.
 
-The tests use Playwright's async API and are themselves coroutines run by pytest-asyncio, each
-on its own function-scoped event loop; the browser is launched per test on that loop (it takes
-well under a second) and is gone when the test ends. Database setup happens in synchronous
-fixtures, which run before the test's loop starts; anything the ORM must do while a test's loop
-is running goes through ``asgiref.sync.sync_to_async``.
+The tests use Playwright's async API and are themselves coroutines run by pytest-asyncio, all
+on one session-wide event loop (``pytest.mark.asyncio(loop_scope="session")`` in each module),
+so that one Playwright driver and one Chromium serve every test of a worker: starting the
+driver and the browser costs seconds per test on a busy machine. What a test opens in it (its
+browser contexts, their cookies, storage and pages) is closed when the test ends, so no test
+sees another's; a browser that crashed is launched again for the next test. Database setup
+happens in synchronous fixtures, which run before the test's coroutine starts; anything the ORM
+must do while the loop is running goes through ``asgiref.sync.sync_to_async``.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import pytest_asyncio
 
 from tests import live
 from tests.conftest import require_or_skip
 from tests.e2e.pages import open_page
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser, Page, Playwright
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM_ARGS = [
@@ -68,9 +72,29 @@ def _chromium_path() -> str:
     return os.environ.get("ATRIUM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """The system Chromium, headless, for one test on that test's event loop."""
+class SharedChromium:
+    """The system Chromium, headless, launched once and again only if it went away."""
+
+    def __init__(self, playwright: Playwright, executable: str) -> None:
+        self.playwright = playwright
+        self.executable = executable
+        self.browser: Browser | None = None
+
+    async def get(self) -> Browser:
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = await self.playwright.chromium.launch(
+                executable_path=self.executable, headless=True, args=CHROMIUM_ARGS
+            )
+        return self.browser
+
+    async def close(self) -> None:
+        if self.browser is not None and self.browser.is_connected():
+            await self.browser.close()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def shared_chromium() -> AsyncIterator[SharedChromium]:
+    """One Playwright driver and one Chromium for the whole run of this worker."""
     executable = _chromium_path()
     if not Path(executable).is_file():
         require_or_skip(f"Chromium not found at {executable} (set ATRIUM_CHROMIUM)")
@@ -80,16 +104,27 @@ async def browser() -> AsyncIterator[Browser]:
         require_or_skip("the playwright Python package is not installed")
 
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS
-        )
+        shared = SharedChromium(playwright, executable)
         try:
-            yield chromium
+            yield shared
         finally:
-            await chromium.close()
+            await shared.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(shared_chromium: SharedChromium) -> AsyncIterator[Browser]:
+    """The shared Chromium, for one test: every context the test opened in it (and so its
+    cookies, storage, pages and routes) is closed when the test ends."""
+    chromium = await shared_chromium.get()
+    try:
+        yield chromium
+    finally:
+        if chromium.is_connected():
+            for context in list(chromium.contexts):
+                await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
 async def page(browser: Browser) -> AsyncIterator[Page]:
     """A page in a fresh browser context (no cookies shared between tests)."""
     page = await open_page(browser)

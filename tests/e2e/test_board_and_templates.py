@@ -18,7 +18,7 @@ from projects.selectors.json import template_json
 from tests import factories
 from tests.e2e.pages import open_page, session_key
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
 @dataclass

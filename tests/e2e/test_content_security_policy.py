@@ -28,7 +28,7 @@ from tests.e2e.pages import TIMEOUT_MS, VIEWPORT
 from vault import services as vault
 from vault.models import Document
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 NEW_PASSWORD = "a-new-and-long-password-7"
 

@@ -20,7 +20,7 @@ from tests.vault.helpers import sealed_upload
 from vault import services as vault
 from vault.models import Document
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 LISTEN = """
 document.addEventListener("securitypolicyviolation", (event) => {

@@ -22,7 +22,7 @@ from tests.e2e.pages import open_page, session_key
 from tests.vault.helpers import sealed_upload
 from vault import services as vault
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
 @dataclass

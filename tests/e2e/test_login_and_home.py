@@ -13,7 +13,7 @@ from accounts.models import ClientAccount, Matter, User
 from accounts.services.firm import firm_get
 from tests import factories
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-results"
 FIRM_NAME = "Harbour & Co"

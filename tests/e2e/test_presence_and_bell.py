@@ -13,7 +13,7 @@ import pytest
 
 from tests.e2e import test_chat as helpers
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 # The same world as the chat tests: Acme, Sam Staff on its team, Alex Acme a client member.
 chat = helpers.chat

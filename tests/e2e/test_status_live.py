@@ -15,7 +15,7 @@ from projects.models import Milestone, Task
 from tests import factories
 from tests.e2e.pages import open_page, session_key
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 
 @dataclass

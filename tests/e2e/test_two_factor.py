@@ -17,7 +17,7 @@ from accounts.services.firm import firm_get
 from tests import factories
 from tests.e2e.pages import open_page
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 PASSWORD = "a-long-and-unusual-passphrase"
 

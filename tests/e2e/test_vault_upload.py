@@ -23,7 +23,7 @@ from tests import factories, live
 from tests.e2e.pages import open_page, session_key
 from vault.models import AccessKind, AccessOutcome, AccessRecord, Document
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "test-results"
 MAX_BYTES = 24 * 1024 * 1024
