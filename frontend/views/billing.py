@@ -36,7 +36,10 @@ from billing.services import lookups
 from frontend.views.common import account_or_404
 
 # The currencies the editor offers besides the firm's default and the document's own.
-OFFERED_CURRENCIES = ("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "JPY")
+OFFERED_CURRENCIES = (
+    *("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"),
+    *("JPY", "KWD"),  # no decimals, and three
+)
 # Blank lines the editor adds to a form, so that it works without JavaScript.
 BLANK_LINES = 3
 
