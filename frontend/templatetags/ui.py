@@ -89,6 +89,22 @@ STATUSES = {
         "withdrawn": ("neutral", "x"),
         "expired": ("neutral", "clock"),
     },
+    "invoice": {
+        "draft": ("neutral", "edit"),
+        "sent": ("info", "send"),
+        "partially_paid": ("info", "clock"),
+        "overdue": ("danger", "alert"),
+        "paid": ("ok", "check"),
+        "void": ("neutral", "x"),
+    },
+    "proposal": {
+        "draft": ("neutral", "edit"),
+        "sent": ("info", "send"),
+        "accepted": ("ok", "check"),
+        "declined": ("danger", "x"),
+        "withdrawn": ("neutral", "x"),
+        "expired": ("neutral", "clock"),
+    },
 }
 
 # The icon each tone shows when the caller names none.

@@ -1323,6 +1323,33 @@ CASES = [
         Case("frontend:board", "page", f, _get("frontend:board", query=f"?{f}=acc%00"))
         for f in ("account", "mine", "cursor")
     ],
+    # --- billing pages (reads; their forms' actions are wired with the billing services) ---
+    Case("frontend:billing", "page", "path", _get("frontend:billing", query="?x=%00")),
+    Case(
+        "frontend:account_billing",
+        "page",
+        "cursor",
+        _get("frontend:account_billing", args=[_acme], query="?cursor=inv%00"),
+    ),
+    Case(
+        "frontend:receivables",
+        "page",
+        "cursor",
+        _get("frontend:receivables", query="?cursor=inv%00"),
+    ),
+    *[
+        Case(route, "page", "account", _get(route, query="?account=acc%00"))
+        for route in ("frontend:invoice_new", "frontend:proposal_new")
+    ],
+    *[
+        Case(route, "page", arg, _get(route, args=[f"{prefix}\x00"]))
+        for route, arg, prefix in (
+            ("frontend:invoice", "invoice_id", "inv_"),
+            ("frontend:invoice_edit", "invoice_id", "inv_"),
+            ("frontend:proposal", "proposal_id", "pro_"),
+            ("frontend:proposal_edit", "proposal_id", "pro_"),
+        )
+    ],
     Case(
         "frontend:templates",
         "page",

@@ -80,6 +80,8 @@ class Site:
     # Where the firm's people start besides their home: pages reached by a form rather than
     # a link, or that a link may not reach in time.
     staff_starts: list[str] = field(default_factory=list)
+    # Where the client's people start besides their home: the billing pages.
+    client_starts: list[str] = field(default_factory=list)
 
 
 IDENTITIES = {
@@ -88,6 +90,47 @@ IDENTITIES = {
     "client_admin": "client@acme.test",
     "client_member": "member@acme.test",
 }
+
+
+def billing_documents(account: ClientAccount, *, staff: User) -> dict[str, str]:
+    """Invoices in every state a client sees (overdue, partly paid, paid, a credit note), a
+    draft the team sees, and proposals to decide and decided, with online payment and bank
+    details set: the billing pages, with all their parts, are audited."""
+    from decimal import Decimal
+
+    from billing.models import BillingSettings, Kind, ProposalStatus, Status
+    from billing.selectors.settings import settings_get
+    from tests import factories
+    from tests.billing.helpers import proposal, sent_invoice
+
+    settings_get()
+    BillingSettings.objects.update(
+        payment_terms="Bank transfer to IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX.",
+        payment_link_template="https://pay.example.test/{invoice}",
+    )
+    today = timezone.localdate()
+    overdue = sent_invoice(
+        account, by=staff, amount="1440.00", due=today - timedelta(days=12), number="INV-A11Y-1"
+    )
+    sent_invoice(account, by=staff, amount="900.00", due=today - timedelta(days=70), paid="300.00")
+    sent_invoice(account, by=staff, amount="250.00", due=today + timedelta(days=9))
+    paid = sent_invoice(account, by=staff, amount="80.00", paid="80.00")
+    credit = factories.invoice(account, by=staff, sent=True, number="CN-A11Y-1")
+    credit.kind, credit.corrects = Kind.CREDIT_NOTE, paid
+    credit.save()
+    overdue.credited = Decimal("40.00")
+    overdue.status = Status.SENT
+    overdue.save()
+    draft = factories.invoice(account, by=staff)
+    open_proposal = proposal(account, by=staff, title="Brand refresh, phase two")
+    proposal(account, by=staff, title="Old idea", status=ProposalStatus.DECLINED)
+    draft_proposal = proposal(account, by=staff, title="Draft idea", status=ProposalStatus.DRAFT)
+    return {
+        "invoice": overdue.public_id,
+        "draft": draft.public_id,
+        "proposal": open_proposal.public_id,
+        "draft_proposal": draft_proposal.public_id,
+    }
 
 
 def status_plan(account: ClientAccount, *, staff: User, member: User, folder) -> None:
@@ -176,6 +219,7 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
                 plan.task_set_done(actor=staff, task=job, done=True)
     member = User.objects.get(email="member@acme.test")
     status_plan(acme, staff=staff, member=member, folder=outer)
+    bills = billing_documents(acme, staff=staff)
     identities = {
         label: Identity(
             label=label,
@@ -201,6 +245,20 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
             "/templates/new/",
             f"/templates/{template.public_id}/",
             f"/clients/{acme.public_id}/preview/{member.public_id}/",
+            "/receivables/",
+            f"/clients/{acme.public_id}/billing/",
+            f"/invoices/{bills['invoice']}/",
+            f"/invoices/{bills['draft']}/",
+            f"/invoices/new/?account={acme.public_id}",
+            f"/invoices/{bills['draft']}/edit/",
+            f"/proposals/{bills['proposal']}/",
+            f"/proposals/new/?account={acme.public_id}",
+            f"/proposals/{bills['draft_proposal']}/edit/",
+        ],
+        client_starts=[
+            f"/clients/{acme.public_id}/billing/",
+            f"/invoices/{bills['invoice']}/",
+            f"/proposals/{bills['proposal']}/",
         ],
     )
     # DEBUG off, as served to people: the portal's own 404 page, not Django's technical one.
@@ -344,6 +402,8 @@ async def crawl(chromium, site: Site, identity: Identity, axe_source: str) -> tu
         # A person's own settings, set-up of two-factor sign-in included, whatever the bound.
         if identity.label in ("firm_admin", "staff"):
             starts += site.staff_starts
+        else:
+            starts += site.client_starts
         starts += [
             "/settings/profile/",
             "/settings/security/",

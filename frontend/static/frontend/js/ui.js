@@ -22,6 +22,22 @@ export const STATUSES = {
     withdrawn: ["neutral", "x"],
     expired: ["neutral", "clock"],
   },
+  invoice: {
+    draft: ["neutral", "edit"],
+    sent: ["info", "send"],
+    partially_paid: ["info", "clock"],
+    overdue: ["danger", "alert"],
+    paid: ["ok", "check"],
+    void: ["neutral", "x"],
+  },
+  proposal: {
+    draft: ["neutral", "edit"],
+    sent: ["info", "send"],
+    accepted: ["ok", "check"],
+    declined: ["danger", "x"],
+    withdrawn: ["neutral", "x"],
+    expired: ["neutral", "clock"],
+  },
 };
 
 /** The sprite's address, as the page's <meta name="atrium-sprite"> gives it (hashed in production). */
