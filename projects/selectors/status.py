@@ -136,6 +136,9 @@ class StatusPage:
     # More tasks wait than ``waiting`` holds.
     more_waiting: bool
     changes: list[Change]
+    # The accounts the page covers, as read for it: the other readers of the same request
+    # take them rather than asking ``accounts.permissions`` again.
+    visible: permissions.VisibleAccounts
 
     @property
     def several_accounts(self) -> bool:
@@ -238,20 +241,22 @@ def client_status(
     of the user's accounts only. ``seen_by``: someone else looks at it (the staff preview),
     so a matter shows only if both may see it: a privileged matter stays with its grantees
     whoever asks."""
-    visible = permissions.accounts_visible_to(user)
-    if account is not None:
-        visible = visible.filter(pk=account.pk)
-    accounts = list(
-        visible.prefetch_related(
+    visible = permissions.visible_accounts(
+        user,
+        order_by=("status", "name"),
+        prefetch=[
             Prefetch(
                 "team_assignments",
                 queryset=TeamAssignment.objects.select_related("user")
                 .filter(user__is_active=True)
                 .order_by("-lead", "user__name"),
             )
-        ).order_by("status", "name")
+        ],
     )
-    matters_qs = permissions.matters_visible_to(user).filter(account__in=[a.pk for a in accounts])
+    if account is not None:
+        visible = visible.only(account)
+    accounts = list(visible.accounts)
+    matters_qs = permissions.matters_visible_to(user, accounts=visible)
     if seen_by is not None:
         matters_qs = matters_qs.filter(pk__in=permissions.matters_visible_to(seen_by).values("pk"))
     matters = list(
@@ -324,6 +329,7 @@ def client_status(
         ],
         more_waiting=len(waiting) > WAITING_LIMIT,
         changes=changes,
+        visible=visible,
     )
 
 
