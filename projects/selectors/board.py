@@ -143,12 +143,17 @@ def _sort_key(row: _Sorted) -> tuple:
 
 
 def _sorted(
-    user: User, *, today: date, account: ClientAccount | None, owner: User | None
+    user: User,
+    *,
+    today: date,
+    account: ClientAccount | None,
+    owner: User | None,
+    accounts: permissions.VisibleAccounts | None = None,
 ) -> list[_Sorted]:
     """The board's matters in its order, with what orders them."""
     if not (user.is_authenticated and user.is_active and user.is_firm_staff):
         return []
-    matters = permissions.matters_visible_to(user, account)
+    matters = permissions.matters_visible_to(user, account, accounts=accounts)
     if owner is not None:
         matters = matters.filter(owner=owner)
     tasks = Task.objects.filter(matter_id=OuterRef("pk"))
@@ -241,12 +246,14 @@ def board_page(
     owner: User | None = None,
     cursor: str = "",
     size: int,
+    accounts: permissions.VisibleAccounts | None = None,
 ) -> BoardPage | None:
     """``staff_board``'s rows after the matter whose public id is ``cursor``, at most
     ``size`` of them; None when the cursor names no matter of this board (it moved off it
     since, or never was). The whole board is ordered from what is late, read from open tasks
-    and unfinished milestones; counts and next milestones are read for the page's rows."""
-    placed = _sorted(user, today=today, account=account, owner=owner)
+    and unfinished milestones; counts and next milestones are read for the page's rows.
+    ``accounts``: as for ``accounts.permissions.visible_items``."""
+    placed = _sorted(user, today=today, account=account, owner=owner, accounts=accounts)
     start = 0
     if cursor:
         found = next((i for i, p in enumerate(placed) if p.matter.public_id == cursor), None)
