@@ -27,17 +27,11 @@ from accounts.models import ClientAccount, Matter, MatterStatus, User
 from projects.models import Milestone, Task
 from projects.progress import Counts
 from projects.selectors.progress import matter_counts, next_milestones, not_done_milestones
+from projects.selectors.rows import read_matters
 
 # What the board reads of each matter and its client.
-BOARD_COLUMNS = (
-    "public_id",
-    "title",
-    "status",
-    "privileged",
-    "target_date",
-    "account__public_id",
-    "account__name",
-)
+BOARD_FIELDS = ("public_id", "title", "status", "privileged", "target_date")
+ACCOUNT_FIELDS = ("public_id", "name")
 
 
 @dataclass(frozen=True)
@@ -157,16 +151,17 @@ def _sorted(
     if owner is not None:
         matters = matters.filter(owner=owner)
     tasks = Task.objects.filter(matter_id=OuterRef("pk"))
-    matters = list(
-        matters.select_related("account", "owner")
-        # Every matter of the board is read to order it, a page of them shown: the columns
-        # the board uses, not whole rows (the owner whole: the avatar reads the person).
-        .only(*BOARD_COLUMNS, "owner")
-        .annotate(
+    # Every matter of the board is read to order it, a page of them shown: the columns the
+    # board uses, not whole rows (the owner whole: the avatar reads the person), each client
+    # and owner made once however many matters name them.
+    matters = read_matters(
+        matters.annotate(
             has_open=Exists(tasks.filter(done_at__isnull=True)),
             has_task=Exists(tasks),
-        )
-        .order_by()
+        ).order_by(),
+        fields=BOARD_FIELDS,
+        related={"account": ACCOUNT_FIELDS, "owner": None},
+        annotations=("has_open", "has_task"),
     )
     lateness = _lateness([m.pk for m in matters], today=today)
     placed = []

@@ -36,27 +36,14 @@ from approvals.models import Approver
 from projects.models import Change, Milestone, StatusVisit, Task
 from projects.progress import Counts, is_overdue
 from projects.selectors.progress import matter_counts, next_milestones
+from projects.selectors.rows import read_matters
 
 # The page shows this many tasks waiting on the person (the most pressing) and changes.
 WAITING_LIMIT = 20
 CHANGES_LIMIT = 20
-# What the page reads of each matter and of its owner (the owner's field: the column read).
-MATTER_FIELDS = (
-    "id",
-    "public_id",
-    "account_id",
-    "title",
-    "status",
-    "privileged",
-    "target_date",
-    "owner_id",
-)
-OWNER_FIELDS = {
-    "id": "owner__id",
-    "public_id": "owner__public_id",
-    "name": "owner__name",
-    "email": "owner__email",
-}
+# What the page reads of each matter and of its owner.
+MATTER_FIELDS = ("public_id", "account", "title", "status", "privileged", "target_date")
+OWNER_FIELDS = ("public_id", "name", "email")
 # ``_with_attention``'s answers, read with each matter.
 ATTENTION = ("open_late", "has_open", "has_task", "waiting")
 # The page shows this many matters in all, whatever the number of accounts and matters.
@@ -240,35 +227,6 @@ def _shown(matters: list[Matter], account_order: list[int], *, today: date) -> l
     return sorted(chosen, key=page_order)
 
 
-def _read_matters(matters: QuerySet[Matter]) -> list[Matter]:
-    """The matters, in title order, with their owner and ``_with_attention``'s answers.
-    Every visible matter is read (the account's total, what needs attention, who leads what)
-    and only a few shown: the columns the page uses are read as plain rows and made into
-    matters here, each owner once however many matters they lead (the ORM would make one
-    owner per matter, most of the cost of reading 200 of them)."""
-    rows = matters.order_by("title", "pk").values_list(
-        *MATTER_FIELDS, *OWNER_FIELDS.values(), *ATTENTION
-    )
-    owners: dict[int, User] = {}
-    db = matters.db
-    read: list[Matter] = []
-    fields, owner_fields = len(MATTER_FIELDS), len(OWNER_FIELDS)
-    for row in rows:
-        matter = Matter.from_db(db, MATTER_FIELDS, row[:fields])
-        owner_row = row[fields : fields + owner_fields]
-        if matter.owner_id is not None:
-            owner = owners.get(matter.owner_id)
-            if owner is None:
-                owner = owners[matter.owner_id] = User.from_db(db, list(OWNER_FIELDS), owner_row)
-            matter.owner = owner
-        else:
-            matter.owner = None
-        for name, value in zip(ATTENTION, row[fields + owner_fields :], strict=True):
-            setattr(matter, name, value)
-        read.append(matter)
-    return read
-
-
 def client_status(
     user: User,
     *,
@@ -300,7 +258,14 @@ def client_status(
     matters_qs = permissions.matters_visible_to(user, accounts=visible)
     if seen_by is not None:
         matters_qs = matters_qs.filter(pk__in=permissions.matters_visible_to(seen_by).values("pk"))
-    matters = _read_matters(_with_attention(matters_qs, user, today=today))
+    # Every visible matter is read (the account's total, what needs attention, who leads
+    # what), only a few shown: the columns the page uses, each owner made once.
+    matters = read_matters(
+        _with_attention(matters_qs, user, today=today).order_by("title", "pk"),
+        fields=MATTER_FIELDS,
+        related={"owner": OWNER_FIELDS},
+        annotations=ATTENTION,
+    )
     ids = [m.pk for m in matters]
     shown = _shown(matters, [a.pk for a in accounts], today=today)
     shown_ids = [m.pk for m in shown]
