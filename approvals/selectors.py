@@ -63,16 +63,23 @@ def policy_of(request: ApprovalRequest) -> policy.Policy:
 # --- visibility ---------------------------------------------------------------------------------
 
 
-def visible_requests(user: User, queryset: QuerySet[ApprovalRequest]) -> QuerySet[ApprovalRequest]:
+def visible_requests(
+    user: User,
+    queryset: QuerySet[ApprovalRequest],
+    *,
+    accounts: permissions.VisibleAccounts | None = None,
+) -> QuerySet[ApprovalRequest]:
     """``queryset`` narrowed to the requests ``user`` may see (``permissions.can_view_approval``
     in SQL): of an account they see, and, for a request about privileged documents, only if
-    every privileged document of it is open to them."""
-    accounts = permissions.accounts_visible_to(user).values("pk")
-    granted = permissions.visible_items(user, Document.objects.filter(privileged=True))
+    every privileged document of it is open to them. ``accounts`` as for
+    ``permissions.visible_items``."""
+    granted = permissions.visible_items(
+        user, Document.objects.filter(privileged=True), accounts=accounts
+    )
     hidden = RequestVersion.objects.filter(version__document__privileged=True).exclude(
         version__document__in=granted.values("pk")
     )
-    return queryset.filter(account__in=accounts).exclude(
+    return queryset.filter(account__in=permissions.account_filter(user, accounts)).exclude(
         Q(privileged=True) & Q(pk__in=hidden.values("request"))
     )
 
@@ -368,9 +375,16 @@ def approvals_of_account(
     return _page(queryset, cursor=cursor, limit=limit)
 
 
-def awaiting(user: User, *, cursor: object = None, limit: int = DEFAULT_PAGE) -> Page:
+def awaiting(
+    user: User,
+    *,
+    cursor: object = None,
+    limit: int = DEFAULT_PAGE,
+    accounts: permissions.VisibleAccounts | None = None,
+) -> Page:
     """ "Waiting for you": open requests, in every account the user sees, where they are an
-    approver and have not decided in the current round."""
+    approver and have not decided in the current round. ``accounts`` as for
+    ``permissions.visible_items``."""
     decided = Decision.objects.filter(
         request=OuterRef("pk"), approver=user, round=OuterRef("round")
     )
@@ -379,5 +393,6 @@ def awaiting(user: User, *, cursor: object = None, limit: int = DEFAULT_PAGE) ->
         ApprovalRequest.objects.filter(status=Status.OPEN, approver_rows__user=user).exclude(
             Exists(decided)
         ),
+        accounts=accounts,
     )
     return _page(queryset, cursor=cursor, limit=limit)

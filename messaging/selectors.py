@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts import permissions
@@ -15,8 +15,11 @@ CATCH_UP_BATCH = 500
 HISTORY_LIMIT = 100
 
 
-def threads_visible_to(user: User) -> QuerySet[Thread]:
-    return permissions.visible_items(user, Thread.objects.all())
+def threads_visible_to(
+    user: User, *, accounts: permissions.VisibleAccounts | None = None
+) -> QuerySet[Thread]:
+    """The threads the user may read; ``accounts`` as for ``permissions.visible_items``."""
+    return permissions.visible_items(user, Thread.objects.all(), accounts=accounts)
 
 
 def thread_summaries(user: User) -> list[dict]:
@@ -44,59 +47,84 @@ def greeting(user: User) -> tuple[list[tuple[Thread, dict]], int]:
     return summarised, unread
 
 
+def _last_read(user: User, thread: str) -> Coalesce:
+    """The user's read position in the thread named by ``thread`` (an outer reference), 0
+    before they read any of it."""
+    read = ReadState.objects.filter(user=user, thread=OuterRef(thread)).values("last_read_seq")
+    return Coalesce(Subquery(read[:1]), Value(0))
+
+
+def _unread_counts(user: User, scope: object) -> dict[int, int]:
+    """For the threads of ``scope`` (ids or a subquery), how many messages of others the user
+    has not read, by thread id (threads with none are missing): one query."""
+    rows = (
+        Message.objects.filter(thread__in=scope, deleted_at__isnull=True)
+        .exclude(author=user)
+        .filter(seq__gt=_last_read(user, "thread"))
+        .values("thread")
+        .annotate(n=Count("pk"))
+    )
+    return {row["thread"]: row["n"] for row in rows}
+
+
+def _summary(thread: Thread, unread: dict[int, int]) -> dict:
+    return {
+        "id": thread.public_id,
+        "title": thread.title,
+        "account": {"id": thread.account.public_id, "name": thread.account.name},
+        "matter": (
+            {"id": thread.matter.public_id, "title": thread.matter.title} if thread.matter else None
+        ),
+        "privileged": thread.privileged,
+        "general": thread.is_general,
+        "last_seq": thread.last_seq,
+        "last_read_seq": thread.last_read_seq,
+        "unread": unread.get(thread.pk, 0),
+        "last_activity_at": thread.last_activity_at.isoformat(),
+    }
+
+
 def _summarised(user: User) -> tuple[list[tuple[Thread, dict]], object]:
     visible = threads_visible_to(user)
-    last_read = ReadState.objects.filter(user=user, thread=OuterRef("pk")).values("last_read_seq")[
-        :1
-    ]
     threads = list(
         visible.select_related("account", "matter")
-        .annotate(last_read_seq=Coalesce(Subquery(last_read), Value(0)))
+        .annotate(last_read_seq=_last_read(user, "pk"))
         .order_by("-last_activity_at")
     )
     # A subquery, not a list of ids, past ID_LIST_LIMIT: a firm admin may read more threads
     # than SQLite accepts parameters.
     scope = [t.pk for t in threads] if len(threads) <= ID_LIST_LIMIT else visible.values("pk")
-    unread_rows = (
-        (
-            Message.objects.filter(thread__in=scope, deleted_at__isnull=True)
-            .exclude(author=user)
-            .filter(
-                seq__gt=Coalesce(
-                    Subquery(
-                        ReadState.objects.filter(user=user, thread=OuterRef("thread")).values(
-                            "last_read_seq"
-                        )[:1]
-                    ),
-                    Value(0),
-                )
-            )
-            .values("thread")
-            .annotate(n=Count("pk"))
+    unread = _unread_counts(user, scope) if threads else {}
+    return [(t, _summary(t, unread)) for t in threads], scope
+
+
+def unread_threads(
+    user: User, *, limit: int, accounts: permissions.VisibleAccounts | None = None
+) -> list[dict]:
+    """The ``limit`` most recently active threads the user may read that hold a message of
+    someone else they have not read, summarised as ``thread_summaries`` summarises them.
+    Two queries, and only those ``limit`` threads are read and counted, whatever the number
+    of threads the user may read: a thread is picked by an ``EXISTS`` probe for an unread
+    message, after the cheap test that something happened in it since the user's read
+    position (``last_seq``, which every message advances). ``accounts`` as for
+    ``permissions.visible_items``."""
+    others_unread = (
+        Message.objects.filter(
+            thread=OuterRef("pk"), deleted_at__isnull=True, seq__gt=OuterRef("last_read_seq")
         )
-        if threads
-        else []
+        .exclude(author=user)
+        .values("pk")
     )
-    unread = {row["thread"]: row["n"] for row in unread_rows}
-    summarised = [
-        (
-            t,
-            {
-                "id": t.public_id,
-                "title": t.title,
-                "account": {"id": t.account.public_id, "name": t.account.name},
-                "matter": {"id": t.matter.public_id, "title": t.matter.title} if t.matter else None,
-                "privileged": t.privileged,
-                "general": t.is_general,
-                "last_seq": t.last_seq,
-                "last_read_seq": t.last_read_seq,
-                "unread": unread.get(t.pk, 0),
-                "last_activity_at": t.last_activity_at.isoformat(),
-            },
-        )
-        for t in threads
-    ]
-    return summarised, scope
+    threads = list(
+        threads_visible_to(user, accounts=accounts)
+        .select_related("account", "matter")
+        .annotate(last_read_seq=_last_read(user, "pk"))
+        .filter(last_seq__gt=F("last_read_seq"))
+        .filter(Exists(others_unread))
+        .order_by("-last_activity_at", "-pk")[:limit]
+    )
+    unread = _unread_counts(user, [t.pk for t in threads]) if threads else {}
+    return [_summary(t, unread) for t in threads]
 
 
 def events_after(thread: Thread, after: int, limit: int = CATCH_UP_BATCH) -> list[tuple[int, str]]:

@@ -129,11 +129,14 @@ def documents_visible(
     )
 
 
-def recent_documents(user: User, *, limit: int) -> list[Document]:
+def recent_documents(
+    user: User, *, limit: int, accounts: permissions.VisibleAccounts | None = None
+) -> list[Document]:
     """The newest documents the user may see across their accounts (privileged ones only
-    where granted), newest change first: one query."""
+    where granted), newest change first: one query. ``accounts`` as for
+    ``permissions.visible_items``."""
     return list(
-        permissions.visible_items(user, Document.objects.all())
+        permissions.visible_items(user, Document.objects.all(), accounts=accounts)
         .select_related("account", "latest_version__uploaded_by")
         .order_by("-updated_at", "-pk")[:limit]
     )

@@ -48,7 +48,14 @@ def board(request: HttpRequest) -> HttpResponse:
         except NotFound:
             raise Http404 from None
     mine = request.GET.get("mine") == "1"
-    chosen = {"today": timezone.localdate(), "account": account, "owner": user if mine else None}
+    # The accounts the person serves, read once: the filter's choices, and the board's scope.
+    visible = permissions.visible_accounts(user)
+    chosen = {
+        "today": timezone.localdate(),
+        "account": account,
+        "owner": user if mine else None,
+        "accounts": visible,
+    }
     page = board_page(user, cursor=request.GET.get("cursor", ""), size=BOARD_PAGE, **chosen)
     if page is None:
         messages.error(request, "That link to more of the board is not valid; here is its start.")
@@ -62,9 +69,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "page": page,
             "account": account,
             "mine": mine,
-            "accounts": permissions.accounts_visible_to(user)
-            .order_by("name")
-            .only("public_id", "name"),
+            "accounts": visible.accounts,
             "filtered": bool(filters),
             "more": more,
             # Rows link to their matter and client after these prefixes (no reverse per row).

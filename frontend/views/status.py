@@ -60,11 +60,18 @@ def client_home(request: HttpRequest) -> HttpResponse:
     user = request.user
     since = visits.status_visit(user=user, now=timezone.now())
     page = status_selectors.client_status(user, today=timezone.localdate(), since=since)
-    approvals = approval_selectors.awaiting(user, limit=WAITING_APPROVALS + 1).rows
+    # The accounts the page read are handed on: permissions are asked once per request.
+    visible = page.visible
+    approvals = approval_selectors.awaiting(
+        user, limit=WAITING_APPROVALS + 1, accounts=visible
+    ).rows
     context = _status_context(page, approvals)
-    unread = [t for t in thread_selectors.thread_summaries(user) if t["unread"]]
-    context["unread_threads"] = unread[:NEW_THREADS]
-    context["new_documents"] = vault_selectors.recent_documents(user, limit=NEW_DOCUMENTS)
+    context["unread_threads"] = thread_selectors.unread_threads(
+        user, limit=NEW_THREADS, accounts=visible
+    )
+    context["new_documents"] = vault_selectors.recent_documents(
+        user, limit=NEW_DOCUMENTS, accounts=visible
+    )
     return render(request, "frontend/status.html", context)
 
 

@@ -27,17 +27,11 @@ from accounts.models import ClientAccount, Matter, MatterStatus, User
 from projects.models import Milestone, Task
 from projects.progress import Counts
 from projects.selectors.progress import matter_counts, next_milestones, not_done_milestones
+from projects.selectors.rows import read_matters
 
 # What the board reads of each matter and its client.
-BOARD_COLUMNS = (
-    "public_id",
-    "title",
-    "status",
-    "privileged",
-    "target_date",
-    "account__public_id",
-    "account__name",
-)
+BOARD_FIELDS = ("public_id", "title", "status", "privileged", "target_date")
+ACCOUNT_FIELDS = ("public_id", "name")
 
 
 @dataclass(frozen=True)
@@ -143,25 +137,31 @@ def _sort_key(row: _Sorted) -> tuple:
 
 
 def _sorted(
-    user: User, *, today: date, account: ClientAccount | None, owner: User | None
+    user: User,
+    *,
+    today: date,
+    account: ClientAccount | None,
+    owner: User | None,
+    accounts: permissions.VisibleAccounts | None = None,
 ) -> list[_Sorted]:
     """The board's matters in its order, with what orders them."""
     if not (user.is_authenticated and user.is_active and user.is_firm_staff):
         return []
-    matters = permissions.matters_visible_to(user, account)
+    matters = permissions.matters_visible_to(user, account, accounts=accounts)
     if owner is not None:
         matters = matters.filter(owner=owner)
     tasks = Task.objects.filter(matter_id=OuterRef("pk"))
-    matters = list(
-        matters.select_related("account", "owner")
-        # Every matter of the board is read to order it, a page of them shown: the columns
-        # the board uses, not whole rows (the owner whole: the avatar reads the person).
-        .only(*BOARD_COLUMNS, "owner")
-        .annotate(
+    # Every matter of the board is read to order it, a page of them shown: the columns the
+    # board uses, not whole rows (the owner whole: the avatar reads the person), each client
+    # and owner made once however many matters name them.
+    matters = read_matters(
+        matters.annotate(
             has_open=Exists(tasks.filter(done_at__isnull=True)),
             has_task=Exists(tasks),
-        )
-        .order_by()
+        ).order_by(),
+        fields=BOARD_FIELDS,
+        related={"account": ACCOUNT_FIELDS, "owner": None},
+        annotations=("has_open", "has_task"),
     )
     lateness = _lateness([m.pk for m in matters], today=today)
     placed = []
@@ -241,12 +241,14 @@ def board_page(
     owner: User | None = None,
     cursor: str = "",
     size: int,
+    accounts: permissions.VisibleAccounts | None = None,
 ) -> BoardPage | None:
     """``staff_board``'s rows after the matter whose public id is ``cursor``, at most
     ``size`` of them; None when the cursor names no matter of this board (it moved off it
     since, or never was). The whole board is ordered from what is late, read from open tasks
-    and unfinished milestones; counts and next milestones are read for the page's rows."""
-    placed = _sorted(user, today=today, account=account, owner=owner)
+    and unfinished milestones; counts and next milestones are read for the page's rows.
+    ``accounts``: as for ``accounts.permissions.visible_items``."""
+    placed = _sorted(user, today=today, account=account, owner=owner, accounts=accounts)
     start = 0
     if cursor:
         found = next((i for i, p in enumerate(placed) if p.matter.public_id == cursor), None)

@@ -255,6 +255,54 @@ def test_matters_visible_to_lists_exactly_the_visible_matters(world, role):
     assert {m.title for m in permissions.matters_visible_to(user)} == expected
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_accounts_read_once_answer_as_the_query_does(world, role, django_assert_num_queries):
+    """``visible_accounts`` reads what ``accounts_visible_to`` answers; handed to
+    ``visible_items`` it gives the same matters (privileged ones by grant only, stale grants
+    opening nothing) in one query, and narrowed to one account, that account's only."""
+    user = _prepare(world, role)
+    visible = permissions.visible_accounts(user)
+    assert [a.name.lower() for a in visible.accounts] == sorted(ROLES_IN[role])
+    assert visible.user_id == user.pk
+    expected = {m.title for case, m in world.matters.items() if matter_visible(role, case)}
+    with django_assert_num_queries(1):
+        assert {m.title for m in permissions.matters_visible_to(user, accounts=visible)} == (
+            expected
+        )
+    acme = world.accounts["acme"]
+    in_acme = {m.title for m in world.matters.values() if m.account_id == acme.pk} & expected
+    narrowed = visible.only(acme)
+    assert {m.title for m in permissions.matters_visible_to(user, accounts=narrowed)} == in_acme
+    assert {m.title for m in permissions.visible_items(user, Matter.objects.all())} == expected
+
+
+@pytest.mark.parametrize("role", ["firm_admin", "client_member", "two_account_client"])
+def test_past_the_id_limit_the_accounts_are_asked_again(world, role, monkeypatch):
+    user = _prepare(world, role)
+    visible = permissions.visible_accounts(user)
+    monkeypatch.setattr(permissions, "ACCOUNT_ID_LIMIT", 0)
+    expected = {m.title for case, m in world.matters.items() if matter_visible(role, case)}
+    assert {m.title for m in permissions.matters_visible_to(user, accounts=visible)} == expected
+
+
+def test_accounts_read_for_someone_else_are_refused(world):
+    admins = permissions.visible_accounts(world.cast["firm_admin"])
+    with pytest.raises(ValueError, match="another user"):
+        permissions.matters_visible_to(world.cast["client_member"], accounts=admins)
+    with pytest.raises(ValueError, match="another user"):
+        permissions.account_filter(world.cast["client_member"], admins)
+
+
+def test_accounts_read_for_an_inactive_or_anonymous_user_are_none(world):
+    member = world.cast["client_member"]
+    users.user_deactivate(user=member)
+    member = _fresh(member)
+    visible = permissions.visible_accounts(member)
+    assert visible.accounts == ()
+    assert list(permissions.matters_visible_to(member, accounts=visible)) == []
+    assert permissions.visible_accounts(AnonymousUser()).accounts == ()
+
+
 def test_firm_admin_is_superuser_yet_sees_no_privileged_matter_without_a_grant(world):
     admin = world.cast["firm_admin"]
     matter = world.matters["privileged_not_granted"]

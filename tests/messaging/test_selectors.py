@@ -165,6 +165,66 @@ def test_summaries_take_as_many_queries_for_ten_threads_as_for_one(
     assert sum(s["unread"] for s in summaries) == 9
 
 
+def test_unread_threads_are_the_newest_summaries_with_something_unread(people, acme, globex):
+    """``unread_threads`` answers what filtering every summary would: threads with another's
+    undeleted message past the read position, most recently active first, at most
+    ``limit``; privileged threads for their grantees only."""
+    staff, member = people["staff_on_team"], people["client_member"]
+    general = general_of(acme)
+    quiet = services.thread_create(actor=staff, account=acme, title="Quiet")
+    own = services.thread_create(actor=staff, account=acme, title="Own words")
+    read = services.thread_create(actor=staff, account=acme, title="Read")
+    deleted = services.thread_create(actor=staff, account=acme, title="Deleted")
+    walled = services.thread_create(actor=staff, account=acme, title="Walled", privileged=True)
+    other = general_of(globex)
+    send(member, own, "mine")
+    send(staff, read, "seen")
+    services.read_mark(actor=member, thread_id=read.public_id, seq=1)
+    gone = send(staff, deleted, "oops")
+    services.message_delete(actor=staff, message_id=gone.message_id)
+    send(staff, walled, "secret")
+    send(people["other_client"], other, "elsewhere")
+    for n, thread in enumerate((general, quiet)):
+        send(staff, thread, f"news {n}")
+
+    def expected(user, limit):
+        return [s for s in selectors.thread_summaries(user) if s["unread"]][:limit]
+
+    assert [s["title"] for s in selectors.unread_threads(member, limit=5)] == ["Quiet", "General"]
+    for role in people:
+        for limit in (1, 5):
+            assert selectors.unread_threads(people[role], limit=limit) == expected(
+                people[role], limit
+            ), role
+    services.thread_grant(actor=staff, thread=walled, user=member)
+    assert [s["title"] for s in selectors.unread_threads(member, limit=5)] == [
+        "Quiet",
+        "General",
+        "Walled",
+    ]
+    visible = permissions.visible_accounts(member)
+    assert selectors.unread_threads(member, limit=5, accounts=visible) == expected(member, 5)
+    with pytest.raises(ValueError, match="another user"):
+        selectors.unread_threads(staff, limit=5, accounts=visible)
+
+
+def test_unread_threads_take_as_many_queries_for_ten_threads_as_for_one(
+    people, acme, django_assert_num_queries
+):
+    staff, member = people["staff_on_team"], people["client_member"]
+    send(staff, general_of(acme))
+    selectors.unread_threads(member, limit=5)  # warm the caches (content types) once
+    with CaptureQueriesContext(connection) as one:
+        assert len(selectors.unread_threads(member, limit=5)) == 1
+    for n in range(9):
+        thread = services.thread_create(actor=staff, account=acme, title=f"Thread {n}")
+        send(staff, thread, "a")
+        send(staff, thread, "b")
+    with django_assert_num_queries(len(one)):
+        unread = selectors.unread_threads(member, limit=5)
+    assert [s["unread"] for s in unread] == [2, 2, 2, 2, 2]
+
+
 # --- stored events ----------------------------------------------------------------------------
 
 
