@@ -16,12 +16,14 @@ import ipaddress
 import json
 import logging
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.datastructures import MultiValueDict
 
+from accounts import permissions
 from accounts.errors import AtriumError, Invalid
+from accounts.models import ClientAccount
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +103,34 @@ def request_fields(request: HttpRequest) -> dict:
         return data
     refuse_nul(request.POST)
     return request.POST.dict()
+
+
+def body_fields(request: HttpRequest, allowed: Collection[str], *, change: bool = False) -> dict:
+    """The body's fields (``request_fields``), none but ``allowed``: Invalid
+    ``unknown_field`` naming each other one (a misspelt field silently ignored would look like
+    a change that was made), and ``nothing_to_change`` for a ``change`` (PATCH) without any
+    field."""
+    data = request_fields(request)
+    unknown = {str(name): "unknown" for name in data if name not in allowed}
+    if unknown:
+        raise Invalid(
+            f"Unknown field: {', '.join(sorted(unknown))}.", code="unknown_field", fields=unknown
+        )
+    if change and not data:
+        raise Invalid("Send at least one field to change.", code="nothing_to_change")
+    return data
+
+
+def account_named(user, value: object, *, where: str = "body") -> ClientAccount:
+    """The account a request names (``account`` in the body, or ``?account=`` when ``where``
+    is "query"), if ``user`` may see it: Invalid ``required`` or ``invalid`` for a missing or
+    non-text id, else as ``permissions.account_for`` (NotFound)."""
+    if value in (None, ""):
+        message = "Name the account: ?account=ACC." if where == "query" else "Name the account."
+        raise Invalid(message, fields={"account": "required"})
+    if not isinstance(value, str):
+        raise Invalid("account is an id (acc_…).", fields={"account": "invalid"})
+    return permissions.account_for(user, value)
 
 
 def api_endpoint(*methods: str) -> Callable:

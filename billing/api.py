@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from accounts import permissions
-from accounts.errors import Invalid, NotFound
-from accounts.http import api_endpoint, request_fields, signed_in_meta
+from accounts.errors import NotFound
+from accounts.http import account_named, api_endpoint, body_fields, signed_in_meta
 from accounts.permissions import BillingAction
 from accounts.selectors import page_limit
 from billing import details
@@ -27,20 +27,6 @@ CREDIT_FIELDS = {"lines", "notes"}
 PDF_TYPE = "application/pdf"
 
 
-def _body(request: HttpRequest, allowed: set[str] | frozenset, *, change: bool = False) -> dict:
-    """The body's fields, none but ``allowed``: Invalid ``unknown_field`` naming each other
-    one, and ``nothing_to_change`` for a ``change`` (PATCH) without any field."""
-    data = request_fields(request)
-    unknown = {str(name): "unknown" for name in data if name not in allowed}
-    if unknown:
-        raise Invalid(
-            f"Unknown field: {', '.join(sorted(unknown))}.", code="unknown_field", fields=unknown
-        )
-    if change and not data:
-        raise Invalid("Send at least one field to change.", code="nothing_to_change")
-    return data
-
-
 def _answer(invoice, *, status: int = 200) -> JsonResponse:
     return JsonResponse(invoice_json(invoice, today=timezone.localdate()), status=status)
 
@@ -49,9 +35,7 @@ def _answer(invoice, *, status: int = 200) -> JsonResponse:
 def invoices(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _create(request)
-    if not request.GET.get("account"):
-        raise Invalid("Name the account: ?account=ACC.", fields={"account": "required"})
-    account = permissions.account_for(request.user, request.GET["account"])
+    account = account_named(request.user, request.GET.get("account"), where="query")
     page = selectors.invoices_of(
         request.user,
         account,
@@ -64,12 +48,8 @@ def invoices(request: HttpRequest) -> HttpResponse:
 
 
 def _create(request: HttpRequest) -> HttpResponse:
-    data = _body(request, CREATE_FIELDS)
-    if data.get("account") in (None, ""):
-        raise Invalid("Name the account.", fields={"account": "required"})
-    if not isinstance(data["account"], str):
-        raise Invalid("account is an id (acc_…).", fields={"account": "invalid"})
-    account = permissions.account_for(request.user, data["account"])
+    data = body_fields(request, CREATE_FIELDS)
+    account = account_named(request.user, data.get("account"))
     created = services.invoice_create(
         actor=request.user,
         account=account,
@@ -92,14 +72,14 @@ def invoice(request: HttpRequest, invoice_id: str) -> HttpResponse:
     if request.method == "DELETE":
         services.invoice_delete(actor=request.user, invoice=found)
         return HttpResponse(status=204)
-    data = _body(request, services.DRAFT_FIELDS, change=True)
+    data = body_fields(request, services.DRAFT_FIELDS, change=True)
     return _answer(services.invoice_update(actor=request.user, invoice=found, **data))
 
 
 @api_endpoint("POST")
 def send(request: HttpRequest, invoice_id: str) -> HttpResponse:
     found = invoice_for(request.user, invoice_id, BillingAction.CHANGE)
-    _body(request, set())
+    body_fields(request, set())
     sent = services.invoice_send(actor=request.user, invoice=found, meta=signed_in_meta(request))
     return _answer(sent)
 
@@ -107,7 +87,7 @@ def send(request: HttpRequest, invoice_id: str) -> HttpResponse:
 @api_endpoint("POST")
 def void(request: HttpRequest, invoice_id: str) -> HttpResponse:
     found = invoice_for(request.user, invoice_id, BillingAction.CHANGE)
-    data = _body(request, {"reason"})
+    data = body_fields(request, {"reason"})
     voided = services.invoice_void(
         actor=request.user,
         invoice=found,
@@ -121,7 +101,7 @@ def void(request: HttpRequest, invoice_id: str) -> HttpResponse:
 def credit_notes(request: HttpRequest, invoice_id: str) -> HttpResponse:
     """A credit note correcting the invoice, sent at once; answers with the credit note."""
     found = invoice_for(request.user, invoice_id, BillingAction.CHANGE)
-    data = _body(request, CREDIT_FIELDS)
+    data = body_fields(request, CREDIT_FIELDS)
     note = services.credit_note_issue(
         actor=request.user,
         invoice=found,
@@ -183,7 +163,7 @@ def billing_settings(request: HttpRequest) -> HttpResponse:
     if not request.user.is_firm_staff:
         raise NotFound
     if request.method == "PATCH":
-        data = _body(request, settings_services.SETTINGS_FIELDS, change=True)
+        data = body_fields(request, settings_services.SETTINGS_FIELDS, change=True)
         return JsonResponse(
             _settings_json(settings_services.billing_settings_update(actor=request.user, **data))
         )
@@ -196,7 +176,7 @@ def account_billing(request: HttpRequest, account_id: str) -> HttpResponse:
     and the firm's people on its team change them."""
     account = permissions.account_for(request.user, account_id)
     if request.method == "PATCH":
-        data = _body(request, set(details.DETAIL_FIELDS), change=True)
+        data = body_fields(request, set(details.DETAIL_FIELDS), change=True)
         profile = settings_services.billing_profile_update(
             actor=request.user, account=account, **data
         )

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from accounts import permissions
 from accounts.errors import Invalid
-from accounts.http import api_endpoint, request_fields, signed_in_meta
+from accounts.http import account_named, api_endpoint, body_fields, signed_in_meta
 from accounts.permissions import BillingAction
 from accounts.selectors import page_limit
 from billing.models import Proposal
@@ -31,20 +30,6 @@ CREATE_FIELDS = {
 ACCEPT_FIELDS = {"consent", "name", "password", "code", "content_sha256"}
 
 
-def _body(request: HttpRequest, allowed: set[str], *, change: bool = False) -> dict:
-    """The body's fields, none but ``allowed`` (Invalid ``unknown_field`` naming each
-    other), and at least one for a ``change`` (``nothing_to_change``)."""
-    data = request_fields(request)
-    unknown = {str(name): "unknown" for name in data if name not in allowed}
-    if unknown:
-        raise Invalid(
-            f"Unknown field: {', '.join(sorted(unknown))}.", code="unknown_field", fields=unknown
-        )
-    if change and not data:
-        raise Invalid("Send at least one field to change.", code="nothing_to_change")
-    return data
-
-
 def _answer(proposal: Proposal, *, status: int = 200) -> JsonResponse:
     fresh = proposal_for_answer(proposal)
     return JsonResponse(proposal_json(fresh, today=services.firm_today()), status=status)
@@ -63,9 +48,7 @@ def proposal_for_answer(proposal: Proposal) -> Proposal:
 def proposals(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _create(request)
-    if not request.GET.get("account"):
-        raise Invalid("Name the account: ?account=ACC.", fields={"account": "required"})
-    account = permissions.account_for(request.user, request.GET["account"])
+    account = account_named(request.user, request.GET.get("account"), where="query")
     page = proposals_of(
         request.user,
         account,
@@ -78,12 +61,8 @@ def proposals(request: HttpRequest) -> HttpResponse:
 
 
 def _create(request: HttpRequest) -> HttpResponse:
-    data = _body(request, CREATE_FIELDS)
-    if data.get("account") in (None, ""):
-        raise Invalid("Name the account.", fields={"account": "required"})
-    if not isinstance(data["account"], str):
-        raise Invalid("account is an id (acc_…).", fields={"account": "invalid"})
-    account = permissions.account_for(request.user, data["account"])
+    data = body_fields(request, CREATE_FIELDS)
+    account = account_named(request.user, data.get("account"))
     created = services.proposal_create(
         actor=request.user,
         account=account,
@@ -108,7 +87,7 @@ def proposal(request: HttpRequest, proposal_id: str) -> HttpResponse:
     if request.method == "DELETE":
         services.proposal_delete(actor=request.user, proposal=found)
         return HttpResponse(status=204)
-    data = _body(request, CREATE_FIELDS - {"account"}, change=True)
+    data = body_fields(request, CREATE_FIELDS - {"account"}, change=True)
     changed = services.proposal_update(actor=request.user, proposal=found, **data)
     return _answer(changed)
 
@@ -116,7 +95,7 @@ def proposal(request: HttpRequest, proposal_id: str) -> HttpResponse:
 @api_endpoint("POST")
 def send(request: HttpRequest, proposal_id: str) -> HttpResponse:
     found = proposal_for(request.user, proposal_id, BillingAction.CHANGE)
-    _body(request, set())
+    body_fields(request, set())
     sent = services.proposal_send(actor=request.user, proposal=found, meta=signed_in_meta(request))
     return _answer(sent)
 
@@ -124,7 +103,7 @@ def send(request: HttpRequest, proposal_id: str) -> HttpResponse:
 @api_endpoint("POST")
 def withdraw(request: HttpRequest, proposal_id: str) -> HttpResponse:
     found = proposal_for(request.user, proposal_id, BillingAction.CHANGE)
-    data = _body(request, {"reason"})
+    data = body_fields(request, {"reason"})
     withdrawn = services.proposal_withdraw(
         actor=request.user,
         proposal=found,
@@ -137,7 +116,7 @@ def withdraw(request: HttpRequest, proposal_id: str) -> HttpResponse:
 @api_endpoint("POST")
 def accept(request: HttpRequest, proposal_id: str) -> HttpResponse:
     found = proposal_for(request.user, proposal_id, BillingAction.ACCEPT)
-    data = _body(request, ACCEPT_FIELDS)
+    data = body_fields(request, ACCEPT_FIELDS)
     accepted = services.proposal_accept(
         actor=request.user,
         proposal=found,
@@ -154,7 +133,7 @@ def accept(request: HttpRequest, proposal_id: str) -> HttpResponse:
 @api_endpoint("POST")
 def decline(request: HttpRequest, proposal_id: str) -> HttpResponse:
     found = proposal_for(request.user, proposal_id, BillingAction.ACCEPT)
-    data = _body(request, {"reason"})
+    data = body_fields(request, {"reason"})
     declined = services.proposal_decline(
         actor=request.user,
         proposal=found,

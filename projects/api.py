@@ -10,8 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.errors import Invalid
-from accounts.http import api_endpoint, request_fields
+from accounts.http import account_named, api_endpoint, body_fields
 from accounts.selectors import page_limit
 from accounts.services.matters import matter_set_status
 from projects import services
@@ -32,21 +31,6 @@ MILESTONE_FIELDS = {"title", "due", "position"}
 TASK_FIELDS = {"title", "milestone", "assignee", "due", "kind", "folder", "approval"}
 
 
-def _body(request: HttpRequest, allowed: set[str], *, change: bool = False) -> dict:
-    """The body's fields, none but ``allowed``: Invalid ``unknown_field`` naming each other
-    one (a misspelt field silently ignored would look like a change that was made), and
-    ``nothing_to_change`` for a ``change`` (PATCH) without any field."""
-    data = request_fields(request)
-    unknown = {str(name): "unknown" for name in data if name not in allowed}
-    if unknown:
-        raise Invalid(
-            f"Unknown field: {', '.join(sorted(unknown))}.", code="unknown_field", fields=unknown
-        )
-    if change and not data:
-        raise Invalid("Send at least one field to change.", code="nothing_to_change")
-    return data
-
-
 def _matter_answer(request: HttpRequest, matter, *, status: int = 200) -> JsonResponse:
     detail = selectors.matter_detail(request.user, matter, today=timezone.localdate())
     return JsonResponse(detail, status=status)
@@ -56,9 +40,7 @@ def _matter_answer(request: HttpRequest, matter, *, status: int = 200) -> JsonRe
 def matters(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _matter_create(request)
-    if not request.GET.get("account"):
-        raise Invalid("Name the account: ?account=ACC.", fields={"account": "required"})
-    account = permissions.account_for(request.user, request.GET["account"])
+    account = account_named(request.user, request.GET.get("account"), where="query")
     page = selectors.matters_page(
         request.user,
         account,
@@ -70,12 +52,8 @@ def matters(request: HttpRequest) -> HttpResponse:
 
 
 def _matter_create(request: HttpRequest) -> HttpResponse:
-    data = _body(request, MATTER_CREATE_FIELDS)
-    if data.get("account") in (None, ""):
-        raise Invalid("Name the account.", fields={"account": "required"})
-    if not isinstance(data["account"], str):
-        raise Invalid("account is an id (acc_…).", fields={"account": "invalid"})
-    account = permissions.account_for(request.user, data["account"])
+    data = body_fields(request, MATTER_CREATE_FIELDS)
+    account = account_named(request.user, data.get("account"))
     matter = services.matter_plan_create(
         actor=request.user,
         account=account,
@@ -94,7 +72,7 @@ def _matter_create(request: HttpRequest) -> HttpResponse:
 def matter(request: HttpRequest, matter_id: str) -> HttpResponse:
     found = permissions.matter_for(request.user, matter_id)
     if request.method == "PATCH":
-        data = _body(request, MATTER_FIELDS, change=True)
+        data = body_fields(request, MATTER_FIELDS, change=True)
         plan = {name: value for name, value in data.items() if name != "status"}
         # All or nothing: a refused status leaves the plan's fields as they were.
         with transaction.atomic():
@@ -108,7 +86,7 @@ def matter(request: HttpRequest, matter_id: str) -> HttpResponse:
 @api_endpoint("POST")
 def milestones(request: HttpRequest, matter_id: str) -> HttpResponse:
     found = permissions.matter_for(request.user, matter_id)
-    data = _body(request, MILESTONE_FIELDS)
+    data = body_fields(request, MILESTONE_FIELDS)
     milestone = services.milestone_add(
         actor=request.user,
         matter=found,
@@ -127,7 +105,7 @@ def milestone(request: HttpRequest, milestone_id: str) -> HttpResponse:
     if request.method == "DELETE":
         services.milestone_delete(actor=request.user, milestone=found)
         return HttpResponse(status=204)
-    data = _body(request, MILESTONE_FIELDS, change=True)
+    data = body_fields(request, MILESTONE_FIELDS, change=True)
     changed = services.milestone_change(actor=request.user, milestone=found, fields=data)
     return JsonResponse(selectors.milestone_detail(changed, today=timezone.localdate()))
 
@@ -135,7 +113,7 @@ def milestone(request: HttpRequest, milestone_id: str) -> HttpResponse:
 @api_endpoint("POST")
 def tasks(request: HttpRequest, matter_id: str) -> HttpResponse:
     found = permissions.matter_for(request.user, matter_id)
-    data = _body(request, TASK_FIELDS)
+    data = body_fields(request, TASK_FIELDS)
     task = services.task_add(
         actor=request.user,
         matter=found,
@@ -156,7 +134,7 @@ def task(request: HttpRequest, task_id: str) -> HttpResponse:
     if request.method == "DELETE":
         services.task_delete(actor=request.user, task=found)
         return HttpResponse(status=204)
-    data = _body(request, TASK_FIELDS | {"done"}, change=True)
+    data = body_fields(request, TASK_FIELDS | {"done"}, change=True)
     changed = services.task_change(actor=request.user, task=found, fields=data)
     return JsonResponse(selectors.task_detail(changed, today=timezone.localdate()))
 
