@@ -26,11 +26,12 @@ from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.mail import send_branded_mail
 from accounts.models import ClientAccount, User
 from accounts.permissions import BillingAction
+from accounts.text import checked_text
 from billing import content, events, money, numbering, pdf
 from billing.models import Invoice, InvoiceLine, Kind, Status
 from billing.selectors import documents
 from billing.selectors.json import invoice_url
-from billing.selectors.settings import settings_get
+from billing.selectors.settings import firm_today, settings_get
 from billing.services import drafts
 from billing.services.lookups import FORBIDDEN, invoice_locked
 from billing.services.record import card, ledger_append, thread_post
@@ -59,26 +60,6 @@ def _change_check(actor: User, invoice: Invoice) -> None:
     if not permissions.can_on_billing(actor, BillingAction.CHANGE, invoice):
         message, code = FORBIDDEN[BillingAction.CHANGE]
         raise Forbidden(message, code=code)
-
-
-def checked_text(value: object, limit: int, field: str, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise Invalid(f"{field} must be text.", fields={field: "invalid"})
-    if "\x00" in value:
-        raise Invalid(f"{field} may not contain NUL characters.", fields={field: "invalid"})
-    value = value.strip()
-    if required and not value:
-        raise Invalid(f"{field} is required.", fields={field: "required"})
-    if len(value) > limit:
-        raise Invalid(f"{field} is longer than {limit} characters.", fields={field: "too_long"})
-    return value
-
-
-def firm_today() -> date:
-    """Today in the firm's zone (the deployment's TIME_ZONE): the day an invoice is issued."""
-    return timezone.localdate(timezone=timezone.get_default_timezone())
 
 
 def checked_due(value: object) -> date | None:

@@ -19,6 +19,7 @@ from billing.consent import consent_json
 from billing.deposit import deposit_lines
 from billing.models import Proposal, ProposalStatus
 from billing.selectors.json import number_text
+from billing.selectors.settings import firm_today
 from billing.services.drafts import draft_invoice_create
 from billing.services.lookups import proposal_locked
 from billing.services.proposal_rules import (
@@ -26,7 +27,6 @@ from billing.services.proposal_rules import (
     MAX_NAME,
     account_team,
     allowed,
-    firm_today,
     mail_on_commit,
     scope_json,
     text_checked,

@@ -4,18 +4,17 @@ the e-mail is here), and the scope as entries name it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from accounts import permissions
-from accounts.errors import Forbidden, Invalid, NotFound
+from accounts.errors import Forbidden, NotFound
 from accounts.mail import send_branded_mail
 from accounts.models import ClientAccount, ClientRole, User
 from accounts.permissions import BillingAction
+from accounts.text import checked_text
 from billing.models import Proposal
 from billing.selectors.json import proposal_url
 from billing.services.lookups import FORBIDDEN
@@ -32,25 +31,8 @@ UPDATE_FIELDS = frozenset(
 )
 
 
-def firm_today() -> dt.date:
-    """Today where the firm is (the deployment's zone), whoever asks: a proposal valid
-    until a day is valid to its end there."""
-    return timezone.localdate(timezone=timezone.get_default_timezone())
-
-
 def text_checked(value: object, field: str, limit: int, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise Invalid(f"{field} is text.", fields={field: "invalid"})
-    if "\x00" in value:
-        raise Invalid(f"{field} may not contain NUL characters.", fields={field: "nul_character"})
-    value = value.strip()
-    if required and not value:
-        raise Invalid(f"{field} is required.", fields={field: "required"})
-    if len(value) > limit:
-        raise Invalid(f"{field} has at most {limit} characters.", fields={field: "too_long"})
-    return value
+    return checked_text(value, limit, field, required=required)
 
 
 def allowed(actor: User, proposal: Proposal, action: BillingAction) -> None:

@@ -26,7 +26,7 @@ from accounts.services.firm import firm_get
 from billing import events, money
 from billing.content import proposal_content, sha256_of
 from billing.models import Proposal, ProposalStatus
-from billing.selectors.settings import profile_of, settings_get
+from billing.selectors.settings import firm_today, profile_of, settings_get
 from billing.services.drafts import lines_write
 from billing.services.lookups import FORBIDDEN, proposal_locked
 from billing.services.proposal_decisions import proposal_accept, proposal_decline
@@ -38,7 +38,6 @@ from billing.services.proposal_rules import (
     account_team,
     allowed,
     client_admins,
-    firm_today,
     mail_on_commit,
     scope_json,
     text_checked,
