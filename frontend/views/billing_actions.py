@@ -230,7 +230,7 @@ def proposal_accept(request: HttpRequest, proposal_id: str) -> HttpResponse:
             content_sha256=data.get("content_sha256") or None,
             meta=signed_in_meta(request),
         )
-        return "You accepted the proposal. Thank you: your invoice will follow."
+        return "You accepted the proposal; the firm has been told."
 
     return _act(request, form="accept", document=proposal, work=work)
 
