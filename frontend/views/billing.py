@@ -3,10 +3,13 @@ invoice as a document the client pays from or downloads, the staff editor of a d
 or proposal, the firm's receivables, and a proposal the client accepts or declines.
 
 Thin: what the pages show comes from ``billing.selectors`` (``pages``, ``json``), who may see
-what from ``billing.services.lookups`` and ``accounts.permissions``. The forms these pages
-show post to the actions at the invoice's and the proposal's address (``send/``, ``void/``,
-``payments/``, ``credit-notes/``, ``pay/``, ``accept/``, ``decline/``) and to the editor's own
-address; ``docs/billing.md`` ("Pages") lists them and the services they call.
+what from ``billing.services.lookups`` and ``accounts.permissions``. The editor is
+``frontend.views.billing_editor``; the forms on the invoice's and the proposal's pages post to
+``frontend.views.billing_actions`` (``send/``, ``void/``, ``payments/``, ``credit-notes/``,
+``withdraw/``, ``accept/``, ``decline/``) and ``pay/`` to ``billing.views_online``;
+``docs/billing.md`` ("Pages") lists them and the services they call. Opening a sent invoice
+or proposal as one of the client's people is recorded (``invoice_viewed``,
+``proposal_viewed``).
 """
 
 from __future__ import annotations

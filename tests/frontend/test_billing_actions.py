@@ -476,7 +476,31 @@ def test_the_editor_saves_nothing_for_others(client, people, acme, world, role):
     assert client.post(new, data).status_code == 404
     edit = reverse("frontend:invoice_edit", args=[world["draft"].public_id])
     assert client.post(edit, _editor_data(THREE[:1], currency="EUR")).status_code == 404
+    edit = reverse("frontend:proposal_edit", args=[world["draft_proposal"].public_id])
+    assert client.post(edit, data).status_code == 404
     assert snapshot() == before
+
+
+def test_a_draft_proposal_is_edited(client, people, world):
+    client.force_login(people["staff_on_team"])
+    proposal = world["draft_proposal"]
+    edit = reverse("frontend:proposal_edit", args=[proposal.public_id])
+    data = _editor_data(THREE[3:], currency="EUR", title="Support plan", notes="Yearly")
+    response = client.post(edit, {**data, "valid_until": "", "deposit_percent": "", "document": ""})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("frontend:proposal", args=[proposal.public_id])
+    proposal.refresh_from_db()
+    assert (proposal.title, proposal.notes, proposal.deposit_percent) == (
+        "Support plan",
+        "Yearly",
+        None,
+    )
+    line = proposal.lines.get()
+    assert (line.description, line.net, proposal.total) == (
+        "Support",
+        Decimal("180.00"),
+        Decimal("216.00"),
+    )
 
 
 def test_a_sent_invoice_is_not_edited(client, people, world):
