@@ -15,7 +15,7 @@ from billing.selectors.pages import amount_text
 from tests import factories
 from tests.e2e.pages import open_page, session_key
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
 # (description, quantity, unit price, tax %, discount %): halves to round, a discount, two
 # tax rates, a price with more decimals than any currency.
