@@ -3,8 +3,9 @@ the document's own and calls one service (docs/billing.md, "Pages"), with where 
 came from (``signed_in_meta``) where the service records evidence.
 
 Done: a message and back to the page (302). Refused: the page again with the form open, what
-was typed kept (never a password) and the error at the field it names (400; 409 when the
-document changed state, 429 when throttled); nothing is written. Someone who may not see the
+was typed kept (never a password) and the error at the field it names (400), or as a message
+above the page when the document's state forbids it (409: its form may be gone) or the
+person must wait (429); nothing is written. Someone who may not see the
 document gets 404, someone who sees it but may not do this 403.
 """
 
@@ -90,6 +91,11 @@ def _act(
         raise PermissionDenied from None
     except AtriumError as error:
         failed = _failed(form, request, error)
+        if error.status in (409, 429):
+            # The document's state changed (its form may be gone) or the person must wait:
+            # said above the page, not at a field.
+            messages.error(request, error.message)
+            failed = Failed(name=form, values=failed.values)
         page = render_invoice if is_invoice else render_proposal
         return page(request, document, failed=failed, status=_status(error))
     messages.success(request, said)

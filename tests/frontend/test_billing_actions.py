@@ -303,6 +303,20 @@ def test_too_many_wrong_passwords_are_throttled(client, people, world, settings)
     assert snapshot() == before
 
 
+def test_a_decision_taken_meanwhile_is_said_above_the_page(client, people, world):
+    other_admin = factories.client(world["proposal"].account, role="admin", name="Bo Acme")
+    client.force_login(other_admin)
+    client.post(_proposal_path(world, "proposal", "decline"), {"reason": "No budget"})
+    client.force_login(people["client_admin"])
+    before = snapshot()
+    response = client.post(_proposal_path(world, "proposal", "decline"), {"reason": "Too dear"})
+    assert response.status_code == 409
+    page = text(response)
+    assert "This proposal is declined." in page and 'class="toast toast--error"' in page
+    assert "Declined by <strong>Bo Acme</strong>" in page
+    assert snapshot() == before
+
+
 def test_a_decline_needs_a_reason(client, people, world):
     client.force_login(people["client_admin"])
     before = snapshot()
