@@ -3,15 +3,18 @@ invoice as a document the client pays from or downloads, the staff editor of a d
 or proposal, the firm's receivables, and a proposal the client accepts or declines.
 
 Thin: what the pages show comes from ``billing.selectors`` (``pages``, ``json``), who may see
-what from ``billing.services.lookups`` and ``accounts.permissions``. The forms these pages
-show post to the actions at the invoice's and the proposal's address (``send/``, ``void/``,
-``payments/``, ``credit-notes/``, ``pay/``, ``accept/``, ``decline/``) and to the editor's own
-address; ``docs/billing.md`` ("Pages") lists them and the services they call.
+what from ``billing.services.lookups`` and ``accounts.permissions``. The editor is
+``frontend.views.billing_editor``; the forms on the invoice's and the proposal's pages post to
+``frontend.views.billing_actions`` (``send/``, ``void/``, ``payments/``, ``credit-notes/``,
+``withdraw/``, ``accept/``, ``decline/``) and ``pay/`` to ``billing.views_online``;
+``docs/billing.md`` ("Pages") lists them and the services they call. Opening a sent invoice
+or proposal as one of the client's people is recorded (``invoice_viewed``,
+``proposal_viewed``).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,15 +27,19 @@ from django.views.decorators.http import require_GET
 
 from accounts import permissions
 from accounts.errors import Forbidden, NotFound
-from accounts.models import ClientAccount, User
-from accounts.permissions import Action, BillingAction, DocumentAction
+from accounts.http import signed_in_meta
+from accounts.models import User
+from accounts.permissions import BillingAction, DocumentAction
 from accounts.services import two_factor
 from billing import money, online
+from billing.consent import CONSENT_TEXT
 from billing.models import Invoice, Kind, Method, Proposal, ProposalStatus, Status
 from billing.selectors import pages as billing_pages
 from billing.selectors.json import invoice_json, payment_json, proposal_json
 from billing.selectors.settings import profile_of, settings_get
+from billing.services import invoices as invoice_services
 from billing.services import lookups
+from billing.services import proposals as proposal_services
 from frontend.views.common import account_or_404
 
 # The currencies the editor offers besides the firm's default and the document's own.
@@ -40,22 +47,13 @@ OFFERED_CURRENCIES = (
     *("EUR", "USD", "GBP", "CHF", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN"),
     *("JPY", "KWD"),  # no decimals, and three
 )
-# Blank lines the editor adds to a form, so that it works without JavaScript.
-BLANK_LINES = 3
-
-# What a client admin agrees to by accepting a proposal (shown by the checkbox; the
-# acceptance records its hash).
-CONSENT_TEXT = (
-    "I accept this proposal on behalf of {account}: its scope, lines and total as shown "
-    "here. Typing my name and confirming with my password is my signature."
-)
 
 
 def _prefix(name: str, sample: str) -> str:
     return reverse(name, args=[sample]).split(sample)[0]
 
 
-def _links() -> dict:
+def links() -> dict:
     """Rows name their links after these prefixes: no reverse() per row."""
     return {
         "invoice_url": _prefix("frontend:invoice", "inv_"),
@@ -64,19 +62,19 @@ def _links() -> dict:
     }
 
 
-def _staff_or_404(request: HttpRequest) -> None:
+def staff_or_404(request: HttpRequest) -> None:
     if not request.user.is_firm_staff:
         raise Http404
 
 
-def _invoice_or_404(user: User, public_id: str, action=BillingAction.VIEW) -> Invoice:
+def invoice_or_404(user: User, public_id: str, action=BillingAction.VIEW) -> Invoice:
     try:
         return lookups.invoice_for(user, public_id, action)
     except (NotFound, Forbidden):
         raise Http404 from None
 
 
-def _proposal_or_404(user: User, public_id: str, action=BillingAction.VIEW) -> Proposal:
+def proposal_or_404(user: User, public_id: str, action=BillingAction.VIEW) -> Proposal:
     try:
         return lookups.proposal_for(user, public_id, action)
     except (NotFound, Forbidden):
@@ -103,7 +101,7 @@ def account_billing(request: HttpRequest, account_id: str) -> HttpResponse:
     return render(
         request,
         "frontend/billing_account.html",
-        {"page": page, "account": account, "today": today, **_links()},
+        {"page": page, "account": account, "today": today, **links()},
     )
 
 
@@ -128,7 +126,7 @@ def billing_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "frontend/billing_choose.html",
-        {"accounts": accounts[:CHOOSER_ACCOUNTS], **_links()},
+        {"accounts": accounts[:CHOOSER_ACCOUNTS], **links()},
     )
 
 
@@ -141,7 +139,7 @@ def billing_home(request: HttpRequest) -> HttpResponse:
 def receivables(request: HttpRequest) -> HttpResponse:
     """Every open invoice of the clients the staff member serves, overdue first, with the
     ageing buckets and what each client owes. Firm staff only."""
-    _staff_or_404(request)
+    staff_or_404(request)
     today = timezone.localdate()
     page = billing_pages.receivables(
         request.user, today=today, cursor=request.GET.get("cursor", "")
@@ -149,7 +147,7 @@ def receivables(request: HttpRequest) -> HttpResponse:
     if page is None:
         messages.error(request, "That link to more of the list is not valid; here is its start.")
         page = billing_pages.receivables(request.user, today=today)
-    return render(request, "frontend/receivables.html", {"page": page, **_links()})
+    return render(request, "frontend/receivables.html", {"page": page, **links()})
 
 
 # --- an invoice -----------------------------------------------------------------------------
@@ -162,15 +160,41 @@ def _parties(invoice: Invoice | Proposal) -> tuple[dict, dict]:
     return settings_get().details_json(), profile_of(invoice.account).details_json()
 
 
+@dataclass(frozen=True)
+class Failed:
+    """A form of a page that was refused: which one (``name``), what was typed (``values``)
+    and the errors at its fields (``errors``; ``"all"`` for the form as a whole)."""
+
+    name: str
+    values: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+
+
 @login_required
 @require_GET
 @never_cache
 def invoice_page(request: HttpRequest, invoice_id: str) -> HttpResponse:
     """The invoice (or credit note) as a document: parties, lines, tax per rate, totals and
     the balance due; its payments and credit notes; the PDF; and for the client a way to pay,
-    for the account's team the actions on it. Clients never reach a draft (404)."""
+    for the account's team the actions on it. Clients never reach a draft (404). A client's
+    person opening a sent one is recorded (``invoice_viewed``), once per GET."""
+    invoice = invoice_or_404(request.user, invoice_id)
+    if (
+        request.method == "GET"
+        and not request.user.is_firm_staff
+        and invoice.status != Status.DRAFT
+    ):
+        invoice_services.invoice_viewed(
+            viewer=request.user, invoice=invoice, meta=signed_in_meta(request)
+        )
+    return render_invoice(request, invoice)
+
+
+def render_invoice(
+    request: HttpRequest, invoice: Invoice, *, failed: Failed | None = None, status: int = 200
+) -> HttpResponse:
+    """The invoice's page; with ``failed``, the refused form open with its errors."""
     user = request.user
-    invoice = _invoice_or_404(user, invoice_id)
     today = timezone.localdate()
     data = invoice_json(invoice, today=today)
     currency = invoice.currency
@@ -219,140 +243,11 @@ def invoice_page(request: HttpRequest, invoice_id: str) -> HttpResponse:
             "minor_units": money.minor_units(currency),
             "action_url": _prefix("frontend:invoice", "inv_") + invoice.public_id + "/",
             "pdf_url": data["pdf"],
+            "failed": failed,
+            "form": failed,
         },
+        status=status,
     )
-
-
-# --- the editor -------------------------------------------------------------------------------
-
-
-def _currencies(*extra: str) -> dict[str, int]:
-    """The currencies offered, each with its decimals (the editor computes with them)."""
-    codes = [c for c in (*extra, *OFFERED_CURRENCIES) if c]
-    return {code: money.minor_units(code) for code in dict.fromkeys(codes)}
-
-
-def _line_rows(document: Invoice | Proposal | None) -> list[dict]:
-    """The editor's rows: the document's lines, then blank ones."""
-    rows = []
-    if document is not None:
-        currency = document.currency
-        for line in document.lines.all():
-            rows.append(
-                {
-                    "description": line.description,
-                    "quantity": _plain(line.quantity),
-                    "unit_price": _price(line.unit_price, currency),
-                    "tax_rate": _plain(line.tax_rate),
-                    "discount": _plain(line.discount) if line.discount else "",
-                    "net": billing_pages.amount_text(line.net, currency),
-                }
-            )
-    rows += [{"blank": True} for _ in range(BLANK_LINES if not rows else 1)]
-    return rows
-
-
-def _plain(value: Decimal) -> str:
-    return format(value.normalize() + 0, "f")
-
-
-def _price(value: Decimal, currency: str) -> str:
-    if money.rounded(value, currency) == value:
-        return money.text(value, currency)
-    return _plain(value)
-
-
-def _editor(
-    request: HttpRequest,
-    *,
-    account: ClientAccount,
-    kind: str,
-    document: Invoice | Proposal | None,
-) -> HttpResponse:
-    billing_settings = settings_get()
-    currency = document.currency if document is not None else billing_settings.default_currency
-    zero = billing_pages.amount_text(Decimal(0), currency)
-    figures = {"subtotal": zero, "tax": zero, "total": zero, "bands": []}
-    if document is not None:
-        figures = {
-            key: billing_pages.amount_text(getattr(document, key), currency)
-            for key in ("subtotal", "tax", "total")
-        }
-        data = (
-            invoice_json(document, today=timezone.localdate())
-            if kind == "invoice"
-            else proposal_json(document, today=timezone.localdate())
-        )
-        figures["bands"] = data["taxes"]
-    return render(
-        request,
-        "frontend/billing_editor.html",
-        {
-            "kind": kind,
-            "account": account,
-            "document": document,
-            "currency": currency,
-            "currencies": _currencies(currency, billing_settings.default_currency),
-            "rows": _line_rows(document),
-            "figures": figures,
-            "terms_default": billing_settings.payment_terms,
-            "max_lines": money.MAX_LINES,
-            **_links(),
-        },
-    )
-
-
-def _billed_account(request: HttpRequest) -> ClientAccount:
-    """The account named by ``?account=``, if the user serves it; else 404."""
-    _staff_or_404(request)
-    account_id = request.GET.get("account", "")
-    if not account_id:
-        raise Http404
-    account = account_or_404(request.user, account_id, Action.CHANGE)
-    if not permissions.can_bill_account(request.user, account):
-        raise Http404
-    return account
-
-
-@login_required
-@require_GET
-@never_cache
-def invoice_new(request: HttpRequest) -> HttpResponse:
-    """A new draft invoice for ``?account=``: the account's team and firm admins."""
-    account = _billed_account(request)
-    return _editor(request, account=account, kind="invoice", document=None)
-
-
-@login_required
-@require_GET
-@never_cache
-def invoice_edit(request: HttpRequest, invoice_id: str) -> HttpResponse:
-    """A draft's editor; a sent invoice goes back to its page (it is corrected by a credit
-    note, never edited)."""
-    invoice = _invoice_or_404(request.user, invoice_id, BillingAction.CHANGE)
-    if invoice.status != Status.DRAFT:
-        messages.info(request, "A sent invoice does not change: issue a credit note instead.")
-        return redirect("frontend:invoice", invoice_id=invoice.public_id)
-    return _editor(request, account=invoice.account, kind="invoice", document=invoice)
-
-
-@login_required
-@require_GET
-@never_cache
-def proposal_new(request: HttpRequest) -> HttpResponse:
-    account = _billed_account(request)
-    return _editor(request, account=account, kind="proposal", document=None)
-
-
-@login_required
-@require_GET
-@never_cache
-def proposal_edit(request: HttpRequest, proposal_id: str) -> HttpResponse:
-    proposal = _proposal_or_404(request.user, proposal_id, BillingAction.CHANGE)
-    if proposal.status != ProposalStatus.DRAFT:
-        messages.info(request, "A sent proposal does not change: withdraw it and send another.")
-        return redirect("frontend:proposal", proposal_id=proposal.public_id)
-    return _editor(request, account=proposal.account, kind="proposal", document=proposal)
 
 
 # --- a proposal -----------------------------------------------------------------------------
@@ -364,9 +259,25 @@ def proposal_edit(request: HttpRequest, proposal_id: str) -> HttpResponse:
 def proposal_page(request: HttpRequest, proposal_id: str) -> HttpResponse:
     """The proposal: title, scope document, lines and totals, validity and state; for a
     client admin on a sent proposal the accept and decline forms; for everyone else who
-    decided and when, and the invoice made on acceptance."""
+    decided and when, and the invoice made on acceptance. A client's person opening a sent
+    one is recorded (``proposal_viewed``), once per GET."""
+    proposal = proposal_or_404(request.user, proposal_id)
+    if (
+        request.method == "GET"
+        and not request.user.is_firm_staff
+        and proposal.status != ProposalStatus.DRAFT
+    ):
+        proposal_services.proposal_viewed(
+            viewer=request.user, proposal=proposal, meta=signed_in_meta(request)
+        )
+    return render_proposal(request, proposal)
+
+
+def render_proposal(
+    request: HttpRequest, proposal: Proposal, *, failed: Failed | None = None, status: int = 200
+) -> HttpResponse:
+    """The proposal's page; with ``failed``, the refused form open with its errors."""
     user = request.user
-    proposal = _proposal_or_404(user, proposal_id)
     today = timezone.localdate()
     data = proposal_json(proposal, today=today)
     currency = proposal.currency
@@ -394,10 +305,13 @@ def proposal_page(request: HttpRequest, proposal_id: str) -> HttpResponse:
             else None,
             "may_change": permissions.can_on_billing(user, BillingAction.CHANGE, proposal),
             "may_decide": may_decide,
-            "consent_text": CONSENT_TEXT.format(account=proposal.account.name),
+            "consent_text": CONSENT_TEXT,
             "needs_code": may_decide and two_factor.enabled(user),
             "decided_by": proposal.decided_by,
             "action_url": _prefix("frontend:proposal", "pro_") + proposal.public_id + "/",
-            **_links(),
+            "failed": failed,
+            "form": failed,
+            **links(),
         },
+        status=status,
     )

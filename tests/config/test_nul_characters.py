@@ -146,6 +146,30 @@ def _post(route: str, data: Callable, *, args=()):
     return send
 
 
+def _editor_post(route: str, field: str):
+    """The editor's form, one line, with a NUL in ``field``."""
+
+    def send(client, w):
+        if route.endswith("_new"):
+            path = reverse(route) + f"?account={w.acme.public_id}"
+        else:
+            document = w.invoice if route.startswith("frontend:invoice") else w.draft_proposal
+            path = reverse(route, args=[document.public_id])
+        data = {"title": "Plan", "currency": "EUR", **_invoice_line(), "discount": ""}
+        data[field] = TEXT
+        return client.post(path, data)
+
+    return send
+
+
+def _action_post(route: str, field: str, fields: dict, key: str):
+    def send(client, w):
+        path = reverse(route, args=[getattr(w, key).public_id])
+        return client.post(path, {**fields, field: TEXT})
+
+    return send
+
+
 def _reset_confirm(field: str):
     def send(client, w):
         person = w.people["client_member"]
@@ -1323,7 +1347,7 @@ CASES = [
         Case("frontend:board", "page", f, _get("frontend:board", query=f"?{f}=acc%00"))
         for f in ("account", "mine", "cursor")
     ],
-    # --- billing pages (reads; their forms' actions are wired with the billing services) ---
+    # --- billing pages (reads) ---------------------------------------------------------
     Case("frontend:billing", "page", "path", _get("frontend:billing", query="?x=%00")),
     Case(
         "frontend:account_billing",
@@ -1349,6 +1373,56 @@ CASES = [
             ("frontend:proposal", "proposal_id", "pro_"),
             ("frontend:proposal_edit", "proposal_id", "pro_"),
         )
+    ],
+    # --- billing pages' forms: the editor and the actions on an invoice or a proposal -------
+    *[
+        Case(route, "form", f, _editor_post(route, f))
+        for route, fields in (
+            ("frontend:invoice_new", ("description", "quantity", "currency", "due", "notes")),
+            ("frontend:invoice_edit", ("description", "unit_price", "terms")),
+            ("frontend:proposal_new", ("title", "tax_rate", "document", "deposit_percent")),
+            ("frontend:proposal_edit", ("title", "discount", "valid_until", "notes")),
+        )
+        for f in fields
+    ],
+    *[
+        Case(
+            route,
+            "page",
+            arg,
+            lambda c, w, route=route, bad=bad: c.post(reverse(route, args=[bad])),
+        )
+        for route, arg, bad in (
+            ("frontend:invoice_send", "invoice_id", "inv\x00"),
+            ("frontend:proposal_send", "proposal_id", "pro\x00"),
+        )
+    ],
+    *[
+        Case(route, "form", f, _action_post(route, f, fields, key), who=who)
+        for route, key, fields, who in (
+            ("frontend:invoice_void", "sent_invoice", {"reason": "Twice"}, "staff_on_team"),
+            (
+                "frontend:invoice_payment",
+                "sent_invoice",
+                {"amount": "1.00", "method": "bank_transfer", "reference": "", "date": ""},
+                "staff_on_team",
+            ),
+            (
+                "frontend:invoice_credit_note",
+                "sent_invoice",
+                {"description": "Credit", "unit_price": "1.00", "tax_rate": "0", "notes": ""},
+                "staff_on_team",
+            ),
+            ("frontend:proposal_withdraw", "proposal", {"reason": "Scope"}, "staff_on_team"),
+            (
+                "frontend:proposal_accept",
+                "proposal",
+                {"consent": "1", "name": "Alex", "password": "correct-horse-battery", "code": ""},
+                "client_admin",
+            ),
+            ("frontend:proposal_decline", "proposal", {"reason": "Dear"}, "client_admin"),
+        )
+        for f in fields
     ],
     Case(
         "frontend:templates",
