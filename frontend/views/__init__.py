@@ -25,6 +25,7 @@ from frontend.views.approvals import (
     approval_withdraw,
     approvals_index,
 )
+from frontend.views.billing_settings import account_billing_details, billing_settings_page
 from frontend.views.board import (
     board,
     template_create,
@@ -72,6 +73,7 @@ __all__ = [
     "PasswordResetDoneView",
     "PasswordResetView",
     "account_approvals",
+    "account_billing_details",
     "account_invite",
     "account_legal_hold",
     "account_page",
@@ -86,6 +88,7 @@ __all__ = [
     "approval_withdraw",
     "approvals_index",
     "avatar",
+    "billing_settings_page",
     "board",
     "branding_page",
     "clients_page",
