@@ -80,6 +80,8 @@ class Site:
     # Where the firm's people start besides their home: pages reached by a form rather than
     # a link, or that a link may not reach in time.
     staff_starts: list[str] = field(default_factory=list)
+    # The billing settings pages, per identity that reaches them.
+    billing_settings_starts: dict[str, list[str]] = field(default_factory=dict)
 
 
 IDENTITIES = {
@@ -203,6 +205,12 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
             f"/clients/{acme.public_id}/preview/{member.public_id}/",
         ],
     )
+    details = f"/clients/{acme.public_id}/settings/billing/"
+    built.billing_settings_starts = {
+        "firm_admin": ["/settings/billing/", details],
+        "staff": [details],
+        "client_admin": [details],
+    }
     # DEBUG off, as served to people: the portal's own 404 page, not Django's technical one.
     with live.running_daphnes([tmp_path / "daphne.log"], env={"DEBUG": "0"}) as (server,):
         built.url = server.url
@@ -352,6 +360,7 @@ async def crawl(chromium, site: Site, identity: Identity, axe_source: str) -> tu
         ]
         if identity.label in ("firm_admin", "staff"):
             starts += site.staff_starts
+        starts += site.billing_settings_starts.get(identity.label, [])
     queue = deque(f"{site.url}{path}" for path in starts)
     try:
         while queue and len(visited) < MAX_PAGES:
