@@ -45,6 +45,11 @@ urlpatterns = [
         views.account_legal_hold,
         name="account_legal_hold",
     ),
+    path(
+        "clients/<str:account_id>/settings/billing/",
+        views.account_billing_details,
+        name="account_billing_details",
+    ),
     path("people/", views.firm_people, name="firm_people"),
     path("people/<str:user_id>/", views.firm_person, name="firm_person"),
     path("clients/<str:account_id>/invite/", views.account_invite, name="account_invite"),
@@ -117,6 +122,7 @@ urlpatterns = [
     path("threads/", views.thread_index, name="threads"),
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
+    path("settings/billing/", views.billing_settings_page, name="billing_settings"),
     path("settings/profile/", views.profile_page, name="profile"),
     path("settings/security/", views.security_page, name="security"),
     path(

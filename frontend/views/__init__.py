@@ -43,6 +43,7 @@ from frontend.views.billing_actions import (
     proposal_withdraw,
 )
 from frontend.views.billing_editor import invoice_edit, invoice_new, proposal_edit, proposal_new
+from frontend.views.billing_settings import account_billing_details, billing_settings_page
 from frontend.views.board import (
     board,
     template_create,
@@ -91,6 +92,7 @@ __all__ = [
     "PasswordResetView",
     "account_approvals",
     "account_billing",
+    "account_billing_details",
     "account_invite",
     "account_legal_hold",
     "account_page",
@@ -106,6 +108,7 @@ __all__ = [
     "approvals_index",
     "avatar",
     "billing_home",
+    "billing_settings_page",
     "board",
     "branding_page",
     "clients_page",

@@ -21,6 +21,7 @@ from accounts.services import passwords as password_services
 from accounts.services import people as people_services
 from accounts.services import two_factor as two_factor_services
 from accounts.services import users as user_services
+from billing.selectors.settings import profile_of
 from frontend import forms
 from frontend.views.common import account_or_404
 
@@ -194,6 +195,7 @@ def account_settings(request: HttpRequest, account_id: str) -> HttpResponse:
             "roles": ClientRole.choices,
             "firm_admin": permissions.can_manage_firm(request.user),
             "hold_form": forms.LegalHoldForm(auto_id="hold_%s"),
+            "billing_details": profile_of(account),
         },
     )
 

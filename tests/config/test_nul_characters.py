@@ -34,6 +34,7 @@ from accounts.models import AccessChange, SignedInSession
 from accounts.services import invitations as invitation_services
 from accounts.services.firm import firm_get
 from approvals import services as approval_services
+from billing.selectors.settings import settings_get
 from billing.services import invoices as invoice_services
 from messaging import services as messaging_services
 from projects import services as plan_services
@@ -193,6 +194,35 @@ def _branding(field: str):
         data = {"name": "Northwind", "primary_colour": "#0a7b83", "accent_colour": "#f2a541"}
         data[field] = {"support_email": f"help{NUL}@northwind.test"}.get(field, TEXT)
         return client.post(reverse("frontend:branding"), data)
+
+    return send
+
+
+# Every field of the billing settings and details forms, valid but for one.
+BILLING_DETAILS = {
+    "legal_name": "Northwind Partners LLP",
+    "address": "1 Harbour Street",
+    "vat_number": "GB980780684",
+    "email": "accounts@northwind.test",
+    "country": "GB",
+}
+BILLING_SETTINGS = {
+    **BILLING_DETAILS,
+    "invoice_number_format": "INV-{year}-{seq:05}",
+    "credit_note_number_format": "CN-{year}-{seq:05}",
+    "default_currency": "EUR",
+    "payment_terms_days": "30",
+    "payment_terms": "Bank transfer.",
+    "payment_link_template": "https://pay.northwind.test/{invoice}",
+    "reminder_days_before": "3",
+    "reminder_days_after": "7",
+}
+
+
+def _billing_form(route: str, given: dict, field: str, args=None):
+    def send(client, w):
+        data = {**given, field: given[field] + NUL}
+        return client.post(reverse(route, args=[a(w) for a in args or ()]), data)
 
     return send
 
@@ -1247,6 +1277,30 @@ CASES = [
         for f in ("name", "primary_colour", "support_email")
     ],
     Case(
+        "frontend:billing_settings", "page", "q", _get("frontend:billing_settings", query="?q=%00")
+    ),
+    *[
+        Case(
+            "frontend:billing_settings",
+            "form",
+            f,
+            _billing_form("frontend:billing_settings", BILLING_SETTINGS, f),
+            who="firm_admin",
+        )
+        for f in BILLING_SETTINGS
+    ],
+    *[
+        Case(
+            "frontend:account_billing_details",
+            "form",
+            f,
+            _billing_form("frontend:account_billing_details", BILLING_DETAILS, f, args=[_acme]),
+            who=who,
+        )
+        for f in BILLING_DETAILS
+        for who in ("staff_on_team", "client_admin")
+    ],
+    Case(
         "frontend:firm_document_rules",
         "form",
         "clients_may_version",
@@ -1629,6 +1683,7 @@ def test_every_route_has_a_case():
 @pytest.fixture
 def world(acme, people):
     firm_get()  # made on first use; made here so that no case is first
+    settings_get()  # the billing settings' one row, likewise
     staff = people["staff_on_team"]
     folder = vault_services.folder_create(actor=staff, account=acme, name="Contracts")
     matter = factories.matter(acme, privileged=True, grants=(staff,))

@@ -82,6 +82,8 @@ class Site:
     staff_starts: list[str] = field(default_factory=list)
     # Where the client's people start besides their home: the billing pages.
     client_starts: list[str] = field(default_factory=list)
+    # The billing settings pages, per identity that reaches them.
+    billing_settings_starts: dict[str, list[str]] = field(default_factory=dict)
 
 
 IDENTITIES = {
@@ -261,6 +263,12 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
             f"/proposals/{bills['proposal']}/",
         ],
     )
+    details = f"/clients/{acme.public_id}/settings/billing/"
+    built.billing_settings_starts = {
+        "firm_admin": ["/settings/billing/", details],
+        "staff": [details],
+        "client_admin": [details],
+    }
     # DEBUG off, as served to people: the portal's own 404 page, not Django's technical one.
     with live.running_daphnes([tmp_path / "daphne.log"], env={"DEBUG": "0"}) as (server,):
         built.url = server.url
@@ -412,6 +420,7 @@ async def crawl(chromium, site: Site, identity: Identity, axe_source: str) -> tu
         ]
         if identity.label in ("firm_admin", "staff"):
             starts += site.staff_starts
+        starts += site.billing_settings_starts.get(identity.label, [])
     queue = deque(f"{site.url}{path}" for path in starts)
     try:
         while queue and len(visited) < MAX_PAGES:

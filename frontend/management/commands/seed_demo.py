@@ -1,5 +1,6 @@
 """Load the demo: firm, client accounts, people, matters, threads, a few messages and documents,
-an approval under way, two checklist templates and a plan half-way through.
+an approval under way, two checklist templates, a plan half-way through, and billing (the
+firm's details, Acme's, four invoices in every state and a proposal with a deposit).
 Idempotent: running it again changes nothing that is already there and repairs what is
 missing. It lives with the pages because it composes every app."""
 
@@ -21,6 +22,12 @@ from accounts.services import client_accounts, matters
 from accounts.services.firm import firm_get
 from approvals import services as approvals
 from approvals.models import ApprovalRequest
+from billing import money
+from billing.models import BillingProfile, Invoice, Proposal
+from billing.selectors.settings import settings_get
+from billing.services import invoices as invoicing
+from billing.services import payments, proposals
+from billing.services import settings as billing_settings
 from messaging import services as messaging
 from messaging.models import Thread
 from projects import services as plans
@@ -219,6 +226,58 @@ PLAN_DONE = [
     ("Configure workspaces, roles and permissions", "staff@atrium.test"),
     ("Review and sign off the configuration", "client@acme.test"),
 ]
+# The firm's billing details and Acme's, as invoices print them (VAT numbers that
+# python-stdnum accepts).
+FIRM_BILLING = {
+    "legal_name": "Atrium Demo LLP",
+    "address": "14 Harbour Street\nLondon EC1A 4HD\nUnited Kingdom",
+    "vat_number": "GB980780684",
+    "email": "accounts@atrium.test",
+    "country": "GB",
+    "payment_terms": "Bank transfer within 30 days to Atrium Demo LLP, IBAN GB33 BUKB 2020 "
+    "1555 5555 55, BIC BUKBGB22. Please quote the invoice number.",
+}
+ACME_BILLING = {
+    "legal_name": "Acme Corporation GmbH",
+    "address": "Friedrichstraße 100\n10117 Berlin\nGermany",
+    "vat_number": "DE136695976",
+    "email": "accounts@acme.test",
+    "country": "DE",
+}
+# Acme's invoices, each known by its notes: (notes, lines, what happens to it). Amounts in
+# EUR, tax 19 % (Germany). "paid": sent and paid in full; "part": sent, due in DUE_SOON_DAYS,
+# PART_PAID of it paid; "overdue": sent OVERDUE_DAYS past its due date, unpaid; "draft": not
+# sent.
+DUE_SOON_DAYS = 5
+OVERDUE_DAYS = 12
+PART_PAID = "1000.00"
+# The overdue one is sent first, so that numbers follow issue dates.
+INVOICES = [
+    (
+        "Brand guidelines: first draft.",
+        [("Brand guidelines, first draft", "1", "1800.00")],
+        "overdue",
+    ),
+    (
+        "Discovery and kick-off for the website relaunch.",
+        [("Discovery workshop (2 days)", "2", "1200.00"), ("Project set-up", "1", "350.00")],
+        "paid",
+    ),
+    (
+        "Website relaunch: design phase.",
+        [("Design sprint", "3", "950.00"), ("Stock photography licences", "4", "45.00")],
+        "part",
+    ),
+    (
+        "Support desk rollout: configuration.",
+        [
+            ("Configuration of workspaces and roles", "16", "110.00"),
+            ("Single sign-on", "1", "600.00"),
+        ],
+        "draft",
+    ),
+]
+PROPOSAL_TITLE = "Support desk rollout, phase two"
 _DEMO_NAMESPACE = uuid.UUID("6f1d6c2e-58a4-4c1e-9b5e-0a7d1f3b9c11")
 
 
@@ -363,6 +422,7 @@ class Command(BaseCommand):
         self._seed_documents(accounts, people)
         self._seed_approval(accounts, people)
         self._seed_plans(accounts, people)
+        self._seed_billing(accounts, people)
         for n, (slug, title, author, body) in enumerate(CONVERSATION):
             # A fixed client id per line: a second run is a retry, and retries store nothing.
             messaging.message_send(
@@ -467,3 +527,94 @@ class Command(BaseCommand):
                 folder=folder,
                 matter_id=matter.public_id if matter else None,
             )
+
+    def _seed_billing(self, accounts: dict, people: dict) -> None:
+        """The firm's billing details and Acme's (each set once: details already there are
+        left as they are), Acme's invoices (each once, known by its notes) and a proposal
+        with a deposit (once, by its title), all through the billing services. Sending
+        prints a PDF; a run that finds them all reads a few rows and prints nothing."""
+        admin = people["admin@atrium.test"]
+        manager = people["staff@atrium.test"]
+        account = accounts["acme"]
+        if not settings_get().legal_name:
+            billing_settings.billing_settings_update(actor=admin, **FIRM_BILLING)
+        if not BillingProfile.objects.filter(account=account).exclude(legal_name="").exists():
+            billing_settings.billing_profile_update(
+                actor=people["client@acme.test"], account=account, **ACME_BILLING
+            )
+        today = invoicing.firm_today()
+        have = set(
+            Invoice.objects.filter(account=account, notes__in=[i[0] for i in INVOICES]).values_list(
+                "notes", flat=True
+            )
+        )
+        for notes, lines, fate in INVOICES:
+            if notes not in have:
+                self._demo_invoice(account, manager, notes, lines, fate, today)
+        if not Proposal.objects.filter(account=account, title=PROPOSAL_TITLE).exists():
+            proposal = proposals.proposal_create(
+                actor=manager,
+                account=account,
+                title=PROPOSAL_TITLE,
+                currency="EUR",
+                lines=[
+                    _line("Migration of the help-desk history", "1", "2400.00"),
+                    _line("Training for 40 agents (half days)", "4", "650.00"),
+                ],
+                valid_until=today + timedelta(days=30),
+                deposit_percent="30",
+                notes="A deposit of 30 % is invoiced on acceptance; the rest on go-live.",
+            )
+            proposals.proposal_send(actor=manager, proposal=proposal)
+
+    def _demo_invoice(self, account, manager, notes, lines, fate, today) -> None:
+        invoice = invoicing.invoice_create(
+            actor=manager,
+            account=account,
+            currency="EUR",
+            lines=[_line(*line) for line in lines],
+            due=today + timedelta(days=DUE_SOON_DAYS) if fate == "part" else None,
+            notes=notes,
+        )
+        if fate == "draft":
+            return
+        invoice = invoicing.invoice_send(actor=manager, invoice=invoice)
+        if fate == "paid":
+            payments.payment_record(
+                actor=manager,
+                invoice=invoice,
+                amount=money.text(invoice.balance, invoice.currency),
+                method="bank_transfer",
+                reference=f"Acme remittance {invoice.number}",
+            )
+        elif fate == "part":
+            payments.payment_record(
+                actor=manager,
+                invoice=invoice,
+                amount=PART_PAID,
+                method="bank_transfer",
+                reference=f"Acme part payment {invoice.number}",
+            )
+        elif fate == "overdue":
+            _backdate_demo_invoice(invoice, today - timedelta(days=30 + OVERDUE_DAYS))
+
+
+def _line(description: str, quantity: str, unit_price: str) -> dict:
+    return {
+        "description": description,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "tax_rate": "19",
+    }
+
+
+def _backdate_demo_invoice(invoice: Invoice, issued) -> None:
+    """Seed only, never in the product: move a just-sent invoice's issue date to ``issued``
+    and its due date to 30 days after, so that the demo has an overdue invoice on its first
+    day. The billing services refuse a due date in the past (a real invoice is sent today),
+    so the demo sends it today and then changes the dates; its PDF in the vault and its
+    ledger entry keep the dates it was really sent with. Saving the due date queues its
+    reminders again (the one after the due date is already due)."""
+    invoice.issue_date = issued
+    invoice.due_date = issued + timedelta(days=30)
+    invoice.save(update_fields=["issue_date", "due_date"])
