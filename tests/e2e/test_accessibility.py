@@ -418,8 +418,6 @@ async def crawl(chromium, site: Site, identity: Identity, axe_source: str) -> tu
             "/settings/security/two-factor/",
             "/settings/notifications/",
         ]
-        if identity.label in ("firm_admin", "staff"):
-            starts += site.staff_starts
         starts += site.billing_settings_starts.get(identity.label, [])
     queue = deque(f"{site.url}{path}" for path in starts)
     try:
