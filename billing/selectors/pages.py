@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, Sum
 
 from accounts import permissions
+from accounts.ids import is_public_id
 from accounts.models import ClientAccount, User
 from billing import money
 from billing.models import (
@@ -206,6 +207,8 @@ def _history_after(queryset, cursor: str):
     order; None when the cursor names no row of the list."""
     if not cursor:
         return queryset
+    if not is_public_id(cursor):
+        return None
     mark = queryset.filter(public_id=cursor).values("created_at", "public_id").first()
     if mark is None:
         return None
