@@ -33,7 +33,7 @@ from billing.selectors import documents
 from billing.selectors.json import invoice_url
 from billing.selectors.settings import firm_today, settings_get
 from billing.services import drafts
-from billing.services.lookups import FORBIDDEN, invoice_locked
+from billing.services.lookups import FORBIDDEN, billing_check, invoice_locked
 from billing.services.record import card, ledger_append, thread_post
 from billing.services.settle import invoice_status_settle
 from evidence.models import Entry
@@ -53,13 +53,7 @@ DRAFT_FIELDS = frozenset({"currency", "due", "lines", "notes", "terms"})
 
 
 def _change_check(actor: User, invoice: Invoice) -> None:
-    """NotFound if ``actor`` may not see the invoice; Forbidden (``team_only``) if they see it
-    but do not serve its account."""
-    if not permissions.can_on_billing(actor, BillingAction.VIEW, invoice):
-        raise NotFound
-    if not permissions.can_on_billing(actor, BillingAction.CHANGE, invoice):
-        message, code = FORBIDDEN[BillingAction.CHANGE]
-        raise Forbidden(message, code=code)
+    billing_check(actor, invoice, BillingAction.CHANGE)
 
 
 def checked_due(value: object) -> date | None:

@@ -23,7 +23,9 @@ FORBIDDEN = {
 }
 
 
-def _checked(actor: User, document, action: BillingAction):
+def billing_check(actor: User, document, action: BillingAction):
+    """NotFound unless ``actor`` may see ``document``; Forbidden with the reason's code if
+    they see it but may not do ``action``. Returns the document."""
     if document is None or not permissions.can_on_billing(actor, BillingAction.VIEW, document):
         raise NotFound
     if action != BillingAction.VIEW and not permissions.can_on_billing(actor, action, document):
@@ -44,7 +46,7 @@ def invoice_for(
         .filter(public_id=public_id)
         .first()
     )
-    return _checked(actor, found, action)
+    return billing_check(actor, found, action)
 
 
 def proposal_for(
@@ -61,7 +63,7 @@ def proposal_for(
         .filter(public_id=public_id)
         .first()
     )
-    return _checked(actor, found, action)
+    return billing_check(actor, found, action)
 
 
 def invoice_locked(invoice: Invoice) -> Invoice:

@@ -9,15 +9,13 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
-from accounts import permissions
-from accounts.errors import Forbidden, NotFound
 from accounts.mail import send_branded_mail
 from accounts.models import ClientAccount, ClientRole, User
 from accounts.permissions import BillingAction
 from accounts.text import checked_text
 from billing.models import Proposal
 from billing.selectors.json import proposal_url
-from billing.services.lookups import FORBIDDEN
+from billing.services.lookups import billing_check
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +34,7 @@ def text_checked(value: object, field: str, limit: int, *, required: bool = Fals
 
 
 def allowed(actor: User, proposal: Proposal, action: BillingAction) -> None:
-    if not permissions.can_on_billing(actor, BillingAction.VIEW, proposal):
-        raise NotFound
-    if not permissions.can_on_billing(actor, action, proposal):
-        message, code = FORBIDDEN[action]
-        raise Forbidden(message, code=code)
+    billing_check(actor, proposal, action)
 
 
 # --- who hears of it ------------------------------------------------------------------------
