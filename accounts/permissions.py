@@ -68,6 +68,14 @@ class ApprovalAction(StrEnum):
     WITHDRAW = "withdraw"
 
 
+class SignatureAction(StrEnum):
+    """What may be done to a signature request (``can_on_signature``)."""
+
+    VIEW = "view"
+    ACT = "act"  # sign, approve or decline as one of its signers or approvers
+    VOID = "void"
+
+
 class TaskAction(StrEnum):
     """What may be done to a task of a matter's plan (``can_on_task``)."""
 
@@ -652,6 +660,35 @@ def can_approve_documents(user: AnyUser, documents: Iterable[AccountScoped]) -> 
     """Whether ``user`` could be an approver of a request about these documents: active and
     seeing every one of them (a privileged one by an explicit grant)."""
     return _active(user) and all(can_on_item(user, Action.VIEW, document) for document in documents)
+
+
+# --- signature requests ------------------------------------------------------------------------
+#
+# A signature request (``approvals.models.SignatureRequest``) answers the same questions as an
+# approval request (``ApprovalScoped``): its one document is ``documents_bound()``, and
+# everyone taking part is ``approver_ids()``.
+
+
+def _can_void_signature(user: AnyUser, request: ApprovalScoped) -> bool:
+    return _can_view_approval(user, request) and can_on_account(
+        user, Action.CHANGE, request.account
+    )
+
+
+_SIGNATURE_CHECKS = {
+    SignatureAction.VIEW: _can_view_approval,
+    SignatureAction.ACT: _can_decide_approval,
+    SignatureAction.VOID: _can_void_signature,
+}
+
+
+def can_on_signature(user: AnyUser, action: SignatureAction, request: ApprovalScoped) -> bool:
+    """VIEW: may see the account and, for a privileged document, holds its grant. ACT: may
+    view it and takes part in it (whether it is their turn, and as what, is the services'
+    question). VOID: may view it and serves the account (its team, or a firm admin).
+    ValueError for any other action (asking is ``can_create_approval`` on the document)."""
+    check = _SIGNATURE_CHECKS[_known(action, _SIGNATURE_CHECKS, "can_on_signature")]
+    return _active(user) and check(user, request)
 
 
 # --- invoices, credit notes and proposals ---------------------------------------------------
