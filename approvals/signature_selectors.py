@@ -120,7 +120,12 @@ def summary_json(request: SignatureRequest, *, today=None) -> dict:
             "approvers": sum(row.role == SignerRole.APPROVER for row in rows),
             "approved": sum(row.status == SignerStatus.APPROVED for row in rows),
         },
-        "turn": [row.user.public_id for row in turn_of(rows)],
+        # A closed request waits for nobody, whatever the rows of those never reached say.
+        "turn": (
+            [row.user.public_id for row in turn_of(rows)]
+            if request.status == SignatureStatus.OPEN
+            else []
+        ),
         "certificate": request.certificate.public_id if request.certificate_id else None,
         "signed": request.signed.public_id if request.signed_id else None,
         "sealed_at": _time(request.sealed_at),
