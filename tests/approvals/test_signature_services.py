@@ -7,17 +7,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tasks_db.models import DBTaskResult
 
 from accounts.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from accounts.services import two_factor
 from approvals import consent, services
 from approvals.models import SignatureRequest, Signer
+from approvals.tasks import signatures_due
 from messaging.models import Event
 from tests import factories
 from tests.approvals.conftest import entries, kinds, new_version, signature_stored, upload
@@ -490,3 +492,16 @@ def test_a_refusal_says_why_in_the_log(acme, cast, caplog):
         sign(alex, request, password="guess")
     [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert request.public_id in line and "reauth_failed" in line and "password" in line
+
+
+def test_the_reminder_task_is_queued_and_runs(acme, cast, django_capture_on_commit_callbacks):
+    sam, alex, _ = cast
+    due = timezone.localdate() + timedelta(days=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        factories.signature_request(acme, by=sam, signers=(alex,), due=due)
+        factories.signature_request(acme, by=sam, signers=(alex,), title="No due date")
+    queued = DBTaskResult.objects.filter(task_path="approvals.tasks.signatures_due")
+    assert list(queued.values_list("run_after", flat=True)) == [
+        timezone.make_aware(datetime.combine(due - timedelta(days=1), time.min))
+    ]
+    assert signatures_due.call() == {"reminded": []}
