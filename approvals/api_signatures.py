@@ -5,6 +5,7 @@ answer."""
 
 from __future__ import annotations
 
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from accounts.errors import Invalid
@@ -133,7 +134,10 @@ def viewed(request: HttpRequest, signature_id: str) -> HttpResponse:
 def document(request: HttpRequest, signature_id: str) -> HttpResponse:
     found = services.signature_for(request.user, signature_id)
     return services.signature_document(
-        actor=request.user, request=found, meta=signed_in_meta(request)
+        actor=request.user,
+        request=found,
+        meta=signed_in_meta(request),
+        asynchronous=isinstance(request, ASGIRequest),
     )
 
 
@@ -141,7 +145,11 @@ def document(request: HttpRequest, signature_id: str) -> HttpResponse:
 def certificate(request: HttpRequest, signature_id: str) -> HttpResponse:
     found = services.signature_for(request.user, signature_id)
     return services.signature_artifact(
-        actor=request.user, request=found, which="certificate", meta=signed_in_meta(request)
+        actor=request.user,
+        request=found,
+        which="certificate",
+        meta=signed_in_meta(request),
+        asynchronous=isinstance(request, ASGIRequest),
     )
 
 
@@ -149,7 +157,11 @@ def certificate(request: HttpRequest, signature_id: str) -> HttpResponse:
 def signed(request: HttpRequest, signature_id: str) -> HttpResponse:
     found = services.signature_for(request.user, signature_id)
     return services.signature_artifact(
-        actor=request.user, request=found, which="signed", meta=signed_in_meta(request)
+        actor=request.user,
+        request=found,
+        which="signed",
+        meta=signed_in_meta(request),
+        asynchronous=isinstance(request, ASGIRequest),
     )
 
 

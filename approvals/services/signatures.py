@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -366,11 +367,26 @@ def signature_viewed(*, actor: User, request: SignatureRequest, meta: dict | Non
     return True
 
 
-def download_response(download, *, attachment: bool = True) -> StreamingHttpResponse:
+async def _chunks_async(download):
+    """The download's chunks one at a time off the event loop: under ASGI, Django would read
+    a synchronous iterator to its end before sending anything."""
+    chunks = iter(download)
+    while True:
+        chunk = await sync_to_async(next, thread_sensitive=True)(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
+def download_response(
+    download, *, attachment: bool = True, asynchronous: bool = False
+) -> StreamingHttpResponse:
     """A vault download (``vault.services.download_open``) as the response that streams it,
-    decrypted and checked chunk by chunk."""
+    decrypted and checked chunk by chunk; ``asynchronous`` for a server running under ASGI,
+    where the chunks are read one by one as they are sent."""
     version = download.version
-    response = StreamingHttpResponse(iter(download), content_type=version.content_type)
+    content = _chunks_async(download) if asynchronous else iter(download)
+    response = StreamingHttpResponse(content, content_type=version.content_type)
     response["Content-Length"] = str(version.size)
     response["Content-Disposition"] = content_disposition_header(attachment, version.filename)
     response["X-Content-Type-Options"] = "nosniff"
@@ -381,18 +397,27 @@ def download_response(download, *, attachment: bool = True) -> StreamingHttpResp
 
 
 def signature_document(
-    *, actor: User, request: SignatureRequest, meta: dict | None = None
+    *,
+    actor: User,
+    request: SignatureRequest,
+    meta: dict | None = None,
+    asynchronous: bool = False,
 ) -> StreamingHttpResponse:
     """The document to sign, as a download through the vault (its access log records it),
     after recording a participant's first view (``signature_viewed``). NotFound for who may
     not see the request."""
     signature_viewed(actor=actor, request=request, meta=meta)
     download = vault_services.download_open(actor=actor, version=request.version, meta=meta)
-    return download_response(download)
+    return download_response(download, asynchronous=asynchronous)
 
 
 def signature_artifact(
-    *, actor: User, request: SignatureRequest, which: str, meta: dict | None = None
+    *,
+    actor: User,
+    request: SignatureRequest,
+    which: str,
+    meta: dict | None = None,
+    asynchronous: bool = False,
 ) -> StreamingHttpResponse:
     """The certificate of completion (``which`` "certificate") or the sealed PDF ("signed")
     as a download through the vault. Conflict ``not_sealed`` until they are made,
@@ -409,7 +434,7 @@ def signature_artifact(
         raise Conflict("The document is not a PDF: there is no sealed copy.", code="not_pdf")
     version = Version.objects.select_related("document__account").get(pk=version.pk)
     download = vault_services.download_open(actor=actor, version=version, meta=meta)
-    return download_response(download)
+    return download_response(download, asynchronous=asynchronous)
 
 
 # --- declining and voiding ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ import io
 from datetime import datetime, time, timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core import mail
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -448,6 +449,19 @@ def test_the_document_download_records_the_view(acme, cast):
     assert b"".join(response.streaming_content) == data
     assert response["X-Atrium-SHA256"] == request.sha256
     assert kinds(request.public_id)[-1] == "signature.viewed"
+
+
+def test_under_asgi_the_document_is_read_as_it_is_sent(acme, cast):
+    sam, alex, _ = cast
+    data = factories.pdf_bytes(2)
+    request = factories.signature_request(acme, by=sam, signers=(alex,), data=data)
+    response = services.signature_document(actor=alex, request=request, asynchronous=True)
+    assert response.is_async
+
+    async def read() -> bytes:
+        return b"".join([chunk async for chunk in response.streaming_content])
+
+    assert async_to_sync(read)() == data
 
 
 def test_artifacts_wait_for_the_seal(acme, cast):
