@@ -141,8 +141,10 @@ def _people(value: object, field: str, *, required: bool) -> list[User]:
     """Users by public id (or the users themselves), in the order given."""
     if value in (None, ()) and not required:
         return []
-    if not isinstance(value, list | tuple) or (required and not value):
-        raise Invalid(f"{field} is a non-empty list of user ids.", fields={field: "required"})
+    if not isinstance(value, list | tuple):
+        raise Invalid(f"{field} is a list of user ids.", fields={field: "invalid"})
+    if required and not value:
+        raise Invalid(f"{field} names at least one person.", fields={field: "required"})
     people = []
     for item in value:
         person = item if isinstance(item, User) else None

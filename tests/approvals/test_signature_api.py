@@ -118,6 +118,8 @@ def test_who_asks(client, acme, people, role):
     [
         ({"signers": []}, {"signers": "required"}),
         ({"order": "whenever"}, {"order": "invalid"}),
+        ({"viewers": "usr_someone"}, {"viewers": "invalid"}),
+        ({"signers": None}, {"signers": "invalid"}),
         ({"due": "tomorrow"}, {"due": "invalid"}),
         ({"version": "ver_nope"}, {"version": "not_found"}),
         ({"colour": "red"}, {"colour": "unknown"}),
