@@ -15,17 +15,15 @@ from approvals.services.requests import (
     approvals_on_new_version,
 )
 from approvals.services.signature_acts import signature_approve, signature_sign
+from approvals.services.signature_closing import signature_decline, signature_void
 from approvals.services.signature_due import signatures_due_run
-from approvals.services.signatures import (
+from approvals.services.signature_lookups import signature_for
+from approvals.services.signature_receipts import (
     signature_artifact,
-    signature_bundle,
-    signature_create,
-    signature_decline,
     signature_document,
-    signature_for,
     signature_viewed,
-    signature_void,
 )
+from approvals.services.signatures import signature_bundle, signature_create
 
 __all__ = [
     "Reopened",

@@ -29,16 +29,9 @@ from approvals import consent as consent_text
 from approvals import signature_events as events
 from approvals import signature_selectors as selectors
 from approvals.models import SignatureRequest, SignatureStatus, Signer, SignerRole, SignerStatus
-from approvals.services.signature_record import ledger_append, thread_post
+from approvals.services.signature_lookups import open_check, participant, request_locked, rows_of
+from approvals.services.signature_record import closed_mail, ledger_append, thread_post, turn_mail
 from approvals.services.signature_turns import advance, all_signed
-from approvals.services.signatures import (
-    closed_mail,
-    open_check,
-    participant,
-    request_locked,
-    rows_of,
-    turn_mail,
-)
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from approvals import signature_events as events
 from approvals.models import SignatureRequest, SignatureStatus, Signer, SignerStatus
 from approvals.policy import reminder_day
 from approvals.services.due import start_of
-from approvals.services.signature_record import thread_post
+from approvals.services.signature_record import thread_post, turn_mail
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ def signatures_due_run(*, now: datetime | None = None) -> list[str]:
     """Remind those whose turn it is on every open request due tomorrow or earlier that was
     not reminded yet (nor asked on or after its reminder day), once per request: an event
     notifying them and an e-mail. Returns the public ids of the requests reminded."""
-    from approvals.services.signatures import turn_mail
-
     today = timezone.localdate(now) if now is not None else timezone.localdate()
     reminded = []
     for pk in SignatureRequest.objects.filter(

@@ -27,6 +27,9 @@ from messaging import timeline
 
 log = logging.getLogger(__name__)
 
+TURN_TEMPLATE = "approvals/email/signature_turn"
+CLOSED_TEMPLATE = "approvals/email/signature_closed"
+
 
 def request_json(request: SignatureRequest) -> dict:
     return {
@@ -143,3 +146,23 @@ def mail_on_commit(
                 log.exception("mail about signature request %s to one person failed", public_id)
 
     transaction.on_commit(send)
+
+
+def turn_mail(request: SignatureRequest, people: list[User], *, asker: User | None) -> None:
+    mail_on_commit(
+        request,
+        people,
+        subject=f"Your signature is asked: {request.title}",
+        template=TURN_TEMPLATE,
+        context={"asker": asker, "due": request.due, "message": request.message},
+    )
+
+
+def closed_mail(request: SignatureRequest, people: list[User], *, words: str) -> None:
+    mail_on_commit(
+        request,
+        people,
+        subject=f"Signature request {words}: {request.title}",
+        template=CLOSED_TEMPLATE,
+        context={"words": words},
+    )
