@@ -4,11 +4,16 @@ the check page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -219,3 +224,40 @@ def validation(data: bytes):
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+# --- certificates other than the firm's ---------------------------------------------------------
+
+
+def issued(name: str, issuer_key=None, issuer_name=None, *, ca=False):
+    """A key and a certificate for ``name``: self-signed, or issued by the key given."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name or subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(issuer_key or key, hashes.SHA256())
+    )
+    return key, certificate
+
+
+def pem(certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def pem_key(key, passphrase: bytes | None = None) -> bytes:
+    encryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+    )

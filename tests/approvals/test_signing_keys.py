@@ -3,13 +3,12 @@ environment as PKCS#12 or PEM, made once in development, and required in product
 
 from __future__ import annotations
 
-import datetime
 import stat
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from django.core.exceptions import ImproperlyConfigured
@@ -18,41 +17,8 @@ from accounts.models import Firm
 from approvals.models import SignatureRequest
 from approvals.signing import completion, keys
 from tests.approvals import sealing
+from tests.approvals.sealing import issued, pem, pem_key
 from tests.config.test_settings import production, run
-
-
-def issued(name: str, issuer_key=None, issuer_name=None, *, ca=False):
-    """A key and a certificate for ``name``: self-signed, or issued by the key given."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name or subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .sign(issuer_key or key, hashes.SHA256())
-    )
-    return key, certificate
-
-
-def pem(certificate) -> bytes:
-    return certificate.public_bytes(serialization.Encoding.PEM)
-
-
-def pem_key(key, passphrase: bytes | None = None) -> bytes:
-    encryption = (
-        serialization.BestAvailableEncryption(passphrase)
-        if passphrase
-        else serialization.NoEncryption()
-    )
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-    )
 
 
 @pytest.fixture
