@@ -4,9 +4,10 @@ file proves, or the first reason it does not.
 
 A PDF is checked with pyHanko against the firm's signing certificate alone (its chain, if it
 was issued by a CA of the firm's): the seal must be intact, cover the whole file and be the
-firm's. Its SHA-256 is then looked up among the ledger's ``signature.sealed`` entries, which
-name the request it completed. A bundle is checked by ``evidence.verify.verify_bundle``
-against the firm's ledger key."""
+firm's. Its SHA-256 is then looked up in the ledger's ``signature.sealed`` entry of the
+request its seal names (the portal writes the request's id into the seal's reason), which says
+whether these are the bytes of that request's signed document or of its certificate. A bundle
+is checked by ``evidence.verify.verify_bundle`` against the firm's ledger key."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,10 +41,13 @@ class CheckError(ValueError):
 
 @dataclass(frozen=True)
 class Sealed:
-    """What the ledger says about a file sealed by the portal."""
+    """What the ledger says about a file sealed by the portal: ``what`` it is of the
+    request (``signed``: the signed document, ``certificate``: its certificate of
+    completion)."""
 
     request: str
     title: str
+    what: str
     sealed_at: datetime
     completed_at: datetime | None
     index: int
@@ -78,31 +83,51 @@ class BundleCheck:
     kind = "bundle"
 
 
-def _sealed(sha256: str) -> Sealed | None:
-    """The ``signature.sealed`` entry whose content is these bytes, with the completion
-    time of its request (two indexed queries)."""
-    row = (
-        Entry.objects.filter(kind=signature_events.LEDGER_SEALED, content_sha256=sha256)
-        .order_by("index")
-        .values_list("index", "canonical")
-        .first()
-    )
-    if row is None:
+REQUEST_ID = re.compile(r"\bsig_[a-z0-9]{8,40}\b")
+
+
+def _request_named(embedded) -> str | None:
+    """The signature request a seal's reason names (the portal writes it there); the last
+    one, should the firm's name hold something like it."""
+    reason = embedded.sig_object.get("/Reason")
+    found = REQUEST_ID.findall(str(reason)) if reason is not None else []
+    return found[-1] if found else None
+
+
+def _sealed(sha256: str, subject: str | None) -> Sealed | None:
+    """The ``signature.sealed`` entry of request ``subject`` that names these bytes (its
+    ``content_sha256``, or its certificate's SHA-256), with the request's completion time.
+    One query on the ledger's (subject, index) index, whatever the ledger's size."""
+    if subject is None:
         return None
-    entry = json.loads(row[1])
-    request = entry["payload"]["request"]
-    completed = (
-        Entry.objects.filter(subject=entry["subject"], kind=signature_events.LEDGER_COMPLETED)
-        .order_by("index")
-        .values_list("canonical", flat=True)
-        .first()
-    )
+    rows = {
+        kind: (index, json.loads(canonical))
+        for index, kind, canonical in Entry.objects.filter(
+            subject=subject,
+            kind__in=[signature_events.LEDGER_SEALED, signature_events.LEDGER_COMPLETED],
+        )
+        .order_by("-index")
+        .values_list("index", "kind", "canonical")
+    }
+    if signature_events.LEDGER_SEALED not in rows:
+        return None
+    index, entry = rows[signature_events.LEDGER_SEALED]
+    payload = entry["payload"]
+    signed, certificate = payload.get("signed"), payload.get("certificate")
+    if signed and entry["content_sha256"] == sha256 and signed["sha256"] == sha256:
+        what = "signed"
+    elif certificate and certificate["sha256"] == sha256:
+        what = "certificate"
+    else:
+        return None
+    completed = rows.get(signature_events.LEDGER_COMPLETED)
     return Sealed(
-        request=request["id"],
-        title=request["title"],
+        request=payload["request"]["id"],
+        title=payload["request"]["title"],
+        what=what,
         sealed_at=parse_at(entry["at"]),
-        completed_at=parse_at(json.loads(completed)["at"]) if completed else None,
-        index=row[0],
+        completed_at=parse_at(completed[1]["at"]) if completed else None,
+        index=index,
     )
 
 
@@ -112,7 +137,6 @@ def pdf_check(data: bytes) -> PdfCheck:
     against)."""
     key = signing_key()
     result = PdfCheck(sha256=hashlib.sha256(data).hexdigest())
-    result.sealed = _sealed(result.sha256)
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         if reader.encrypted:
@@ -129,6 +153,7 @@ def pdf_check(data: bytes) -> PdfCheck:
         return result
     # The last signature is the one that must cover the whole file.
     embedded = signatures[-1]
+    result.sealed = _sealed(result.sha256, _request_named(embedded))
     context = ValidationContext(trust_roots=key.trust_roots, allow_fetching=False)
     try:
         status = validate_pdf_signature(embedded, context)

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 import evidence
 from accounts import permissions
-from accounts.models import Firm
+from accounts.models import Firm, FirmRole, User
+from accounts.permissions import Action
 from approvals import signature_events
 from approvals.models import SignatureRequest, SignatureStatus
 from approvals.services.record import grantees_among
@@ -115,6 +116,18 @@ def _made(request: SignatureRequest, key: SigningKey | None) -> tuple[bytes, byt
     return certificate, signed, stamp is not None
 
 
+def _storing_actor(request: SignatureRequest) -> User:
+    """Whom the vault records as adding the PDFs: the request's sender while they still
+    see the account, else a firm admin (the sender may have left the team since)."""
+    sender = request.created_by
+    if permissions.can_on_account(sender, Action.VIEW, request.account):
+        return sender
+    admin = User.objects.filter(is_active=True, firm_role=FirmRole.ADMIN).order_by("pk").first()
+    if admin is None:
+        raise NotSealable(f"nobody who may see {request.account.public_id} can store the seal")
+    return admin
+
+
 def _keep_privileged(request: SignatureRequest, document: Document) -> None:
     """A privileged document's signed copy and certificate are privileged to the same
     people: the vault stores generated documents as ordinary ones."""
@@ -149,8 +162,9 @@ def signature_seal(request_id: int) -> None:
             if locked.sealed_at is not None:
                 return  # sealed by another worker meanwhile
             stem = _filename_stem(request.version.filename)
+            actor = _storing_actor(request)
             added = vault_services.generated_document_add(
-                actor=request.created_by,
+                actor=actor,
                 account=request.account,
                 data=certificate,
                 filename=f"{stem}-certificate-of-completion.pdf",
@@ -163,7 +177,7 @@ def signature_seal(request_id: int) -> None:
             signed_version = None
             if signed is not None:
                 added = vault_services.generated_document_add(
-                    actor=request.created_by,
+                    actor=actor,
                     account=request.account,
                     data=signed,
                     filename=f"{stem}-signed.pdf",

@@ -76,19 +76,22 @@ def test_a_sealed_pdf_verifies_and_names_its_request(client, sealed):
     assert result.verified and result.intact and result.whole_file and result.ours
     assert result.problems == []
     assert result.signer == keys.signing_key().subject
-    assert result.sealed.request == sealed.public_id
+    assert (result.sealed.request, result.sealed.what) == (sealed.public_id, "signed")
     completed = Entry.objects.get(subject=sealed.public_id, kind="signature.completed")
     assert result.sealed.completed_at == completed.at
     text = response.content.decode()
+    assert "the signed document of signature request" in text
     assert 'data-check-result="verified"' in text
     assert sealed.public_id in text and "Engagement letter" in text
     assert rows() == before  # nothing stored
 
 
 def test_the_certificate_of_completion_verifies_too(client, sealed):
-    result = post(client, sealing.read_back(sealed.certificate)).context["result"]
+    response = post(client, sealing.read_back(sealed.certificate))
+    result = response.context["result"]
     assert result.verified
-    assert result.sealed is None  # the ledger names the signed PDF's bytes
+    assert (result.sealed.request, result.sealed.what) == (sealed.public_id, "certificate")
+    assert "the certificate of completion of signature request" in response.content.decode()
 
 
 def test_a_changed_byte_is_caught(client, sealed):
@@ -225,3 +228,16 @@ def test_check_file_tells_the_kinds_apart(sealed):
     assert isinstance(check.check_file(b"  {}"), check.BundleCheck)
     with pytest.raises(check.CheckError):
         check.check_file(b"")
+
+
+def test_the_ledger_is_read_in_one_query_whatever_its_size(sealed, django_assert_num_queries):
+    signed = sealing.read_back(sealed.signed)
+    for _ in range(3):
+        sealing.completed_request(
+            sealed.account,
+            staff=sealed.created_by,
+            signer_user=sealed.signers.get(role="signer").user,
+        )
+    with django_assert_num_queries(1):
+        result = check.pdf_check(signed)
+    assert result.sealed.request == sealed.public_id

@@ -373,3 +373,13 @@ def test_the_bundle_of_a_sealed_request_proves_the_signed_pdf(done):
     bundle["entries"][-1]["entry"]["payload"]["seal"]["timestamped"] = True
     with pytest.raises(VerificationError):
         verify_bundle(bundle, public_key_bytes(), {"signed.pdf": signed})
+
+
+def test_a_sender_who_left_leaves_the_storing_to_a_firm_admin(done, people):
+    sender = people["staff_on_team"]
+    sender.is_active = False
+    sender.save(update_fields=["is_active"])
+    completion.signature_seal(done.request.pk)
+    request = SignatureRequest.objects.get(pk=done.request.pk)
+    assert request.signed.uploaded_by == people["firm_admin"]
+    assert request.certificate.uploaded_by == people["firm_admin"]
