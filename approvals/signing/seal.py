@@ -95,6 +95,10 @@ def seal(
         subfilter=fields.SigSeedSubFilter.PADES,
         reason=reason[:200],
         name=key.subject[:200],
+        # A certification signature allowing no change: readers show the file as certified
+        # by the firm, and anything done to it afterwards as a breach of that.
+        certify=True,
+        docmdp_permissions=fields.MDPPerm.NO_CHANGES,
     )
     output = signers.sign_pdf(
         writer,

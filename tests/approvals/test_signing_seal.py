@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django_tasks_db.models import DBTaskResult
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.timestamps import DummyTimeStamper
 from pypdf import PdfReader, PdfWriter
 
@@ -69,6 +71,10 @@ def test_a_pdf_is_sealed_whole_with_its_certificate_pages_appended(done):
     assert status.coverage.name == "ENTIRE_FILE"
     assert status.signing_cert.sha256 == keys.signing_key().certificate.sha256
     assert status.timestamp_validity is None  # no TSA configured: PAdES B-B
+    # A certification (DocMDP) signature allowing no change after it.
+    [embedded] = PdfFileReader(io.BytesIO(signed)).embedded_signatures
+    assert embedded.docmdp_level == MDPPerm.NO_CHANGES
+    assert embedded.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
     original = PdfReader(io.BytesIO(sealing.read_back(done.version))).pages
     pages = PdfReader(io.BytesIO(signed)).pages
     assert len(pages) > len(original)
@@ -235,9 +241,10 @@ def test_a_failure_is_recorded_and_retried_by_a_task_a_minute_later(done, settin
     assert queued.args_kwargs["args"] == [done.request.pk, 2]
     delay = queued.run_after - datetime.now(UTC)
     assert timedelta(seconds=50) < delay <= timedelta(seconds=60)
-    # The authority is back: the task seals.
+    # The authority is back: the task, found by its path as the worker finds it, seals.
     settings.ATRIUM_TSA_URL = ""
-    signature_seal_retry.call(done.request.pk, 2)
+    assert queued.task.func is signature_seal_retry.func
+    queued.task.call(*queued.args_kwargs["args"], **queued.args_kwargs["kwargs"])
     request = SignatureRequest.objects.get(pk=done.request.pk)
     assert request.sealed_at is not None and request.seal_error == ""
 
