@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 import evidence
@@ -25,7 +26,7 @@ from accounts import permissions
 from accounts.models import Firm, FirmRole, User
 from accounts.permissions import Action
 from approvals import signature_events
-from approvals.models import SignatureRequest, SignatureStatus
+from approvals.models import SignatureRequest, SignatureStatus, Signer
 from approvals.services.record import grantees_among
 from approvals.signing import certificate as certificates
 from approvals.signing import seal as sealing
@@ -230,9 +231,17 @@ def signature_seal(request_id: int) -> None:
 
 
 def _thread_post(request: SignatureRequest, certificate: Version, signed: Version | None) -> None:
-    from approvals.signature_selectors import summary_json, with_related
+    from approvals.signature_selectors import summary_json
 
-    fresh = with_related(SignatureRequest.objects.filter(pk=request.pk)).get()
+    fresh = (
+        SignatureRequest.objects.select_related(
+            "account", "thread", "version__document", "created_by", "certificate", "signed"
+        )
+        .prefetch_related(
+            Prefetch("signers", queryset=Signer.objects.select_related("user").order_by("position"))
+        )
+        .get(pk=request.pk)
+    )
     what = "The certificate of completion"
     if signed is not None:
         what = "The signed document and its certificate of completion"
