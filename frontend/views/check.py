@@ -27,8 +27,6 @@ TEMPLATE = "frontend/check.html"
 class CheckForm(forms.Form):
     file = forms.FileField(
         label="Signed PDF or evidence bundle",
-        help_text="A PDF the portal sealed, or an evidence bundle (.json). Nothing you upload "
-        "is kept.",
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.json,application/pdf"}),
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC
 
 import pytest
 from django.apps import apps
@@ -209,9 +210,16 @@ def test_csrf_is_kept(db):
     assert response.status_code == 200
 
 
-def test_signed_in_people_check_the_same_way(client, sealed, people):
-    client.force_login(people["client_member"])
-    assert post(client, sealing.read_back(sealed.signed)).context["result"].verified
+def test_signed_in_people_check_the_same_way_and_times_stay_in_utc(client, sealed, people):
+    member = people["client_member"]
+    member.time_zone = "Asia/Tokyo"
+    member.save(update_fields=["time_zone"])
+    client.force_login(member)
+    response = post(client, sealing.read_back(sealed.signed))
+    result = response.context["result"]
+    assert result.verified
+    shown = result.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f">{shown}</time> (the sealer's clock)" in response.content.decode()
 
 
 def test_with_signing_off_bundles_are_still_checked(client, sealed, settings):
