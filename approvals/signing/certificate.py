@@ -313,7 +313,7 @@ def _story(facts: Facts, styles: _Styles, width: float) -> list:
                 Paragraph(_text(line.actor), styles.mono),
             ]
         )
-    table = Table(data, colWidths=[14 * mm, 48 * mm, 38 * mm, width - 100 * mm], repeatRows=1)
+    table = Table(data, colWidths=[12 * mm, 56 * mm, 38 * mm, width - 106 * mm], repeatRows=1)
     table.setStyle(
         table_style(
             [
