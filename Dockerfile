@@ -33,15 +33,16 @@ RUN pip install --no-deps . && rm -rf build ./*.egg-info
 USER atrium
 
 # Static files are collected into /app/staticfiles at build time. Production settings
-# refuse to load without SECRET_KEY, ALLOWED_HOSTS, master keys and the evidence key, so this one
-# command gets throwaway build-only values inline (the keys are all zeros and encrypt and sign
-# nothing); they are
+# refuse to load without SECRET_KEY, ALLOWED_HOSTS, master keys, the evidence key and a
+# document-signing certificate, so this one command gets throwaway build-only values inline
+# (the keys are all zeros and encrypt and sign nothing; signing is switched off); they are
 # not stored in the image's environment.
 RUN ATRIUM_ENV=production \
     SECRET_KEY=build-only-placeholder-for-collectstatic-not-a-real-secret-key \
     ALLOWED_HOSTS=build.invalid \
     ATRIUM_MASTER_KEYS=build-only:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
     ATRIUM_EVIDENCE_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= \
+    ATRIUM_SIGNING_ENABLED=false \
     python manage.py collectstatic --noinput
 
 EXPOSE 8000

@@ -269,6 +269,8 @@ def django_environment(db: Database, workdir: Path, secret: str) -> dict[str, st
         # Production refuses to start without master keys; the benchmark stores no document.
         "ATRIUM_MASTER_KEYS": "bench:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "ATRIUM_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        # Nor with signing on and no signing certificate; the benchmark seals nothing.
+        "ATRIUM_SIGNING_ENABLED": "false",
     }
 
 

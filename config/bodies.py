@@ -2,9 +2,11 @@
 
 Every request body is limited to ``BODY_MAX_BYTES`` (1 MiB), except on the vault's upload
 paths (``vault.asgi.upload_body_limit``): an upload part (a part, plus slack), and a
-single-request upload (``ATRIUM_VAULT_MAX_BYTES`` plus a form's slack). Those larger bodies
-are only taken from someone signed in who may upload there (``vault.asgi.
-upload_sender_refusal``), and that is decided before any of the body is read.
+single-request upload (``ATRIUM_VAULT_MAX_BYTES`` plus a form's slack); and on the public
+check page, which takes one file of ``ATRIUM_CHECK_MAX_BYTES`` plus a form's slack. The
+vault's larger bodies are only taken from someone signed in who may upload there
+(``vault.asgi.upload_sender_refusal``), and that is decided before any of the body is read;
+the check page's from anyone, each address a few times per window (its view counts them).
 
 Under Daphne these rules are applied by the server itself as the headers come in
 (``config.server``): nothing of a refused body is read. ``BodyLimitMiddleware`` applies them
@@ -21,17 +23,19 @@ import logging
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections
 from django.urls import Resolver404, ResolverMatch, resolve
 
 from config.content_security import edge_headers
 from vault.asgi import Refusal, server_request, upload_body_limit, upload_sender_refusal
-from vault.uploads import too_large_message
+from vault.uploads import FORM_SLACK, too_large_message
 
 log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 BODY_MAX_BYTES = MIB
+CHECK_VIEW = "frontend:check"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,9 @@ def body_rule(method: str, path: str) -> BodyRule:
         match = resolve(path)
     except Resolver404:
         return BodyRule(BODY_MAX_BYTES)
+    if match.view_name == CHECK_VIEW and method.upper() == "POST":
+        # The public check page reads one file of anyone's (docs/signatures.md).
+        return BodyRule(settings.ATRIUM_CHECK_MAX_BYTES + FORM_SLACK)
     limit = upload_body_limit(method.upper(), match.view_name)
     if limit is None:
         return BodyRule(BODY_MAX_BYTES)

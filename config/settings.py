@@ -462,6 +462,49 @@ ATRIUM_EVIDENCE_ORIGIN = _evidence_origin(env.str("ATRIUM_EVIDENCE_ORIGIN", defa
 # Seconds after the first entry not yet covered by a checkpoint before the task signs one.
 ATRIUM_EVIDENCE_CHECKPOINT_SECONDS = env.int("ATRIUM_EVIDENCE_CHECKPOINT_SECONDS", default=60)
 
+# --- document signing ---------------------------------------------------------------------
+# The certificate completed signature requests are sealed with (docs/signatures.md, "Signing
+# key"): ATRIUM_SIGNING_CERT names a PKCS#12 file (.p12/.pfx) or a PEM certificate followed by
+# its chain, ATRIUM_SIGNING_KEY the PEM key of a PEM certificate, ATRIUM_SIGNING_PASSPHRASE
+# opens either. ATRIUM_TSA_URL, an RFC 3161 timestamp authority, makes seals PAdES B-T.
+# Development makes a self-signed certificate into var/signing/ on first use; production
+# refuses to start without one unless signing is switched off (ATRIUM_SIGNING_ENABLED=false:
+# certificates of completion are then stored unsealed).
+ATRIUM_SIGNING_ENABLED = env.bool("ATRIUM_SIGNING_ENABLED", default=True)
+ATRIUM_SIGNING_CERT = env.str("ATRIUM_SIGNING_CERT", default="")
+ATRIUM_SIGNING_KEY = env.str("ATRIUM_SIGNING_KEY", default="")
+ATRIUM_SIGNING_PASSPHRASE = env.str("ATRIUM_SIGNING_PASSPHRASE", default="")
+ATRIUM_TSA_URL = env.str("ATRIUM_TSA_URL", default="")
+if ATRIUM_SIGNING_ENABLED:
+    if PRODUCTION and not ATRIUM_SIGNING_CERT:
+        raise ImproperlyConfigured(
+            "Refusing to start in production mode: ATRIUM_SIGNING_CERT must name the firm's "
+            "document-signing certificate, or ATRIUM_SIGNING_ENABLED be false "
+            "(docs/signatures.md)."
+        )
+    _signing_pem = ATRIUM_SIGNING_CERT and not ATRIUM_SIGNING_CERT.lower().endswith(
+        (".p12", ".pfx")
+    )
+    if _signing_pem and not ATRIUM_SIGNING_KEY:
+        raise ImproperlyConfigured(
+            "ATRIUM_SIGNING_KEY must name the PEM key of the PEM certificate ATRIUM_SIGNING_CERT."
+        )
+    for _name, _path in (
+        ("ATRIUM_SIGNING_CERT", ATRIUM_SIGNING_CERT),
+        ("ATRIUM_SIGNING_KEY", ATRIUM_SIGNING_KEY),
+    ):
+        if _path and not Path(_path).is_file():
+            raise ImproperlyConfigured(f"{_name} names no file: {_path!r}.")
+if ATRIUM_TSA_URL and urlsplit(ATRIUM_TSA_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured("ATRIUM_TSA_URL must be an http or https URL.")
+# The public check page (/check/): the largest file it reads, and how many checks one address
+# may run in a window.
+ATRIUM_CHECK_MAX_BYTES = env.int("ATRIUM_CHECK_MAX_BYTES", default=25 * 1024 * 1024)
+ATRIUM_CHECK_LIMIT = {
+    "limit": env.int("ATRIUM_CHECK_LIMIT", default=20),
+    "window": max(1, env.int("ATRIUM_CHECK_WINDOW_MINUTES", default=10)) * 60,
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from frontend import views
+from frontend.views.check import check_page
 
 app_name = "frontend"
 
@@ -22,6 +23,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invite/<str:token>/", views.invitation_page, name="invitation"),
+    path("check/", check_page, name="check"),
     path("clients/", views.clients_page, name="clients"),
     path("clients/<str:account_id>/", views.account_page, name="account"),
     path("clients/<str:account_id>/settings/", views.account_settings, name="account_settings"),

@@ -1199,6 +1199,25 @@ CASES = [
         for f in ("username", "password")
     ],
     Case("frontend:login", "page", "next", _get("frontend:login", query="?next=%00"), who=None),
+    # --- the public check page: a file whose text holds a NUL, as a file and as a bundle -------
+    *[
+        Case(
+            "frontend:check",
+            "form" if name.endswith(".txt") else "page",
+            "file",
+            _post(
+                "frontend:check",
+                lambda w, name=name, body=body: {
+                    "file": SimpleUploadedFile(name, body, content_type="text/plain")
+                },
+            ),
+            who=None,
+        )
+        for name, body in (
+            ("terms.txt", TEXT.encode()),
+            ("bundle.json", json.dumps({"subject": TEXT}).encode()),
+        )
+    ],
     Case(
         "csp_report",
         "api",

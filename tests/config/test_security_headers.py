@@ -313,6 +313,7 @@ def test_production_mode_sends_the_same_policies(tmp_path):
         ALLOWED_HOSTS="portal.example.com",
         ATRIUM_MASTER_KEYS="k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         ATRIUM_EVIDENCE_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        ATRIUM_SIGNING_ENABLED="false",
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
     result = subprocess.run(  # noqa: S603 - fixed argv, our own interpreter

@@ -85,6 +85,9 @@ def production(**overrides: str) -> dict:
         "ALLOWED_HOSTS": "portal.example.com",
         "ATRIUM_MASTER_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "ATRIUM_EVIDENCE_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        # A signing certificate is a file: the tests that give one are in
+        # tests/approvals/test_signing_keys.py.
+        "ATRIUM_SIGNING_ENABLED": "false",
     }
     variables.update(overrides)
     return {k: v for k, v in variables.items() if v is not None}

@@ -241,7 +241,7 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
         .first()
         .public_id,
         approval_id=ApprovalRequest.objects.get(account=acme).public_id,
-        extra_starts=[f"/invite/{pending.token}/", "/password/reset/"],
+        extra_starts=[f"/invite/{pending.token}/", "/password/reset/", "/check/"],
         staff_starts=[
             "/board/?mine=1",
             "/templates/new/",
