@@ -269,3 +269,45 @@ def proposal(
     if sent:
         made = proposals.proposal_send(actor=by, proposal=made)
     return made
+
+
+def signature_request(
+    account: ClientAccount,
+    *,
+    by: User,
+    signers: tuple[User, ...],
+    approvers: tuple[User, ...] = (),
+    viewers: tuple[User, ...] = (),
+    order: str = "sequential",
+    document=None,
+    data: bytes | None = None,
+    filename: str = "agreement.pdf",
+    title: str = "Service agreement",
+    due=None,
+    message: str = "",
+):
+    """A signature request of ``account`` asked by ``by`` through the service, on the newest
+    version of ``document``, or of a new document of ``data`` (a PDF by default) uploaded by
+    them."""
+    from approvals import services
+    from tests.vault.helpers import sealed_upload
+    from vault import services as vault_services
+
+    if document is None:
+        document = vault_services.document_create(
+            actor=by,
+            account=account,
+            upload=sealed_upload(pdf_bytes(1) if data is None else data, filename),
+            title=title,
+        ).document
+    return services.signature_create(
+        actor=by,
+        account=account,
+        version=document.latest_version,
+        signers=list(signers),
+        approvers=list(approvers),
+        viewers=list(viewers),
+        order=order,
+        due=due.isoformat() if due is not None else None,
+        message=message,
+    )

@@ -14,6 +14,18 @@ from approvals.services.requests import (
     approval_withdraw,
     approvals_on_new_version,
 )
+from approvals.services.signature_acts import signature_approve, signature_sign
+from approvals.services.signature_due import signatures_due_run
+from approvals.services.signatures import (
+    signature_artifact,
+    signature_bundle,
+    signature_create,
+    signature_decline,
+    signature_document,
+    signature_for,
+    signature_viewed,
+    signature_void,
+)
 
 __all__ = [
     "Reopened",
@@ -29,5 +41,16 @@ __all__ = [
     "approvals_due_run",
     "approvals_on_new_version",
     "decide_check",
+    "signature_approve",
+    "signature_artifact",
+    "signature_bundle",
+    "signature_create",
+    "signature_decline",
+    "signature_document",
+    "signature_for",
+    "signature_sign",
+    "signature_viewed",
+    "signature_void",
+    "signatures_due_run",
     "withdraw_check",
 ]

@@ -104,3 +104,34 @@ def privileged_world(acme, people):
     )
     assert document.privileged
     return SimpleNamespace(matter=matter, thread=thread, document=document, granted=granted)
+
+
+# --- signature requests ---------------------------------------------------------------------
+
+SIGNATURES_API = "/api/v1/signatures"
+
+
+def sig_url(request, tail: str = "") -> str:
+    public_id = request if isinstance(request, str) else request.public_id
+    return f"{SIGNATURES_API}/{public_id}{tail}"
+
+
+def signature_stored(request) -> tuple:
+    """What a refused step must leave as it was: the ledger's size, the request's row and
+    every participant's row."""
+    from approvals.models import SignatureRequest, Signer
+
+    row = SignatureRequest.objects.filter(pk=request.pk).values().get()
+    signers = list(Signer.objects.filter(request=request).order_by("position").values())
+    return Entry.objects.count(), row, signers
+
+
+@pytest.fixture
+def sealed_calls(monkeypatch):
+    """The requests ``approvals.signing.completion.seal_soon`` was called for (sealing
+    itself is not run here)."""
+    from approvals.signing import completion
+
+    calls: list[int] = []
+    monkeypatch.setattr(completion, "seal_soon", calls.append)
+    return calls
