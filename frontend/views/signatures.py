@@ -19,7 +19,7 @@ from datetime import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date, parse_datetime
@@ -36,7 +36,13 @@ from accounts.services import two_factor
 from approvals import services as approval_services
 from approvals import signature_selectors
 from approvals.consent import CONSENT_TEXT, CONSENT_VERSION, consent_sha256
-from approvals.models import SignatureOrder, SignatureRequest, SignatureStatus, SignerRole
+from approvals.models import (
+    SignatureOrder,
+    SignatureRequest,
+    SignatureStatus,
+    Signer,
+    SignerRole,
+)
 from frontend.views.common import account_or_404
 from vault import selectors as vault_selectors
 from vault import services as vault_services
@@ -373,6 +379,10 @@ def render_signature(
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
+    # The participants and their users in one query, whatever their number.
+    prefetch_related_objects(
+        [signature], Prefetch("signers", queryset=Signer.objects.select_related("user"))
+    )
     data = signature_selectors.summary_json(signature)
     people = []
     me = None
