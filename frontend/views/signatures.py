@@ -439,6 +439,8 @@ def render_signature(
             },
             "thread_seq": signature.thread.last_seq,
             "failed": failed,
+            # A refused form, as the pages' checks find it (its ``errors``).
+            "form": failed,
         },
         status=status,
     )
