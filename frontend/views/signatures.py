@@ -101,7 +101,7 @@ FORM_FIELDS = {
     "decline": ("reason",),
     "void": ("reason",),
 }
-SECRET_FIELDS = frozenset({"password", "otp", "drawn"})
+SECRET_FIELDS = frozenset({"password", "otp"})
 
 
 @dataclass(frozen=True)
@@ -298,6 +298,8 @@ def signature_new(request: HttpRequest, document_id: str) -> HttpResponse:
     if not permissions.can_create_approval(request.user, account, [document]):
         raise PermissionDenied("Only the firm's people on this client's team ask for signatures.")
     version = document.latest_version
+    if version is None:
+        raise Http404
     people = _candidates(document)
     error = None
     if request.method == "POST":
@@ -409,7 +411,7 @@ def render_signature(
     may_decline = bool(is_open and me and me["status"] in ("pending", "waiting"))
     may_void = is_open and permissions.can_on_signature(user, SignatureAction.VOID, signature)
     sealed = data["sealed_at"] is not None
-    base = f"/api/v1/signatures/{data['id']}/"
+    base = signature_selectors.api_url(signature) + "/"
     return render(
         request,
         "frontend/signature.html",

@@ -652,3 +652,13 @@ def test_the_demo_has_a_statement_of_work_waiting_for_alex(db):
     assert request.version.content_type == "application/pdf"
     [signer] = request.signers.filter(role="signer")
     assert (signer.user.email, signer.status) == ("client@acme.test", SignerStatus.PENDING)
+
+
+def test_a_refused_signature_keeps_the_drawing_but_not_the_password(client, people, agreement):
+    drawn = png_data_url()
+    data = signing(password="not-the-password", drawn=drawn)
+    response = post(client, people["client_admin"], "signature_sign", agreement, data)
+    assert response.status_code == 403
+    text = response.content.decode()
+    assert f'name="drawn" value="{drawn}"' in text
+    assert "not-the-password" not in text

@@ -58,6 +58,14 @@ async function refresh() {
 
 const LINE_WIDTH = 2.5;
 
+/** Draw the PNG of a `data:` URL onto the canvas. */
+async function restore(url, canvas, context) {
+  const bytes = Uint8Array.from(atob(url.slice(url.indexOf(",") + 1)), (c) => c.charCodeAt(0));
+  const picture = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+  context.drawImage(picture, 0, 0, canvas.width, canvas.height);
+  picture.close();
+}
+
 /** Make the pad under `scope` (if any) drawable with a pointer; it stays optional. */
 function startPad(scope) {
   const pad = scope.querySelector("[data-signature-pad]");
@@ -84,6 +92,17 @@ function startPad(scope) {
   function save() {
     value.value = drawn ? canvas.toDataURL("image/png") : "";
     state.textContent = drawn ? "Drawing added." : "";
+  }
+  if (value.value.startsWith("data:image/png;base64,")) {
+    // A refused form keeps the drawing: drawn again from its PNG, without loading a URL.
+    drawn = true;
+    restore(value.value, canvas, context).then(
+      () => (state.textContent = "Your drawing is kept."),
+      () => {
+        drawn = false;
+        save();
+      },
+    );
   }
   canvas.addEventListener("pointerdown", (event) => {
     drawing = true;
