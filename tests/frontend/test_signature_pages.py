@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import shutil
+import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -662,3 +667,80 @@ def test_a_refused_signature_keeps_the_drawing_but_not_the_password(client, peop
     text = response.content.decode()
     assert f'name="drawn" value="{drawn}"' in text
     assert "not-the-password" not in text
+
+
+# --- the conversation's cards (approvals/js/signatures.js), run in node with a small DOM ----
+
+RENDERER = Path(settings.BASE_DIR) / "approvals" / "static" / "approvals" / "js" / "signatures.js"
+
+# Draws events in node with a small DOM of its own (there is no browser in this test).
+CARDS = Path(__file__).with_name("signature_cards.mjs")
+
+
+def _summary(status: str, signed: int) -> dict:
+    turn = ["usr_alex"] if status == "open" else []
+    return {
+        "id": "sig_abcdefgh",
+        "title": "Master services agreement",
+        "status": status,
+        "url": "/signatures/sig_abcdefgh/",
+        "due": None,
+        "overdue": False,
+        "document": {"filename": "msa.pdf", "sha256": "ab" * 32},
+        "counts": {"signers": 1, "signed": signed, "approvers": 0, "approved": 0},
+        "turn": turn,
+        "signers": [{"user": {"id": "usr_alex", "name": "Alex Acme"}, "status": "pending"}],
+        "signed": None,
+    }
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_conversation_card_updates_in_place_from_each_events_summary():
+    sam = {"id": "usr_sam", "name": "Sam Staff"}
+    alex = {"id": "usr_alex", "name": "Alex Acme"}
+    frames = [
+        {"type": "signature.requested", "seq": 1, "by": sam, "signature": _summary("open", 0)},
+        {"type": "signature.signed", "seq": 3, "by": alex, "signature": _summary("completed", 1)},
+        # An older event drawn late leaves the card as the newest summary says.
+        {"type": "signature.viewed", "seq": 2, "by": alex, "signature": _summary("open", 0)},
+        {
+            "type": "signature.declined",
+            "seq": 4,
+            "by": alex,
+            "reason": "paper, please",
+            "signature": _summary("declined", 0),
+        },
+        {"type": "signature.sealed", "seq": 5, "by": None, "signature": _summary("completed", 1)},
+        {"type": "signature.turn", "seq": 6, "signature": None},
+    ]
+    ran = subprocess.run(  # noqa: S603 - a fixed command line
+        ["node", str(CARDS), str(RENDERER), json.dumps(frames)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    requested, signed, viewed, declined, sealed, broken = json.loads(ran.stdout)
+    assert "Sam Staff asked for signatures on Master services agreement" in requested["text"]
+    assert (requested["card"], requested["next"]) == (
+        "Waiting for signatures",
+        "Waiting for Alex Acme",
+    )
+    assert signed["text"] == "Alex Acme signed Master services agreement (1 of 1 signed)"
+    assert (signed["card"], signed["next"]) == ("Signed by everyone", "")
+    assert viewed["text"] == "Alex Acme opened Master services agreement"
+    assert viewed["card"] == "Signed by everyone"
+    assert declined["text"] == (
+        "Alex Acme declined to sign Master services agreement: paper, please (0 of 1 signed)"
+    )
+    assert declined["card"] == "Declined"
+    assert sealed["text"] == "The certificate of completion of Master services agreement is ready"
+    assert broken is None
+
+
+def test_the_cards_say_the_statuses_as_the_pages_do():
+    source = RENDERER.read_text()
+    from frontend.views.signatures import STATUS_CHIPS, STATUS_WORDS
+
+    for status, words in STATUS_WORDS.items():
+        tone, icon = STATUS_CHIPS[status]
+        assert f'{status}: ["{tone}", "{words}", "{icon}"]' in source
