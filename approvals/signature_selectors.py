@@ -12,7 +12,10 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts import permissions
+from accounts.errors import Invalid
+from accounts.ids import is_public_id
 from accounts.models import ClientAccount, User
+from accounts.selectors import DEFAULT_PAGE
 from approvals.models import (
     SignatureRequest,
     SignatureStatus,
@@ -117,7 +120,12 @@ def summary_json(request: SignatureRequest, *, today=None) -> dict:
             "approvers": sum(row.role == SignerRole.APPROVER for row in rows),
             "approved": sum(row.status == SignerStatus.APPROVED for row in rows),
         },
-        "turn": [row.user.public_id for row in turn_of(rows)],
+        # A closed request waits for nobody, whatever the rows of those never reached say.
+        "turn": (
+            [row.user.public_id for row in turn_of(rows)]
+            if request.status == SignatureStatus.OPEN
+            else []
+        ),
         "certificate": request.certificate.public_id if request.certificate_id else None,
         "signed": request.signed.public_id if request.signed_id else None,
         "sealed_at": _time(request.sealed_at),
@@ -176,3 +184,43 @@ def waiting_for(user: User, limit: int = WAITING_LIMIT) -> list[SignatureRequest
     return list(
         with_related(visible_filter(user, queryset)).order_by("created_at", "public_id")[:limit]
     )
+
+
+def summary_of(request: SignatureRequest) -> dict:
+    """``summary_json`` of one request read again with everything it reads."""
+    return summary_json(with_related(SignatureRequest.objects.filter(pk=request.pk)).get())
+
+
+def signatures_page(
+    user: User,
+    *,
+    account: ClientAccount,
+    status: str | None = None,
+    cursor: object = None,
+    limit: int = DEFAULT_PAGE,
+) -> tuple[list[dict], str | None]:
+    """One page of ``signatures_visible`` as summaries, newest first, and the cursor of the
+    next page (None on the last). ``cursor`` is the id of the last request of the previous
+    page; Invalid ``bad_cursor`` for one that is not in this list."""
+    queryset = signatures_visible(user, account=account, status=status)
+    if cursor not in (None, ""):
+        after = (
+            queryset.filter(public_id=cursor).values_list("created_at", "public_id").first()
+            if is_public_id(cursor)
+            else None
+        )
+        if after is None:
+            raise Invalid(
+                "That cursor is not one of this list's.",
+                code="bad_cursor",
+                fields={"cursor": "invalid"},
+            )
+        queryset = queryset.filter(
+            Q(created_at__lt=after[0]) | Q(created_at=after[0], public_id__lt=after[1])
+        )
+    requests = list(queryset[: limit + 1])
+    more = len(requests) > limit
+    requests = requests[:limit]
+    day = timezone.localdate()
+    rows = [summary_json(r, today=day) for r in requests]
+    return rows, requests[-1].public_id if more else None

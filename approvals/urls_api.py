@@ -1,6 +1,6 @@
 from django.urls import path
 
-from approvals import api
+from approvals import api, api_signatures
 
 urlpatterns = [
     path("approvals", api.approvals, name="approvals"),
@@ -17,5 +17,24 @@ urlpatterns = [
         "approvals/<str:approval_id>/versions/<str:version_id>/download",
         api.version_download,
         name="download",
+    ),
+    path("signatures", api_signatures.signatures, name="signatures"),
+    path("signatures/<str:signature_id>", api_signatures.signature, name="signature"),
+    path("signatures/<str:signature_id>/sign", api_signatures.sign, name="signature_sign"),
+    path("signatures/<str:signature_id>/approve", api_signatures.approve, name="signature_approve"),
+    path("signatures/<str:signature_id>/decline", api_signatures.decline, name="signature_decline"),
+    path("signatures/<str:signature_id>/void", api_signatures.void, name="signature_void"),
+    path("signatures/<str:signature_id>/viewed", api_signatures.viewed, name="signature_viewed"),
+    path(
+        "signatures/<str:signature_id>/document", api_signatures.document, name="signature_document"
+    ),
+    path(
+        "signatures/<str:signature_id>/certificate",
+        api_signatures.certificate,
+        name="signature_certificate",
+    ),
+    path("signatures/<str:signature_id>/signed", api_signatures.signed, name="signature_signed"),
+    path(
+        "signatures/<str:signature_id>/evidence", api_signatures.evidence, name="signature_evidence"
     ),
 ]

@@ -761,10 +761,102 @@ _OUTCOMES = {
 }
 
 
+def _signature_document(entry: dict) -> str:
+    """The document a signature request is about: ``payload.document``, else its bytes."""
+    document = entry["payload"].get("document")
+    if isinstance(document, dict):
+        return _version(document)
+    return _versions(entry)
+
+
+def _signer(payload: dict) -> str:
+    signer = payload.get("signer")
+    if not isinstance(signer, dict):
+        return "someone"
+    name, email = signer.get("name"), signer.get("email")
+    label = _show(name) if isinstance(name, str) else "someone"
+    return f"{label} <{_show(email)}>" if isinstance(email, str) else label
+
+
+def _signature_words(entry: dict) -> str | None:
+    """What a ``signature.*`` entry records, in words; None for another kind."""
+    kind, payload = entry["kind"], entry["payload"]
+    if not kind.startswith("signature."):
+        return None
+    document = _signature_document(entry)
+    reason = payload.get("reason")
+    because = f", saying “{_show(reason)}”" if isinstance(reason, str) and reason else ""
+    role = payload.get("role")
+    as_role = f" as {_show(role)}" if isinstance(role, str) else ""
+    if kind == "signature.requested":
+        people = payload.get("participants")
+        named = (
+            ", ".join(
+                f"{_show(p.get('name'))} ({_show(p.get('role'))})"
+                for p in people
+                if isinstance(p, dict)
+            )
+            if isinstance(people, list)
+            else "its participants"
+        )
+        order = (
+            payload.get("request", {}).get("order")
+            if isinstance(payload.get("request"), dict)
+            else None
+        )
+        how = f", {_show(order)}" if isinstance(order, str) else ""
+        return f"asked {named} to sign {document}{how}"
+    if kind == "signature.viewed":
+        return f"{_signer(payload)}{as_role} opened {document}"
+    if kind == "signature.consented":
+        consent = payload.get("consent")
+        which = ""
+        if isinstance(consent, dict):
+            version, digest = _show(consent.get("version")), _show(consent.get("sha256"))
+            which = f" (version {version}, text sha256 {digest})"
+        return f"{_signer(payload)} consented to electronic records and signatures{which}"
+    if kind == "signature.signed":
+        name = payload.get("name")
+        typed = f" as “{_show(name)}”" if isinstance(name, str) else ""
+        drawn = " with a drawn signature" if payload.get("drawn_sha256") else ""
+        method = payload.get("reauthentication")
+        after = f", after re-authenticating with {_show(method)}" if isinstance(method, str) else ""
+        return f"{_signer(payload)} signed {document}{typed}{drawn}{after}"
+    if kind == "signature.approved":
+        method = payload.get("reauthentication")
+        after = f", after re-authenticating with {_show(method)}" if isinstance(method, str) else ""
+        comment = payload.get("comment")
+        said = f", saying “{_show(comment)}”" if isinstance(comment, str) and comment else ""
+        return f"{_signer(payload)} approved {document} for signing{after}{said}"
+    if kind == "signature.declined":
+        return f"{_signer(payload)}{as_role} declined to sign {document}{because}"
+    if kind == "signature.voided":
+        return f"the request to sign {document} was voided{because}"
+    if kind == "signature.completed":
+        signers = payload.get("signers")
+        count = len(signers) if isinstance(signers, list) else 0
+        return f"everyone signed {document}: the request completed ({count} taking part)"
+    if kind == "signature.sealed":
+        certificate = payload.get("certificate")
+        signed = payload.get("signed")
+        made = (
+            f"the certificate of completion {_version(certificate)}"
+            if isinstance(certificate, dict)
+            else "the certificate of completion"
+        )
+        if isinstance(signed, dict):
+            return f"{made} and the sealed PDF {_version(signed)} were made"
+        return f"{made} was made"
+    return None
+
+
 def describe(entry: dict) -> str:
     """What an entry records, in words, for the kinds the portal writes; any other kind is
     named as it is."""
     kind, payload = entry["kind"], entry["payload"]
+    words = _signature_words(entry)
+    if words is not None:
+        return words
     comment = payload.get("comment")
     said = f", saying “{_show(comment)}”" if isinstance(comment, str) and comment else ""
     if kind == "approval.requested":

@@ -149,7 +149,7 @@ def _locked_turn(request: SignatureRequest, actor: User) -> tuple[SignatureReque
     """Under the request's lock: the request still open and still the actor's turn (another
     step may have closed it since the checks)."""
     locked = request_locked(request)
-    open_check(locked)
+    open_check(locked, locked=True)
     rows = rows_of(locked)
     row = next(r for r in rows if r.user_id == actor.pk)
     if row.status != SignerStatus.PENDING:

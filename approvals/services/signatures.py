@@ -98,9 +98,16 @@ def rows_of(request: SignatureRequest) -> list[Signer]:
     return list(Signer.objects.filter(request=request).select_related("user").order_by("position"))
 
 
-def open_check(request: SignatureRequest) -> None:
-    if request.status != SignatureStatus.OPEN:
-        raise Conflict(f"The request is {request.status}.", code="closed")
+def open_check(request: SignatureRequest, *, locked: bool = False) -> None:
+    """Conflict ``closed`` unless the request is open: as stored now (the object in hand may
+    have been read before another step closed it), or as ``locked`` was read under its lock."""
+    status = (
+        request.status
+        if locked
+        else SignatureRequest.objects.filter(pk=request.pk).values_list("status", flat=True).get()
+    )
+    if status != SignatureStatus.OPEN:
+        raise Conflict(f"The request is {status}.", code="closed")
 
 
 # --- asking ---------------------------------------------------------------------------------
@@ -438,7 +445,7 @@ def signature_decline(
     reason = checked_text(reason, MAX_REASON_CHARS, "reason", required=True)
     with transaction.atomic():
         locked = request_locked(request)
-        open_check(locked)
+        open_check(locked, locked=True)
         rows = rows_of(locked)
         row = next(r for r in rows if r.user_id == actor.pk)
         if row.status not in (SignerStatus.WAITING, SignerStatus.PENDING):
@@ -501,7 +508,7 @@ def signature_void(
     reason = checked_text(reason, MAX_REASON_CHARS, "reason", required=True)
     with transaction.atomic():
         locked = request_locked(request)
-        open_check(locked)
+        open_check(locked, locked=True)
         _close(locked, SignatureStatus.VOIDED, void_reason=reason)
         ledger_append(
             request=locked, actor=actor, kind=events.LEDGER_VOIDED, meta=meta, reason=reason

@@ -353,6 +353,40 @@ def _proposal_post(route: str, data: dict, *, draft: bool = False, method: str =
     return send
 
 
+def _signature_create(field: str):
+    def send(client, w):
+        data = {
+            "account": w.acme.public_id,
+            "version": w.plain.latest_version.public_id,
+            "signers": [w.people["client_admin"].public_id],
+            "approvers": [w.people["staff_on_team"].public_id],
+            "viewers": [w.people["client_member"].public_id],
+            "order": "sequential",
+            "due": "2099-01-01",
+            "message": "Please sign.",
+        }
+        value = data[field]
+        data[field] = [value[0] + NUL] if isinstance(value, list) else value + NUL
+        return _json(client, "post", reverse("approvals_api:signatures"), data)
+
+    return send
+
+
+def _signature_post(route: str, data: dict):
+    def send(client, w):
+        return _json(client, "post", reverse(route, args=[w.signature.public_id]), data)
+
+    return send
+
+
+def _signature_path(route: str, *, post: bool = False):
+    def send(client, w):
+        path = reverse(route, args=["sig" + NUL])
+        return client.post(path) if post else client.get(path)
+
+    return send
+
+
 CASES = [
     # --- the JSON API -----------------------------------------------------------------------
     Case("api:me", "api", "q", _get("api:me", query="?q=%00")),
@@ -550,6 +584,84 @@ CASES = [
         _get("approvals_api:download", args=[lambda w: w.approval.public_id, "ver\x00"]),
         who="client_admin",
     ),
+    # Signature requests (approvals_api:signature*): bodies' text, query strings, path ids.
+    *[
+        Case("approvals_api:signatures", "api", f, _signature_create(f))
+        for f in (
+            "account",
+            "version",
+            "signers",
+            "approvers",
+            "viewers",
+            "order",
+            "due",
+            "message",
+        )
+    ],
+    Case(
+        "approvals_api:signatures",
+        "api",
+        "account",
+        _get("approvals_api:signatures", query="?account=acc%00"),
+    ),
+    Case(
+        "approvals_api:signatures",
+        "api",
+        "status",
+        lambda c, w: c.get(
+            reverse("approvals_api:signatures") + f"?account={w.acme.public_id}&status=open%00"
+        ),
+    ),
+    *[
+        Case(
+            "approvals_api:signature_sign",
+            "api",
+            f,
+            _signature_post(
+                "approvals_api:signature_sign",
+                {
+                    "consent": True,
+                    "name": "Alex Acme",
+                    "password": factories.PASSWORD,
+                    f: TEXT,
+                },
+            ),
+            who="client_admin",
+        )
+        for f in ("name", "password", "otp", "drawn")
+    ],
+    Case(
+        "approvals_api:signature_approve",
+        "api",
+        "comment",
+        _signature_post(
+            "approvals_api:signature_approve", {"password": factories.PASSWORD, "comment": TEXT}
+        ),
+    ),
+    Case(
+        "approvals_api:signature_decline",
+        "api",
+        "reason",
+        _signature_post("approvals_api:signature_decline", {"reason": TEXT}),
+        who="client_admin",
+    ),
+    Case(
+        "approvals_api:signature_void",
+        "api",
+        "reason",
+        _signature_post("approvals_api:signature_void", {"reason": TEXT}),
+    ),
+    *[
+        Case(route, "api", "signature_id", _signature_path(route, post=route.endswith("viewed")))
+        for route in (
+            "approvals_api:signature",
+            "approvals_api:signature_viewed",
+            "approvals_api:signature_document",
+            "approvals_api:signature_certificate",
+            "approvals_api:signature_signed",
+            "approvals_api:signature_evidence",
+        )
+    ],
     # Proposals (billing_proposals_api): the bodies' text, the query string, the path's ids.
     *[
         Case("billing_proposals_api:proposals", "api", f, _proposal_create(f))
@@ -1115,7 +1227,7 @@ CASES = [
             _post(
                 "frontend:signature_approve",
                 lambda w, f=f: {"password": factories.PASSWORD, f: TEXT},
-                args=[lambda w: w.signature_approval.public_id],
+                args=[lambda w: w.signature.public_id],
             ),
             who="client_admin",
         )
@@ -1817,6 +1929,14 @@ def world(acme, people):
         approvers=[people["client_admin"].public_id],
         policy_value="all",
     )
+    signature = approval_services.signature_create(
+        actor=staff,
+        account=acme,
+        version=plain.latest_version,
+        signers=[people["client_admin"]],
+        approvers=[staff],
+        order="parallel",
+    )
     issued = invitation_services.invitation_create(
         actor=staff, account=acme, email="nina@example.test"
     )
@@ -1824,16 +1944,6 @@ def world(acme, people):
         actor=staff, matter=matter, title="Filing", due="2027-01-04"
     )
     task = plan_services.task_add(actor=staff, matter=matter, title="Draft", milestone=None)
-    signature = factories.signature_request(
-        acme, by=staff, signers=(people["client_admin"],), document=plain
-    )
-    signature_approval = factories.signature_request(
-        acme,
-        by=staff,
-        signers=(people["client_member"],),
-        approvers=(people["client_admin"],),
-        document=plain,
-    )
     draft_proposal = factories.proposal(acme, by=staff, title="Draft plan")
     proposal = factories.proposal(acme, by=staff, sent=True)
     line = [_invoice_line()]
@@ -1852,7 +1962,6 @@ def world(acme, people):
         session=session,
         approval=approval,
         signature=signature,
-        signature_approval=signature_approval,
         invitation_token=issued.token,
         milestone=milestone,
         task=task,

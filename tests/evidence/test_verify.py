@@ -670,7 +670,7 @@ VERSION = {"id": "ver_a", "sha256": "c" * 64, "title": "Plan"}
         (_entry("approval.expired", {}), "the request expired unanswered"),
         (_entry("document.viewed", {}, "d" * 64), f"viewed the document with sha256 {'d' * 64}"),
         (_entry("document.downloaded", {"version": "ver_b"}), "downloaded version ver_b"),
-        (_entry("signature.signed", {}, "d" * 64), f"signature.signed (sha256 {'d' * 64})"),
+        (_entry("ticket.closed", {}, "d" * 64), f"ticket.closed (sha256 {'d' * 64})"),
         (_entry("invoice.paid", {}), "invoice.paid"),
     ],
 )
