@@ -744,3 +744,19 @@ def test_the_cards_say_the_statuses_as_the_pages_do():
     for status, words in STATUS_WORDS.items():
         tone, icon = STATUS_CHIPS[status]
         assert f'{status}: ["{tone}", "{words}", "{icon}"]' in source
+
+
+def test_the_pages_document_link_opens_it_and_records_the_signers_view(client, people, agreement):
+    alex = people["client_admin"]
+    response = page(client, alex, "signature", agreement.public_id)
+    link = response.context["links"]["document"]
+    assert f'href="{link}"' in response.content.decode()
+    opened = client.get(link)
+    assert opened.status_code == 200
+    assert b"".join(opened.streaming_content).startswith(b"%PDF")
+    signer = agreement.signers.get(user=alex)
+    assert signer.viewed_sha256 == agreement.sha256
+    text = page(client, people["staff_on_team"], "signature", agreement.public_id).content.decode()
+    row = text.split(f'data-signer="{alex.public_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "Not yet" in row  # consented and signed: not yet; opened: a time
+    assert row.count("<time") == 1
