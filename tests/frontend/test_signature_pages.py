@@ -760,3 +760,23 @@ def test_the_pages_document_link_opens_it_and_records_the_signers_view(client, p
     row = text.split(f'data-signer="{alex.public_id}"', 1)[1].split("</tr>", 1)[0]
     assert "Not yet" in row  # consented and signed: not yet; opened: a time
     assert row.count("<time") == 1
+
+
+def test_a_privileged_documents_form_offers_only_the_people_granted(client, acme, people):
+    staff = people["staff_on_team"]
+    settlement = vault_services.document_create(
+        actor=staff,
+        account=acme,
+        upload=sealed_upload(factories.pdf_bytes(1), "settlement.pdf"),
+        title="Settlement",
+        privileged=True,
+    ).document
+    vault_services.document_grant(actor=staff, document=settlement, user=people["client_admin"])
+    text = page(client, staff, "signature_new", settlement.public_id).content.decode()
+    assert f'data-candidate="{people["client_admin"].public_id}"' in text
+    assert f'data-candidate="{staff.public_id}"' in text
+    assert people["client_member"].public_id not in text
+    assert (
+        page(client, people["client_member"], "signature_new", settlement.public_id).status_code
+        == 404
+    )
