@@ -623,6 +623,7 @@ def test_the_sealed_files_appear_once_sealed(client, acme, people, agreement):
     assert f"{base}/certificate" in text
     assert f"{base}/signed" in text
     assert f"{base}/evidence" in text
+    assert 'href="/check/"' in text
     assert "data-being-prepared" not in text
 
 
