@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.errors import AtriumError, Conflict, Forbidden, Invalid, NotFound
+from accounts.errors import AtriumError, Conflict, Forbidden, Invalid, NotFound, Throttled
 from accounts.models import User
 from accounts.permissions import SignatureAction
 from accounts.services.reauth import reauthenticate
@@ -94,17 +94,17 @@ def _reauthenticated(actor: User, password: object, otp: object, purpose: str) -
         raise Invalid("Enter your password to confirm.", fields={"password": "required"})
     try:
         return reauthenticate(user=actor, password=password, code=otp, purpose=purpose)
+    except Throttled as error:
+        # The body's field for the code is "otp".
+        error.fields = {("otp" if k == "code" else k): v for k, v in error.fields.items()}
+        raise
     except Invalid as error:
-        if "wrong" in error.fields.values():
+        fields = {("otp" if k == "code" else k): v for k, v in error.fields.items()}
+        if "wrong" in fields.values():
             raise Forbidden(
-                "That password or code is not right.",
-                code="reauth_failed",
-                fields={("otp" if k == "code" else k): v for k, v in error.fields.items()},
+                "That password or code is not right.", code="reauth_failed", fields=fields
             ) from None
-        raise Invalid(
-            error.message,
-            fields={("otp" if k == "code" else k): v for k, v in error.fields.items()},
-        ) from None
+        raise Invalid(error.message, fields=fields) from None
 
 
 def _turn_check(actor: User, request: SignatureRequest, role: str) -> Signer:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -339,33 +339,30 @@ def signature_viewed(*, actor: User, request: SignatureRequest, meta: dict | Non
     row = participant(request, actor)
     if row is None or row.viewed_at is not None or request.status != SignatureStatus.OPEN:
         return False
-    try:
-        with transaction.atomic():
-            locked = request_locked(request)
-            row = Signer.objects.select_for_update().select_related("user").get(pk=row.pk)
-            if row.viewed_at is not None or locked.status != SignatureStatus.OPEN:
-                return False
-            row.viewed_at = timezone.now()
-            row.viewed_sha256 = locked.sha256
-            entry = ledger_append(
-                request=locked,
-                actor=actor,
-                kind=events.LEDGER_VIEWED,
-                meta=meta,
-                signer=row,
-                sha256=locked.sha256,
-            )
-            row.save(update_fields=["viewed_at", "viewed_sha256"])
-            thread_post(
-                request=locked,
-                event_type=events.VIEWED,
-                actor=actor,
-                notify=[],
-                detail=f"opened {locked.title}",
-                ledger_index=entry.index,
-            )
-    except IntegrityError:
-        return False
+    with transaction.atomic():
+        locked = request_locked(request)
+        row = Signer.objects.select_for_update(of=("self",)).select_related("user").get(pk=row.pk)
+        if row.viewed_at is not None or locked.status != SignatureStatus.OPEN:
+            return False
+        row.viewed_at = timezone.now()
+        row.viewed_sha256 = locked.sha256
+        entry = ledger_append(
+            request=locked,
+            actor=actor,
+            kind=events.LEDGER_VIEWED,
+            meta=meta,
+            signer=row,
+            sha256=locked.sha256,
+        )
+        row.save(update_fields=["viewed_at", "viewed_sha256"])
+        thread_post(
+            request=locked,
+            event_type=events.VIEWED,
+            actor=actor,
+            notify=[],
+            detail=f"opened {locked.title}",
+            ledger_index=entry.index,
+        )
     return True
 
 

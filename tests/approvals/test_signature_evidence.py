@@ -11,6 +11,9 @@ import copy
 import hashlib
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -280,3 +283,31 @@ def test_signature_entries_in_words(kind, payload, words):
     from evidence.verify import describe
 
     assert words in describe({"kind": kind, "payload": payload, "content_sha256": "d" * 64})
+
+
+def test_the_verifier_alone_in_an_empty_directory_accepts_it(client, people, completed, tmp_path):
+    bundle_path = tmp_path / "bundle.json"
+    bundle_path.write_text(json.dumps(bundle_of(client, people, completed)))
+    verifier = Path(__file__).resolve().parents[2] / "evidence" / "verify.py"
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "verify.py").write_bytes(verifier.read_bytes())
+    (alone / "agreement.pdf").write_bytes(ORIGINAL)
+    done = subprocess.run(  # noqa: S603 - our own interpreter on our own file
+        [
+            sys.executable,
+            "-I",
+            "verify.py",
+            str(bundle_path),
+            "--public-key",
+            keys.public_key_info()["public_key"],
+            "--document",
+            "agreement.pdf",
+        ],
+        cwd=alone,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "VERIFIED" in done.stdout and "signed version" in done.stdout

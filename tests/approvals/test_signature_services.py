@@ -89,9 +89,13 @@ def test_sequential_asks_one_signer_at_a_time(
         sign(alex, request)
     assert early.value.code == "not_your_turn"
 
+    mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         done = sign(morgan, request)
     assert done.status == "completed" and done.closed_at is not None
+    # Everyone taking part and whoever asked hear of it, by a link.
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([alex.email, morgan.email, sam.email])
+    assert all("completed" in m.subject and not m.attachments for m in mail.outbox)
     assert sealed_calls == [request.pk]
     assert kinds(request.public_id) == [
         "signature.requested",
@@ -476,3 +480,13 @@ def test_asked_on_the_reminder_day_is_reminder_enough(acme, cast):
     request = factories.signature_request(acme, by=sam, signers=(alex,), due=tomorrow)
     assert request.reminded_on == timezone.localdate()
     assert services.signatures_due_run() == []
+
+
+def test_a_refusal_says_why_in_the_log(acme, cast, caplog):
+    sam, alex, _ = cast
+    request = factories.signature_request(acme, by=sam, signers=(alex,))
+    logger = "approvals.services.signature_acts"
+    with caplog.at_level("INFO", logger=logger), pytest.raises(Forbidden):
+        sign(alex, request, password="guess")
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert request.public_id in line and "reauth_failed" in line and "password" in line
