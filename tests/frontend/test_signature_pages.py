@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import shutil
 import subprocess
 from datetime import timedelta
@@ -781,3 +782,31 @@ def test_a_privileged_documents_form_offers_only_the_people_granted(client, acme
         page(client, people["client_member"], "signature_new", settlement.public_id).status_code
         == 404
     )
+
+
+def _references_resolve(html: str) -> None:
+    """Every id is unique, and every label, description and name points at one."""
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    for attribute in ("for", "aria-labelledby", "aria-describedby", "aria-controls"):
+        for value in re.findall(rf'\s{attribute}="([^"]+)"', html):
+            for target in value.split():
+                assert target in ids, (attribute, target)
+
+
+def test_the_pages_labels_and_descriptions_point_at_what_is_there(client, acme, people, sow):
+    agreement = factories.signature_request(
+        acme, by=people["staff_on_team"], signers=(people["client_admin"],), document=sow
+    )
+    refused = post(
+        client, people["client_admin"], "signature_sign", agreement, signing(consent="", name="")
+    )
+    for response in (
+        page(client, people["client_admin"], "signature", agreement.public_id),
+        refused,
+        page(client, people["staff_on_team"], "signature", agreement.public_id),
+        page(client, people["staff_on_team"], "signature_new", sow.public_id),
+        page(client, people["client_admin"], "signatures"),
+        page(client, people["staff_on_team"], "account_signatures", acme.public_id),
+    ):
+        _references_resolve(response.content.decode())
