@@ -93,6 +93,31 @@ urlpatterns = [
     path(
         "approvals/<str:approval_id>/withdraw/", views.approval_withdraw, name="approval_withdraw"
     ),
+    # E-signatures (docs/signatures.md, "Pages").
+    path("signatures/", views.signatures_index, name="signatures"),
+    path("signatures/<str:signature_id>/", views.signature_page, name="signature"),
+    path("signatures/<str:signature_id>/sign/", views.signature_sign, name="signature_sign"),
+    path(
+        "signatures/<str:signature_id>/approve/",
+        views.signature_approve,
+        name="signature_approve",
+    ),
+    path(
+        "signatures/<str:signature_id>/decline/",
+        views.signature_decline,
+        name="signature_decline",
+    ),
+    path("signatures/<str:signature_id>/void/", views.signature_void, name="signature_void"),
+    path(
+        "clients/<str:account_id>/signatures/",
+        views.account_signatures,
+        name="account_signatures",
+    ),
+    path(
+        "vault/documents/<str:document_id>/signatures/new/",
+        views.signature_new,
+        name="signature_new",
+    ),
     path(
         "clients/<str:account_id>/vault/folders/",
         views.vault_folder_create,

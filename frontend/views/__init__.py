@@ -79,6 +79,14 @@ from frontend.views.settings import (
     two_factor_page,
     two_factor_recovery_codes,
 )
+from frontend.views.signature_page import (
+    signature_approve,
+    signature_decline,
+    signature_page,
+    signature_sign,
+    signature_void,
+)
+from frontend.views.signatures import account_signatures, signature_new, signatures_index
 from frontend.views.status import status_preview, task_tick
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
@@ -99,6 +107,7 @@ __all__ = [
     "account_person_change",
     "account_rename",
     "account_settings",
+    "account_signatures",
     "account_status",
     "account_team_add",
     "account_team_change",
@@ -151,6 +160,13 @@ __all__ = [
     "security_page",
     "session_sign_out",
     "sessions_sign_out_others",
+    "signature_approve",
+    "signature_decline",
+    "signature_new",
+    "signature_page",
+    "signature_sign",
+    "signature_void",
+    "signatures_index",
     "status_preview",
     "task_change",
     "task_create",

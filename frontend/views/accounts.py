@@ -28,6 +28,7 @@ from accounts.services import invitations as invitation_services
 from accounts.services import passwords as password_services
 from accounts.services import two_factor
 from approvals import selectors as approval_selectors
+from approvals import signature_selectors
 from frontend import forms
 from frontend.context_processors import request_vocab
 from frontend.views.common import account_or_404, decorated_approval, threads_by_account_id
@@ -181,6 +182,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "waiting": [decorated_approval(row) for row in waiting.rows],
         "more_waiting": waiting.next is not None,
+        "to_sign": signature_selectors.waiting_for(request.user, limit=HOME_WAITING),
     }
     return render(request, "frontend/staff_home.html", context)
 

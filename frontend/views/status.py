@@ -23,6 +23,7 @@ from accounts.permissions import Action
 from accounts.selectors import user_by_public_id
 from accounts.time_zones import zone_of
 from approvals import selectors as approval_selectors
+from approvals import signature_selectors
 from frontend.views.common import account_or_404, decorated_approval
 from messaging import selectors as thread_selectors
 from projects import services as plan_services
@@ -35,6 +36,8 @@ from vault import selectors as vault_selectors
 WAITING_APPROVALS = 5
 NEW_THREADS = 5
 NEW_DOCUMENTS = 5
+# Documents waiting for the person's signature: the "To sign" panel.
+WAITING_SIGNATURES = 5
 
 
 def _prefix(name: str, sample: str) -> str:
@@ -72,6 +75,7 @@ def client_home(request: HttpRequest) -> HttpResponse:
     context["new_documents"] = vault_selectors.recent_documents(
         user, limit=NEW_DOCUMENTS, accounts=visible
     )
+    context["to_sign"] = signature_selectors.waiting_for(user, limit=WAITING_SIGNATURES)
     return render(request, "frontend/status.html", context)
 
 

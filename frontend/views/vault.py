@@ -208,6 +208,8 @@ def document_page(request: HttpRequest, document_id: str) -> HttpResponse:
             "grantees": grantees,
             "candidates": candidates,
             "can_manage_grants": can_manage_grants,
+            "may_ask_signatures": latest is not None
+            and permissions.can_create_approval(request.user, document.account, [document]),
             "uploader": _uploader(),
         },
     )

@@ -236,6 +236,10 @@ def _grant_form(route: str, field: str, target: Callable):
     return send
 
 
+# The signature form's per-person fields: a person's part, and their number in the order.
+SIGN_FIELDS = {"role": "role", "position": "order"}
+
+
 def _acme(w):
     return w.acme.public_id
 
@@ -1181,6 +1185,110 @@ CASES = [
             args=[lambda w: w.approval.public_id],
         ),
     ),
+    # The signature pages (docs/signatures.md, "Pages").
+    Case("frontend:signatures", "page", "cursor", _get("frontend:signatures", query="?cursor=%00")),
+    Case("frontend:signatures", "page", "status", _get("frontend:signatures", query="?status=%00")),
+    Case(
+        "frontend:account_signatures",
+        "page",
+        "cursor",
+        _get("frontend:account_signatures", args=[_acme], query="?cursor=sig%00"),
+    ),
+    Case(
+        "frontend:signature",
+        "page",
+        "signature_id",
+        _get("frontend:signature", args=["sig\x00"]),
+    ),
+    *[
+        Case(
+            "frontend:signature_sign",
+            "form",
+            f,
+            _post(
+                "frontend:signature_sign",
+                lambda w, f=f: {
+                    "consent": "1",
+                    "name": "Alex Acme",
+                    "password": factories.PASSWORD,
+                    f: TEXT,
+                },
+                args=[lambda w: w.signature.public_id],
+            ),
+            who="client_admin",
+        )
+        for f in ("consent", "name", "password", "otp", "drawn")
+    ],
+    *[
+        Case(
+            "frontend:signature_approve",
+            "form",
+            f,
+            _post(
+                "frontend:signature_approve",
+                lambda w, f=f: {"password": factories.PASSWORD, f: TEXT},
+                args=[lambda w: w.signature.public_id],
+            ),
+            who="client_admin",
+        )
+        for f in ("password", "otp", "comment")
+    ],
+    Case(
+        "frontend:signature_decline",
+        "form",
+        "reason",
+        _post(
+            "frontend:signature_decline",
+            lambda w: {"reason": TEXT},
+            args=[lambda w: w.signature.public_id],
+        ),
+        who="client_admin",
+    ),
+    Case(
+        "frontend:signature_void",
+        "form",
+        "reason",
+        _post(
+            "frontend:signature_void",
+            lambda w: {"reason": TEXT},
+            args=[lambda w: w.signature.public_id],
+        ),
+    ),
+    Case(
+        "frontend:signature_new",
+        "page",
+        "document_id",
+        _get("frontend:signature_new", args=["doc\x00"]),
+    ),
+    *[
+        Case(
+            "frontend:signature_new",
+            "form",
+            f,
+            _post(
+                "frontend:signature_new",
+                lambda w, f=f: (
+                    {
+                        "version": w.plain.latest_version.public_id,
+                        "order": "parallel",
+                        "message": "Please sign.",
+                        "due": "",
+                        f"role-{w.people['client_admin'].public_id}": "signer",
+                        f"order-{w.people['client_admin'].public_id}": "1",
+                    }
+                    | {
+                        (
+                            f"{SIGN_FIELDS.get(f, f)}-{w.people['client_admin'].public_id}"
+                            if f in SIGN_FIELDS
+                            else f
+                        ): TEXT
+                    }
+                ),
+                args=[lambda w: w.plain.public_id],
+            ),
+        )
+        for f in ("version", "order", "message", "due", "role", "position")
+    ],
     *[
         Case(
             "frontend:login",

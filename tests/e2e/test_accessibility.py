@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from accounts.models import ClientAccount, Matter, User
 from accounts.services import invitations
-from approvals.models import ApprovalRequest
+from approvals.models import ApprovalRequest, SignatureRequest
 from frontend.management.commands.seed_demo import DEMO_PASSWORD
 from messaging.models import Thread
 from projects import services as plan
@@ -222,6 +222,10 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
     member = User.objects.get(email="member@acme.test")
     status_plan(acme, staff=staff, member=member, folder=outer)
     bills = billing_documents(acme, staff=staff)
+    # The demo's signature request: Alex's signing form, the staff's view of its progress,
+    # the lists, and the form that asks (reached from a document's page).
+    signature = SignatureRequest.objects.get(account=acme)
+    signed_document = signature.version.document.public_id
     identities = {
         label: Identity(
             label=label,
@@ -256,11 +260,17 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
             f"/proposals/{bills['proposal']}/",
             f"/proposals/new/?account={acme.public_id}",
             f"/proposals/{bills['draft_proposal']}/edit/",
+            "/signatures/",
+            f"/signatures/{signature.public_id}/",
+            f"/clients/{acme.public_id}/signatures/",
+            f"/vault/documents/{signed_document}/signatures/new/",
         ],
         client_starts=[
             f"/clients/{acme.public_id}/billing/",
             f"/invoices/{bills['invoice']}/",
             f"/proposals/{bills['proposal']}/",
+            "/signatures/",
+            f"/signatures/{signature.public_id}/",
         ],
     )
     details = f"/clients/{acme.public_id}/settings/billing/"

@@ -535,6 +535,7 @@ def test_thread_page_names_the_renderer_module_of_every_declared_type(client, wo
     finally:
         timeline.unregister(declared)
     assert urls == [
+        "/static/approvals/js/signatures.js",
         "/static/approvals/js/timeline.js",
         "/static/billing/js/timeline.js",
         "/static/messaging/js/matter_status.js",
@@ -570,6 +571,7 @@ def test_renderer_urls_are_the_hashed_names_in_production(client, world, setting
     client.force_login(world.people["client_member"])
     urls = renderer_urls(client.get(thread_url(world.threads["acme_general"])))
     assert [re.sub(r"\.[0-9a-f]{12}\.js$", ".js", url) for url in urls] == [
+        "/static/approvals/js/signatures.js",
         "/static/approvals/js/timeline.js",
         "/static/billing/js/timeline.js",
         "/static/messaging/js/matter_status.js",

@@ -68,6 +68,7 @@ def test_the_apps_declare_their_own_types_and_kinds():
     assert DOCUMENT_ADDED.renderer == "vault/js/timeline.js"
     assert MATTER_STATUS.renderer == "messaging/js/matter_status.js"
     assert timeline.renderer_paths() == [
+        "approvals/js/signatures.js",
         "approvals/js/timeline.js",
         "billing/js/timeline.js",
         "messaging/js/matter_status.js",

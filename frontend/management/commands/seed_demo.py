@@ -1,6 +1,7 @@
 """Load the demo: firm, client accounts, people, matters, threads, a few messages and documents,
-an approval under way, two checklist templates, a plan half-way through, and billing (the
-firm's details, Acme's, four invoices in every state and a proposal with a deposit).
+an approval under way, a statement of work waiting for Alex's signature, two checklist
+templates, a plan half-way through, and billing (the firm's details, Acme's, four invoices in
+every state and a proposal with a deposit).
 Idempotent: running it again changes nothing that is already there and repairs what is
 missing. It lives with the pages because it composes every app."""
 
@@ -21,7 +22,7 @@ from accounts.models import ClientAccount, ClientRole, FirmRole, Matter, MatterS
 from accounts.services import client_accounts, matters
 from accounts.services.firm import firm_get
 from approvals import services as approvals
-from approvals.models import ApprovalRequest
+from approvals.models import ApprovalRequest, SignatureRequest
 from billing import money
 from billing.models import BillingProfile, Invoice, Proposal
 from billing.selectors.settings import settings_get
@@ -154,6 +155,7 @@ CONVERSATION = [
     ),
 ]
 APPROVAL_TITLE = "Brand guidelines sign-off"
+SIGNATURE_DOCUMENT = "Statement of work"
 
 # The firm's checklist templates: (name, description, milestones as (title, day), tasks as
 # (title, kind, the client's?, day, vault folder, milestone index)), days after the start.
@@ -421,6 +423,7 @@ class Command(BaseCommand):
             threads[slug, title] = thread
         self._seed_documents(accounts, people)
         self._seed_approval(accounts, people)
+        self._seed_signature(accounts, people)
         self._seed_plans(accounts, people)
         self._seed_billing(accounts, people)
         for n, (slug, title, author, body) in enumerate(CONVERSATION):
@@ -455,6 +458,24 @@ class Command(BaseCommand):
             verdict="approve",
             comment="The colours are right.",
             shown=[guidelines.latest_version.public_id],
+        )
+
+    def _seed_signature(self, accounts: dict, people: dict) -> None:
+        """Acme's statement of work (a PDF) waits for Alex's signature, with Morgan told
+        (once: a request on that document is left as it is, whatever became of it)."""
+        account = accounts["acme"]
+        document = Document.objects.get(account=account, title=SIGNATURE_DOCUMENT)
+        if SignatureRequest.objects.filter(account=account, version__document=document).exists():
+            return
+        approvals.signature_create(
+            actor=people["staff@atrium.test"],
+            account=account,
+            version=document.latest_version,
+            signers=[people["client@acme.test"].public_id],
+            viewers=[people["member@acme.test"].public_id],
+            order="sequential",
+            due=(timezone.localdate() + timedelta(days=10)).isoformat(),
+            message="Here is the statement of work we agreed on the call. Please sign it.",
         )
 
     def _seed_plans(self, accounts: dict, people: dict) -> None:
