@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -144,18 +145,36 @@ def _waiting_tasks(user: User, own: list[int], clients: list[int], *, limit: int
     """The first ``limit`` open tasks that are the user's in the matters ``own``, or the
     client's in the matters ``clients`` (those of accounts the user belongs to): late ones
     first, then by due date (undated last). A task is late when its due date is before
-    today, so that order is the due date's alone, the matters' titles breaking ties. The
-    order is found over the tasks' own rows and the matters' titles; the rows the page shows
-    (with their milestone, folder, request) are joined for those ``limit`` only, by key."""
+    today, so that order is the due date's alone, the matters' titles breaking ties.
+
+    On PostgreSQL the person's tasks and the client's are each read in due order from their
+    partial index (``projects_task_assignee_due``, ``projects_task_client_due``)
+    and sorted further only within a due date, ``limit`` of each; the first ``limit`` of
+    those are the first of all (a task is never both). Elsewhere one query sorts them all.
+    The rows the page shows (with their matter, milestone, folder, request) are joined for
+    those only, by key."""
     order = (F("due").asc(nulls_last=True), "matter__title", "position", "pk")
-    theirs = Q(assignee_id=user.pk, matter_id__in=own) if own else Q(pk__in=[])
+    parts = []
+    if own:
+        parts.append(Q(assignee_id=user.pk, matter_id__in=own))
     if clients:
-        theirs |= Q(for_client=True, matter_id__in=clients)
-    first = Task.objects.filter(theirs, done_at__isnull=True).order_by(*order).values("pk")[:limit]
+        parts.append(Q(for_client=True, matter_id__in=clients))
+    if not parts:
+        return Task.objects.none()
+
+    def first(where: Q) -> QuerySet[Task]:
+        return Task.objects.filter(where, done_at__isnull=True).order_by(*order).values("pk")
+
+    if connection.vendor == "postgresql":
+        candidates = first(parts[0])[:limit]
+        if len(parts) > 1:
+            candidates = candidates.union(first(parts[1])[:limit], all=True)
+    else:
+        candidates = first(parts[0] | parts[1] if len(parts) > 1 else parts[0])[:limit]
     return (
-        Task.objects.filter(pk__in=first)
+        Task.objects.filter(pk__in=candidates)
         .select_related("matter", "matter__account", "milestone", "folder", "approval")
-        .order_by(*order)
+        .order_by(*order)[:limit]
     )
 
 
@@ -300,9 +319,7 @@ def client_status(
 
     own = [m.pk for m in matters if m.open_own]
     clients = [m.pk for m in matters if m.open_client and m.account_id in member_of]
-    waiting = (
-        list(_waiting_tasks(user, own, clients, limit=WAITING_LIMIT + 1)) if own or clients else []
-    )
+    waiting = list(_waiting_tasks(user, own, clients, limit=WAITING_LIMIT + 1))
     requests = [task.approval_id for task in waiting if task.approval_id is not None]
     deciding = (
         set(
