@@ -18,6 +18,7 @@ from accounts.errors import AtriumError, Invalid, NotFound
 from accounts.http import refuse_nul
 from accounts.models import ClientAccount
 from frontend.checklist_forms import MILESTONES, TASKS, TemplateEditor
+from frontend.templatetags.ui import chip_html, icon_html
 from projects import services as project_services
 from projects.models import MAX_OFFSET_DAYS, ChecklistTemplate
 from projects.selectors.board import board_page
@@ -75,6 +76,9 @@ def board(request: HttpRequest) -> HttpResponse:
             # Rows link to their matter and client after these prefixes (no reverse per row).
             "matter_url": reverse("frontend:matter", args=["mat_"]).split("mat_")[0],
             "account_url": reverse("frontend:account", args=["acc_"]).split("acc_")[0],
+            # The same markup on many rows, made once.
+            "alert_icon": icon_html("alert"),
+            "on_time": chip_html("ok", "On time"),
         },
     )
 

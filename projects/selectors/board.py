@@ -28,6 +28,7 @@ from projects.models import Milestone, Task
 from projects.progress import Counts
 from projects.selectors.progress import matter_counts, next_milestones, not_done_milestones
 from projects.selectors.rows import read_matters
+from projects.selectors.words import count_words, day_words, iso_day
 
 # What the board reads of each matter and its client.
 BOARD_FIELDS = ("public_id", "title", "status", "privileged", "target_date")
@@ -67,6 +68,54 @@ class BoardRow:
     @property
     def late(self) -> bool:
         return self.days_late > 0
+
+    # What the board prints of the row, as words (``projects.selectors.words``): the page
+    # outputs them as they are, with no filter per row.
+
+    @property
+    def late_words(self) -> str:
+        """ "3 days late"."""
+        return f"{count_words(self.days_late, 'day')} late"
+
+    @property
+    def overdue_words(self) -> str:
+        """What is late: "2 tasks, 1 milestone, target passed" (the parts that apply)."""
+        parts = []
+        if self.counts.overdue:
+            parts.append(count_words(self.counts.overdue, "task"))
+        if self.overdue_milestones:
+            parts.append(count_words(self.overdue_milestones, "milestone"))
+        if self.past_target:
+            parts.append("target passed")
+        return ", ".join(parts)
+
+    @property
+    def progress_words(self) -> str:
+        """The progress as a number, for the page's text and its progress bar."""
+        return str(self.counts.progress)
+
+    @property
+    def tasks_words(self) -> str:
+        """ "12 of 40 tasks"."""
+        return f"{self.counts.done} of {count_words(self.counts.total, 'task')}"
+
+    @property
+    def next_due_iso(self) -> str:
+        return iso_day(self.next_milestone.due) if self.next_milestone else ""
+
+    @property
+    def next_due_words(self) -> str:
+        return day_words(self.next_milestone.due) if self.next_milestone else ""
+
+    @property
+    def target_iso(self) -> str:
+        target = self.matter.target_date
+        return iso_day(target) if target else ""
+
+    @property
+    def target_words(self) -> str:
+        target = self.matter.target_date
+        return day_words(target) if target else ""
 
 
 @dataclass
