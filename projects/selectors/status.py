@@ -34,6 +34,7 @@ from projects.models import Change, Milestone, StatusVisit, Task
 from projects.progress import Counts, is_overdue
 from projects.selectors.progress import matter_counts, next_milestones
 from projects.selectors.rows import read_matters
+from projects.selectors.words import count_words, day_words, iso_day
 
 # The page shows this many tasks waiting on the person (the most pressing) and changes.
 WAITING_LIMIT = 20
@@ -76,6 +77,35 @@ class MatterStatusRow:
         target_passed = target is not None and target < self.today and not self.finished
         return target_passed or self.counts.overdue > 0
 
+    # What the page prints of the row, as words (``projects.selectors.words``).
+
+    @property
+    def progress_words(self) -> str:
+        return str(self.counts.progress)
+
+    @property
+    def tasks_words(self) -> str:
+        """ "12 of 40 tasks"."""
+        return f"{self.counts.done} of {count_words(self.counts.total, 'task')}"
+
+    @property
+    def target_iso(self) -> str:
+        target = self.matter.target_date
+        return iso_day(target) if target else ""
+
+    @property
+    def target_words(self) -> str:
+        target = self.matter.target_date
+        return day_words(target) if target else ""
+
+    @property
+    def next_due_iso(self) -> str:
+        return iso_day(self.next_milestone.due) if self.next_milestone else ""
+
+    @property
+    def next_due_words(self) -> str:
+        return day_words(self.next_milestone.due) if self.next_milestone else ""
+
 
 @dataclass(frozen=True)
 class WaitingTask:
@@ -90,6 +120,19 @@ class WaitingTask:
     @property
     def overdue(self) -> bool:
         return is_overdue(self.task.due, done=False, today=self.today)
+
+    @property
+    def due_iso(self) -> str:
+        return iso_day(self.task.due) if self.task.due else ""
+
+    @property
+    def due_words(self) -> str:
+        return day_words(self.task.due) if self.task.due else ""
+
+    @property
+    def anyone_words(self) -> str:
+        """What a task of the client's says: anyone of the account may do it."""
+        return f"Anyone at {self.task.matter.account.name} can do this"
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ import pytest
 from django.template import Context, Template
 from django.utils import translation
 
-from accounts.models import Matter
-from projects.models import Milestone
+from accounts.models import ClientAccount, Matter
+from projects.models import Milestone, Task
 from projects.progress import Counts
 from projects.selectors.board import BoardRow
+from projects.selectors.status import MatterStatusRow, WaitingTask
 from projects.selectors.words import count_words, day_words, iso_day
 
 # What board.html printed for a row before the words were made in Python.
@@ -68,3 +69,44 @@ def test_a_board_rows_words_are_what_the_filters_printed(tasks, milestones, past
     )
     context = Context({"row": row})
     assert WORDS.render(context) == FILTERS.render(context)
+
+
+# What _status_matter.html and _status_task.html printed before.
+STATUS_FILTERS = Template(
+    "{{ row.progress }}|{{ row.counts.done }} of {{ row.counts.total }} task"
+    "{{ row.counts.total|pluralize }}|"
+    "{% if row.matter.target_date %}{{ row.matter.target_date|date:'Y-m-d' }}|"
+    "{{ row.matter.target_date|date:'j M Y' }}{% else %}|{% endif %}|"
+    "{% if row.next_milestone %}{{ row.next_milestone.due|date:'Y-m-d' }}|"
+    "{{ row.next_milestone.due|date:'j M Y' }}{% else %}|{% endif %}"
+)
+STATUS_WORDS = Template(
+    "{{ row.progress_words }}|{{ row.tasks_words }}|{{ row.target_iso }}|{{ row.target_words }}|"
+    "{{ row.next_due_iso }}|{{ row.next_due_words }}"
+)
+TASK_FILTERS = Template(
+    "{{ w.task.due|date:'Y-m-d' }}|{{ w.task.due|date:'j M Y' }}|"
+    "{{ 'Anyone at '|add:w.task.matter.account.name|add:' can do this' }}"
+)
+TASK_WORDS = Template("{{ w.due_iso }}|{{ w.due_words }}|{{ w.anyone_words }}")
+
+
+@pytest.mark.parametrize("done", [0, 1, 5])
+@pytest.mark.parametrize("dated", [False, True])
+def test_a_status_rows_words_are_what_the_filters_printed(done, dated):
+    row = MatterStatusRow(
+        matter=Matter(title="M", target_date=dt.date(2026, 5, 31) if dated else None),
+        counts=Counts(total=max(1, done), done=done, overdue=0),
+        next_milestone=Milestone(title="N", due=dt.date(2026, 6, 1)) if dated else None,
+        today=dt.date(2026, 5, 1),
+    )
+    context = Context({"row": row})
+    assert STATUS_WORDS.render(context) == STATUS_FILTERS.render(context)
+
+
+@pytest.mark.parametrize("due", [None, dt.date(2026, 1, 9)])
+def test_a_waiting_tasks_words_are_what_the_filters_printed(due):
+    account = ClientAccount(name="Acme & Sons")
+    task = Task(title="T", due=due, matter=Matter(title="M", account=account))
+    context = Context({"w": WaitingTask(task=task, today=dt.date(2026, 5, 1))})
+    assert TASK_WORDS.render(context) == TASK_FILTERS.render(context)
