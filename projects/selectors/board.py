@@ -33,6 +33,8 @@ from projects.selectors.words import count_words, day_words, iso_day
 # What the board reads of each matter and its client.
 BOARD_FIELDS = ("public_id", "title", "status", "privileged", "target_date")
 ACCOUNT_FIELDS = ("public_id", "name")
+# What the board shows of each owner: the name and the avatar (initials or picture).
+OWNER_FIELDS = ("public_id", "name", "email", "avatar")
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,7 @@ def _sorted(
         matters = matters.filter(owner=owner)
     tasks = Task.objects.filter(matter_id=OuterRef("pk"))
     # Every matter of the board is read to order it, a page of them shown: the columns the
-    # board uses, not whole rows (the owner whole: the avatar reads the person), each client
+    # board uses, not whole rows (of the owner, what the avatar reads), each client
     # and owner made once however many matters name them.
     matters = read_matters(
         matters.annotate(
@@ -209,7 +211,7 @@ def _sorted(
             has_task=Exists(tasks),
         ).order_by(),
         fields=BOARD_FIELDS,
-        related={"account": ACCOUNT_FIELDS, "owner": None},
+        related={"account": ACCOUNT_FIELDS, "owner": OWNER_FIELDS},
         annotations=("has_open", "has_task"),
     )
     lateness = _lateness([m.pk for m in matters], today=today)
