@@ -20,12 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Exists, Min, OuterRef
+from django.db.models import Count, Exists, F, Min, OuterRef
 
 from accounts import permissions
 from accounts.models import ClientAccount, Matter, MatterStatus, User
 from projects.models import Milestone, Task
 from projects.progress import Counts
+from projects.selectors.ids import AnyOf
 from projects.selectors.progress import matter_counts, next_milestones, not_done_milestones
 from projects.selectors.rows import read_matters
 from projects.selectors.words import count_words, day_words, iso_day
@@ -143,7 +144,7 @@ def _lateness(matter_ids: list[int], *, today: date) -> dict[int, _Lateness]:
         return {}
     found: dict[int, _Lateness] = {}
     tasks = (
-        Task.objects.filter(matter_id__in=matter_ids, done_at__isnull=True, due__lt=today)
+        Task.objects.filter(AnyOf(F("matter_id"), matter_ids), done_at__isnull=True, due__lt=today)
         .values_list("matter_id")
         .order_by()
         .annotate(n=Count("pk"), earliest=Min("due"))
@@ -153,7 +154,9 @@ def _lateness(matter_ids: list[int], *, today: date) -> dict[int, _Lateness]:
         late.overdue_tasks = n
         late.missed(earliest)
     milestones = (
-        Milestone.objects.filter(not_done_milestones(), matter_id__in=matter_ids, due__lt=today)
+        Milestone.objects.filter(
+            not_done_milestones(), AnyOf(F("matter_id"), matter_ids), due__lt=today
+        )
         .values_list("matter_id")
         .order_by()
         .annotate(n=Count("pk"), earliest=Min("due"))

@@ -32,6 +32,7 @@ from accounts.models import ClientAccount, Matter, Membership, TeamAssignment, U
 from approvals.models import Approver
 from projects.models import Change, Milestone, StatusVisit, Task
 from projects.progress import Counts, is_overdue
+from projects.selectors.ids import AnyOf
 from projects.selectors.progress import matter_counts, next_milestones
 from projects.selectors.rows import read_matters
 from projects.selectors.words import count_words, day_words, iso_day
@@ -199,9 +200,9 @@ def _waiting_tasks(user: User, own: list[int], clients: list[int], *, limit: int
     order = (F("due").asc(nulls_last=True), "matter__title", "position", "pk")
     parts = []
     if own:
-        parts.append(Q(assignee_id=user.pk, matter_id__in=own))
+        parts.append(Q(AnyOf(F("matter_id"), own), assignee_id=user.pk))
     if clients:
-        parts.append(Q(for_client=True, matter_id__in=clients))
+        parts.append(Q(AnyOf(F("matter_id"), clients), for_client=True))
     if not parts:
         return Task.objects.none()
 
@@ -375,7 +376,7 @@ def client_status(
     )
     changes: list[Change] = []
     if ids:
-        recent = Change.objects.filter(matter_id__in=ids).select_related("actor", "matter")
+        recent = Change.objects.filter(AnyOf(F("matter_id"), ids)).select_related("actor", "matter")
         if since is not None:
             recent = recent.filter(at__gt=since)
         changes = list(recent.order_by("-at", "-pk")[:CHANGES_LIMIT])
