@@ -23,7 +23,8 @@ class AnyOf(Lookup):
     output_field = BooleanField()
 
     def __init__(self, lhs: Expression, ids: Iterable[int]) -> None:
-        super().__init__(lhs, [int(pk) for pk in ids])
+        # None matches nothing, as ``__in`` drops it (an id of a row deleted in between).
+        super().__init__(lhs, [int(pk) for pk in ids if pk is not None])
 
     def as_sql(self, compiler, connection):
         if not self.rhs:

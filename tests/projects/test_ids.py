@@ -36,6 +36,9 @@ def test_it_answers_what_in_answers(tasks, take):
     assert len(found) == 2 * take
     excluded = set(Task.objects.exclude(AnyOf(F("matter_id"), ids)).values_list("pk", flat=True))
     assert excluded == {t.pk for t in tasks} - expected
+    # An id of None matches nothing, as with __in.
+    with_none = Task.objects.filter(AnyOf(F("matter_id"), [*ids, None]))
+    assert set(with_none.values_list("pk", flat=True)) == expected
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="one array parameter on PostgreSQL")
