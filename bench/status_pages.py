@@ -7,12 +7,15 @@ Run from the project root::
     .venv/bin/python -m bench.status_pages          # 200 matters, 20 milestones, 200 tasks
     .venv/bin/python -m bench.status_pages --requests 100
     .venv/bin/python -m bench.status_pages --db-url postgres://postgres@127.0.0.1/atrium_bench
+    .venv/bin/python -m bench.status_pages --db-url postgres://postgres@127.0.0.1/bench --reuse
 
 It makes its own database (a SQLite file in a temporary directory unless ``--db-url`` names
 an existing, empty PostgreSQL database) and migrates it. Accounts, people and matters are
 made through the services; the plans (milestones, tasks, changes) are bulk-inserted, since
 the services' per-row events are not what is measured; then the database's statistics are
-gathered (``ANALYZE``), as autovacuum keeps them on a live one. Two sets of data:
+gathered (``ANALYZE``), as autovacuum keeps them on a live one. With ``--reuse`` a database a
+previous ``--reuse`` run seeded is used as it is (seeded first if it holds no such data), so
+that runs of different code can be compared on the same rows. Two sets of data:
 
 - **small**: one account, 2 matters of 2 milestones and 5 tasks each, seen by a client user
   and a staff member of that account only;
@@ -26,7 +29,9 @@ For each page, the queries of one request as the small user and as the large use
 counted (``CaptureQueriesContext``): they must be equal. Then ``--requests`` requests per
 page as the large users, interleaved so that the machine's drift falls on every page alike,
 after a warm-up, are timed in-process (Django's test client: middleware, view, template,
-the database; no network), and the selectors alone likewise. The slowest queries of one
+the database; no network), and the selectors alone likewise, in wall time and in the process's
+own CPU time (the database's work is not in it; on a shared machine it varies far less than
+wall time, which mostly measures waiting for a core). The slowest queries of one
 request of each page are shown (``--slowest``), to say where the time goes. The baseline
 is the person's notification settings page, a plain signed-in page: the figures of a
 shared machine vary, the ratio to the baseline of the same run less so.
