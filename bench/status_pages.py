@@ -7,12 +7,15 @@ Run from the project root::
     .venv/bin/python -m bench.status_pages          # 200 matters, 20 milestones, 200 tasks
     .venv/bin/python -m bench.status_pages --requests 100
     .venv/bin/python -m bench.status_pages --db-url postgres://postgres@127.0.0.1/atrium_bench
+    .venv/bin/python -m bench.status_pages --db-url postgres://postgres@127.0.0.1/bench --reuse
 
 It makes its own database (a SQLite file in a temporary directory unless ``--db-url`` names
 an existing, empty PostgreSQL database) and migrates it. Accounts, people and matters are
 made through the services; the plans (milestones, tasks, changes) are bulk-inserted, since
 the services' per-row events are not what is measured; then the database's statistics are
-gathered (``ANALYZE``), as autovacuum keeps them on a live one. Two sets of data:
+gathered (``ANALYZE``), as autovacuum keeps them on a live one. With ``--reuse`` a database a
+previous ``--reuse`` run seeded is used as it is (seeded first if it holds no such data), so
+that runs of different code can be compared on the same rows. Two sets of data:
 
 - **small**: one account, 2 matters of 2 milestones and 5 tasks each, seen by a client user
   and a staff member of that account only;
@@ -26,7 +29,9 @@ For each page, the queries of one request as the small user and as the large use
 counted (``CaptureQueriesContext``): they must be equal. Then ``--requests`` requests per
 page as the large users, interleaved so that the machine's drift falls on every page alike,
 after a warm-up, are timed in-process (Django's test client: middleware, view, template,
-the database; no network), and the selectors alone likewise. The slowest queries of one
+the database; no network), and the selectors alone likewise, in wall time and in the process's
+own CPU time (the database's work is not in it; on a shared machine it varies far less than
+wall time, which mostly measures waiting for a core). The slowest queries of one
 request of each page are shown (``--slowest``), to say where the time goes. The baseline
 is the person's notification settings page, a plain signed-in page: the figures of a
 shared machine vary, the ratio to the baseline of the same run less so.
@@ -112,6 +117,23 @@ def _plan(matters: list, *, milestones: int, tasks: int, changes: int, client, r
         ],
         batch_size=2000,
     )
+
+
+def seeded() -> tuple[Viewers, Viewers] | None:
+    """The people of a database this script seeded before (``--reuse``), or None."""
+    from accounts.models import User
+
+    found = {u.email: u for u in User.objects.filter(email__endswith="@example.test")}
+    try:
+        return tuple(
+            Viewers(
+                client=found[f"client-{label}@example.test"],
+                staff=found[f"staff-{label}@example.test"],
+            )
+            for label in ("small", "large")
+        )
+    except KeyError:
+        return None
 
 
 def seed(args) -> tuple[Viewers, Viewers]:
@@ -291,6 +313,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-url", default=None)
     parser.add_argument("--target-ms", type=float, default=50.0, help="p95 server time")
     parser.add_argument("--slowest", type=int, default=3, help="queries shown per page")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --db-url: use the data a previous run with --reuse left (seeded if none)",
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="atrium-status-bench-"))
@@ -300,7 +327,12 @@ def main(argv: list[str] | None = None) -> int:
         # frozen out of garbage collections (``config.asgi``).
         import config.asgi  # noqa: F401
 
-        small, large = seed(args)
+        found_before = seeded() if args.reuse else None
+        if found_before is None:
+            small, large = seed(args)
+        else:
+            small, large = found_before
+            say("reusing the data seeded by a previous run")
         found = probes()
         clients = {
             ("small", "client"): signed_in(small.client),
@@ -326,26 +358,37 @@ def main(argv: list[str] | None = None) -> int:
                     say(f"    {took:7.1f} ms  {' '.join(sql.split())[:110]}")
 
         say(f"\nserver time, {args.requests} requests per page as the large users (ms):")
+        # Wall time, and the process's own CPU time (the database's work is not in it): on a
+        # shared machine wall time mostly measures waiting for a core, CPU time far less.
         times: dict[str, list[float]] = {probe.name: [] for probe in found}
+        cpu: dict[str, list[float]] = {probe.name: [] for probe in found}
         for round_ in range(args.warmup + args.requests):
             for probe in found:
                 viewer = getattr(large, probe.who)
                 http = clients["large", probe.who]
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 probe.run(viewer, http)
                 if round_ >= args.warmup:
                     times[probe.name].append((time.perf_counter() - started) * 1000)
+                    cpu[probe.name].append((time.process_time() - started_cpu) * 1000)
         base = percentile(times[found[0].name], 0.95)
-        say(f"  {'':<40} {'p50':>7} {'p95':>7} {'max':>7}  p95 / baseline")
+        base_cpu = statistics.median(cpu[found[0].name])
+        say(
+            f"  {'':<40} {'p50':>7} {'p95':>7} {'max':>7}  p95 / baseline"
+            f"  {'CPU p50':>7} {'CPU p95':>7}  CPU p50 / baseline"
+        )
         met = True
         for probe in found:
             samples = times[probe.name]
             p95 = percentile(samples, 0.95)
             if probe is not found[0]:
                 met &= p95 <= args.target_ms
+            own = cpu[probe.name]
             say(
                 f"  {probe.name:<40} {statistics.median(samples):>7.1f} {p95:>7.1f} "
-                f"{max(samples):>7.1f}  {p95 / base:>5.2f}"
+                f"{max(samples):>7.1f}  {p95 / base:>14.2f}"
+                f"  {statistics.median(own):>7.1f} {percentile(own, 0.95):>7.1f}"
+                f"  {statistics.median(own) / base_cpu:>18.2f}"
             )
         say(
             f"\nqueries constant: {'yes' if constant else 'NO'}; "

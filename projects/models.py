@@ -218,10 +218,17 @@ class Task(models.Model):
                 condition=models.Q(done_at__isnull=True, approval__isnull=False),
                 name="projects_task_open_approval",
             ),
+            # One person's open tasks (in due order), and the client's in due order: the
+            # status page's waiting tasks read the first few of each from an index range.
             models.Index(
-                fields=["assignee"],
+                fields=["assignee", "due"],
                 condition=models.Q(done_at__isnull=True),
-                name="projects_task_open_assignee",
+                name="projects_task_assignee_due",
+            ),
+            models.Index(
+                fields=["due"],
+                condition=models.Q(done_at__isnull=True, for_client=True),
+                name="projects_task_client_due",
             ),
             # Open work only (most of a plan is done): what is late per matter (the board's
             # order, the status page's attention probes) reads index ranges, not every task.

@@ -18,6 +18,7 @@ from accounts.errors import AtriumError, Invalid, NotFound
 from accounts.http import refuse_nul
 from accounts.models import ClientAccount
 from frontend.checklist_forms import MILESTONES, TASKS, TemplateEditor
+from frontend.templatetags.ui import avatar, chip_html, icon_html
 from projects import services as project_services
 from projects.models import MAX_OFFSET_DAYS, ChecklistTemplate
 from projects.selectors.board import board_page
@@ -62,11 +63,17 @@ def board(request: HttpRequest) -> HttpResponse:
         page = board_page(user, size=BOARD_PAGE, **chosen)
     filters = {k: v for k, v in (("account", account_id), ("mine", "1" if mine else "")) if v}
     more = f"?{urlencode({**filters, 'cursor': page.next})}" if page.next else ""
+    # Each owner's avatar is made once and shared by the rows of that owner (most rows of a
+    # board are the same few people's).
+    avatars = {
+        row.owner.pk: avatar(row.owner, size="sm") for row in page.rows if row.owner is not None
+    }
     return render(
         request,
         "frontend/board.html",
         {
             "page": page,
+            "rows": [(row, avatars.get(row.matter.owner_id, "")) for row in page.rows],
             "account": account,
             "mine": mine,
             "accounts": visible.accounts,
@@ -75,6 +82,9 @@ def board(request: HttpRequest) -> HttpResponse:
             # Rows link to their matter and client after these prefixes (no reverse per row).
             "matter_url": reverse("frontend:matter", args=["mat_"]).split("mat_")[0],
             "account_url": reverse("frontend:account", args=["acc_"]).split("acc_")[0],
+            # The same markup on many rows, made once.
+            "alert_icon": icon_html("alert"),
+            "on_time": chip_html("ok", "On time"),
         },
     )
 

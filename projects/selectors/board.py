@@ -20,18 +20,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Exists, Min, OuterRef
+from django.db.models import Count, Exists, F, Min, OuterRef
 
 from accounts import permissions
 from accounts.models import ClientAccount, Matter, MatterStatus, User
 from projects.models import Milestone, Task
 from projects.progress import Counts
+from projects.selectors.ids import AnyOf
 from projects.selectors.progress import matter_counts, next_milestones, not_done_milestones
 from projects.selectors.rows import read_matters
+from projects.selectors.words import count_words, day_words, iso_day
 
 # What the board reads of each matter and its client.
 BOARD_FIELDS = ("public_id", "title", "status", "privileged", "target_date")
 ACCOUNT_FIELDS = ("public_id", "name")
+# What the board shows of each owner: the name and the avatar (initials or picture).
+OWNER_FIELDS = ("public_id", "name", "email", "avatar")
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,54 @@ class BoardRow:
     def late(self) -> bool:
         return self.days_late > 0
 
+    # What the board prints of the row, as words (``projects.selectors.words``): the page
+    # outputs them as they are, with no filter per row.
+
+    @property
+    def late_words(self) -> str:
+        """ "3 days late"."""
+        return f"{count_words(self.days_late, 'day')} late"
+
+    @property
+    def overdue_words(self) -> str:
+        """What is late: "2 tasks, 1 milestone, target passed" (the parts that apply)."""
+        parts = []
+        if self.counts.overdue:
+            parts.append(count_words(self.counts.overdue, "task"))
+        if self.overdue_milestones:
+            parts.append(count_words(self.overdue_milestones, "milestone"))
+        if self.past_target:
+            parts.append("target passed")
+        return ", ".join(parts)
+
+    @property
+    def progress_words(self) -> str:
+        """The progress as a number, for the page's text and its progress bar."""
+        return str(self.counts.progress)
+
+    @property
+    def tasks_words(self) -> str:
+        """ "12 of 40 tasks"."""
+        return f"{self.counts.done} of {count_words(self.counts.total, 'task')}"
+
+    @property
+    def next_due_iso(self) -> str:
+        return iso_day(self.next_milestone.due) if self.next_milestone else ""
+
+    @property
+    def next_due_words(self) -> str:
+        return day_words(self.next_milestone.due) if self.next_milestone else ""
+
+    @property
+    def target_iso(self) -> str:
+        target = self.matter.target_date
+        return iso_day(target) if target else ""
+
+    @property
+    def target_words(self) -> str:
+        target = self.matter.target_date
+        return day_words(target) if target else ""
+
 
 @dataclass
 class _Lateness:
@@ -92,7 +144,7 @@ def _lateness(matter_ids: list[int], *, today: date) -> dict[int, _Lateness]:
         return {}
     found: dict[int, _Lateness] = {}
     tasks = (
-        Task.objects.filter(matter_id__in=matter_ids, done_at__isnull=True, due__lt=today)
+        Task.objects.filter(AnyOf(F("matter_id"), matter_ids), done_at__isnull=True, due__lt=today)
         .values_list("matter_id")
         .order_by()
         .annotate(n=Count("pk"), earliest=Min("due"))
@@ -102,7 +154,9 @@ def _lateness(matter_ids: list[int], *, today: date) -> dict[int, _Lateness]:
         late.overdue_tasks = n
         late.missed(earliest)
     milestones = (
-        Milestone.objects.filter(not_done_milestones(), matter_id__in=matter_ids, due__lt=today)
+        Milestone.objects.filter(
+            not_done_milestones(), AnyOf(F("matter_id"), matter_ids), due__lt=today
+        )
         .values_list("matter_id")
         .order_by()
         .annotate(n=Count("pk"), earliest=Min("due"))
@@ -152,7 +206,7 @@ def _sorted(
         matters = matters.filter(owner=owner)
     tasks = Task.objects.filter(matter_id=OuterRef("pk"))
     # Every matter of the board is read to order it, a page of them shown: the columns the
-    # board uses, not whole rows (the owner whole: the avatar reads the person), each client
+    # board uses, not whole rows (of the owner, what the avatar reads), each client
     # and owner made once however many matters name them.
     matters = read_matters(
         matters.annotate(
@@ -160,7 +214,7 @@ def _sorted(
             has_task=Exists(tasks),
         ).order_by(),
         fields=BOARD_FIELDS,
-        related={"account": ACCOUNT_FIELDS, "owner": None},
+        related={"account": ACCOUNT_FIELDS, "owner": OWNER_FIELDS},
         annotations=("has_open", "has_task"),
     )
     lateness = _lateness([m.pk for m in matters], today=today)

@@ -15,6 +15,7 @@ from django.db.models.lookups import IsNull
 
 from projects.models import Milestone, Task
 from projects.progress import Counts
+from projects.selectors.ids import AnyOf
 
 
 def _counts(rows: Iterable[dict], key: str) -> dict[int, Counts]:
@@ -38,7 +39,7 @@ def matter_counts(matter_ids: Iterable[int], *, today: date) -> dict[int, Counts
     if not ids:
         return {}
     rows = (
-        Task.objects.filter(matter_id__in=ids)
+        Task.objects.filter(AnyOf(F("matter_id"), ids))
         .values("matter_id")
         .order_by()
         .annotate(**_aggregates(today))
@@ -52,7 +53,7 @@ def milestone_counts(milestone_ids: Iterable[int], *, today: date) -> dict[int, 
     if not ids:
         return {}
     rows = (
-        Task.objects.filter(milestone_id__in=ids)
+        Task.objects.filter(AnyOf(F("milestone_id"), ids))
         .values("milestone_id")
         .order_by()
         .annotate(**_aggregates(today))
@@ -81,7 +82,7 @@ def next_milestones(matter_ids: Iterable[int]) -> dict[int, Milestone]:
     ids = list(matter_ids)
     if not ids:
         return {}
-    pending = Milestone.objects.filter(not_done_milestones(), matter_id__in=ids)
+    pending = Milestone.objects.filter(not_done_milestones(), AnyOf(F("matter_id"), ids))
     if connection.vendor == "postgresql":
         first = pending.order_by("matter_id", "due", "position", "pk").distinct("matter_id")
     else:

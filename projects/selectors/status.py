@@ -17,26 +17,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.db import connection
 from django.db.models import (
-    Case,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Value,
-    When,
 )
 
 from accounts import permissions
-from accounts.models import ClientAccount, Matter, TeamAssignment, User
+from accounts.models import ClientAccount, Matter, Membership, TeamAssignment, User
 from approvals.models import Approver
 from projects.models import Change, Milestone, StatusVisit, Task
 from projects.progress import Counts, is_overdue
+from projects.selectors.ids import AnyOf
 from projects.selectors.progress import matter_counts, next_milestones
 from projects.selectors.rows import read_matters
+from projects.selectors.words import count_words, day_words, iso_day
 
 # The page shows this many tasks waiting on the person (the most pressing) and changes.
 WAITING_LIMIT = 20
@@ -45,7 +44,7 @@ CHANGES_LIMIT = 20
 MATTER_FIELDS = ("public_id", "account", "title", "status", "privileged", "target_date")
 OWNER_FIELDS = ("public_id", "name", "email")
 # ``_with_attention``'s answers, read with each matter.
-ATTENTION = ("open_late", "has_open", "has_task", "waiting")
+ATTENTION = ("open_late", "has_open", "has_task", "open_own", "open_client")
 # The page shows this many matters in all, whatever the number of accounts and matters.
 MATTERS_SHOWN = 12
 
@@ -79,6 +78,35 @@ class MatterStatusRow:
         target_passed = target is not None and target < self.today and not self.finished
         return target_passed or self.counts.overdue > 0
 
+    # What the page prints of the row, as words (``projects.selectors.words``).
+
+    @property
+    def progress_words(self) -> str:
+        return str(self.counts.progress)
+
+    @property
+    def tasks_words(self) -> str:
+        """ "12 of 40 tasks"."""
+        return f"{self.counts.done} of {count_words(self.counts.total, 'task')}"
+
+    @property
+    def target_iso(self) -> str:
+        target = self.matter.target_date
+        return iso_day(target) if target else ""
+
+    @property
+    def target_words(self) -> str:
+        target = self.matter.target_date
+        return day_words(target) if target else ""
+
+    @property
+    def next_due_iso(self) -> str:
+        return iso_day(self.next_milestone.due) if self.next_milestone else ""
+
+    @property
+    def next_due_words(self) -> str:
+        return day_words(self.next_milestone.due) if self.next_milestone else ""
+
 
 @dataclass(frozen=True)
 class WaitingTask:
@@ -93,6 +121,19 @@ class WaitingTask:
     @property
     def overdue(self) -> bool:
         return is_overdue(self.task.due, done=False, today=self.today)
+
+    @property
+    def due_iso(self) -> str:
+        return iso_day(self.task.due) if self.task.due else ""
+
+    @property
+    def due_words(self) -> str:
+        return day_words(self.task.due) if self.task.due else ""
+
+    @property
+    def anyone_words(self) -> str:
+        """What a task of the client's says: anyone of the account may do it."""
+        return f"Anyone at {self.task.matter.account.name} can do this"
 
 
 @dataclass(frozen=True)
@@ -144,46 +185,63 @@ class StatusPage:
         return len(self.accounts) > 1
 
 
-def _theirs(user: User) -> Q:
-    """Tasks that are the user's, or the client's in an account the user belongs to."""
-    return Q(assignee_id=user.pk) | Q(
-        for_client=True, matter__account__in=user.memberships.values("account_id")
-    )
+def _waiting_tasks(user: User, own: list[int], clients: list[int], *, limit: int) -> QuerySet[Task]:
+    """The first ``limit`` open tasks that are the user's in the matters ``own``, or the
+    client's in the matters ``clients`` (those of accounts the user belongs to): late ones
+    first, then by due date (undated last). A task is late when its due date is before
+    today, so that order is the due date's alone, the matters' titles breaking ties.
 
+    On PostgreSQL the person's tasks and the client's are each read in due order from their
+    partial index (``projects_task_assignee_due``, ``projects_task_client_due``)
+    and sorted further only within a due date, ``limit`` of each; the first ``limit`` of
+    those are the first of all (a task is never both). Elsewhere one query sorts them all.
+    The rows the page shows (with their matter, milestone, folder, request) are joined for
+    those only, by key."""
+    order = (F("due").asc(nulls_last=True), "matter__title", "position", "pk")
+    parts = []
+    if own:
+        parts.append(Q(AnyOf(F("matter_id"), own), assignee_id=user.pk))
+    if clients:
+        parts.append(Q(AnyOf(F("matter_id"), clients), for_client=True))
+    if not parts:
+        return Task.objects.none()
 
-def _waiting_tasks(user: User, matter_ids: list[int], *, today: date, limit: int) -> QuerySet[Task]:
-    """The first ``limit`` open tasks of these matters that are the user's, or the client's
-    in an account the user belongs to: late ones first, then by due date (undated last).
-    The order is found over the tasks' own rows and the matters' titles; the rows the page
-    shows (with their milestone, folder, request) are joined for those ``limit`` only."""
-    ordered = (
-        Task.objects.filter(matter_id__in=matter_ids, done_at__isnull=True)
-        .filter(_theirs(user))
-        .annotate(
-            late=Case(
-                When(due__lt=today, then=Value(0)), default=Value(1), output_field=IntegerField()
-            )
-        )
-        .order_by("late", F("due").asc(nulls_last=True), "matter__title", "position", "pk")
-    )
-    first = ordered.values("pk")[:limit]
-    return ordered.filter(pk__in=first).select_related(
-        "matter", "matter__account", "milestone", "folder", "approval"
+    def first(where: Q) -> QuerySet[Task]:
+        return Task.objects.filter(where, done_at__isnull=True).order_by(*order).values("pk")
+
+    if connection.vendor == "postgresql":
+        candidates = first(parts[0])[:limit]
+        if len(parts) > 1:
+            candidates = candidates.union(first(parts[1])[:limit], all=True)
+    else:
+        candidates = first(parts[0] | parts[1] if len(parts) > 1 else parts[0])[:limit]
+    return (
+        Task.objects.filter(pk__in=candidates)
+        .select_related("matter", "matter__account", "milestone", "folder", "approval")
+        .order_by(*order)[:limit]
     )
 
 
 def _with_attention(matters: QuerySet[Matter], user: User, *, today: date) -> QuerySet[Matter]:
     """The matters, each with what says whether it needs the person's attention: an open
-    task past due, an open task at all, a task at all, an open task of theirs. Each is an
-    ``EXISTS`` that stops at the first row the ``(matter, done_at)`` index finds."""
+    task past due, an open task at all, a task at all, an open task of theirs, an open task
+    of the client's (the person's if they belong to the matter's account: ``_waiting``).
+    Each is an ``EXISTS`` that stops at the first row an index on open tasks finds."""
     tasks = Task.objects.filter(matter_id=OuterRef("pk"))
     open_tasks = tasks.filter(done_at__isnull=True)
     return matters.annotate(
         open_late=Exists(open_tasks.filter(due__lt=today)),
         has_open=Exists(open_tasks),
         has_task=Exists(tasks),
-        waiting=Exists(open_tasks.filter(_theirs(user))),
+        open_own=Exists(open_tasks.filter(assignee_id=user.pk)),
+        open_client=Exists(open_tasks.filter(for_client=True)),
     )
+
+
+def _waiting(matter: Matter, member_of: set[int]) -> bool:
+    """An open task of the matter waits on the person: theirs, or the client's in an
+    account they belong to."""
+    return matter.open_own or (matter.open_client and matter.account_id in member_of)
 
 
 def _finished(matter: Matter) -> bool:
@@ -266,6 +324,10 @@ def client_status(
         related={"owner": OWNER_FIELDS},
         annotations=ATTENTION,
     )
+    # The accounts the person belongs to: the client's tasks there are theirs to do.
+    member_of = set(Membership.objects.filter(user=user).values_list("account_id", flat=True))
+    for matter in matters:
+        matter.waiting = _waiting(matter, member_of)
     ids = [m.pk for m in matters]
     shown = _shown(matters, [a.pk for a in accounts], today=today)
     shown_ids = [m.pk for m in shown]
@@ -299,7 +361,9 @@ def client_status(
             for place in status.account.team_assignments.all()
         ]
 
-    waiting = list(_waiting_tasks(user, ids, today=today, limit=WAITING_LIMIT + 1)) if ids else []
+    own = [m.pk for m in matters if m.open_own]
+    clients = [m.pk for m in matters if m.open_client and m.account_id in member_of]
+    waiting = list(_waiting_tasks(user, own, clients, limit=WAITING_LIMIT + 1))
     requests = [task.approval_id for task in waiting if task.approval_id is not None]
     deciding = (
         set(
@@ -312,7 +376,7 @@ def client_status(
     )
     changes: list[Change] = []
     if ids:
-        recent = Change.objects.filter(matter_id__in=ids).select_related("actor", "matter")
+        recent = Change.objects.filter(AnyOf(F("matter_id"), ids)).select_related("actor", "matter")
         if since is not None:
             recent = recent.filter(at__gt=since)
         changes = list(recent.order_by("-at", "-pk")[:CHANGES_LIMIT])
