@@ -98,4 +98,14 @@ def test_lists_cost_the_same_whatever_their_length(acme, people, many):
     assert len(rows) == (6 if many else 1)
     # The requests with their people and versions, then their participants.
     assert len(listed) == 2, [q["sql"] for q in listed.captured_queries]
-    assert len(waiting) == 2
+    # Whether anything waits, then the requests, then their participants.
+    assert len(waiting) == 3
+
+
+def test_nothing_waiting_costs_one_query(acme, people):
+    factories.signature_request(
+        acme, by=people["staff_on_team"], signers=(people["client_member"],), title="Paper"
+    )
+    with CaptureQueriesContext(connection) as waiting:
+        assert selectors.waiting_for(people["client_admin"]) == []
+    assert len(waiting) == 1
