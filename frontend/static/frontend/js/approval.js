@@ -4,6 +4,7 @@
 // someone is filling in. Also shows who else has the page open (viewers.js).
 
 import { socket, startSocket } from "./portal.js";
+import { regionRefresher } from "./regions.js";
 import { watchViewers } from "./viewers.js";
 
 const root = document.querySelector("[data-approval]");
@@ -20,35 +21,7 @@ function busy(region) {
   return false;
 }
 
-let refreshing = null;
-let again = false;
-
-async function refresh() {
-  if (refreshing !== null) {
-    again = true; // one more after this one: the newest state wins
-    return;
-  }
-  refreshing = (async () => {
-    try {
-      const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store", redirect: "manual" });
-      if (!response.ok) return;
-      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-      for (const region of document.querySelectorAll("[data-region]")) {
-        const replacement = fresh.querySelector(`[data-region="${CSS.escape(region.dataset.region)}"]`);
-        if (replacement === null || busy(region)) continue;
-        region.replaceWith(document.importNode(replacement, true));
-      }
-    } catch (problem) {
-      console.warn("The request could not be brought up to date:", problem);
-    } finally {
-      refreshing = null;
-      if (again) {
-        again = false;
-        refresh();
-      }
-    }
-  })();
-}
+const refresh = regionRefresher({ busy });
 
 if (root !== null && socket !== null) {
   const approval = root.dataset.approval;

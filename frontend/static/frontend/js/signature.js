@@ -6,6 +6,7 @@
 // the signature; a drawing goes with it as a PNG (a data: URL in the form's "drawn" field).
 
 import { socket, startSocket } from "./portal.js";
+import { regionRefresher } from "./regions.js";
 import { watchViewers } from "./viewers.js";
 
 const root = document.querySelector("[data-signature]");
@@ -22,37 +23,7 @@ function busy(region) {
   return region.querySelector("[data-pad-value]")?.value ? true : false;
 }
 
-let refreshing = null;
-let again = false;
-
-async function refresh() {
-  if (refreshing !== null) {
-    again = true; // one more after this one: the newest state wins
-    return;
-  }
-  refreshing = (async () => {
-    try {
-      const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store", redirect: "manual" });
-      if (!response.ok) return;
-      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-      for (const region of document.querySelectorAll("[data-region]")) {
-        const replacement = fresh.querySelector(`[data-region="${CSS.escape(region.dataset.region)}"]`);
-        if (replacement === null || busy(region)) continue;
-        const node = document.importNode(replacement, true);
-        region.replaceWith(node);
-        startPad(node);
-      }
-    } catch (problem) {
-      console.warn("The request could not be brought up to date:", problem);
-    } finally {
-      refreshing = null;
-      if (again) {
-        again = false;
-        refresh();
-      }
-    }
-  })();
-}
+const refresh = regionRefresher({ busy, replaced: (node) => startPad(node) });
 
 // --- the drawing pad ------------------------------------------------------------------------
 
