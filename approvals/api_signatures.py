@@ -141,28 +141,27 @@ def document(request: HttpRequest, signature_id: str) -> HttpResponse:
     )
 
 
-@api_endpoint("GET")
-def certificate(request: HttpRequest, signature_id: str) -> HttpResponse:
+def _artifact(request: HttpRequest, signature_id: str, which: str) -> HttpResponse:
     found = services.signature_for(request.user, signature_id)
     return services.signature_artifact(
         actor=request.user,
         request=found,
-        which="certificate",
+        which=which,
         meta=signed_in_meta(request),
         asynchronous=isinstance(request, ASGIRequest),
     )
+
+
+@api_endpoint("GET")
+def certificate(request: HttpRequest, signature_id: str) -> HttpResponse:
+    """The certificate of completion, once sealed."""
+    return _artifact(request, signature_id, "certificate")
 
 
 @api_endpoint("GET")
 def signed(request: HttpRequest, signature_id: str) -> HttpResponse:
-    found = services.signature_for(request.user, signature_id)
-    return services.signature_artifact(
-        actor=request.user,
-        request=found,
-        which="signed",
-        meta=signed_in_meta(request),
-        asynchronous=isinstance(request, ASGIRequest),
-    )
+    """The sealed PDF (the document with its certificate appended), once sealed."""
+    return _artifact(request, signature_id, "signed")
 
 
 @api_endpoint("GET")
