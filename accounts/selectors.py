@@ -280,9 +280,17 @@ def page_limit(value: object) -> int:
     )
 
 
-def rows_after(queryset: QuerySet, cursor: object, name: str, public_id: str) -> QuerySet:
+def rows_after(
+    queryset: QuerySet,
+    cursor: object,
+    name: str = "created_at",
+    public_id: str = "public_id",
+    *,
+    newest_first: bool = False,
+) -> QuerySet:
     """The rows after the one whose ``public_id`` field is ``cursor``, in ``(name,
-    public_id)`` order; Invalid (``bad_cursor``) if the cursor is not one of this list's."""
+    public_id)`` order (descending with ``newest_first``); Invalid (``bad_cursor``) if the
+    cursor is not one of this list's."""
     if cursor in (None, ""):
         return queryset
     after = (
@@ -296,8 +304,10 @@ def rows_after(queryset: QuerySet, cursor: object, name: str, public_id: str) ->
             code="bad_cursor",
             fields={"cursor": "invalid"},
         )
+    beyond = "lt" if newest_first else "gt"
     return queryset.filter(
-        Q(**{f"{name}__gt": after[0]}) | Q(**{name: after[0], f"{public_id}__gt": after[1]})
+        Q(**{f"{name}__{beyond}": after[0]})
+        | Q(**{name: after[0], f"{public_id}__{beyond}": after[1]})
     )
 
 

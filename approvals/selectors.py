@@ -16,8 +16,6 @@ from django.utils import timezone
 
 from accounts import permissions
 from accounts import selectors as accounts_selectors
-from accounts.errors import Invalid
-from accounts.ids import is_public_id
 from accounts.models import ClientAccount, User
 from approvals import policy
 from approvals.models import (
@@ -310,21 +308,7 @@ def _page(queryset: QuerySet[ApprovalRequest], *, cursor: object, limit: int) ->
     """Newest first; ``cursor`` is the id of the last request of the previous page (among
     those of this list), ``next`` the cursor of the following page or None."""
     queryset = queryset.order_by("-created_at", "-public_id")
-    if cursor not in (None, ""):
-        after = (
-            queryset.filter(public_id=cursor).values_list("created_at", "public_id").first()
-            if is_public_id(cursor)
-            else None
-        )
-        if after is None:
-            raise Invalid(
-                "That cursor is not one of this list's.",
-                code="bad_cursor",
-                fields={"cursor": "invalid"},
-            )
-        queryset = queryset.filter(
-            Q(created_at__lt=after[0]) | Q(created_at=after[0], public_id__lt=after[1])
-        )
+    queryset = accounts_selectors.rows_after(queryset, cursor, newest_first=True)
     requests = list(queryset.select_related("account", "thread")[: limit + 1])
     more = len(requests) > limit
     requests = requests[:limit]

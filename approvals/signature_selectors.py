@@ -12,10 +12,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accounts import permissions
-from accounts.errors import Invalid
-from accounts.ids import is_public_id
 from accounts.models import ClientAccount, User
-from accounts.selectors import DEFAULT_PAGE
+from accounts.selectors import DEFAULT_PAGE, rows_after
 from approvals.models import (
     SignatureRequest,
     SignatureStatus,
@@ -206,21 +204,7 @@ def signatures_page(
     next page (None on the last). ``cursor`` is the id of the last request of the previous
     page; Invalid ``bad_cursor`` for one that is not in this list."""
     queryset = signatures_visible(user, account=account, status=status)
-    if cursor not in (None, ""):
-        after = (
-            queryset.filter(public_id=cursor).values_list("created_at", "public_id").first()
-            if is_public_id(cursor)
-            else None
-        )
-        if after is None:
-            raise Invalid(
-                "That cursor is not one of this list's.",
-                code="bad_cursor",
-                fields={"cursor": "invalid"},
-            )
-        queryset = queryset.filter(
-            Q(created_at__lt=after[0]) | Q(created_at=after[0], public_id__lt=after[1])
-        )
+    queryset = rows_after(queryset, cursor, newest_first=True)
     requests = list(queryset[: limit + 1])
     more = len(requests) > limit
     requests = requests[:limit]

@@ -7,14 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts import permissions
 from accounts.errors import Invalid, NotFound
-from accounts.ids import is_public_id
 from accounts.models import ClientAccount, User
 from accounts.permissions import Action
-from accounts.selectors import DEFAULT_PAGE
+from accounts.selectors import DEFAULT_PAGE, rows_after
 from billing.models import OPEN_STATUSES, OVERDUE, Invoice, Status
 from billing.selectors.json import INVOICE_RELATED, invoice_json
 
@@ -46,25 +45,6 @@ def _visible(user: User, account: ClientAccount) -> QuerySet[Invoice]:
     return found
 
 
-def _after(found: QuerySet[Invoice], cursor: object) -> QuerySet[Invoice]:
-    """The invoices after the one whose id is ``cursor``, newest first; Invalid
-    (``bad_cursor``) if it is not one of this list's."""
-    if cursor in (None, ""):
-        return found
-    after = (
-        found.filter(public_id=cursor).values_list("created_at", "public_id").first()
-        if is_public_id(cursor)
-        else None
-    )
-    if after is None:
-        raise Invalid(
-            "That cursor is not one of this list's.",
-            code="bad_cursor",
-            fields={"cursor": "invalid"},
-        )
-    return found.filter(Q(created_at__lt=after[0]) | Q(created_at=after[0], public_id__lt=after[1]))
-
-
 def invoices_of(
     user: User,
     account: ClientAccount,
@@ -84,7 +64,7 @@ def invoices_of(
         found = found.filter(status__in=OPEN_STATUSES, due_date__lt=today)
     elif wanted is not None:
         found = found.filter(status=wanted)
-    found = _after(found, cursor).order_by("-created_at", "-public_id")
+    found = rows_after(found, cursor, newest_first=True).order_by("-created_at", "-public_id")
     rows = list(found.select_related(*INVOICE_RELATED).prefetch_related("lines")[: limit + 1])
     following = rows[limit - 1].public_id if len(rows) > limit else None
     return Page([invoice_json(row, today=today) for row in rows[:limit]], following)

@@ -6,12 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q
-
 from accounts import permissions
 from accounts.errors import Invalid
-from accounts.ids import is_public_id
 from accounts.models import ClientAccount, User
+from accounts.selectors import rows_after
 from billing.models import EXPIRED, Proposal, ProposalStatus
 from billing.selectors.json import PROPOSAL_RELATED, proposal_json
 
@@ -22,26 +20,6 @@ STATUSES = frozenset({*ProposalStatus.values, EXPIRED})
 class ProposalsPage:
     rows: list[dict]
     next: str | None
-
-
-def _after(queryset, cursor: object):
-    """The rows after the cursor's in (-created_at, -public_id) order; Invalid
-    ``bad_cursor`` for a cursor that is not one of this list's."""
-    if cursor in (None, ""):
-        return queryset
-    found = (
-        queryset.filter(public_id=cursor).values_list("created_at", "public_id").first()
-        if is_public_id(cursor)
-        else None
-    )
-    if found is None:
-        raise Invalid(
-            "That cursor is not one of this list's.",
-            code="bad_cursor",
-            fields={"cursor": "invalid"},
-        )
-    at, public_id = found
-    return queryset.filter(Q(created_at__lt=at) | Q(created_at=at, public_id__lt=public_id))
 
 
 def proposals_of(
@@ -70,7 +48,7 @@ def proposals_of(
             rows = rows.filter(status=status).exclude(valid_until__lt=today)
         else:
             rows = rows.filter(status=status)
-    rows = _after(rows, cursor)
+    rows = rows_after(rows, cursor, newest_first=True)
     found = list(
         rows.select_related(*PROPOSAL_RELATED)
         .prefetch_related("lines")
