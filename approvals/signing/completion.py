@@ -28,6 +28,7 @@ from accounts.permissions import Action
 from approvals import signature_events
 from approvals.models import SignatureRequest, SignatureStatus, Signer
 from approvals.services.record import grantees_among
+from approvals.services.signature_record import request_json
 from approvals.signing import certificate as certificates
 from approvals.signing import seal as sealing
 from approvals.signing.keys import SigningKey, signing_key
@@ -46,17 +47,6 @@ MAX_ATTEMPTS = 1440
 
 class NotSealable(ValueError):
     """The request cannot be sealed and trying again will not change that."""
-
-
-def _request_json(request: SignatureRequest) -> dict:
-    return {
-        "id": request.public_id,
-        "title": request.title,
-        "account": {"id": request.account.public_id, "name": request.account.name},
-        "thread": request.thread.public_id,
-        "order": request.order,
-        "status": request.status,
-    }
 
 
 def _version_json(version: Version) -> dict:
@@ -204,7 +194,7 @@ def signature_seal(request_id: int) -> None:
                 kind=signature_events.LEDGER_SEALED,
                 subject=request.public_id,
                 payload={
-                    "request": _request_json(request),
+                    "request": request_json(request),
                     "certificate": _version_json(certificate_version),
                     "signed": _version_json(signed_version) if signed_version else None,
                     "seal": {
