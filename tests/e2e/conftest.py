@@ -19,6 +19,7 @@ must do while the loop is running goes through ``asgiref.sync.sync_to_async``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -59,9 +60,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def live_portal(transactional_db, tmp_path: Path) -> Iterator[str]:
-    """A real Daphne serving Atrium on the test database; yields its base URL."""
-    with live.running_daphnes([tmp_path / "daphne.log"]) as (server,):
+def live_portal(transactional_db, settings, tmp_path: Path) -> Iterator[str]:
+    """A real Daphne serving Atrium on the test database and the test's own vault (what
+    the test stores, the server reads; what the server seals, the test reads); yields its
+    base URL."""
+    vault = {
+        "ATRIUM_VAULT_STORAGE_OPTIONS": json.dumps(
+            {"location": settings.STORAGES["vault"]["OPTIONS"]["location"]}
+        ),
+        "ATRIUM_VAULT_SPOOL_DIR": str(settings.ATRIUM_VAULT_SPOOL_DIR),
+    }
+    with live.running_daphnes([tmp_path / "daphne.log"], env=vault) as (server,):
         yield server.url
 
 

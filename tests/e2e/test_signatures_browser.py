@@ -120,6 +120,10 @@ async def test_a_client_signs_while_staff_watch_the_request_complete(browser, wo
     await expect(signer.locator("[data-signer-state]")).to_have_text("Signed")
     await expect(signer).to_contain_text("as “Alex Acme”")
     await expect(staff_page.locator('[data-region="files"]')).to_contain_text("Everyone has signed")
+    # The seal follows the last signature: its event brings the signed files' links in live.
+    sealed = staff_page.locator("[data-sealed]")
+    await expect(sealed.get_by_role("link", name="Certificate of completion (PDF)")).to_be_visible()
+    await expect(sealed.get_by_role("link", name="Signed document, sealed (PDF)")).to_be_visible()
     # ...and the card in the conversation, with a line per step.
     await expect(card.locator("[data-card-status]")).to_have_text("Signed by everyone")
     await expect(card.locator("[data-card-counts]")).to_have_text("1 of 1 signed")

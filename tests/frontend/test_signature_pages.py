@@ -479,6 +479,8 @@ def test_a_refused_signature_keeps_the_form_and_writes_nothing(
     # A typed password never comes back.
     assert "not-the-password" not in text
     assert PASSWORD not in text
+    # Shown at the form's address, the page still brings itself up to date from its own.
+    assert f'data-url="/signatures/{agreement.public_id}/"' in text
     assert stored(agreement) == before
 
 

@@ -3,8 +3,12 @@
 // `busy(region)` says someone is working in (a form with focus or typed input). Calls that
 // arrive while a fetch runs are folded into one more fetch after it: the newest state wins.
 
-/** A function that brings the page's regions up to date; `replaced(node)` runs on each new one. */
-export function regionRefresher({ busy, replaced = () => {} }) {
+/**
+ * A function that brings the page's regions up to date from `url` (the page's own address:
+ * after a refused form is shown at the form's address, that one only takes a POST);
+ * `replaced(node)` runs on each new region.
+ */
+export function regionRefresher({ busy, url = window.location.href, replaced = () => {} }) {
   let refreshing = null;
   let again = false;
 
@@ -15,7 +19,7 @@ export function regionRefresher({ busy, replaced = () => {} }) {
     }
     refreshing = (async () => {
       try {
-        const response = await fetch(window.location.href, { credentials: "same-origin", cache: "no-store", redirect: "manual" });
+        const response = await fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "manual" });
         if (!response.ok) return;
         const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
         for (const region of document.querySelectorAll("[data-region]")) {

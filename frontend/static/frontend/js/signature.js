@@ -23,7 +23,11 @@ function busy(region) {
   return region.querySelector("[data-pad-value]")?.value ? true : false;
 }
 
-const refresh = regionRefresher({ busy, replaced: (node) => startPad(node) });
+const refresh = regionRefresher({
+  busy,
+  url: root?.dataset.url ?? window.location.href,
+  replaced: (node) => startPad(node),
+});
 
 // --- the drawing pad ------------------------------------------------------------------------
 
