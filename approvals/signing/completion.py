@@ -34,7 +34,7 @@ from approvals.signing import seal as sealing
 from approvals.signing.keys import SigningKey, signing_key
 from messaging import timeline
 from vault import services as vault_services
-from vault.models import Document, Version
+from vault.models import Version
 
 log = logging.getLogger(__name__)
 
@@ -119,18 +119,6 @@ def _storing_actor(request: SignatureRequest) -> User:
     return admin
 
 
-def _keep_privileged(request: SignatureRequest, document: Document) -> None:
-    """A privileged document's signed copy and certificate are privileged to the same
-    people: the vault stores generated documents as ordinary ones."""
-    if not request.privileged:
-        return
-    original = request.version.document
-    Document.objects.filter(pk=document.pk).update(privileged=True)
-    document.privileged = True
-    for user in permissions.privileged_grantees(original):
-        permissions.privileged_grant(document, user)
-
-
 def signature_seal(request_id: int) -> None:
     """Make and store the certificate of completion and, for a PDF, the sealed PDF of the
     completed request with primary key ``request_id``; once only (a sealed request is left
@@ -154,6 +142,9 @@ def signature_seal(request_id: int) -> None:
                 return  # sealed by another worker meanwhile
             stem = _filename_stem(request.version.filename)
             actor = _storing_actor(request)
+            # A privileged document's certificate and signed copy are privileged to the same
+            # people.
+            like = request.version.document if request.privileged else None
             added = vault_services.generated_document_add(
                 actor=actor,
                 account=request.account,
@@ -161,9 +152,9 @@ def signature_seal(request_id: int) -> None:
                 filename=f"{stem}-certificate-of-completion.pdf",
                 title=f"Certificate of completion: {request.title}",
                 folder_name=FOLDER,
+                privileged_like=like,
             )
             stored.append(added.version)
-            _keep_privileged(request, added.document)
             certificate_version = added.version
             signed_version = None
             if signed is not None:
@@ -174,9 +165,9 @@ def signature_seal(request_id: int) -> None:
                     filename=f"{stem}-signed.pdf",
                     title=f"{request.version.document.title} (signed)",
                     folder_name=FOLDER,
+                    privileged_like=like,
                 )
                 stored.append(added.version)
-                _keep_privileged(request, added.document)
                 signed_version = added.version
             now = timezone.now()
             SignatureRequest.objects.filter(pk=request_id).update(

@@ -52,10 +52,13 @@ def generated_document_add(
     title: str,
     folder_name: str,
     meta: dict | None = None,
+    privileged_like: Document | None = None,
 ) -> Added:
     """A new document of ``account`` whose first version is ``data`` (made by the server,
-    never by a request body), in the top-level folder ``folder_name``. NotFound if ``actor``
-    cannot see the account; ``StopUpload`` if the vault refuses the bytes' type."""
+    never by a request body), in the top-level folder ``folder_name``. With
+    ``privileged_like`` a privileged document, the new one is privileged from the start and
+    granted to the same people (a copy made from it). NotFound if ``actor`` cannot see the
+    account; ``StopUpload`` if the vault refuses the bytes' type."""
     if not permissions.can_on_account(actor, Action.VIEW, account):
         raise NotFound
     upload = sealed_from_bytes(data, filename)
@@ -67,7 +70,11 @@ def generated_document_add(
             folder=folder,
             title=title[:MAX_TITLE_CHARS],
             created_by=actor,
+            privileged=privileged_like is not None and privileged_like.privileged,
         )
+        if document.privileged:
+            for user in permissions.privileged_grantees(privileged_like):
+                permissions.privileged_grant(document, user)
         version = _add_version(actor, document, upload, account_key, meta)
         send_on_commit(signals.document_changed, document_pk=document.pk)
     log.info(
