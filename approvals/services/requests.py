@@ -116,7 +116,7 @@ def _checked_approvers(
     return approvers
 
 
-def _checked_due(value: object) -> date | None:
+def checked_due(value: object) -> date | None:
     if value in (None, ""):
         return None
     try:
@@ -144,7 +144,7 @@ def _readers_see_documents(thread: Thread, documents: list[Document]) -> bool:
     )
 
 
-def _thread_for(
+def thread_for(
     actor: User, account: ClientAccount, thread_id: object, documents: list[Document]
 ) -> Thread:
     """Where the request's events go. Named: a thread of the account the actor reads. Not
@@ -222,8 +222,8 @@ def approval_create(
         raise NotFound
     people = _checked_approvers(account, approvers, documents)
     rule = policy.policy_parse(policy_value, approvers=len(people))
-    day = _checked_due(due)
-    where = _thread_for(actor, account, thread, documents)
+    day = checked_due(due)
+    where = thread_for(actor, account, thread, documents)
     unable = [p for p in people if not permissions.can_on_item(p, Action.VIEW, where)]
     if unable:
         raise Invalid(

@@ -29,7 +29,7 @@ from approvals.models import (
 )
 from approvals.policy import reminder_day
 from approvals.services import signature_due
-from approvals.services.requests import _checked_due, _thread_for
+from approvals.services.requests import checked_due, thread_for
 from approvals.services.signature_record import (
     ledger_append,
     thread_post,
@@ -163,9 +163,9 @@ def signature_create(
     _checked_people(account, document, groups)
     if order not in SignatureOrder.values:
         raise Invalid('order is "sequential" or "parallel".', fields={"order": "invalid"})
-    day = _checked_due(due)
+    day = checked_due(due)
     message = checked_text(message, MAX_MESSAGE_CHARS, "message")
-    thread = _thread_for(actor, account, None, [document])
+    thread = thread_for(actor, account, None, [document])
     for field, people in groups.items():
         for person in people:
             if not permissions.can_on_item(person, Action.VIEW, thread):
