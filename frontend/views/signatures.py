@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_date
@@ -25,8 +25,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import permissions
 from accounts.errors import AtriumError, Invalid, NotFound
 from accounts.http import refuse_nul, signed_in_meta
-from accounts.ids import is_public_id
 from accounts.models import User
+from accounts.selectors import rows_after
 from approvals import services as approval_services
 from approvals import signature_selectors
 from approvals.models import (
@@ -91,17 +91,7 @@ class Page:
 def _page(queryset: QuerySet[SignatureRequest], cursor: object) -> Page:
     """Newest first, ``PAGE_SIZE`` at a time; ``cursor`` is the id of the previous page's
     last request (Invalid when it is not one of this list's)."""
-    if cursor not in (None, ""):
-        after = (
-            queryset.filter(public_id=cursor).values_list("created_at", "public_id").first()
-            if is_public_id(cursor)
-            else None
-        )
-        if after is None:
-            raise Invalid("That cursor is not one of this list's.", fields={"cursor": "invalid"})
-        queryset = queryset.filter(
-            Q(created_at__lt=after[0]) | Q(created_at=after[0], public_id__lt=after[1])
-        )
+    queryset = rows_after(queryset, cursor, newest_first=True)
     requests = list(queryset.order_by("-created_at", "-public_id")[: PAGE_SIZE + 1])
     more = len(requests) > PAGE_SIZE
     requests = requests[:PAGE_SIZE]
