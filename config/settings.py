@@ -109,6 +109,8 @@ INSTALLED_APPS = [
     "approvals",
     "projects",
     "billing",
+    "support",
+    "insights",
     "sequences",
     "search",
     "frontend",
