@@ -542,3 +542,33 @@ def _refresh(ticket: Ticket, locked: Ticket) -> None:
         setattr(ticket, field.attname, getattr(locked, field.attname))
     for name in TICKET_RELATED:
         setattr(ticket, name, getattr(locked, name))
+
+
+def resolved_tickets_close(now: datetime | None = None) -> int:
+    """Close the resolved tickets whose reopen window has passed (a reply to them is already
+    refused; this makes their status say so). Each is closed under its row lock with a
+    ``ticket.updated`` event by nobody; returns how many."""
+    found = support_settings.current()
+    now = now or sla.now_whole()
+    cutoff = now - timedelta(days=found.reopen_days)
+    calendar = support_settings.calendar(found)
+    closed = 0
+    due = Ticket.objects.filter(status=S.RESOLVED, resolved_at__lt=cutoff)
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            ticket = (
+                Ticket.objects.select_for_update(of=("self",))
+                .select_related(*TICKET_RELATED)
+                .filter(pk=pk, status=S.RESOLVED, resolved_at__lt=cutoff)
+                .first()
+            )
+            if ticket is None:
+                continue
+            _status_set(ticket, S.CLOSED, calendar, now)
+            ticket.updated_at = now
+            ticket.save(update_fields=STATE_FIELDS)
+            changes = {"status": {"from": S.RESOLVED.value, "to": S.CLOSED.value}}
+            _append(ticket, events.UPDATED, actor=None, now=now, changes=changes)
+            _publish(ticket)
+            closed += 1
+    return closed
