@@ -1008,6 +1008,67 @@ CASES = [
         )
         for f in ("legal_name", "address", "vat_number", "email", "country")
     ],
+    # Support tickets (support_api): the bodies' text, the query strings, the path's ids.
+    Case(
+        "support_api:categories",
+        "api",
+        "account",
+        _get("support_api:categories", query="?account=acc%00"),
+        who="client_member",
+    ),
+    *[
+        Case(
+            "support_api:tickets",
+            "api",
+            f,
+            _get("support_api:tickets", query=f"?{f}=x%00"),
+        )
+        for f in ("account", "status", "view", "cursor", "limit")
+    ],
+    *[
+        Case(
+            "support_api:tickets",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c,
+                "post",
+                reverse("support_api:tickets"),
+                {
+                    "account": w.acme.public_id,
+                    "category": w.ticket.category.public_id,
+                    "subject": "Login",
+                    "body": "It fails.",
+                }
+                | {f: TEXT},
+            ),
+            who="client_member",
+        )
+        for f in ("account", "category", "subject", "body", "priority")
+    ],
+    Case("support_api:ticket", "api", "ticket_id", _get("support_api:ticket", args=["tkt\x00"])),
+    *[
+        Case(
+            "support_api:ticket",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c, "patch", reverse("support_api:ticket", args=[w.ticket.public_id]), {f: TEXT}
+            ),
+        )
+        for f in ("status", "assignee", "priority")
+    ],
+    *[
+        Case(
+            "support_api:replies",
+            "api",
+            f,
+            lambda c, w, f=f: _json(
+                c, "post", reverse("support_api:replies", args=[w.ticket.public_id]), {f: TEXT}
+            ),
+        )
+        for f in ("body", "status")
+    ],
     # --- pages ------------------------------------------------------------------------------
     Case("frontend:home", "page", "q", _get("frontend:home", query="?q=%00")),
     Case("frontend:search", "page", "q", _get("frontend:search", query="?q=pl%00an")),
@@ -1970,6 +2031,7 @@ def world(acme, people):
     sent_invoice = invoice_services.invoice_send(
         actor=staff, invoice=invoice_services.invoice_create(actor=staff, account=acme, lines=line)
     )
+    ticket = factories.ticket(acme, by=people["client_member"], subject="Login fails")
     return SimpleNamespace(
         acme=acme,
         people=people,
@@ -1988,6 +2050,7 @@ def world(acme, people):
         draft_proposal=draft_proposal,
         proposal=proposal,
         sent_invoice=sent_invoice,
+        ticket=ticket,
     )
 
 
