@@ -45,6 +45,9 @@ class Thread(models.Model):
     # When the e-mail digest about this thread's unread messages is due; set by the first
     # message after the previous digest, cleared by the digest task.
     digest_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the thread stopped taking messages (its owner ended it, like a closed ticket);
+    # None while open. Other apps' events are still appended to a closed thread.
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-last_activity_at"]

@@ -11,7 +11,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.errors import NotFound
+from accounts.errors import Conflict, NotFound
 from accounts.models import User
 from messaging import events, tasks
 from messaging.models import Event, Message, Thread
@@ -20,6 +20,8 @@ _ADVANCE_SQL = """
     UPDATE {table} SET last_seq = last_seq + 1, last_activity_at = %s{arm}
     WHERE id = %s{author} RETURNING last_seq{armed}
 """
+# A message is written only into an open thread: the same statement checks it.
+_OPEN_SQL = " AND closed_at IS NULL"
 # The writer must be active when the number is taken. On PostgreSQL the user's row is share-
 # locked until the commit: a deactivation committed first is seen (the check waits for it and
 # reads the new row), and one that comes later waits until this message is stored. SQLite
@@ -40,6 +42,14 @@ def _access_ended() -> NotFound:
     return NotFound("Your access has ended.", code="access_ended")
 
 
+def _thread_closed() -> Conflict:
+    return Conflict("This conversation is closed and takes no more messages.", code="thread_closed")
+
+
+def _closed(thread: Thread) -> bool:
+    return Thread.objects.filter(pk=thread.pk, closed_at__isnull=False).exists()
+
+
 def next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = None) -> int:
     """Advance the thread's sequence inside the caller's transaction. The UPDATE takes the
     row lock, so concurrent writers on any worker get consecutive numbers in commit order.
@@ -50,7 +60,8 @@ def next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = 
 
     With ``author``, the same statement checks that the author is active in the database
     now (whatever the caller remembers of them) and raises NotFound ``access_ended`` if not:
-    a deactivated user never writes into a thread."""
+    a deactivated user never writes into a thread. A message (``author`` given) is refused
+    with Conflict ``thread_closed`` in a closed thread, checked by the same statement."""
     now = timezone.now()
     due = now + settings.ATRIUM_DIGEST_DELAY
     connection = transaction.get_connection()
@@ -60,7 +71,8 @@ def next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = 
         sql = _ADVANCE_SQL.format(
             table=ops.quote_name(Thread._meta.db_table),
             arm=", digest_due_at = COALESCE(digest_due_at, %s)" if arm_digest else "",
-            author=_AUTHOR_ACTIVE_SQL[connection.vendor].format(
+            author=_OPEN_SQL
+            + _AUTHOR_ACTIVE_SQL[connection.vendor].format(
                 users=ops.quote_name(User._meta.db_table)
             )
             if author is not None
@@ -79,11 +91,15 @@ def next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = 
         if row is None:
             if author is not None and not _active_now(author):
                 raise _access_ended()
+            if author is not None and _closed(thread):
+                raise _thread_closed()
             raise Thread.DoesNotExist
         seq, armed = row[0], bool(row[1]) if arm_digest else False
     else:
         if author is not None and not _active_now(author, lock=True):
             raise _access_ended()
+        if author is not None and _closed(thread):
+            raise _thread_closed()
         changes: dict = {"last_seq": F("last_seq") + 1, "last_activity_at": now}
         if arm_digest:
             changes["digest_due_at"] = Coalesce(F("digest_due_at"), Value(due))

@@ -109,6 +109,18 @@ def thread_revoke(*, actor: User | None, thread: Thread, user: User) -> None:
     privileged.item_revoke(actor=actor, item=thread, user=user)
 
 
+def thread_close(thread: Thread) -> None:
+    """Stop a thread taking messages, inside the caller's transaction: a send, edit or
+    delete from then on is refused (Conflict ``thread_closed``). For the app that owns the
+    conversation (a closed ticket); events are still appended, and the thread is read as
+    before."""
+    if thread.closed_at is None:
+        thread.closed_at = timezone.now()
+        Thread.objects.filter(pk=thread.pk, closed_at__isnull=True).update(
+            closed_at=thread.closed_at
+        )
+
+
 # --- messages -----------------------------------------------------------------------------
 
 

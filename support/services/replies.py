@@ -52,7 +52,7 @@ def _reply_rules(
     before = ticket.status
     changes: dict = {}
     if ticket.status == S.CLOSED or window_passed(ticket, found, at):
-        return changes  # a socket's send into a closed ticket: the message stays, nothing moves
+        return changes  # a socket's send past the reopen window, before the task closed it
     if author.is_firm_staff:
         if ticket.first_response_at is None:
             ticket.first_response_at = at

@@ -13,6 +13,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.selectors import person_json
 from accounts.signals import send_on_commit
+from messaging import services as messaging_services
 from messaging import timeline
 from support import signals
 from support.clock import Calendar
@@ -115,6 +116,8 @@ def status_set(ticket: Ticket, status: str, calendar: Calendar, now: datetime) -
     elif status == S.CLOSED:
         sla.clock_stop(ticket, calendar, now)
         ticket.closed_at = now
+        # Closed is final: the conversation takes no more messages, however they come.
+        messaging_services.thread_close(ticket.thread)
 
 
 STATE_FIELDS = [

@@ -14,7 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from accounts import permissions
-from accounts.errors import Forbidden, Invalid, NotFound
+from accounts.errors import Conflict, Forbidden, Invalid, NotFound
 from accounts.models import User
 from accounts.services import client_accounts
 from messaging import events, services
@@ -79,6 +79,33 @@ def test_refused_writes_use_no_number(people, acme):
         with pytest.raises((NotFound, Forbidden, Invalid)):
             refused()
     assert send(member, thread, "second").seq == 2
+    assert_gap_free(thread, 2)
+
+
+def test_a_closed_thread_takes_no_messages_but_still_events(people, acme):
+    from messaging import timeline
+
+    thread = general_of(acme)
+    member = people["client_member"]
+    first = send(member, thread)
+    services.thread_close(thread)
+    closed_at = Thread.objects.get(pk=thread.pk).closed_at
+    assert closed_at is not None
+    for refused in (
+        lambda: send(member, thread, "more"),
+        lambda: services.message_edit(actor=member, message_id=first.message_id, body="x"),
+        lambda: services.message_delete(actor=member, message_id=first.message_id),
+    ):
+        with pytest.raises(Conflict) as error:
+            refused()
+        assert error.value.code == "thread_closed"
+    assert Message.objects.get(public_id=first.message_id).body == "hello"
+    assert_gap_free(thread, 1)
+    # Closing again keeps the first moment; the owner's events still append.
+    services.thread_close(Thread.objects.get(pk=thread.pk))
+    assert Thread.objects.get(pk=thread.pk).closed_at == closed_at
+    declared = timeline.event_type("document.added")
+    timeline.append(thread=thread, event_type=declared, payload={"document": {}})
     assert_gap_free(thread, 2)
 
 

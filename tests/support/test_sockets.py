@@ -1,7 +1,7 @@
 """Tickets over the WebSocket: a ticket's thread is read by exactly the people who may see
 the ticket; a client's ``message.send`` into it moves the ticket to ``waiting_on_firm`` and
-the ``ticket.updated`` event reaches its readers live; a send into a closed ticket's thread
-is stored but moves nothing (documented in docs/support.md)."""
+the ``ticket.updated`` event reaches its readers live; a closed ticket's thread takes no
+more messages (``thread_closed``)."""
 
 from __future__ import annotations
 
@@ -94,17 +94,39 @@ async def test_a_client_s_send_moves_the_ticket_to_waiting_on_firm_live(acme, pe
     await client_ws.disconnect()
 
 
-async def test_a_send_into_a_closed_ticket_s_thread_moves_nothing(acme, people):
+async def test_a_closed_ticket_s_thread_refuses_sends_edits_and_deletes(acme, people):
     ticket = await opened(acme, people)
+    thread = ticket.thread.public_id
+    ws, _ = await connected(people["client_member"])
+    await subscribe(ws, thread)
+    await ws.send_json_to(send_frame(thread, "One more thing"))
+    frames = {}
+    for _ in range(2):  # the ack and the message.new, in either order
+        frame = await ws.receive_json_from(timeout=TIMEOUT)
+        frames[frame["type"]] = frame
+    sent = frames["message.ack"]
     await database_sync_to_async(ticket_update)(
         actor=people["staff_on_team"], ticket=ticket, status="closed"
     )
-    ws, _ = await connected(people["client_member"])
-    await subscribe(ws, ticket.thread.public_id)
-    await ws.send_json_to(send_frame(ticket.thread.public_id, "Hello?"))
-    frames = []
-    while not await ws.receive_nothing(timeout=0.5):
-        frames.append((await ws.receive_json_from(timeout=TIMEOUT))["type"])
-    assert "ticket.updated" not in frames
+    assert (await ws.receive_json_from(timeout=TIMEOUT))["type"] == "ticket.updated"
+    seq_before = await last_seq(ticket)
+
+    refused = await answer(ws, send_frame(thread, "Hello?"))
+    assert (refused["type"], refused["code"], refused["ref"]) == ("error", "thread_closed", "r")
+    for frame in (
+        {"type": "message.edit", "id": sent["id"], "body": "changed", "ref": "r"},
+        {"type": "message.delete", "id": sent["id"], "ref": "r"},
+    ):
+        refused = await answer(ws, frame)
+        assert (refused["type"], refused["code"]) == ("error", "thread_closed")
+    assert await ws.receive_nothing()
+    assert await last_seq(ticket) == seq_before
     assert await status_of(ticket) == "closed"
+    # The socket stays open and the thread is read as before.
+    assert [f["seq"] for f in await subscribe(ws, thread, after=seq_before - 1)] == [seq_before]
     await ws.disconnect()
+
+
+@database_sync_to_async
+def last_seq(ticket: Ticket) -> int:
+    return Ticket.objects.select_related("thread").get(pk=ticket.pk).thread.last_seq
