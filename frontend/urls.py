@@ -150,6 +150,28 @@ urlpatterns = [
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
     path("settings/billing/", views.billing_settings_page, name="billing_settings"),
+    # Support settings (docs/support.md, "Settings"): firm admins.
+    path("settings/support/", views.support_settings, name="support_settings"),
+    path(
+        "settings/support/categories/<str:category_id>/",
+        views.support_category,
+        name="support_category",
+    ),
+    path(
+        "settings/support/categories/<str:category_id>/action/",
+        views.support_category_action,
+        name="support_category_action",
+    ),
+    path("settings/support/queues/", views.support_queues, name="support_queues"),
+    path("settings/support/queues/<str:queue_id>/", views.support_queue, name="support_queue"),
+    path("settings/support/rules/", views.support_rules, name="support_rules"),
+    path("settings/support/rules/<str:rule_id>/", views.support_rule, name="support_rule"),
+    path(
+        "settings/support/rules/<str:rule_id>/action/",
+        views.support_rule_action,
+        name="support_rule_action",
+    ),
+    path("settings/support/hours/", views.support_hours, name="support_hours"),
     path("settings/profile/", views.profile_page, name="profile"),
     path("settings/security/", views.security_page, name="security"),
     path(

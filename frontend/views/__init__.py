@@ -88,6 +88,17 @@ from frontend.views.signature_page import (
 )
 from frontend.views.signatures import account_signatures, signature_new, signatures_index
 from frontend.views.status import status_preview, task_tick
+from frontend.views.support_settings import (
+    support_category,
+    support_category_action,
+    support_hours,
+    support_queue,
+    support_queues,
+    support_rule,
+    support_rule_action,
+    support_rules,
+    support_settings,
+)
 from frontend.views.threads import thread_create, thread_index, thread_page
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
@@ -168,6 +179,15 @@ __all__ = [
     "signature_void",
     "signatures_index",
     "status_preview",
+    "support_category",
+    "support_category_action",
+    "support_hours",
+    "support_queue",
+    "support_queues",
+    "support_rule",
+    "support_rule_action",
+    "support_rules",
+    "support_settings",
     "task_change",
     "task_create",
     "task_tick",
