@@ -92,6 +92,15 @@ class BillingAction(StrEnum):
     ACCEPT = "accept"  # accept or decline a sent proposal
 
 
+class TicketAction(StrEnum):
+    """What may be done to a support ticket (``can_on_ticket``)."""
+
+    VIEW = "view"
+    REPLY = "reply"
+    CHANGE = "change"  # status, assignee, priority
+    CLOSE = "close"  # close or reopen: what a client may do to their own ticket
+
+
 class Role(StrEnum):
     FIRM_ADMIN = "firm_admin"
     STAFF = "staff"
@@ -745,3 +754,59 @@ def can_on_billing(user: AnyUser, action: BillingAction, document: BillingScoped
 def can_bill_account(user: AnyUser, account: ClientAccount) -> bool:
     """Whether ``user`` may create invoices and proposals for ``account``: serves it."""
     return _active(user) and can_on_account(user, Action.CHANGE, account)
+
+
+# --- support tickets ----------------------------------------------------------------------
+
+
+class TicketScoped(Protocol):
+    """A ticket as these checks see it (``support.models.Ticket``): its account and who
+    opened it. Tickets are never privileged: everyone who sees the account sees them."""
+
+    account: ClientAccount
+    opened_by_id: int
+
+
+def _can_view_ticket(user: AnyUser, ticket: TicketScoped) -> bool:
+    return can_on_account(user, Action.VIEW, ticket.account)
+
+
+def _can_change_ticket(user: AnyUser, ticket: TicketScoped) -> bool:
+    return can_on_account(user, Action.CHANGE, ticket.account)
+
+
+def _can_close_ticket(user: AnyUser, ticket: TicketScoped) -> bool:
+    if _can_change_ticket(user, ticket):
+        return True
+    return ticket.opened_by_id == user.pk and _can_view_ticket(user, ticket)
+
+
+_TICKET_CHECKS = {
+    TicketAction.VIEW: _can_view_ticket,
+    TicketAction.REPLY: _can_view_ticket,
+    TicketAction.CHANGE: _can_change_ticket,
+    TicketAction.CLOSE: _can_close_ticket,
+}
+
+
+def can_on_ticket(user: AnyUser, action: TicketAction, ticket: TicketScoped) -> bool:
+    """VIEW and REPLY: may see the ticket's account (its client people, its team, the firm
+    admins; staff off the team and other accounts' people may not). CHANGE (status,
+    assignee, priority): serves the account (its team, or a firm admin). CLOSE (close or
+    reopen): serves the account, or opened the ticket and still sees its account. Whether
+    the ticket's state allows it is the services' question. ValueError for any other
+    action."""
+    check = _TICKET_CHECKS[_known(action, _TICKET_CHECKS, "can_on_ticket")]
+    return _active(user) and check(user, ticket)
+
+
+def can_open_ticket(user: AnyUser, account: ClientAccount) -> bool:
+    """Whether ``user`` may open a ticket for ``account``: one of its client people, or
+    serving it (its team, or a firm admin)."""
+    if not _active(user):
+        return False
+    if can_on_account(user, Action.CHANGE, account):
+        return True
+    return user.memberships.filter(account_id=account.pk).exists() and can_on_account(
+        user, Action.VIEW, account
+    )

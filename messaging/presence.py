@@ -228,3 +228,32 @@ def store() -> Store:
 
 
 _memory = MemoryStore()
+
+
+def statuses_now(user_ids: list[int]) -> dict[int, str]:
+    """Each user's status, read from synchronous code (a service routing a ticket): from
+    Redis through the shared synchronous client when ``REDIS_URL`` is set, else from this
+    process's store. Everyone is offline while Redis cannot be reached, as for ``Paused``."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    if not getattr(settings, "REDIS_URL", ""):
+        now = time.time()
+        return {
+            uid: aggregate(
+                [s for s, expiry in _memory.entries.get(uid, {}).values() if expiry > now]
+            )
+            for uid in ids
+        }
+    from messaging import redis_clients
+
+    try:
+        pipe = redis_clients.sync_client().pipeline(transaction=False)
+        for uid in ids:
+            pipe.hvals(RedisStore._key(uid))
+        rows = pipe.execute()
+    except Exception as problem:
+        log.warning("presence unreadable: Redis failed (%s)", problem)
+        return dict.fromkeys(ids, OFFLINE)
+    now = time.time()
+    return {uid: _live(values, now) for uid, values in zip(ids, rows, strict=True)}

@@ -258,6 +258,10 @@ class Ticket(models.Model):
     first_response_breached = models.BooleanField(default=False)
     resolution_breached = models.BooleanField(default=False)
     reopened_count = models.PositiveIntegerField(default=0)
+    # The seq of the last message of the thread whose rules were applied (the opening message
+    # included): a reply is applied once, whichever path (the API, a socket's send, the
+    # on-commit signal) brings it first.
+    reply_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

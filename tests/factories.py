@@ -311,3 +311,53 @@ def signature_request(
         due=due.isoformat() if due is not None else None,
         message=message,
     )
+
+
+def category(
+    name: str | None = None,
+    *,
+    account: ClientAccount | None = None,
+    targets: dict | None = None,
+    is_status: bool = False,
+):
+    """A support category (firm-wide unless ``account``), with SLA targets per priority as
+    ``{"normal": (first_response_minutes, resolution_minutes), ...}``."""
+    from support.models import Category, SlaTarget
+
+    made = Category.objects.create(
+        name=name or f"Category {next(_counter)}", account=account, is_status=is_status
+    )
+    for priority, (first, resolution) in (targets or {}).items():
+        SlaTarget.objects.create(
+            category=made,
+            priority=priority,
+            first_response_minutes=first,
+            resolution_minutes=resolution,
+        )
+    return made
+
+
+_new_category = category
+
+
+def ticket(
+    account: ClientAccount,
+    *,
+    by: User,
+    category=None,
+    subject: str | None = None,
+    body: str = "Please help.",
+    priority: str | None = None,
+):
+    """A ticket opened through ``support.services.ticket_open`` (a firm-wide category made
+    for it unless given)."""
+    from support.services import ticket_open
+
+    return ticket_open(
+        actor=by,
+        account=account,
+        category=category or _new_category(),
+        subject=subject or f"Question {next(_counter)}",
+        body=body,
+        priority=priority,
+    )

@@ -540,6 +540,7 @@ def test_thread_page_names_the_renderer_module_of_every_declared_type(client, wo
         "/static/billing/js/timeline.js",
         "/static/messaging/js/matter_status.js",
         "/static/projects/js/timeline.js",
+        "/static/support/js/timeline.js",
         "/static/tests/js/card.js",
         "/static/vault/js/timeline.js",
     ]
@@ -576,6 +577,7 @@ def test_renderer_urls_are_the_hashed_names_in_production(client, world, setting
         "/static/billing/js/timeline.js",
         "/static/messaging/js/matter_status.js",
         "/static/projects/js/timeline.js",
+        "/static/support/js/timeline.js",
         "/static/vault/js/timeline.js",
     ]
     assert all(re.search(r"\.[0-9a-f]{12}\.js$", url) for url in urls), urls

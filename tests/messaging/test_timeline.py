@@ -73,6 +73,7 @@ def test_the_apps_declare_their_own_types_and_kinds():
         "billing/js/timeline.js",
         "messaging/js/matter_status.js",
         "projects/js/timeline.js",
+        "support/js/timeline.js",
         "vault/js/timeline.js",
     ]
 
