@@ -18,11 +18,12 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from accounts.errors import Invalid
 from accounts.models import User
 from accounts.time_zones import is_time_zone
+from support import settings as support_settings
 from support.models import SupportSettings
 from support.services.checks import admin_only, whole_checked
 
@@ -43,24 +44,12 @@ WARN_MINUTES_MAX = 10_080  # a week
 SETTINGS_FIELDS = frozenset({"time_zone", "hours", "holidays", "reopen_days", "warn_minutes"})
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+END_OF_DAY = "24:00"
 
 
 def settings_for_edit(*, actor: User) -> SupportSettings:
     admin_only(actor, "the support calendar")
-    return _settings_row(lock=False)
-
-
-def _settings_row(*, lock: bool) -> SupportSettings:
-    rows = SupportSettings.objects.select_for_update() if lock else SupportSettings.objects
-    found = rows.filter(singleton=True).first()
-    if found is not None:
-        return found
-    try:
-        with transaction.atomic():
-            SupportSettings.objects.create(singleton=True)
-    except IntegrityError:
-        pass  # made at the same moment by another request
-    return rows.get(singleton=True)
+    return support_settings.current()
 
 
 # --- the calendar, the reopen window, the warning lead --------------------------------------
@@ -78,7 +67,12 @@ def _interval(value: object, field: str) -> list[str]:
         parts = list(value)
     else:
         parts = []
-    if len(parts) != 2 or not all(isinstance(p, str) and _CLOCK.match(p) for p in parts):
+    if (
+        len(parts) != 2
+        or not all(isinstance(p, str) for p in parts)
+        or not _CLOCK.match(parts[0])
+        or not (_CLOCK.match(parts[1]) or parts[1] == END_OF_DAY)
+    ):
         raise Invalid(
             f"{field}: working hours are written HH:MM-HH:MM (24-hour clock), such as 09:00-17:30.",
             code="bad_hours",
@@ -96,7 +90,9 @@ def _interval(value: object, field: str) -> list[str]:
 
 def hours_checked(value: object) -> dict[str, list[list[str]]]:
     """Working hours by weekday (``{"mon": [["09:00", "17:30"]], …}``; an interval may also be
-    written ``"09:00-17:30"``): every weekday in the answer, a day not given is closed.
+    written ``"09:00-17:30"``; an end may be ``24:00``, the end of the day): every weekday in
+    the answer, a day not given is closed. No hours on any day is a calendar always open
+    (``support.clock``): every second counts.
     Invalid naming the day (``hours_mon``): a bad clock time, an interval that ends before it
     starts, intervals that overlap, too many in a day, an unknown day."""
     if not isinstance(value, Mapping):
@@ -202,7 +198,8 @@ def support_settings_update(*, actor: User, **fields) -> SupportSettings:
             fields["warn_minutes"], "warn_minutes", low=1, high=WARN_MINUTES_MAX
         )
     with transaction.atomic():
-        found = _settings_row(lock=True)
+        found = support_settings.current()
+        found = SupportSettings.objects.select_for_update().get(pk=found.pk)
         for name, value in changes.items():
             setattr(found, name, value)
         found.save(update_fields=[*changes, "updated_at"])

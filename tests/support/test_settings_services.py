@@ -432,6 +432,20 @@ def test_bad_calendar_input_is_refused_whole(admin, fields, field, code):
     )
 
 
+def test_a_day_may_run_to_midnight(admin):
+    saved = support_settings.support_settings_update(
+        actor=admin, hours={"sat": ["00:00-24:00"], "sun": ["22:00-24:00", "08:00-09:00"]}
+    )
+    assert saved.hours["sat"] == [["00:00", "24:00"]]
+    assert saved.hours["sun"] == [["08:00", "09:00"], ["22:00", "24:00"]]
+    refused(
+        support_settings.support_settings_update,
+        "hours_mon",
+        actor=admin,
+        hours={"mon": ["24:00-24:00"]},
+    )
+
+
 def test_an_empty_settings_change_is_refused(admin):
     refused(support_settings.support_settings_update, None, actor=admin)
 
