@@ -16,6 +16,7 @@ from support.services.settings import (
     WEEKDAY_NAMES,
     WEEKDAYS,
 )
+from support.services.tickets import MAX_SUBJECT_CHARS
 
 ANY = ""
 
@@ -286,4 +287,67 @@ class CalendarForm(forms.Form):
                 f"hours_{day}": ", ".join(f"{a}-{b}" for a, b in hours.get(day) or [])
                 for day in WEEKDAYS
             },
+        }
+
+
+# --- tickets ---------------------------------------------------------------------------------
+
+
+class NewTicketForm(forms.Form):
+    """A new ticket: what it is about, its subject and first message, how urgent."""
+
+    category = forms.ChoiceField(label="What is it about?")
+    subject = forms.CharField(
+        label="Subject",
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": MAX_SUBJECT_CHARS, "autocomplete": "off"}),
+    )
+    body = forms.CharField(
+        label="Your message",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 8, "maxlength": 10_000}),
+    )
+    priority = forms.ChoiceField(label="Priority", choices=Priority.choices)
+
+    def __init__(self, *args, categories=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.categories = {c.public_id: c for c in categories}
+        self.fields["category"].choices = [
+            (ANY, "Choose…"),
+            *((c.public_id, c.name) for c in categories),
+        ]
+
+    def fields_for_service(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "category": self.categories.get(data["category"]),
+            "subject": data["subject"],
+            "body": data["body"],
+            "priority": data["priority"],
+        }
+
+
+class TicketChangeForm(forms.Form):
+    """What the firm changes on a ticket: its status, who has it, its priority."""
+
+    status = forms.ChoiceField(label="Status")
+    assignee = forms.ChoiceField(label="Assigned to", required=False)
+    priority = forms.ChoiceField(label="Priority", choices=Priority.choices)
+
+    def __init__(self, *args, statuses=(), assignees=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = list(statuses)
+        self.people = {p.public_id: p for p in assignees}
+        self.fields["assignee"].choices = [
+            (ANY, "Nobody (unassigned)"),
+            *((p.public_id, p.name or p.email) for p in assignees),
+        ]
+
+    def fields_for_service(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "status": data["status"],
+            "assignee": self.people.get(data["assignee"]) if data["assignee"] else None,
+            "priority": data["priority"],
         }

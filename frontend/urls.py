@@ -145,6 +145,11 @@ urlpatterns = [
     path("milestones/<str:milestone_id>/", views.milestone_change, name="milestone_change"),
     path("matters/<str:matter_id>/tasks/", views.task_create, name="task_create"),
     path("tasks/<str:task_id>/", views.task_change, name="task_change"),
+    # Support tickets (docs/support.md, "Pages").
+    path("tickets/", views.tickets_index, name="tickets"),
+    path("tickets/new/", views.ticket_new, name="ticket_new"),
+    path("tickets/<str:ticket_id>/", views.ticket_page, name="ticket"),
+    path("tickets/<str:ticket_id>/change/", views.ticket_change, name="ticket_change"),
     path("search/", views.search_page, name="search"),
     path("threads/", views.thread_index, name="threads"),
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),

@@ -100,6 +100,7 @@ from frontend.views.support_settings import (
     support_settings,
 )
 from frontend.views.threads import thread_create, thread_index, thread_page
+from frontend.views.tickets import ticket_change, ticket_new, ticket_page, tickets_index
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
 __all__ = [
@@ -198,6 +199,10 @@ __all__ = [
     "thread_create",
     "thread_index",
     "thread_page",
+    "ticket_change",
+    "ticket_new",
+    "ticket_page",
+    "tickets_index",
     "two_factor_confirm",
     "two_factor_disable",
     "two_factor_page",
