@@ -410,6 +410,7 @@ def _ticket_response(
                 for kind in ("first_response", "resolution")
             ],
             "change_form": form or _change_form(request, ticket),
+            "form": form,  # a refused change, as every page names its form
             "client_actions": _client_actions(request, ticket),
         },
         status=status,
