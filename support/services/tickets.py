@@ -407,7 +407,8 @@ def reply_arrived(message: Message) -> None:
 # --- changes by hand -----------------------------------------------------------------------
 
 
-_UNSET = object()
+# ``ticket_update``'s assignee when it is not to change (None means unassigned).
+KEEP = object()
 
 
 def ticket_update(
@@ -415,7 +416,7 @@ def ticket_update(
     actor: User,
     ticket: Ticket,
     status: object = None,
-    assignee: object = _UNSET,
+    assignee: object = KEEP,
     priority: object = None,
 ) -> Ticket:
     """Change the ticket's status, assignee (a User, or None for unassigned) and/or priority.
@@ -439,12 +440,12 @@ def ticket_update(
         problems["status"] = "invalid"
     if priority is not None:
         checked_priority(priority, problems)
-    if assignee is not _UNSET and assignee is not None and not isinstance(assignee, User):
+    if assignee is not KEEP and assignee is not None and not isinstance(assignee, User):
         problems["assignee"] = "invalid"
     if problems:
         raise Invalid("The change is not valid.", fields=problems)
     if not may_change:
-        if assignee is not _UNSET or priority is not None:
+        if assignee is not KEEP or priority is not None:
             raise Forbidden("Only the firm changes a ticket's assignee or priority.")
         if status is not None and (
             status not in CLIENT_STATUSES
@@ -452,7 +453,7 @@ def ticket_update(
         ):
             raise Forbidden("You may close your own ticket, or reopen it.")
     if (
-        assignee is not _UNSET
+        assignee is not KEEP
         and assignee is not None
         and not routing.can_take(assignee, ticket.account)
     ):
@@ -483,7 +484,7 @@ def ticket_update(
                 raise Forbidden("You may close your own ticket, or reopen it once resolved.")
             changes["status"] = {"from": locked.status, "to": status}
             _status_set(locked, status, calendar, now)
-        if assignee is not _UNSET and (assignee.pk if assignee else None) != locked.assignee_id:
+        if assignee is not KEEP and (assignee.pk if assignee else None) != locked.assignee_id:
             changes["assignee"] = {
                 "from": person_json(locked.assignee),
                 "to": person_json(assignee),
