@@ -326,7 +326,7 @@ def rule_update(*, actor: User, rule: RoutingRule, **fields) -> RoutingRule:
         raise Invalid("Send at least one field to change.", code="nothing_to_change")
     with transaction.atomic():
         rule = (
-            RoutingRule.objects.select_for_update()
+            RoutingRule.objects.select_for_update(of=("self",))
             .select_related("category", "account", "assign_to", "queue")
             .get(pk=rule.pk)
         )
