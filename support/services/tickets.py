@@ -310,14 +310,37 @@ def _reply_rules(
 
 def _reply_record(ticket: Ticket, *, author: User, seq: int, at: datetime, status=None) -> None:
     """Inside the transaction, with ``ticket`` locked: the rules of the reply numbered
-    ``seq``, once; a ``ticket.updated`` event when they changed something."""
+    ``seq``, once; a ``ticket.updated`` event when they changed something.
+
+    Messages of the thread numbered after the last one applied and before this one (a
+    socket's send committed while this reply waited for the ticket's lock) are applied
+    first, in order, so that no reply is skipped for having lost the race to the lock."""
     if seq <= ticket.reply_seq:
         return
     found = support_settings.current()
     calendar = support_settings.calendar(found)
-    changes = _reply_rules(
-        ticket, author=author, at=at, found=found, calendar=calendar, status=status
+    missed = (
+        Message.objects.filter(
+            thread_id=ticket.thread_id,
+            seq__gt=ticket.reply_seq,
+            seq__lt=seq,
+            deleted_at__isnull=True,
+        )
+        .select_related("author")
+        .order_by("seq")
     )
+    replies = [(m.author, m.created_at.replace(microsecond=0), None) for m in missed]
+    replies.append((author, at, status))
+    changes: dict = {}
+    for who, when, wanted in replies:
+        made = _reply_rules(
+            ticket, author=who, at=when, found=found, calendar=calendar, status=wanted
+        )
+        if "status" in made and "status" in changes:
+            made["status"]["from"] = changes["status"]["from"]
+        changes.update(made)
+    if "status" in changes and changes["status"]["from"] == changes["status"]["to"]:
+        del changes["status"]
     ticket.reply_seq = seq
     if changes:
         ticket.updated_at = at

@@ -255,3 +255,30 @@ async def test_what_waited_through_a_recheck_is_never_overtaken(people, acme, mo
     assert await next_status(ws) == (client.public_id, "away")
     assert await next_status(ws) == (client.public_id, "offline")
     await ws.disconnect()
+
+
+async def test_synchronous_code_reads_the_same_statuses(people):
+    """``statuses_now`` (routing a ticket reads it from a service) answers what a socket's
+    presence says, from whichever store the sockets use."""
+    staff, member = people["staff_on_team"], people["client_member"]
+    ws, _ = await connected(member)
+    read = database_sync_to_async(presence.statuses_now)
+    assert await read([member.pk, staff.pk]) == {member.pk: "online", staff.pk: "offline"}
+    await ws.send_json_to({"type": "presence.set", "status": "away", "ref": "s"})
+    assert (await ws.receive_json_from(timeout=TIMEOUT))["type"] == "ok"
+    assert (await read([member.pk]))[member.pk] == "away"
+    await ws.disconnect()
+    assert (await read([member.pk]))[member.pk] == "offline"
+    assert await read([]) == {}
+
+
+def test_synchronous_reads_are_offline_while_redis_fails(monkeypatch):
+    import redis
+    from django.test import override_settings
+
+    from messaging import redis_clients
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1)
+    monkeypatch.setattr(redis_clients, "sync_client", lambda: dead)
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
+        assert presence.statuses_now([1, 2]) == {1: "offline", 2: "offline"}

@@ -492,7 +492,8 @@ def test_a_send_to_a_checked_thread_takes_five_statements_a_commit_and_its_index
     transaction the sequence (an UPDATE that checks the author is still active and returns
     the new number), the message, its event and the author's read position (one upsert),
     the commit, and after it the message's search index row (one upsert, from the message
-    in hand). Nothing per member of the thread."""
+    in hand) and support's look for a ticket of the thread (one indexed SELECT: a reply to a
+    ticket moves its status). Nothing per member of the thread."""
     member = people["client_member"]
     thread = general_of(acme)
     send(member, thread, "first")  # the read state exists from here on: the upsert updates
@@ -501,7 +502,11 @@ def test_a_send_to_a_checked_thread_takes_five_statements_a_commit_and_its_index
             actor=member, thread=thread, client_id=uuid.uuid4(), body="second"
         )
     sql = [q["sql"] for q in queries.captured_queries]
+    [ticket_lookup] = [i for i, q in enumerate(sql) if "support_ticket" in q]
     statements = [q.split()[0].upper() for q in sql]
+    assert ticket_lookup > statements.index("COMMIT")
+    assert statements[ticket_lookup] == "SELECT"
+    del sql[ticket_lookup], statements[ticket_lookup]
     assert [s for s in statements if s not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")] == [
         "SELECT",
         "UPDATE",

@@ -15,16 +15,38 @@ from support.routing import keywords_match, route
 from tests import factories
 
 
+def _redis():
+    from messaging import redis_clients
+
+    return redis_clients.sync_client() if redis_clients.configured() else None
+
+
 @pytest.fixture(autouse=True)
 def _nobody_online():
     presence._memory.entries.clear()
-    yield
+    marked: list[str] = []
+    yield marked
     presence._memory.entries.clear()
+    if marked:
+        _redis().delete(*marked)
 
 
-def online(*people) -> None:
-    for person in people:
-        presence._memory.entries[person.pk] = {"socket": ("online", time.time() + 60)}
+@pytest.fixture
+def online(_nobody_online):
+    """Mark people online as a socket of theirs would, in the store presence reads."""
+
+    def mark(*people) -> None:
+        for person in people:
+            expiry = time.time() + 60
+            redis = _redis()
+            if redis is None:
+                presence._memory.entries[person.pk] = {"socket": ("online", expiry)}
+            else:
+                key = presence.RedisStore._key(person.pk)
+                redis.hset(key, "socket", f"online|{expiry:.0f}")
+                _nobody_online.append(key)
+
+    return mark
 
 
 def deactivate(person) -> None:
@@ -102,7 +124,7 @@ def test_a_person_who_left_or_lost_the_account_falls_through(acme, globex, peopl
     assert routed(acme, help_desk).assignee == people["firm_admin"]
 
 
-def test_a_queue_takes_turns_among_present_members(acme, people):
+def test_a_queue_takes_turns_among_present_members(acme, people, online):
     help_desk = factories.category("Help")
     a = factories.staff(accounts=(acme,), name="A")
     b = factories.staff(accounts=(acme,), name="B")
@@ -125,7 +147,7 @@ def test_when_nobody_in_the_queue_is_online_all_members_take_turns(acme):
     assert [routed(acme, help_desk).assignee for _ in range(3)] == [a, b, a]
 
 
-def test_queue_members_who_cannot_take_the_ticket_are_skipped(acme, globex, people):
+def test_queue_members_who_cannot_take_the_ticket_are_skipped(acme, globex, people, online):
     help_desk = factories.category("Help")
     off_team = factories.staff(accounts=(globex,))
     gone = factories.staff(accounts=(acme,))

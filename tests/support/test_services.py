@@ -261,6 +261,25 @@ def test_a_message_sent_into_the_thread_otherwise_follows_the_same_rules(
     assert len(frames(opened, "ticket.updated")) == updates
 
 
+def test_a_send_not_yet_applied_is_applied_before_the_next_reply(opened, people, frozen):
+    """A socket's send whose rules have not run yet (its commit's signal is still to come,
+    or it lost the race for the ticket's lock) is not skipped by a later reply."""
+    frozen.move(minutes=5)
+    messaging_services.message_send(
+        actor=people["staff_on_team"],
+        thread_id=opened.thread.public_id,
+        client_id=uuid.uuid4(),
+        body="Which browser?",
+    )  # no on-commit callbacks run here: the receiver has not seen it
+    frozen.move(minutes=5)
+    ticket_reply(actor=people["client_member"], ticket=opened, body="Firefox")
+    found = reloaded(opened)
+    assert found.first_response_at is not None
+    assert found.status == "waiting_on_firm"
+    (update,) = frames(opened, "ticket.updated")
+    assert update["changes"]["status"] == {"from": "open", "to": "waiting_on_firm"}
+
+
 def test_a_message_in_any_other_thread_costs_one_lookup(acme, people, django_assert_num_queries):
     thread = Thread.objects.get(account=acme, is_general=True)
     message = Message(thread=thread, author=people["client_member"], seq=5, body="Hi")
