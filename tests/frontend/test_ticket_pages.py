@@ -418,3 +418,13 @@ def test_the_account_page_links_its_tickets(client, people, acme):
     body = html(page(client, people["client_admin"], "account", acme.public_id))
     assert f"/tickets/?account={acme.public_id}" in body
     assert f"/tickets/new/?account={acme.public_id}" in body
+
+
+def test_the_staff_nav_counts_mine_and_unassigned(client, people, acme, opened, help_category):
+    loose = factories.ticket(acme, by=people["client_member"], category=help_category)
+    tickets.ticket_update(actor=people["firm_admin"], ticket=loose, assignee=None)
+    body = html(page(client, people["staff_on_team"], "home"))
+    assert '<span class="nav-count">2<span class="visually-hidden"> mine or unassigned' in body
+    body = html(page(client, people["staff_off_team"], "home"))
+    assert "nav-count" not in body  # nothing of theirs, nothing they see unassigned
+    assert "nav-count" not in html(page(client, people["client_admin"], "home"))
