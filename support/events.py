@@ -15,7 +15,7 @@ RENDERER = "support/js/timeline.js"
 # To the person a ticket is given to (opened and routed to them, or reassigned to them).
 ASSIGNED = NoticeKind("ticket", "Ticket", "gave you a ticket in {thread}")
 # To the assignee (or the account team of an unassigned ticket) before a target passes.
-SLA_WARNING = NoticeKind("ticket_sla", "Ticket target", "is waiting on a ticket due soon: {thread}")
+SLA_WARNING = NoticeKind("ticket_sla", "Ticket target", "flagged a ticket target in {thread}")
 
 OPENED = EventType("ticket.opened", notifies=ASSIGNED, renderer=RENDERER)
 # Status, assignee or priority changed (notifies only a new assignee).

@@ -17,6 +17,6 @@ def ticket_reply_arrived(sender, message, **kwargs) -> None:
     )
     if applied is None or message.seq <= applied or message.deleted_at is not None:
         return
-    from support.services import tickets
+    from support.services import replies
 
-    tickets.reply_arrived(message)
+    replies.reply_arrived(message)

@@ -9,6 +9,9 @@ moment of any ticket. Every change to a ticket's clock also queues a run for tha
 own next moment (``warnings_schedule``), so a deployment needs no standing timer. Runs that
 find nothing due do nothing, so an extra run is harmless; each warning and each breach is
 recorded on the ticket's locked row, so it is sent once.
+
+The same run closes the resolved tickets whose reopen window (``reopen_days``) has passed,
+so that their status says what a reply to them already meets (``ticket_closed``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from support import events
 from support import settings as support_settings
 from support.models import Ticket
 from support.selectors import TICKET_RELATED, ticket_json
+from support.services.tickets import resolved_tickets_close
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ TARGETS = ("first_response", "resolution")
 class WarningRun:
     warned: int
     breached: int
+    closed: int = 0
 
 
 def _due_q(now: datetime, soon: datetime) -> Q:
@@ -109,14 +114,18 @@ def sla_warnings_run(now: datetime | None = None) -> WarningRun:
     for pk in Ticket.objects.filter(_due_q(now, soon)).values_list("pk", flat=True):
         w, b = _warn_one(pk, now, soon)
         warned, breached = warned + w, breached + b
-    return WarningRun(warned=warned, breached=breached)
+    closed = resolved_tickets_close(now.replace(microsecond=0))
+    return WarningRun(warned=warned, breached=breached, closed=closed)
 
 
 def next_moment(now: datetime | None = None) -> datetime | None:
     """When the next warning or breach of any ticket falls due (after ``now``), or None."""
     now = now or timezone.now()
-    lead = timedelta(minutes=support_settings.current().warn_minutes)
+    current = support_settings.current()
+    lead = timedelta(minutes=current.warn_minutes)
+    window = timedelta(days=current.reopen_days)
     found = Ticket.objects.aggregate(
+        resolved=Min("resolved_at", filter=Q(status="resolved", resolved_at__gte=now - window)),
         **{
             f"{target}_warn": Min(
                 f"{target}_due_at",
@@ -134,22 +143,22 @@ def next_moment(now: datetime | None = None) -> datetime | None:
             for target in TARGETS
         },
     )
+    shift = {"resolved": window, **{f"{t}_warn": -lead for t in TARGETS}}
     moments = [
-        value - lead if name.endswith("_warn") else value
-        for name, value in found.items()
-        if value is not None
+        value + shift.get(name, timedelta()) for name, value in found.items() if value is not None
     ]
     return min(moments, default=None)
 
 
 @task()
 def sla_warnings() -> dict:
-    """Send the SLA warnings that are due, then queue the next run."""
+    """Send the SLA warnings that are due and close the resolved tickets past their reopen
+    window, then queue the next run."""
     run = sla_warnings_run()
     following = next_moment()
     if following is not None:
         _enqueue(following)
-    return {"warned": run.warned, "breached": run.breached}
+    return {"warned": run.warned, "breached": run.breached, "closed": run.closed}
 
 
 def _enqueue(moment: datetime) -> None:
@@ -160,11 +169,14 @@ def _enqueue(moment: datetime) -> None:
         log.exception("queueing the SLA warning task failed")
 
 
-def ticket_moments(ticket: Ticket, warn_minutes: int) -> list[datetime]:
-    """When ``ticket`` has something to warn of or mark: each running target's warning
-    moment (not yet warned) and due time (not yet breached)."""
+def ticket_moments(ticket: Ticket, warn_minutes: int, reopen_days: int) -> list[datetime]:
+    """When ``ticket`` has something to warn of, mark or close: each running target's
+    warning moment (not yet warned) and due time (not yet breached), and the end of a
+    resolved ticket's reopen window."""
     lead = timedelta(minutes=warn_minutes)
     moments = []
+    if ticket.status == "resolved" and ticket.resolved_at is not None:
+        moments.append(ticket.resolved_at + timedelta(days=reopen_days, seconds=1))
     for target in TARGETS:
         due = getattr(ticket, f"{target}_due_at")
         if due is None:
@@ -179,6 +191,7 @@ def ticket_moments(ticket: Ticket, warn_minutes: int) -> list[datetime]:
 def warnings_schedule(ticket: Ticket) -> None:
     """Queue a run for the ticket's next moment (at once if it has passed); after the commit
     of a change to its clock."""
-    moments = ticket_moments(ticket, support_settings.current().warn_minutes)
+    current = support_settings.current()
+    moments = ticket_moments(ticket, current.warn_minutes, current.reopen_days)
     if moments:
         _enqueue(max(min(moments), timezone.now()))

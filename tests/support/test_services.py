@@ -1,4 +1,4 @@
-"""Ticket services (``support.services.tickets``): opening (thread, first message, routing,
+"""Ticket services (``support.services``): opening (thread, first message, routing,
 targets, clock, event, notification), the rules of replies however they arrive, status
 transitions, reassigning, priority changes, and bad input refused with nothing written."""
 

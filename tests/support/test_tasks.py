@@ -52,12 +52,12 @@ def test_the_warning_comes_at_the_lead_and_only_once(
     Ticket.objects.filter(pk=opened.pk).update(
         first_response_due_at=frozen.value + timedelta(hours=2)
     )
-    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 0}
+    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 0, "closed": 0}
     frozen.move(minutes=59)  # 10:59: still 61 minutes ahead
     assert run(django_capture_on_commit_callbacks)["warned"] == 0
     frozen.move(minutes=1)  # 11:00: due within the lead
-    assert run(django_capture_on_commit_callbacks) == {"warned": 1, "breached": 0}
-    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 0}
+    assert run(django_capture_on_commit_callbacks) == {"warned": 1, "breached": 0, "closed": 0}
+    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 0, "closed": 0}
     (warning,) = warnings_of(opened)
     assert warning["targets"] == [
         {
@@ -78,8 +78,8 @@ def test_passing_the_due_time_marks_the_breach_once(
     frozen.move(minutes=1)
     run(django_capture_on_commit_callbacks)  # the warning
     frozen.move(minutes=59)  # 11:00, due now
-    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 1}
-    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 0}
+    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 1, "closed": 0}
+    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 0, "closed": 0}
     found = Ticket.objects.get(pk=opened.pk)
     assert found.first_response_breached
     assert [w["targets"][0]["breached"] for w in warnings_of(opened)] == [False, True]
@@ -96,7 +96,7 @@ def test_a_paused_clock_warns_of_nothing(
 ):
     ticket_reply(actor=people["staff_on_team"], ticket=opened, body="Which browser?")
     frozen.move(days=3)
-    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 0}
+    assert run(django_capture_on_commit_callbacks) == {"warned": 0, "breached": 0, "closed": 0}
     assert warnings_of(opened) == []
 
 
@@ -121,3 +121,25 @@ def test_a_reopened_ticket_may_be_warned_of_its_resolution_again(
     assert found.resolution_warned_at is None
     frozen.move(hours=23)  # Tuesday 09:00: resolution due 10:00 (8 business hours used 0)
     assert run(django_capture_on_commit_callbacks)["warned"] == 1
+
+
+def test_a_resolved_ticket_is_closed_when_its_reopen_window_ends(
+    opened, people, frozen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_update(actor=people["staff_on_team"], ticket=opened, status="resolved")
+    resolved_at = frozen.value
+    assert resolved_at + timedelta(days=7, seconds=1) in queued()
+    frozen.move(days=7)
+    assert run(django_capture_on_commit_callbacks)["closed"] == 0  # the window's last second
+    frozen.move(seconds=1)
+    assert run(django_capture_on_commit_callbacks)["closed"] == 1
+    assert run(django_capture_on_commit_callbacks)["closed"] == 0
+    found = Ticket.objects.get(pk=opened.pk)
+    assert (found.status, found.closed_at) == ("closed", frozen.value)
+    frames = [
+        json.loads(row.frame)
+        for row in Event.objects.filter(thread=opened.thread, type="ticket.updated")
+    ]
+    assert frames[-1]["changes"] == {"status": {"from": "resolved", "to": "closed"}}
+    assert frames[-1]["by"] is None
