@@ -145,11 +145,38 @@ urlpatterns = [
     path("milestones/<str:milestone_id>/", views.milestone_change, name="milestone_change"),
     path("matters/<str:matter_id>/tasks/", views.task_create, name="task_create"),
     path("tasks/<str:task_id>/", views.task_change, name="task_change"),
+    # Support tickets (docs/support.md, "Pages").
+    path("tickets/", views.tickets_index, name="tickets"),
+    path("tickets/new/", views.ticket_new, name="ticket_new"),
+    path("tickets/<str:ticket_id>/", views.ticket_page, name="ticket"),
+    path("tickets/<str:ticket_id>/change/", views.ticket_change, name="ticket_change"),
     path("search/", views.search_page, name="search"),
     path("threads/", views.thread_index, name="threads"),
     path("threads/<str:thread_id>/", views.thread_page, name="thread"),
     path("settings/branding/", views.branding_page, name="branding"),
     path("settings/billing/", views.billing_settings_page, name="billing_settings"),
+    # Support settings (docs/support.md, "Settings"): firm admins.
+    path("settings/support/", views.support_settings, name="support_settings"),
+    path(
+        "settings/support/categories/<str:category_id>/",
+        views.support_category,
+        name="support_category",
+    ),
+    path(
+        "settings/support/categories/<str:category_id>/action/",
+        views.support_category_action,
+        name="support_category_action",
+    ),
+    path("settings/support/queues/", views.support_queues, name="support_queues"),
+    path("settings/support/queues/<str:queue_id>/", views.support_queue, name="support_queue"),
+    path("settings/support/rules/", views.support_rules, name="support_rules"),
+    path("settings/support/rules/<str:rule_id>/", views.support_rule, name="support_rule"),
+    path(
+        "settings/support/rules/<str:rule_id>/action/",
+        views.support_rule_action,
+        name="support_rule_action",
+    ),
+    path("settings/support/hours/", views.support_hours, name="support_hours"),
     path("settings/profile/", views.profile_page, name="profile"),
     path("settings/security/", views.security_page, name="security"),
     path(

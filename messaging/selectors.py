@@ -148,6 +148,17 @@ def events_before(thread: Thread, before: int, limit: int) -> list[tuple[int, st
     return rows
 
 
+def read_position(user: User, thread: Thread) -> int:
+    """How far ``user`` has read ``thread`` (0 before they read any of it): one query, for a
+    page that shows one thread without the list of all of them."""
+    return (
+        ReadState.objects.filter(user=user, thread=thread)
+        .values_list("last_read_seq", flat=True)
+        .first()
+        or 0
+    )
+
+
 def visible_thread_ids(user: User, thread_ids: set[int]) -> set[int]:
     """Which of these threads the user may still read (one query)."""
     if not thread_ids:

@@ -97,6 +97,20 @@ STATUSES = {
         "paid": ("ok", "check"),
         "void": ("neutral", "x"),
     },
+    # Support tickets (support/static/support/js/timeline.js paints the same tones live).
+    "ticket": {
+        "open": ("info", "message"),
+        "waiting_on_client": ("neutral", "pause"),
+        "waiting_on_firm": ("warn", "clock"),
+        "resolved": ("ok", "check"),
+        "closed": ("neutral", "x"),
+    },
+    "priority": {
+        "low": ("neutral", ""),
+        "normal": ("neutral", ""),
+        "high": ("warn", "alert"),
+        "urgent": ("danger", "alert"),
+    },
     "proposal": {
         "draft": ("neutral", "edit"),
         "sent": ("info", "send"),

@@ -88,7 +88,19 @@ from frontend.views.signature_page import (
 )
 from frontend.views.signatures import account_signatures, signature_new, signatures_index
 from frontend.views.status import status_preview, task_tick
+from frontend.views.support_settings import (
+    support_category,
+    support_category_action,
+    support_hours,
+    support_queue,
+    support_queues,
+    support_rule,
+    support_rule_action,
+    support_rules,
+    support_settings,
+)
 from frontend.views.threads import thread_create, thread_index, thread_page
+from frontend.views.tickets import ticket_change, ticket_new, ticket_page, tickets_index
 from frontend.views.vault import document_grants, document_page, vault_folder_create, vault_page
 
 __all__ = [
@@ -168,6 +180,15 @@ __all__ = [
     "signature_void",
     "signatures_index",
     "status_preview",
+    "support_category",
+    "support_category_action",
+    "support_hours",
+    "support_queue",
+    "support_queues",
+    "support_rule",
+    "support_rule_action",
+    "support_rules",
+    "support_settings",
     "task_change",
     "task_create",
     "task_tick",
@@ -178,6 +199,10 @@ __all__ = [
     "thread_create",
     "thread_index",
     "thread_page",
+    "ticket_change",
+    "ticket_new",
+    "ticket_page",
+    "tickets_index",
     "two_factor_confirm",
     "two_factor_disable",
     "two_factor_page",

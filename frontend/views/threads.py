@@ -7,6 +7,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
@@ -75,15 +76,11 @@ def thread_index(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_GET
-@never_cache
-def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
-    thread = _thread_or_404(request.user, thread_id)
-    summaries = thread_selectors.thread_summaries(request.user)
-    mine = next((s for s in summaries if s["id"] == thread.public_id), None)
-    # The newest messages as stored frames (the socket's own format), then the page's
-    # script subscribes after ``last_seq``: nothing between the two is lost or doubled.
+def conversation_context(request: HttpRequest, thread, *, last_read_seq: int) -> dict:
+    """What ``frontend/_conversation.html`` and thread.js need to show ``thread`` live (the
+    caller checked the person may read it): its newest messages as stored frames (the
+    socket's own format), after which the page's script subscribes, so that nothing between
+    the two is lost or doubled; its people, the mute switch, and its matter if visible."""
     rows = thread_selectors.events_before(thread, thread.last_seq + 1, FIRST_PAGE_OF_MESSAGES + 1)
     matter = thread.matter
     if matter is not None and not permissions.can_on_item(request.user, Action.VIEW, matter):
@@ -91,26 +88,49 @@ def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
     # Reads for this page only, of a thread the person may read (checked above).
     muted = thread_muted(request.user, thread)
     people = sorted(thread_people(thread), key=lambda p: (p.name.casefold(), p.pk))
+    return {
+        "thread": thread,
+        "matter": matter,
+        "muted": muted,
+        "people": people,
+        "ticket": ticket_of_thread(thread),
+        "vault_max_bytes": settings.ATRIUM_VAULT_MAX_BYTES,
+        "renderers": _renderer_urls(),
+        "chat": {
+            "me": _me(request.user),
+            "thread": {"id": thread.public_id, "title": thread.title},
+            "muted": muted,
+            "lastSeq": thread.last_seq,
+            "lastReadSeq": last_read_seq,
+            "hasMore": len(rows) > FIRST_PAGE_OF_MESSAGES,
+            "events": [json.loads(frame) for _, frame in rows[-FIRST_PAGE_OF_MESSAGES:]],
+        },
+    }
+
+
+def ticket_of_thread(thread):
+    """The ticket whose conversation ``thread`` is, or None (its page links to the ticket)."""
+    try:
+        return thread.ticket
+    except ObjectDoesNotExist:
+        return None
+
+
+@login_required
+@require_GET
+@never_cache
+def thread_page(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = _thread_or_404(request.user, thread_id)
+    summaries = thread_selectors.thread_summaries(request.user)
+    mine = next((s for s in summaries if s["id"] == thread.public_id), None)
     return render(
         request,
         "frontend/thread.html",
         {
-            "thread": thread,
-            "matter": matter,
+            **conversation_context(
+                request, thread, last_read_seq=mine["last_read_seq"] if mine else thread.last_seq
+            ),
             "groups": _thread_groups(summaries),
-            "muted": muted,
-            "people": people,
-            "vault_max_bytes": settings.ATRIUM_VAULT_MAX_BYTES,
-            "renderers": _renderer_urls(),
-            "chat": {
-                "me": _me(request.user),
-                "thread": {"id": thread.public_id, "title": thread.title},
-                "muted": muted,
-                "lastSeq": thread.last_seq,
-                "lastReadSeq": mine["last_read_seq"] if mine else thread.last_seq,
-                "hasMore": len(rows) > FIRST_PAGE_OF_MESSAGES,
-                "events": [json.loads(frame) for _, frame in rows[-FIRST_PAGE_OF_MESSAGES:]],
-            },
         },
     )
 

@@ -1600,6 +1600,138 @@ CASES = [
         for f in BILLING_DETAILS
         for who in ("staff_on_team", "client_admin")
     ],
+    # --- support settings and ticket pages (docs/support.md, "Pages" and "Settings") ---------
+    *[
+        Case(
+            "frontend:support_settings",
+            "form",
+            f,
+            _post("frontend:support_settings", lambda w, f=f: {"name": "Billing", f: TEXT}),
+            who="firm_admin",
+        )
+        for f in ("name", "description")
+    ],
+    Case(
+        "frontend:support_category",
+        "form",
+        "name",
+        _post(
+            "frontend:support_category",
+            lambda w: {"part": "details", "name": TEXT},
+            args=[lambda w: w.support.category.public_id],
+        ),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:support_category_action",
+        "page",
+        "action",
+        _post(
+            "frontend:support_category_action",
+            lambda w: {"action": "up" + NUL},
+            args=[lambda w: w.support.category.public_id],
+        ),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:support_queues",
+        "form",
+        "name",
+        _post("frontend:support_queues", lambda w: {"name": TEXT}),
+        who="firm_admin",
+    ),
+    Case(
+        "frontend:support_queue",
+        "form",
+        "name",
+        _post(
+            "frontend:support_queue",
+            lambda w: {"name": TEXT},
+            args=[lambda w: w.support.queue.public_id],
+        ),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            route,
+            "form",
+            f,
+            _post(
+                route,
+                lambda w, f=f: {
+                    "name": "Tech",
+                    "keywords": "API",
+                    "target": f"queue:{w.support.queue.public_id}",
+                    f: TEXT,
+                },
+                args=[lambda w: w.support.rule.public_id] if route.endswith("_rule") else (),
+            ),
+            who="firm_admin",
+        )
+        for route in ("frontend:support_rules", "frontend:support_rule")
+        for f in ("name", "keywords")
+    ],
+    Case(
+        "frontend:support_rule_action",
+        "page",
+        "action",
+        _post(
+            "frontend:support_rule_action",
+            lambda w: {"action": "up" + NUL},
+            args=[lambda w: w.support.rule.public_id],
+        ),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            "frontend:support_hours",
+            "form",
+            f,
+            _post(
+                "frontend:support_hours",
+                lambda w, f=f: {
+                    "time_zone": "Europe/Paris",
+                    "reopen_days": "7",
+                    "warn_minutes": "60",
+                    f: "09:00-17:00" + NUL if f.startswith("hours") else TEXT,
+                },
+            ),
+            who="firm_admin",
+        )
+        for f in ("hours_mon", "holidays")
+    ],
+    Case("frontend:tickets", "page", "status", _get("frontend:tickets", query="?status=%00")),
+    Case("frontend:ticket", "page", "ticket_id", _get("frontend:ticket", args=["tkt\x00"])),
+    *[
+        Case(
+            "frontend:ticket_new",
+            "form",
+            f,
+            _post(
+                "frontend:ticket_new",
+                lambda w, f=f: {
+                    "account": w.acme.public_id,
+                    "category": w.support.category.public_id,
+                    "subject": "Help",
+                    "body": "Please.",
+                    "priority": "normal",
+                    f: TEXT,
+                },
+            ),
+            who="client_admin",
+        )
+        for f in ("subject", "body")
+    ],
+    Case(
+        "frontend:ticket_change",
+        "form",
+        "status",
+        _post(
+            "frontend:ticket_change",
+            lambda w: {"status": "open" + NUL, "assignee": "", "priority": "normal"},
+            args=[lambda w: w.ticket.public_id],
+        ),
+    ),
     Case(
         "frontend:firm_document_rules",
         "form",
@@ -2032,7 +2164,9 @@ def world(acme, people):
         actor=staff, invoice=invoice_services.invoice_create(actor=staff, account=acme, lines=line)
     )
     ticket = factories.ticket(acme, by=people["client_member"], subject="Login fails")
+    support = _support_world(people)
     return SimpleNamespace(
+        support=support,
         acme=acme,
         people=people,
         folder=folder,
@@ -2052,6 +2186,16 @@ def world(acme, people):
         sent_invoice=sent_invoice,
         ticket=ticket,
     )
+
+
+def _support_world(people) -> SimpleNamespace:
+    """A ticket category, a queue and a routing rule."""
+    from support.services import queues
+
+    category = factories.category("Technical question")
+    queue = queues.queue_create(actor=people["firm_admin"], name="Engineers")
+    rule = queues.rule_create(actor=people["firm_admin"], name="Tech", queue=queue)
+    return SimpleNamespace(category=category, queue=queue, rule=rule)
 
 
 def _rows() -> dict[str, list]:

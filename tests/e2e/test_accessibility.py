@@ -84,6 +84,8 @@ class Site:
     client_starts: list[str] = field(default_factory=list)
     # The billing settings pages, per identity that reaches them.
     billing_settings_starts: dict[str, list[str]] = field(default_factory=dict)
+    # The support pages (tickets, and the support settings), per identity.
+    support_starts: dict[str, list[str]] = field(default_factory=dict)
 
 
 IDENTITIES = {
@@ -170,6 +172,32 @@ def status_plan(account: ClientAccount, *, staff: User, member: User, folder) ->
         kind="task.done",
         summary=f"{staff.name} ticked “Agree the brief”",
     )
+
+
+def support_starts() -> dict[str, list[str]]:
+    """The ticket pages of the demo's tickets (one waiting on the client, one open, one
+    resolved) and the support settings' pages with one of each thing."""
+    from support.models import Category, Queue, RoutingRule, Ticket
+
+    tickets = {t.status: t.public_id for t in Ticket.objects.filter(account__slug="acme")}
+    ticket_pages = [f"/tickets/{public_id}/" for public_id in tickets.values()]
+    return {
+        "firm_admin": [
+            "/tickets/",
+            "/tickets/?view=all",
+            *ticket_pages,
+            "/settings/support/",
+            f"/settings/support/categories/{Category.objects.first().public_id}/",
+            "/settings/support/queues/",
+            f"/settings/support/queues/{Queue.objects.first().public_id}/",
+            "/settings/support/rules/",
+            f"/settings/support/rules/{RoutingRule.objects.first().public_id}/",
+            "/settings/support/hours/",
+        ],
+        "staff": ["/tickets/", "/tickets/?view=breaching", *ticket_pages],
+        "client_admin": ["/tickets/", "/tickets/new/", *ticket_pages],
+        "client_member": ["/tickets/", "/tickets/new/", *ticket_pages],
+    }
 
 
 @pytest.fixture
@@ -279,6 +307,7 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
         "staff": [details],
         "client_admin": [details],
     }
+    built.support_starts = support_starts()
     # DEBUG off, as served to people: the portal's own 404 page, not Django's technical one.
     with live.running_daphnes([tmp_path / "daphne.log"], env={"DEBUG": "0"}) as (server,):
         built.url = server.url
@@ -429,6 +458,7 @@ async def crawl(chromium, site: Site, identity: Identity, axe_source: str) -> tu
             "/settings/notifications/",
         ]
         starts += site.billing_settings_starts.get(identity.label, [])
+        starts += site.support_starts.get(identity.label, [])
     queue = deque(f"{site.url}{path}" for path in starts)
     try:
         while queue and len(visited) < MAX_PAGES:

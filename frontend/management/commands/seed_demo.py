@@ -1,7 +1,8 @@
 """Load the demo: firm, client accounts, people, matters, threads, a few messages and documents,
 an approval under way, a statement of work waiting for Alex's signature, two checklist
 templates, a plan half-way through, and billing (the firm's details, Acme's, four invoices in
-every state and a proposal with a deposit).
+every state and a proposal with a deposit), and the support desk (categories with SLA targets,
+a queue, routing rules, the firm's hours and three Acme tickets: ``demo_support``).
 Idempotent: running it again changes nothing that is already there and repairs what is
 missing. It lives with the pages because it composes every app."""
 
@@ -29,6 +30,7 @@ from billing.selectors.settings import settings_get
 from billing.services import invoices as invoicing
 from billing.services import payments, proposals
 from billing.services import settings as billing_settings
+from frontend.management.demo_support import seed_support
 from messaging import services as messaging
 from messaging.models import Thread
 from projects import services as plans
@@ -426,6 +428,7 @@ class Command(BaseCommand):
         self._seed_signature(accounts, people)
         self._seed_plans(accounts, people)
         self._seed_billing(accounts, people)
+        seed_support(accounts=accounts, people=people)
         for n, (slug, title, author, body) in enumerate(CONVERSATION):
             # A fixed client id per line: a second run is a retry, and retries store nothing.
             messaging.message_send(

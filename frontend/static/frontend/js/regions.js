@@ -43,3 +43,18 @@ export function regionRefresher({ busy, url = window.location.href, replaced = (
 
   return refresh;
 }
+
+/** A region holding a form that has focus or typed input: a refresh leaves it as it is. */
+export function formBusy(region) {
+  if (region.contains(document.activeElement) && document.activeElement.matches("input, textarea, select")) return true;
+  for (const field of region.querySelectorAll("textarea, input[type=text], input:not([type])")) {
+    if (field.value !== field.defaultValue) return true;
+  }
+  for (const choice of region.querySelectorAll("input[type=radio], input[type=checkbox]")) {
+    if (choice.checked !== choice.defaultChecked) return true;
+  }
+  for (const select of region.querySelectorAll("select")) {
+    for (const option of select.options) if (option.selected !== option.defaultSelected) return true;
+  }
+  return false;
+}

@@ -30,6 +30,19 @@ export const STATUSES = {
     paid: ["ok", "check"],
     void: ["neutral", "x"],
   },
+  ticket: {
+    open: ["info", "message"],
+    waiting_on_client: ["neutral", "pause"],
+    waiting_on_firm: ["warn", "clock"],
+    resolved: ["ok", "check"],
+    closed: ["neutral", "x"],
+  },
+  priority: {
+    low: ["neutral", ""],
+    normal: ["neutral", ""],
+    high: ["warn", "alert"],
+    urgent: ["danger", "alert"],
+  },
   proposal: {
     draft: ["neutral", "edit"],
     sent: ["info", "send"],
