@@ -1,7 +1,7 @@
 """Support tickets in a real browser against a real server: a client opens a ticket on the
 new-ticket page, a staff member answers it in the ticket's conversation from their own
 browser, and the client's open ticket page shows the reply arrive and the status turn to
-"Waiting on client" without reloading."""
+"Waiting on client" without reloading; closed by the firm, its reply box gives way to a note."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 
 from accounts.models import User
 from support.models import Category, Ticket
+from support.services import ticket_update
 from tests import factories
 from tests.e2e.pages import open_page, session_key
 
@@ -84,6 +85,13 @@ async def test_a_client_opens_a_ticket_and_sees_the_reply_arrive(browser, world,
     await expect(
         client_page.locator('[data-region="ticket-head"] [data-sla="first_response"]')
     ).to_contain_text("Met")
+    assert await client_page.evaluate("window.__stillThisPage === true")
+
+    # Closed by the firm: the client's composer gives way to a note, live.
+    await sync_to_async(ticket_update)(actor=world.staff, ticket=ticket, status="closed")
+    await expect(head.locator("[data-ticket-status]")).to_contain_text("Closed")
+    await expect(client_page.locator("form.composer")).to_be_hidden()
+    await expect(client_page.locator("[data-composer-closed]")).to_be_visible()
     assert await client_page.evaluate("window.__stillThisPage === true")
     await staff_page.context.close()
     await client_page.context.close()

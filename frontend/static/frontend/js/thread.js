@@ -402,6 +402,7 @@ class ChatPage {
 
   enableComposer(enabled) {
     if (this.threadId === null) return;
+    if (this.form.hidden) enabled = false; // a closed conversation takes no more messages
     this.input.disabled = !enabled;
     this.sendButton.disabled = !enabled;
     if (this.attachButton !== null) this.attachButton.disabled = !enabled;
