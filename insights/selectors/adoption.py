@@ -15,6 +15,7 @@ from accounts.errors import Forbidden, NotFound
 from accounts.models import AccountStatus, ClientAccount, Membership, User
 from approvals.models import ApprovalRequest, SignatureRequest, SignatureStatus, Status
 from insights.aggregates import HoursBetween, Percentile
+from insights.models import LoginEvent
 from insights.period import Period
 from insights.selectors.phrases import phrase_pattern, status_phrases
 from messaging.models import Message
@@ -291,3 +292,25 @@ def adoption(user, period: Period, *, account: ClientAccount | None = None) -> A
     firm.update(_approvals(period, accounts, grouped=False))
     firm.update(_signatures(period, accounts, grouped=False))
     return Adoption(period=period, accounts=rows, firm=_finish(firm))
+
+
+def logins_by_day(user, period: Period, *, account: ClientAccount | None = None) -> list[dict]:
+    """The client sign-ins of each day of the period (days in the firm's time zone; days
+    without any left out), firm-wide or of one account's client users."""
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    metrics_gate(user)
+    members = Membership.objects.filter(_client_members(), account__in=counted_accounts(account))
+    rows = (
+        LoginEvent.objects.filter(
+            _in("at", period.start_at, period.end_at),
+            firm_staff=False,
+            user_id__in=members.values("user_id"),
+        )
+        .annotate(day=TruncDate("at", tzinfo=timezone.get_default_timezone()))
+        .values("day")
+        .annotate(logins=Count("pk"))
+        .order_by("day")
+    )
+    return [{"day": row["day"].isoformat(), "logins": row["logins"]} for row in rows]
