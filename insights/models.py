@@ -35,9 +35,18 @@ class LoginEvent(models.Model):
     class Meta:
         ordering = ["-at", "-public_id"]
         indexes = [
-            # Per person over a period: the metrics read (user, at) ranges, index only.
-            models.Index(fields=["user", "at"], name="insights_login_user_at"),
-            models.Index(fields=["at"], name="insights_login_at"),
+            # Client sign-ins only (the figures never count the firm's): per person over a
+            # period, and per day, each read from the index alone.
+            models.Index(
+                fields=["user", "at"],
+                condition=models.Q(firm_staff=False),
+                name="insights_login_client_user_at",
+            ),
+            models.Index(
+                fields=["at", "user"],
+                condition=models.Q(firm_staff=False),
+                name="insights_login_client_at",
+            ),
         ]
 
     def __str__(self) -> str:

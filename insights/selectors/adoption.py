@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, FilteredRelation, Q, QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
 
 from accounts import permissions
 from accounts.errors import Forbidden, NotFound
@@ -25,6 +37,14 @@ from support.models import Ticket
 # The seed's bar: below this share of an account's client users signing in within 30 days,
 # the portal is not delivering for that account.
 ACTIVE_BAR = 0.60
+
+# The message figures (summed over the accounts for the firm).
+MESSAGE_FIGURES = (
+    "messages_client",
+    "messages_firm",
+    "status_messages_before",
+    "status_messages_after",
+)
 
 # Approval requests that were decided (not withdrawn or left to expire).
 DECIDED = (Status.APPROVED, Status.CHANGES_REQUESTED, Status.REJECTED)
@@ -95,43 +115,46 @@ def _client_members() -> Q:
 # --- one source each: (grouped by account) or (firm-wide) ---------------------------------
 
 
-def _logins(period: Period, accounts, *, grouped: bool):
-    # The window is part of the join, so only the sign-ins of the period (and of the 30 days
-    # before its end) are read, from the (user, at) index.
-    lo = min(period.start_at, period.recent_at)
-    person = "user_id" if grouped else "pk"
-    prefix = "user__login_events" if grouped else "login_events"
-    window = FilteredRelation(
-        prefix,
-        condition=Q(
-            **{
-                f"{prefix}__at__gte": lo,
-                f"{prefix}__at__lt": period.end_at,
-                f"{prefix}__firm_staff": False,
-            }
-        ),
+def _signins(person: str, start, end):
+    """The client sign-ins of the person ``person`` names (an outer reference) in
+    ``[start, end)``: read from the partial (user, at) index, nothing else."""
+    return LoginEvent.objects.filter(
+        user_id=OuterRef(person), firm_staff=False, at__gte=start, at__lt=end
     )
-    in_period = _in("signins__at", period.start_at, period.end_at)
-    recent = _in("signins__at", period.recent_at, period.end_at)
+
+
+def _signin_count(person: str, start, end) -> Subquery:
+    rows = _signins(person, start, end).order_by().values("user_id")
+    counted = Func(F("pk"), function="COUNT", output_field=IntegerField())
+    return Subquery(rows.annotate(n=counted).values("n"), output_field=IntegerField())
+
+
+def _logins(period: Period, accounts, *, grouped: bool):
+    # Each client user's sign-ins are counted (and their being active checked) by their own
+    # index range, then summed per account: no join of every sign-in of the period with
+    # the memberships, no DISTINCT over them.
+    person = "user_id" if grouped else "pk"
+    active = Exists(_signins(person, period.start_at, period.end_at))
+    recent = Exists(_signins(person, period.recent_at, period.end_at))
     figures = {
-        "client_users": Count(person, distinct=True),
-        "logins": Count("signins", filter=in_period),
-        "active_users": Count(person, distinct=True, filter=in_period),
-        "active_last_30_days": Count(person, distinct=True, filter=recent),
+        "client_users": Count(person),
+        "logins": Coalesce(Sum(_signin_count(person, period.start_at, period.end_at)), 0),
+        "active_users": Count(person, filter=active),
+        "active_last_30_days": Count(person, filter=recent),
     }
     if grouped:
         rows = Membership.objects.filter(_client_members(), account__in=accounts)
-        return rows.annotate(signins=window).values("account_id").annotate(**figures).order_by()
+        return rows.values("account_id").annotate(**figures).order_by()
     # Firm-wide: each client user once, however many accounts they are in.
     people = User.objects.filter(
         is_active=True,
         firm_role="",
         pk__in=Membership.objects.filter(account__in=accounts).values("user_id"),
     )
-    return people.annotate(signins=window).aggregate(**figures)
+    return people.aggregate(**figures)
 
 
-def _messages(period: Period, accounts, *, grouped: bool, pattern: str | None):
+def _messages(period: Period, accounts, *, pattern: str | None):
     client = Q(author__firm_role="")
     status = Q(pk__in=[])
     if pattern is not None:
@@ -148,9 +171,7 @@ def _messages(period: Period, accounts, *, grouped: bool, pattern: str | None):
         deleted_at__isnull=True,
         thread__account__in=accounts,
     )
-    if grouped:
-        return rows.values("thread__account_id").annotate(**figures).order_by()
-    return rows.aggregate(**figures)
+    return rows.values("thread__account_id").annotate(**figures).order_by()
 
 
 def _tickets(period: Period, accounts, *, grouped: bool):
@@ -234,8 +255,9 @@ def _finish(raw: dict) -> dict:
     for name in FIGURES:
         if name.startswith(("median_", "p90_")):
             row[name] = _rounded(row[name])
-        elif row[name] is None and name not in ("active_share", "below_bar"):
-            row[name] = 0
+        elif name not in ("active_share", "below_bar"):
+            # A count; PostgreSQL's SUM of counts is a numeric, so made an int here.
+            row[name] = int(row[name] or 0)
     row["status_questions_before"] = raw.get("status_tickets_before", 0) + raw.get(
         "status_messages_before", 0
     )
@@ -262,7 +284,7 @@ def adoption(user, period: Period, *, account: ClientAccount | None = None) -> A
     }
     sources = (
         (_logins(period, accounts, grouped=True), "account_id"),
-        (_messages(period, accounts, grouped=True, pattern=pattern), "thread__account_id"),
+        (_messages(period, accounts, pattern=pattern), "thread__account_id"),
         (_tickets(period, accounts, grouped=True), "account_id"),
         (_tasks(period, accounts, grouped=True), "matter__account_id"),
         (_approvals(period, accounts, grouped=True), "account_id"),
@@ -286,7 +308,10 @@ def adoption(user, period: Period, *, account: ClientAccount | None = None) -> A
         )
     firm: dict = {}
     firm.update(_logins(period, accounts, grouped=False))
-    firm.update(_messages(period, accounts, grouped=False, pattern=pattern))
+    # Each message is of one account: the firm's counts are the accounts' added up (the
+    # sign-ins are not, a person being in several accounts; nor are medians).
+    for name in MESSAGE_FIGURES:
+        firm[name] = sum(row.get(name) or 0 for row in by_account.values())
     firm.update(_tickets(period, accounts, grouped=False))
     firm.update(_tasks(period, accounts, grouped=False))
     firm.update(_approvals(period, accounts, grouped=False))
