@@ -8,19 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import (
-    Count,
-    Exists,
-    F,
-    Func,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-)
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts import permissions
 from accounts.errors import Forbidden, NotFound
@@ -29,7 +18,7 @@ from approvals.models import ApprovalRequest, SignatureRequest, SignatureStatus,
 from insights.aggregates import HoursBetween, Percentile
 from insights.models import LoginEvent
 from insights.period import Period
-from insights.selectors.phrases import phrase_pattern, status_phrases
+from insights.selectors.phrases import phrase_match, phrase_pattern, status_phrases
 from messaging.models import Message
 from projects.models import Task
 from support.models import Ticket
@@ -115,43 +104,50 @@ def _client_members() -> Q:
 # --- one source each: (grouped by account) or (firm-wide) ---------------------------------
 
 
-def _signins(person: str, start, end):
-    """The client sign-ins of the person ``person`` names (an outer reference) in
-    ``[start, end)``: read from the partial (user, at) index, nothing else."""
-    return LoginEvent.objects.filter(
-        user_id=OuterRef(person), firm_staff=False, at__gte=start, at__lt=end
+def _logins(period: Period, accounts, *, grouped: bool) -> list[dict] | dict:
+    """Sign-in figures per account (or firm-wide). Two levels, both in the database: each
+    client user's sign-ins of the period counted in one pass over the partial (at, user)
+    index, then those per-person counts summed per account (a person is one row of an
+    account, so no DISTINCT is needed). The ORM writes both parts; the join of the two is
+    the one thing it cannot say."""
+    lo = min(period.start_at, period.recent_at)
+    per_person = (
+        LoginEvent.objects.filter(firm_staff=False, at__gte=lo, at__lt=period.end_at)
+        .values("user_id")
+        .annotate(
+            # Of a column the index holds, so the index alone answers.
+            logins=Count("at", filter=Q(at__gte=period.start_at)),
+            recent=Count("at", filter=Q(at__gte=period.recent_at)),
+        )
+        .order_by()
     )
-
-
-def _signin_count(person: str, start, end) -> Subquery:
-    rows = _signins(person, start, end).order_by().values("user_id")
-    counted = Func(F("pk"), function="COUNT", output_field=IntegerField())
-    return Subquery(rows.annotate(n=counted).values("n"), output_field=IntegerField())
-
-
-def _logins(period: Period, accounts, *, grouped: bool):
-    # Each client user's sign-ins are counted (and their being active checked) by their own
-    # index range, then summed per account: no join of every sign-in of the period with
-    # the memberships, no DISTINCT over them.
-    person = "user_id" if grouped else "pk"
-    active = Exists(_signins(person, period.start_at, period.end_at))
-    recent = Exists(_signins(person, period.recent_at, period.end_at))
-    figures = {
-        "client_users": Count(person),
-        "logins": Coalesce(Sum(_signin_count(person, period.start_at, period.end_at)), 0),
-        "active_users": Count(person, filter=active),
-        "active_last_30_days": Count(person, filter=recent),
-    }
     if grouped:
-        rows = Membership.objects.filter(_client_members(), account__in=accounts)
-        return rows.values("account_id").annotate(**figures).order_by()
-    # Firm-wide: each client user once, however many accounts they are in.
-    people = User.objects.filter(
-        is_active=True,
-        firm_role="",
-        pk__in=Membership.objects.filter(account__in=accounts).values("user_id"),
+        people = Membership.objects.filter(_client_members(), account__in=accounts).values(
+            "account_id", "user_id"
+        )
+    else:
+        # Firm-wide: each client user once, however many accounts they are in.
+        people = User.objects.filter(
+            is_active=True,
+            firm_role="",
+            pk__in=Membership.objects.filter(account__in=accounts).values("user_id"),
+        ).values(user_id=F("pk"))
+    people_sql, people_params = people.order_by().query.sql_with_params()
+    counts_sql, counts_params = per_person.query.sql_with_params()
+    key, group = ("p.account_id, ", " GROUP BY p.account_id") if grouped else ("", "")
+    # Composed of the ORM's own SQL; every value is a parameter.
+    sql = (
+        f"SELECT {key}COUNT(*), COALESCE(SUM(s.logins), 0), "  # noqa: S608
+        "COUNT(*) FILTER (WHERE s.logins > 0), COUNT(*) FILTER (WHERE s.recent > 0) "
+        f"FROM ({people_sql}) p LEFT JOIN ({counts_sql}) s ON s.user_id = p.user_id{group}"
     )
-    return people.aggregate(**figures)
+    names = ("client_users", "logins", "active_users", "active_last_30_days")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*people_params, *counts_params))
+        found = cursor.fetchall()
+    if grouped:
+        return [{"account_id": row[0], **dict(zip(names, row[1:], strict=True))} for row in found]
+    return dict(zip(names, found[0], strict=True))
 
 
 def _messages(period: Period, accounts, *, pattern: str | None):
@@ -159,7 +155,7 @@ def _messages(period: Period, accounts, *, pattern: str | None):
     status = Q(pk__in=[])
     if pattern is not None:
         # A ticket's messages are not counted here: the ticket is (if its category is one).
-        status = client & Q(body__iregex=pattern, thread__ticket__isnull=True)
+        status = client & phrase_match("body", pattern) & Q(thread__ticket__isnull=True)
     figures = {
         "messages_client": Count("pk", filter=client),
         "messages_firm": Count("pk", filter=~client),

@@ -14,7 +14,7 @@ from insights.aggregates import HoursBetween
 from insights.models import LoginEvent
 from insights.period import Period
 from insights.selectors.adoption import metrics_gate
-from insights.selectors.phrases import phrase_pattern, status_phrases
+from insights.selectors.phrases import phrase_match, phrase_pattern, status_phrases
 from messaging.models import Message
 from support.models import Ticket
 
@@ -94,13 +94,16 @@ def account_status_messages(
     pattern = phrase_pattern(status_phrases())
     if pattern is None:
         return Page(rows=[], next=None)
-    found = Message.objects.filter(
-        thread__account=account,
-        thread__ticket__isnull=True,
-        author__firm_role="",
-        deleted_at__isnull=True,
-        created_at__gte=period.start_at,
-        created_at__lt=period.end_at,
-        body__iregex=pattern,
-    ).select_related("author", "thread")
+    found = (
+        Message.objects.filter(
+            thread__account=account,
+            thread__ticket__isnull=True,
+            author__firm_role="",
+            deleted_at__isnull=True,
+            created_at__gte=period.start_at,
+            created_at__lt=period.end_at,
+        )
+        .filter(phrase_match("body", pattern))
+        .select_related("author", "thread")
+    )
     return _page(found, cursor=cursor, limit=limit, name="created_at")
