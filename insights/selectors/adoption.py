@@ -18,7 +18,7 @@ from approvals.models import ApprovalRequest, SignatureRequest, SignatureStatus,
 from insights.aggregates import HoursBetween, Percentile
 from insights.models import LoginEvent
 from insights.period import Period
-from insights.selectors.phrases import phrase_match, phrase_pattern, status_phrases
+from insights.selectors.phrases import phrase_match, status_phrases
 from messaging.models import Message
 from projects.models import Task
 from support.models import Ticket
@@ -150,17 +150,11 @@ def _logins(period: Period, accounts, *, grouped: bool) -> list[dict] | dict:
     return dict(zip(names, found[0], strict=True))
 
 
-def _messages(period: Period, accounts, *, pattern: str | None):
+def _messages(period: Period, accounts):
     client = Q(author__firm_role="")
-    status = Q(pk__in=[])
-    if pattern is not None:
-        # A ticket's messages are not counted here: the ticket is (if its category is one).
-        status = client & phrase_match("body", pattern) & Q(thread__ticket__isnull=True)
     figures = {
         "messages_client": Count("pk", filter=client),
         "messages_firm": Count("pk", filter=~client),
-        "status_messages_before": Count("pk", filter=status & Q(created_at__lt=period.since_at)),
-        "status_messages_after": Count("pk", filter=status & Q(created_at__gte=period.since_at)),
     }
     rows = Message.objects.filter(
         _in("created_at", period.start_at, period.end_at),
@@ -168,6 +162,31 @@ def _messages(period: Period, accounts, *, pattern: str | None):
         thread__account__in=accounts,
     )
     return rows.values("thread__account_id").annotate(**figures).order_by()
+
+
+def _status_messages(period: Period, accounts, *, phrases: list[str]):
+    """Client messages with a status phrase, before and after ``since``: a query of their
+    own, so that the expression is tried once per client message of the period. A ticket's
+    messages are not counted here: the ticket is (if its category is a status one)."""
+    matches = phrase_match("body", phrases)
+    if matches is None:
+        return []
+    before = Q(created_at__lt=period.since_at)
+    rows = Message.objects.filter(
+        _in("created_at", period.start_at, period.end_at),
+        deleted_at__isnull=True,
+        author__firm_role="",
+        thread__account__in=accounts,
+        thread__ticket__isnull=True,
+    ).filter(matches)
+    return (
+        rows.values("thread__account_id")
+        .annotate(
+            status_messages_before=Count("pk", filter=before),
+            status_messages_after=Count("pk", filter=~before),
+        )
+        .order_by()
+    )
 
 
 def _tickets(period: Period, accounts, *, grouped: bool):
@@ -273,14 +292,15 @@ def adoption(user, period: Period, *, account: ClientAccount | None = None) -> A
     is its own."""
     metrics_gate(user)
     accounts = counted_accounts(account)
-    pattern = phrase_pattern(status_phrases())
+    phrases = status_phrases()
     by_account: dict[int, dict] = {
         row["pk"]: {"_account": row}
         for row in accounts.values("pk", "public_id", "name", "status").order_by("name", "pk")
     }
     sources = (
         (_logins(period, accounts, grouped=True), "account_id"),
-        (_messages(period, accounts, pattern=pattern), "thread__account_id"),
+        (_messages(period, accounts), "thread__account_id"),
+        (_status_messages(period, accounts, phrases=phrases), "thread__account_id"),
         (_tickets(period, accounts, grouped=True), "account_id"),
         (_tasks(period, accounts, grouped=True), "matter__account_id"),
         (_approvals(period, accounts, grouped=True), "account_id"),

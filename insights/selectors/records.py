@@ -14,7 +14,7 @@ from insights.aggregates import HoursBetween
 from insights.models import LoginEvent
 from insights.period import Period
 from insights.selectors.adoption import metrics_gate
-from insights.selectors.phrases import phrase_match, phrase_pattern, status_phrases
+from insights.selectors.phrases import phrase_match, status_phrases
 from messaging.models import Message
 from support.models import Ticket
 
@@ -91,8 +91,8 @@ def account_status_messages(
     """The client messages counted as status questions: in the period, not deleted, outside
     ticket threads, matching a status phrase. None when there are no phrases."""
     metrics_gate(user)
-    pattern = phrase_pattern(status_phrases())
-    if pattern is None:
+    matches = phrase_match("body", status_phrases())
+    if matches is None:
         return Page(rows=[], next=None)
     found = (
         Message.objects.filter(
@@ -103,7 +103,7 @@ def account_status_messages(
             created_at__gte=period.start_at,
             created_at__lt=period.end_at,
         )
-        .filter(phrase_match("body", pattern))
+        .filter(matches)
         .select_related("author", "thread")
     )
     return _page(found, cursor=cursor, limit=limit, name="created_at")
