@@ -97,12 +97,12 @@ def account_status_messages(
     found = (
         Message.objects.filter(
             thread__account=account,
-            thread__ticket__isnull=True,
             author__firm_role="",
             deleted_at__isnull=True,
             created_at__gte=period.start_at,
             created_at__lt=period.end_at,
         )
+        .exclude(thread_id__in=Ticket.objects.values("thread_id"))
         .filter(matches)
         .select_related("author", "thread")
     )
