@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/v1/", include(("billing.urls_api", "billing_api"), namespace="billing_api")),
     path("api/v1/", include(("support.urls_api", "support_api"), namespace="support_api")),
     path("api/v1/", include(("accounts.urls_api", "api"), namespace="api")),
+    path("api/v1/", include(("insights.urls_api", "insights_api"), namespace="insights_api")),
     path(
         "api/v1/",
         include(("messaging.urls_api", "messaging_api"), namespace="messaging_api"),

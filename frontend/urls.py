@@ -78,6 +78,14 @@ urlpatterns = [
         name="invoice_credit_note",
     ),
     path("receivables/", views.receivables, name="receivables"),
+    # Adoption metrics (firm admins): the figures, the records behind them, the phrases.
+    path("insights/", views.insights_page, name="insights"),
+    path("insights/phrases/", views.insights_phrases, name="insights_phrases"),
+    path(
+        "insights/accounts/<str:account_id>/<str:kind>/",
+        views.insights_records,
+        name="insights_records",
+    ),
     path("proposals/new/", views.proposal_new, name="proposal_new"),
     path("proposals/<str:proposal_id>/", views.proposal_page, name="proposal"),
     path("proposals/<str:proposal_id>/edit/", views.proposal_edit, name="proposal_edit"),

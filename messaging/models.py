@@ -89,6 +89,10 @@ class Message(models.Model):
                 fields=["author", "client_id"], name="messaging_message_idempotent"
             ),
         ]
+        indexes = [
+            # The messages of a period (adoption metrics count them per account and side).
+            models.Index(fields=["created_at"], name="messaging_message_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.public_id} in {self.thread_id}"

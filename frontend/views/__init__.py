@@ -63,6 +63,7 @@ from frontend.views.firm import (
     firm_people,
     firm_person,
 )
+from frontend.views.insights import insights_page, insights_phrases, insights_records
 from frontend.views.matters import matter_access, matter_create, matter_page, matter_plan
 from frontend.views.people import avatar
 from frontend.views.plan import milestone_change, milestone_create, task_change, task_create
@@ -141,6 +142,9 @@ __all__ = [
     "firm_person",
     "firm_two_factor",
     "home",
+    "insights_page",
+    "insights_phrases",
+    "insights_records",
     "invitation_page",
     "invitation_revoke",
     "invoice_credit_note",

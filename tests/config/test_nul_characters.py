@@ -1828,6 +1828,55 @@ CASES = [
         lambda c, w: c.post(reverse("frontend:sessions_sign_out_others"), {"note": TEXT}),
     ),
     Case("frontend:avatar", "page", "user_id", _get("frontend:avatar", args=["usr\x00"])),
+    # --- adoption metrics (firm admins) ---------------------------------------------------
+    *[
+        Case(
+            "insights_api:adoption",
+            "api",
+            f,
+            _get("insights_api:adoption", query=f"?{f}=2026-11-01%00"),
+            who="firm_admin",
+        )
+        for f in ("from", "to", "since", "account", "format")
+    ],
+    *[
+        Case(
+            "frontend:insights",
+            "page",
+            f,
+            _get("frontend:insights", query=f"?{f}=2026-11-01%00"),
+            who="firm_admin",
+        )
+        for f in ("from", "to", "since", "sort")
+    ],
+    Case(
+        "frontend:insights_phrases",
+        "form",
+        "phrases",
+        _post("frontend:insights_phrases", lambda w: {"phrases": f"where are we\n{TEXT}"}),
+        who="firm_admin",
+    ),
+    *[
+        Case(
+            "frontend:insights_records",
+            "page",
+            f,
+            _get(
+                "frontend:insights_records",
+                args=(lambda w: w.acme.public_id, "logins"),
+                query=f"?{f}=lgn%00",
+            ),
+            who="firm_admin",
+        )
+        for f in ("from", "cursor", "limit")
+    ],
+    Case(
+        "frontend:insights_records",
+        "page",
+        "path",
+        _get("frontend:insights_records", args=(lambda w: w.acme.public_id + NUL, "tickets")),
+        who="firm_admin",
+    ),
     # --- the staff board and the checklist templates ------------------------------------------
     *[
         Case("frontend:board", "page", f, _get("frontend:board", query=f"?{f}=acc%00"))

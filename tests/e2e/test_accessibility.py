@@ -33,6 +33,7 @@ from accounts.models import ClientAccount, Matter, User
 from accounts.services import invitations
 from approvals.models import ApprovalRequest, SignatureRequest
 from frontend.management.commands.seed_demo import DEMO_PASSWORD
+from insights.models import LoginEvent
 from messaging.models import Thread
 from projects import services as plan
 from projects.models import Change, Milestone, Task
@@ -250,6 +251,9 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
     member = User.objects.get(email="member@acme.test")
     status_plan(acme, staff=staff, member=member, folder=outer)
     bills = billing_documents(acme, staff=staff)
+    # Sign-ins for the Insights page's figures, its charts and the records behind them.
+    for days in (1, 3, 12, 40):
+        LoginEvent.objects.create(user=member, at=timezone.now() - timedelta(days=days))
     # The demo's signature request: Alex's signing form, the staff's view of its progress,
     # the lists, and the form that asks (reached from a document's page).
     signature = SignatureRequest.objects.get(account=acme)
@@ -303,7 +307,14 @@ def site(transactional_db, tmp_path: Path) -> Iterator[Site]:
     )
     details = f"/clients/{acme.public_id}/settings/billing/"
     built.billing_settings_starts = {
-        "firm_admin": ["/settings/billing/", details],
+        "firm_admin": [
+            "/settings/billing/",
+            details,
+            "/insights/",
+            f"/insights/accounts/{acme.public_id}/logins/",
+            f"/insights/accounts/{acme.public_id}/tickets/",
+            f"/insights/accounts/{acme.public_id}/status-questions/",
+        ],
         "staff": [details],
         "client_admin": [details],
     }
