@@ -69,6 +69,21 @@ DEFAULT_STATUS_PHRASES = (
 )
 
 
+# The phrases a new deployment starts with (migration 0002 adds them; admins change them).
+DEFAULT_STATUS_PHRASES = (
+    "where are we",
+    "any update",
+    "any updates",
+    "any news",
+    "status update",
+    "what is the status",
+    "what's the status",
+    "progress update",
+    "how is it going",
+    "is it done",
+)
+
+
 class StatusPhrase(models.Model):
     """A word or phrase that makes a client's message a status question (matched whole-word,
     case-insensitive, spaces between words matching any run of white space)."""

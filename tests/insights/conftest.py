@@ -13,7 +13,7 @@ import pytest
 
 from accounts.models import AccountStatus
 from approvals.models import ApprovalRequest, SignatureRequest
-from insights.models import LoginEvent
+from insights.models import DEFAULT_STATUS_PHRASES, LoginEvent, StatusPhrase
 from insights.period import period_parse
 from messaging.models import Message, Thread
 from messaging.services import thread_ensure_general
@@ -77,6 +77,11 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
+    # The defaults come from a data migration, which a transactional test's flush removes
+    # for the tests that follow it in the same process.
+    StatusPhrase.objects.bulk_create(
+        [StatusPhrase(phrase=p) for p in DEFAULT_STATUS_PHRASES], ignore_conflicts=True
+    )
     acme = factories.account("Acme")
     globex = factories.account("Globex")
     initech = factories.account("Initech")
