@@ -39,7 +39,6 @@ import argparse
 import datetime as dt
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.django_setup import say, setup
+from bench.timing import report, timed_rounds
 
 STATUS_BODIES = ("Hi, where are we with this?", "Any update on the draft?", "any news?")
 PLAIN_BODIES = (
@@ -341,11 +341,6 @@ def count_queries(probe: Probe, http) -> list[tuple[float, str]]:
     return captured
 
 
-def percentile(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=500)
@@ -430,34 +425,10 @@ def main(argv: list[str] | None = None) -> int:
                     say(f"    {took:7.1f} ms  {' '.join(sql.split())[:110]}")
 
         say(f"\nserver time, {args.requests} requests per probe (ms):")
-        times: dict[str, list[float]] = {probe.name: [] for probe in found}
-        cpu: dict[str, list[float]] = {probe.name: [] for probe in found}
-        for round_ in range(args.warmup + args.requests):
-            for probe in found:
-                started, started_cpu = time.perf_counter(), time.process_time()
-                probe.run(http)
-                if round_ >= args.warmup:
-                    times[probe.name].append((time.perf_counter() - started) * 1000)
-                    cpu[probe.name].append((time.process_time() - started_cpu) * 1000)
-        base = percentile(times[found[0].name], 0.95)
-        base_cpu = statistics.median(cpu[found[0].name])
-        say(
-            f"  {'':<40} {'p50':>7} {'p95':>7} {'max':>7}  p95 / baseline"
-            f"  {'CPU p50':>7} {'CPU p95':>7}  CPU p50 / baseline"
+        times, cpu = timed_rounds(
+            found, lambda probe: probe.run(http), warmup=args.warmup, requests=args.requests
         )
-        met = True
-        for probe in found:
-            samples = times[probe.name]
-            p95 = percentile(samples, 0.95)
-            if probe is not found[0]:
-                met &= p95 <= args.target_ms
-            own = cpu[probe.name]
-            say(
-                f"  {probe.name:<40} {statistics.median(samples):>7.1f} {p95:>7.1f} "
-                f"{max(samples):>7.1f}  {p95 / base:>14.2f}"
-                f"  {statistics.median(own):>7.1f} {percentile(own, 0.95):>7.1f}"
-                f"  {statistics.median(own) / base_cpu:>18.2f}"
-            )
+        met = report(found, times, cpu, target_ms=args.target_ms)
         say(
             f"\nqueries constant: {'yes' if constant else 'NO'}; "
             f"p95 ≤ {args.target_ms:g} ms on every probe: {'yes' if met else 'NO'}"

@@ -5,8 +5,6 @@ makes the second decider see the first."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -14,6 +12,7 @@ from accounts.errors import Conflict
 from approvals import services
 from approvals.models import ApprovalRequest, Decision, Status
 from tests.approvals.conftest import ask, kinds, upload
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,29 +23,6 @@ ROUNDS = 5
 def _postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
-
-
-def at_once(*calls) -> list[object]:
-    """Run each call in its own thread (and database connection), released together; the
-    result of each, or the exception it raised."""
-    start = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(position: int) -> None:
-        try:
-            start.wait()
-            results[position] = calls[position]()
-        except BaseException as error:
-            results[position] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def decide(person, request, verdict="approve"):

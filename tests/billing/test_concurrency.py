@@ -4,8 +4,6 @@ gives it back, so the next send takes it."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -14,6 +12,7 @@ from billing.models import Invoice, Status
 from billing.selectors.settings import settings_get
 from billing.services import invoices as services
 from tests.billing.conftest import draft, ledger_kinds
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,29 +30,6 @@ def _plain_numbers():
     billing_settings = settings_get()
     billing_settings.invoice_number_format = "{seq}"
     billing_settings.save()
-
-
-def at_once(*calls) -> list[object]:
-    """Run each call in its own thread (and database connection), released together; the
-    result of each, or the exception it raised."""
-    start = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(position: int) -> None:
-        try:
-            start.wait()
-            results[position] = calls[position]()
-        except BaseException as error:
-            results[position] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _send(actor, invoice):

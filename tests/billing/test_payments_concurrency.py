@@ -5,7 +5,6 @@ one provider payment are stored once."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from billing.models import Invoice, Payment, Status
 from billing.services.payments import payment_record
 from evidence.models import Entry
 from tests import factories
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,29 +28,6 @@ ROUNDS = 3
 def _postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
-
-
-def at_once(*calls) -> list[object]:
-    """Run each call in its own thread (and database connection), released together; the
-    result of each, or the exception it raised."""
-    start = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(position: int) -> None:
-        try:
-            start.wait()
-            results[position] = calls[position]()
-        except BaseException as error:
-            results[position] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ lock is what makes the second see the first."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -15,6 +13,7 @@ from billing.models import Invoice, Proposal, ProposalStatus
 from billing.services import proposals as services
 from evidence.models import Entry
 from tests import factories
+from tests.concurrency import at_once
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,29 +25,6 @@ ROUNDS = 4
 def _postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
-
-
-def at_once(*calls) -> list[object]:
-    """Each call in its own thread and connection, released together; its result or the
-    exception it raised."""
-    start = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(position: int) -> None:
-        try:
-            start.wait()
-            results[position] = calls[position]()
-        except BaseException as error:
-            results[position] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.parametrize("attempt", range(ROUNDS))

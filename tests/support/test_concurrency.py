@@ -4,14 +4,13 @@ two replies at once each apply once (the ticket's row lock)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import connection
 
 from support.models import Queue, RoutingRule, Ticket
 from support.services import ticket_reply
 from tests import factories
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,27 +21,6 @@ ROUNDS = 3
 def _postgresql_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
-
-
-def at_once(*calls) -> list[object]:
-    start = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(position: int) -> None:
-        try:
-            start.wait()
-            results[position] = calls[position]()
-        except BaseException as error:
-            results[position] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 @pytest.mark.parametrize("attempt", range(ROUNDS))

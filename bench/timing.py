@@ -1,0 +1,74 @@
+"""Timing probes side by side, shared by the page benchmarks (``bench.status_pages``,
+``bench.metrics``): every probe once per round, interleaved, so that a noisy moment of the
+machine falls on all of them alike; wall time and the process's own CPU time (the database's
+work is not in it: on a shared machine wall time mostly measures waiting for a core); the
+first probe is the baseline every figure is divided by."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+from bench.django_setup import say
+
+
+class Probe(Protocol):
+    name: str
+
+
+P = TypeVar("P", bound=Probe)
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def timed_rounds(
+    probes: Sequence[P], run: Callable[[P], object], *, warmup: int, requests: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """``run`` each probe ``warmup + requests`` times, interleaved; the wall and CPU
+    milliseconds of the timed ones, by probe name."""
+    times: dict[str, list[float]] = {probe.name: [] for probe in probes}
+    cpu: dict[str, list[float]] = {probe.name: [] for probe in probes}
+    for round_ in range(warmup + requests):
+        for probe in probes:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            run(probe)
+            if round_ >= warmup:
+                times[probe.name].append((time.perf_counter() - started) * 1000)
+                cpu[probe.name].append((time.process_time() - started_cpu) * 1000)
+    return times, cpu
+
+
+def report(
+    probes: Sequence[Probe],
+    times: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    *,
+    target_ms: float,
+) -> bool:
+    """Print each probe's p50, p95 and max, and both as ratios to the baseline (the first
+    probe); whether every other probe's p95 is within ``target_ms``."""
+    base = percentile(times[probes[0].name], 0.95)
+    base_cpu = statistics.median(cpu[probes[0].name])
+    say(
+        f"  {'':<40} {'p50':>7} {'p95':>7} {'max':>7}  p95 / baseline"
+        f"  {'CPU p50':>7} {'CPU p95':>7}  CPU p50 / baseline"
+    )
+    met = True
+    for probe in probes:
+        samples = times[probe.name]
+        p95 = percentile(samples, 0.95)
+        if probe is not probes[0]:
+            met &= p95 <= target_ms
+        own = cpu[probe.name]
+        say(
+            f"  {probe.name:<40} {statistics.median(samples):>7.1f} {p95:>7.1f} "
+            f"{max(samples):>7.1f}  {p95 / base:>14.2f}"
+            f"  {statistics.median(own):>7.1f} {percentile(own, 0.95):>7.1f}"
+            f"  {statistics.median(own) / base_cpu:>18.2f}"
+        )
+    return met
