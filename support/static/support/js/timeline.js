@@ -24,8 +24,11 @@ function remember(frame) {
   return newest.get(ticket.id).ticket;
 }
 
-function assigneeText(ticket) {
-  return ticket.assignee?.name ? `Assigned to ${ticket.assignee.name}` : "Unassigned";
+/** "Assigned to Sam" on a card; the name alone where a label already says so
+ * (`data-ticket-assignee="name"`, the ticket page's panel). */
+function assigneeText(ticket, nameOnly = false) {
+  if (!ticket.assignee?.name) return "Unassigned";
+  return nameOnly ? ticket.assignee.name : `Assigned to ${ticket.assignee.name}`;
 }
 
 /** Put `ticket` into one card or header: its status chip, assignee and breach chip. */
@@ -36,7 +39,7 @@ function paint(node, ticket, { chip }) {
     status.replaceChildren(chip(TONES[ticket.status] ?? "neutral", ticket.status_label ?? ticket.status));
   }
   const assignee = node.querySelector("[data-ticket-assignee]");
-  if (assignee !== null) assignee.textContent = assigneeText(ticket);
+  if (assignee !== null) assignee.textContent = assigneeText(ticket, assignee.dataset.ticketAssignee === "name");
   const breached = node.querySelector("[data-ticket-breached]");
   if (breached !== null) {
     const sla = ticket.sla ?? {};
