@@ -166,6 +166,7 @@ def tickets_page(
     account: ClientAccount | None = None,
     status: object = None,
     view: object = None,
+    done: bool | None = None,
     cursor: object = None,
     limit: int | None = None,
     now: datetime | None = None,
@@ -173,7 +174,8 @@ def tickets_page(
     """A page of the tickets ``user`` may see, newest first, with their related rows loaded:
     of ``account`` only if given (the caller checked it is visible), in ``status`` if given,
     and in a staff ``view`` (``mine``, ``team``, ``unassigned``, ``breaching``; each shows
-    unfinished tickets unless a status is asked for). Invalid for an unknown status, view or
+    unfinished tickets unless a status is asked for); ``done`` True for the resolved and closed
+    ones only, False for the unfinished ones only. Invalid for an unknown status, view or
     cursor. Three queries at most (the settings, the cursor's row, the page)."""
     status = _checked_status(status)
     if view not in (None, "") and view not in VIEWS:
@@ -184,6 +186,9 @@ def tickets_page(
         tickets = tickets.filter(account=account)
     if status is not None:
         tickets = tickets.filter(status=status)
+    if done is not None:
+        finished = Q(status__in=DONE_STATUSES)
+        tickets = tickets.filter(finished if done else ~finished)
     if view:
         warn = support_settings.current().warn_minutes if view == "breaching" else 0
         tickets = tickets.filter(_view_q(user, view, now or timezone.now(), warn))

@@ -27,7 +27,6 @@ from accounts.errors import AtriumError, Invalid, NotFound
 from accounts.http import refuse_nul
 from accounts.models import ClientAccount, FirmRole, User
 from accounts.permissions import TicketAction
-from accounts.selectors import rows_after
 from frontend.support_forms import NewTicketForm, TicketChangeForm, show_error
 from frontend.views.common import account_or_404
 from frontend.views.threads import conversation_context
@@ -217,25 +216,15 @@ def _staff_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _client_tickets(account: ClientAccount, *, done: bool, cursor: object) -> tuple[list, object]:
+def _client_tickets(
+    user: User, account: ClientAccount, *, done: bool, cursor: object
+) -> tuple[list, object]:
     """A page of one account's tickets, unfinished or finished ones, newest first, with what
     the rows show loaded (the caller checked the account is visible)."""
-    tickets = Ticket.objects.filter(account=account).select_related(
-        *ticket_selectors.TICKET_RELATED
+    page = ticket_selectors.tickets_page(
+        user, account=account, done=done, cursor=cursor, limit=PAGE_SIZE
     )
-    tickets = (
-        tickets.filter(status__in=DONE_STATUSES)
-        if done
-        else tickets.exclude(status__in=DONE_STATUSES)
-    )
-    rows = list(
-        rows_after(tickets, cursor, newest_first=True).order_by("-created_at", "-public_id")[
-            : PAGE_SIZE + 1
-        ]
-    )
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    return rows, (rows[-1].public_id if more and rows else None)
+    return page.rows, page.next
 
 
 def _client_list(request: HttpRequest) -> HttpResponse:
@@ -250,12 +239,14 @@ def _client_list(request: HttpRequest) -> HttpResponse:
         account = None
     active, done, older = [], [], None
     if account is not None:
-        active, _ = _client_tickets(account, done=False, cursor=None)
+        active, _ = _client_tickets(request.user, account, done=False, cursor=None)
         try:
-            done, older = _client_tickets(account, done=True, cursor=request.GET.get("cursor"))
+            done, older = _client_tickets(
+                request.user, account, done=True, cursor=request.GET.get("cursor")
+            )
         except Invalid:
             messages.error(request, "That link to older tickets is not valid; here are the newest.")
-            done, older = _client_tickets(account, done=True, cursor=None)
+            done, older = _client_tickets(request.user, account, done=True, cursor=None)
     return render(
         request,
         "frontend/tickets.html",

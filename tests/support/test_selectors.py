@@ -104,6 +104,10 @@ def test_views_and_counts(acme, people, help_desk, frozen):
     assert page(staff, view="breaching") == sorted([loose.public_id, mine.public_id])
     assert page(staff, view="breaching", now=frozen.value - timedelta(minutes=1)) == []
     assert selectors.queue_counts(people["firm_admin"])["breaching"] == 3
+    # Finished or not, for a client's list: open ones first, then the resolved and closed.
+    client = people["client_member"]
+    assert page(client, account=acme, done=False) == sorted([loose.public_id, mine.public_id])
+    assert page(client, account=acme, done=True) == [done.public_id]
 
 
 def test_categories_offered_to_an_account(acme, globex, people):
