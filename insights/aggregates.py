@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from django.db import NotSupportedError
 from django.db.models import Aggregate, F, FloatField, Func
 
 
@@ -18,8 +19,11 @@ class HoursBetween(Func):
     def __init__(self, end: str, start: str, **extra):
         super().__init__(F(end), F(start), **extra)
 
-    def as_sql(self, compiler, connection, **extra_context):  # pragma: no cover - per vendor
-        raise NotImplementedError(f"HoursBetween has no SQL for {connection.vendor}")
+    def as_sql(self, compiler, connection, **extra_context):
+        # Only the two databases Atrium runs on (PostgreSQL, SQLite) have a form of it.
+        raise NotSupportedError(
+            f"HoursBetween is written for PostgreSQL and SQLite, not {connection.vendor}"
+        )
 
     def as_postgresql(self, compiler, connection, **extra_context):
         return super().as_sql(
@@ -55,8 +59,11 @@ class Percentile(Aggregate):
         self.fraction = float(fraction)
         super().__init__(expression, **extra)
 
-    def as_sql(self, compiler, connection, **extra_context):  # pragma: no cover - per vendor
-        raise NotImplementedError(f"Percentile has no SQL for {connection.vendor}")
+    def as_sql(self, compiler, connection, **extra_context):
+        # Only the two databases Atrium runs on (PostgreSQL, SQLite) have a form of it.
+        raise NotSupportedError(
+            f"Percentile is written for PostgreSQL and SQLite, not {connection.vendor}"
+        )
 
     def _with_template(self, template: str, compiler, connection, **extra_context):
         # Aggregate.as_sql reads the template from the expression (with a FILTER clause
