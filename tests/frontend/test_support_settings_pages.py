@@ -309,3 +309,35 @@ def test_a_nul_character_is_refused(admin_client):
     )
     assert response.status_code == 400
     assert not SupportSettings.objects.filter(time_zone="Europe/London").exists()
+
+
+def test_the_settings_lists_cost_the_same_for_one_row_or_many(admin_client, people, setup):
+    """Categories with their SLA targets, queues with their members, rules with their
+    targets: the number of queries does not grow with the rows listed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def counts() -> dict[str, int]:
+        found = {}
+        for name in PAGES:
+            with CaptureQueriesContext(connection) as queries:
+                assert admin_client.get(reverse(f"frontend:{name}")).status_code == 200
+            found[name] = len(queries)
+        return found
+
+    counts()  # the first visit makes the firm's and the support settings' rows
+    one = counts()
+    admin = people["firm_admin"]
+    for n in range(5):
+        category = cats.category_create(actor=admin, name=f"Category {n}")
+        cats.sla_targets_set(
+            actor=admin,
+            category=category,
+            targets={"high": {"first_response_minutes": 30, "resolution_minutes": 240}},
+        )
+        queue = queues.queue_create(
+            actor=admin, name=f"Queue {n}", members=[people["staff_on_team"], admin]
+        )
+        queues.rule_create(actor=admin, name=f"Rule {n}", queue=queue, category=category)
+        queues.rule_create(actor=admin, name=f"Person {n}", assign_to=people["staff_on_team"])
+    assert counts() == one
