@@ -77,6 +77,16 @@ def can_take(user: User | None, account: ClientAccount) -> bool:
     )
 
 
+def takers(account: ClientAccount) -> list[User]:
+    """Everyone ``can_take`` allows for a ticket of ``account`` (the choices of a reassign
+    form), by name: one query."""
+    return list(
+        permissions.people_seeing_account(account.pk)
+        .filter(firm_role__in=STAFF_ROLES)
+        .order_by("name", "email")
+    )
+
+
 def _eligible_members(queue: Queue, account: ClientAccount) -> list[User]:
     return list(
         queue.members.filter(is_active=True, firm_role__in=STAFF_ROLES)

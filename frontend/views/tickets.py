@@ -25,12 +25,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import permissions
 from accounts.errors import AtriumError, Invalid, NotFound
 from accounts.http import refuse_nul
-from accounts.models import ClientAccount, FirmRole, User
+from accounts.models import ClientAccount, User
 from accounts.permissions import TicketAction
 from frontend.support_forms import NewTicketForm, TicketChangeForm, show_error
 from frontend.views.common import account_or_404
 from frontend.views.threads import conversation_context
 from messaging import selectors as thread_selectors
+from support import routing
 from support import selectors as ticket_selectors
 from support import services as ticket_services
 from support import settings as support_settings
@@ -341,15 +342,6 @@ def _ticket_or_404(user: User, ticket_id: str) -> Ticket:
         raise Http404 from None
 
 
-def _assignees(ticket: Ticket) -> list[User]:
-    """Who a ticket may be given to: active firm staff who can see its account."""
-    return list(
-        permissions.people_seeing_account(ticket.account_id)
-        .filter(firm_role__in=(FirmRole.ADMIN, FirmRole.STAFF))
-        .order_by("name", "email")
-    )
-
-
 def _change_form(request: HttpRequest, ticket: Ticket, data=None) -> TicketChangeForm | None:
     if not permissions.can_on_ticket(request.user, TicketAction.CHANGE, ticket):
         return None
@@ -357,7 +349,7 @@ def _change_form(request: HttpRequest, ticket: Ticket, data=None) -> TicketChang
     return TicketChangeForm(
         data,
         statuses=[(s, TicketStatus(s).label) for s in TicketStatus.values if s in statuses],
-        assignees=_assignees(ticket),
+        assignees=routing.takers(ticket.account),
         initial={
             "status": ticket.status,
             "priority": ticket.priority,

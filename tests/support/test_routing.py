@@ -11,7 +11,7 @@ import pytest
 from accounts.services import client_accounts
 from messaging import presence
 from support.models import Queue, RoutingRule
-from support.routing import keywords_match, route
+from support.routing import can_take, keywords_match, route, takers
 from tests import factories
 
 
@@ -191,3 +191,13 @@ def test_an_account_without_an_active_team_leaves_it_unassigned(db, people):
     found = routed(lonely, factories.category("Help"))
     assert found.assignee is None
     assert found.queue is None
+
+
+def test_the_reassign_choices_are_exactly_those_who_can_take_the_ticket(acme, people):
+    gone = factories.staff(accounts=(acme,), name="Gone")
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    everyone = [*people.values(), gone]
+    expected = {p.pk for p in everyone if can_take(p, acme)}
+    assert {p.pk for p in takers(acme)} == expected
+    assert expected == {people["firm_admin"].pk, people["staff_on_team"].pk}
