@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -156,3 +158,37 @@ def test_a_new_deployment_starts_with_the_default_phrases(db):
     stored = set(StatusPhrase.objects.values_list("phrase", flat=True))
     assert stored == set(DEFAULT_STATUS_PHRASES)
     assert "where are we" in stored
+
+
+@pytest.mark.parametrize("kind", ["logins", "tickets", "status-questions"])
+def test_the_records_pages_cost_the_same_for_few_records_or_many(client, world, kind):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from messaging.services import thread_ensure_general
+    from support.models import Category
+    from tests.insights.conftest import login, message, ticket
+
+    client.force_login(world.admin)
+    url = records(world.acme, kind)
+    client.get(url, QUERY)  # the session and the firm's row warmed
+    with CaptureQueriesContext(connection) as few:
+        before = client.get(url, QUERY)
+    assert before.status_code == 200
+    general = thread_ensure_general(world.acme)
+    status = Category.objects.get(is_status=True)
+    for n in range(6):
+        person = factories.client(world.acme, name=f"Extra {n}")
+        login(person, f"2026-11-1{n} 08:00")
+        message(general, person, f"2026-11-1{n} 09:00", "Any update on this?")
+        ticket(world.acme, status, person, f"2026-11-1{n} 10:00", answered=f"2026-11-1{n} 11:00")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url, QUERY)
+    assert response.status_code == 200
+    rows = r'<tr data-(login|ticket|message)="'
+    # The new records are listed.
+    assert (
+        len(re.findall(rows, response.content.decode()))
+        >= len(re.findall(rows, before.content.decode())) + 6
+    )
+    assert len(many) == len(few)
