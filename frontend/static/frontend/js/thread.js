@@ -237,6 +237,8 @@ class ChatPage {
   onHello(hello) {
     this.badges.clear();
     for (const summary of hello.threads) this.badges.set(summary.id, new Badge(summary));
+    // A hello counted before this page's own `read` was stored must not bring the badge back.
+    if (this.threadId !== null) this.badges.get(this.threadId)?.read(this.readSent);
     // Follow the other listed threads for their badges: the newest first, up to a limit.
     let followed = 0;
     for (const summary of hello.threads) {
