@@ -4,6 +4,7 @@ upload and download through a real Daphne leave the server's memory where it was
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import http.client
@@ -19,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests import live
+from tests import factories, live
 from tests.conftest import require_or_skip
 from tests.vault import web
 from tests.vault.helpers import sealed_upload
@@ -117,6 +118,60 @@ def test_a_stored_file_moved_to_another_version_does_not_open(client, people, ac
         web.body(response)
     record = AccessRecord.objects.get(kind=AccessKind.DOWNLOAD, version__public_id=second["id"])
     assert record.outcome == AccessOutcome.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tampered_download_fails_out_of_the_application_under_any_server(people, acme):
+    """Under a server other than Daphne (a plain ``send``), a download that fails part way
+    raises out of the ASGI application after its start and Content-Length are out, and never
+    sends the closing body message: a server closes a connection whose application raised
+    mid-response (Uvicorn, Granian), so the client sees the body cut short of its length."""
+    from asgiref.sync import async_to_sync
+
+    from config.asgi import application
+
+    data = web.content(4 * CHUNK)
+    added = services.document_create(
+        actor=people["staff_on_team"], account=acme, upload=sealed_upload(data)
+    )
+    version_id = added.version.public_id
+    flip_byte(web.stored_object(version_id), chunk_offset(version_id, 2) + 1)
+    path = web.download_url(version_id)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"cookie", factories.session_cookie(people["client_member"]).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+    asked = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        if asked:
+            return asked.pop()
+        await asyncio.Event().wait()
+
+    async def send(message):
+        sent.append(message)
+
+    with pytest.raises(crypto.VaultCryptoError):
+        async_to_sync(application)(scope, receive, send)
+    assert sent[0]["status"] == 200
+    headers = dict(sent[0]["headers"])
+    assert int(headers[b"Content-Length"]) == len(data)
+    bodies = [message for message in sent[1:] if message["type"] == "http.response.body"]
+    assert all(message.get("more_body") for message in bodies)
+    assert b"".join(message["body"] for message in bodies) == data[: 2 * CHUNK]
+    record = AccessRecord.objects.get(kind=AccessKind.DOWNLOAD)
+    assert (record.outcome, record.bytes_sent) == (AccessOutcome.FAILED, 2 * CHUNK)
 
 
 # --- a real server ------------------------------------------------------------------------
