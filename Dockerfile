@@ -1,4 +1,5 @@
-# Atrium: one image for the web workers (Daphne) and the one-off management commands.
+# Atrium: one image for the web workers (Daphne, or Uvicorn: config/serve.py) and the one-off
+# management commands.
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -47,4 +48,5 @@ RUN ATRIUM_ENV=production \
 
 EXPOSE 8000
 
-CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", "config.asgi:application"]
+# Daphne unless ATRIUM_SERVER=uvicorn (config/serve.py).
+CMD ["python", "-m", "config.serve", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers"]

@@ -7,6 +7,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The web server: daphne or uvicorn (config/serve.py runs either with the app's limits).
+SERVER ?= daphne
 
 .PHONY: run test lint format deps-upgrade clean
 
@@ -35,7 +37,7 @@ run: $(VENV)/.installed-run
 	@# The task worker (e-mail digests) runs beside the server and stops with it.
 	$(BIN)/python manage.py db_worker --no-startup-delay & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/daphne --bind $(HOST) --port $(PORT) config.asgi:application
+	$(BIN)/python -m config.serve --server $(SERVER) --bind $(HOST) --port $(PORT)
 
 # The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in this one process.
 # Work stealing: a worker that runs out of tests takes half of what another has left, so no

@@ -378,7 +378,8 @@ def answers(port: int) -> bool:
 
 
 class Server:
-    """One Daphne process, pinned to the server core when ``taskset`` exists."""
+    """One Daphne process, pinned to the server core when ``taskset`` exists (``argv`` says
+    which server: ``bench.servers`` runs others)."""
 
     def __init__(self, name: str, app: str, env: dict[str, str], log_path: Path, pin: bool):
         self.name = name
@@ -397,7 +398,7 @@ class Server:
             # Production settings take WebSocket handshakes only from the portal's own
             # address: scheme, host and port.
             env["ATRIUM_BASE_URL"] = f"http://{HOST}:{self.port}"
-        argv = [PYTHON, "-m", "daphne", "-b", HOST, "-p", str(self.port), self.app]
+        argv = self.argv()
         if self.pin:
             argv = ["taskset", "-c", str(SERVER_CORE), *argv]
         with self.log_path.open("ab") as log:
@@ -417,12 +418,17 @@ class Server:
         while not answers(self.port):
             if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"{self.name}: Daphne exited with {self.process.returncode}:\n{self.tail()}"
+                    f"{self.name}: the server exited with {self.process.returncode}:\n"
+                    + self.tail()
                 )
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name}: Daphne did not answer:\n{self.tail()}")
+                raise RuntimeError(f"{self.name}: the server did not answer:\n{self.tail()}")
             time.sleep(0.1)
-        say(f"{self.name}: Daphne pid {self.process.pid} on port {self.port}")
+        say(f"{self.name}: server pid {self.process.pid} on port {self.port}")
+
+    def argv(self) -> list[str]:
+        """The server's command line, on ``self.port``."""
+        return [PYTHON, "-m", "daphne", "-b", HOST, "-p", str(self.port), self.app]
 
     @property
     def alive(self) -> bool:

@@ -1,4 +1,5 @@
-"""ASGI entry point: Daphne serves HTTP and the WebSocket at /ws/.
+"""ASGI entry point: HTTP and the WebSocket at /ws/, served by Daphne or Uvicorn
+(``config.serve`` starts either).
 
 Request bodies are held to their limit (``config.bodies``): under Daphne before any of a
 body is read (``config.server``), under any server by ``BodyLimitMiddleware``. The parts of

@@ -294,10 +294,15 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.services.users.login_identifier"
 AXES_LOCKOUT_TEMPLATE = "frontend/locked_out.html"
 AXES_VERBOSE = False
-# The client address axes counts against is REMOTE_ADDR. Behind a proxy, Daphne runs with
+# The client address axes counts against is REMOTE_ADDR. Behind a proxy, the server runs with
 # --proxy-headers and takes it from X-Forwarded-For, which the proxy must overwrite (never
 # append to), or a client could pick a fresh address for every guess (docs/deployment.md).
+# Uvicorn believes the header only from the peers listed here (addresses or networks, "*"
+# for any: config.serve); Daphne from any peer.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+ATRIUM_TRUSTED_PROXIES = _env_list("ATRIUM_TRUSTED_PROXIES", default=["127.0.0.1"])
+# Connections (open sockets count) a Uvicorn worker takes before it answers 503.
+ATRIUM_SERVER_MAX_CONNECTIONS = env.int("ATRIUM_SERVER_MAX_CONNECTIONS", default=10_000)
 
 GUARDIAN_RAISE_403 = False
 GUARDIAN_MONKEY_PATCH_USER = False

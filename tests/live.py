@@ -1,7 +1,9 @@
-"""Real Daphne processes on the test database, for tests that need a server over loopback.
+"""Real server processes (Daphne, or Uvicorn: ``SERVERS``) on the test database, for tests
+that need a server over loopback.
 
-``start_daphne`` runs ``daphne config.asgi:application`` as a subprocess whose
-``DATABASE_URL`` points at the database this test process is using, so a test must commit its
+``spawn_daphne`` (``spawn_server`` for either) runs the server as production does, through
+``python -m config.serve``, as a subprocess whose ``DATABASE_URL`` points at the database
+this test process is using, so a test must commit its
 data (``transactional_db``) for the server to see it. ``REDIS_URL``, if the run has one, is
 inherited with the rest of the environment, so several servers share one channel layer.
 """
@@ -92,6 +94,7 @@ class LiveServer:
     process: subprocess.Popen
     port: int
     log_path: Path
+    server: str = "daphne"
 
     @property
     def url(self) -> str:
@@ -108,8 +111,18 @@ class LiveServer:
         stop(self.process)
 
 
-def spawn_daphne(log_path: Path, *, env: dict[str, str] | None = None) -> LiveServer:
-    """Start Daphne on a free port without waiting for it; ``env`` adds to the environment."""
+SERVERS = ("daphne", "uvicorn")
+
+
+def spawn_server(
+    log_path: Path,
+    *,
+    server: str = "daphne",
+    env: dict[str, str] | None = None,
+    proxy_headers: bool = False,
+) -> LiveServer:
+    """Start ``server`` on a free port without waiting for it; ``env`` adds to the
+    environment (``ATRIUM_TRUSTED_PROXIES``, say, with ``proxy_headers``)."""
     from django.db import connection
 
     port = free_port()
@@ -122,25 +135,25 @@ def spawn_daphne(log_path: Path, *, env: dict[str, str] | None = None) -> LiveSe
         PYTHONUNBUFFERED="1",
     )
     server_env.update(env or {})
+    argv = [sys.executable, "-m", "config.serve", "--server", server]
+    argv += ["--bind", "127.0.0.1", "--port", str(port)]
+    if proxy_headers:
+        argv.append("--proxy-headers")
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "config.asgi:application",
-            ],
+            argv,
             cwd=settings.BASE_DIR,
             env=server_env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    return LiveServer(process=process, port=port, log_path=log_path)
+    return LiveServer(process=process, port=port, log_path=log_path, server=server)
+
+
+def spawn_daphne(log_path: Path, *, env: dict[str, str] | None = None) -> LiveServer:
+    """Start Daphne on a free port without waiting for it; ``env`` adds to the environment."""
+    return spawn_server(log_path, server="daphne", env=env)
 
 
 def wait_until_serving(server: LiveServer, timeout: float = SERVER_START_TIMEOUT) -> None:
@@ -149,13 +162,13 @@ def wait_until_serving(server: LiveServer, timeout: float = SERVER_START_TIMEOUT
     while not answers(server.port):
         if server.process.poll() is not None:
             pytest.fail(
-                f"Daphne exited with code {server.process.returncode} before serving:\n"
+                f"{server.server} exited with code {server.process.returncode} before serving:\n"
                 + server.output(),
                 pytrace=False,
             )
         if time.monotonic() > deadline:
             pytest.fail(
-                f"Daphne did not answer on port {server.port} within {timeout:.0f} s:\n"
+                f"{server.server} did not answer on port {server.port} within {timeout:.0f} s:\n"
                 + server.output(),
                 pytrace=False,
             )
@@ -163,21 +176,30 @@ def wait_until_serving(server: LiveServer, timeout: float = SERVER_START_TIMEOUT
 
 
 @contextmanager
-def running_daphnes(
-    log_paths: Iterable[Path], *, env: dict[str, str] | None = None
+def running_servers(
+    log_paths: Iterable[Path],
+    *,
+    server: str = "daphne",
+    env: dict[str, str] | None = None,
+    proxy_headers: bool = False,
 ) -> Iterator[list[LiveServer]]:
-    """One serving Daphne per log path, started side by side; all stopped on exit, and their
-    output printed (pytest shows it only when the test fails)."""
+    """One serving ``server`` per log path, started side by side; all stopped on exit, and
+    their output printed (pytest shows it only when the test fails)."""
     servers: list[LiveServer] = []
     try:
         for path in log_paths:
-            servers.append(spawn_daphne(path, env=env))
-        for server in servers:
-            wait_until_serving(server)
+            servers.append(spawn_server(path, server=server, env=env, proxy_headers=proxy_headers))
+        for running in servers:
+            wait_until_serving(running)
         yield servers
     finally:
-        for server in servers:
-            server.stop()
-        for server in servers:
-            label = "" if len(servers) == 1 else f" ({server.log_path.stem})"
-            print(f"--- live server output{label} ---\n{server.output()}")
+        for running in servers:
+            running.stop()
+        for running in servers:
+            label = "" if len(servers) == 1 else f" ({running.log_path.stem})"
+            print(f"--- live server output{label} ---\n{running.output()}")
+
+
+def running_daphnes(log_paths: Iterable[Path], *, env: dict[str, str] | None = None):
+    """``running_servers`` of Daphne."""
+    return running_servers(log_paths, server="daphne", env=env)

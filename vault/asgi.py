@@ -16,8 +16,14 @@ about the vault's upload paths (``config.bodies`` applies them).
   socket's send buffer is full and resumes it when drained. Each body message of a download
   waits until the producer is resumed, so a download moves at the client's pace and the
   server holds about one chunk of it. Under a server whose ``send`` is not such a binding,
-  messages pass straight through (such servers apply their own flow control in ``send``).
+  messages pass straight through: such servers apply their own flow control in ``send``
+  (Uvicorn's waits while the transport's buffer is over its high-water mark), so the
+  application reads the next chunk only once the last one was taken, on any server.
   A download that fails part way is cut off: the connection closes short of Content-Length.
+  Under Daphne that is done here (``PacedSend.cut_short``); under any other server the
+  failure is raised out of the application after the start and some of the body were sent,
+  without the closing body message, and an ASGI server closes such a connection (Uvicorn
+  and Granian do), which the client sees as the same short body.
 """
 
 from __future__ import annotations

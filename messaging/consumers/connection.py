@@ -64,13 +64,35 @@ class PortalConsumer(
     closing = False
     _inbox: asyncio.Queue | None = None
     _shed = False
+    _left = False  # the socket's registrations (hub, presence, viewing) are gone
 
     async def __call__(self, scope, receive, send):
         # The server's queue of this socket's inbound messages, to see how far behind the
-        # socket is (Daphne and the test communicator hand over an asyncio.Queue's get).
-        queue = getattr(receive, "__self__", None)
+        # socket is: Daphne and the test communicator hand over an asyncio.Queue's get,
+        # Uvicorn the ``receive`` of its protocol, which reads the protocol's ``queue``.
+        owner = getattr(receive, "__self__", None)
+        queue = owner if isinstance(owner, asyncio.Queue) else getattr(owner, "queue", None)
         self._inbox = queue if isinstance(queue, asyncio.Queue) else None
-        return await super().__call__(scope, receive, send)
+        try:
+            return await super().__call__(scope, receive, send)
+        finally:
+            # A consumer that ends without ``websocket.disconnect`` (a send to a client that
+            # had gone raised out of a handler: channels#1466) still leaves its hub groups
+            # and presence; after a disconnect this does nothing.
+            if not self._left:
+                await self.disconnect(1006)
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        """Channels' send. One that fails means the client has gone (Uvicorn raises
+        ``ClientDisconnected``): the socket leaves at once rather than waiting for a
+        disconnect that a server may never deliver, and the hub stops handing it events."""
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except Exception:
+            self.closing = True
+            if not self._left:
+                await self.disconnect(1006)
+            raise
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -134,7 +156,8 @@ class PortalConsumer(
         await super().websocket_disconnect(message)
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "hub"):
+        if hasattr(self, "hub") and not self._left:
+            self._left = True
             self.hub.renewals.discard(self)
             self.hub.access.discard(self)
             if self._recheck_task is not None:

@@ -129,14 +129,17 @@ class Portal:
         return self.server.port
 
 
-@pytest.fixture
-def portal(transactional_db, tmp_path) -> Iterator[Portal]:
-    """A live Daphne on the test database, with this test's vault storage and spool."""
+@pytest.fixture(params=live.SERVERS)
+def portal(request, transactional_db, tmp_path) -> Iterator[Portal]:
+    """A live server (each of ``live.SERVERS``) on the test database, with this test's vault
+    storage and spool."""
     env = {
         "ATRIUM_VAULT_SPOOL_DIR": str(settings.ATRIUM_VAULT_SPOOL_DIR),
         "ATRIUM_VAULT_STORAGE_OPTIONS": json.dumps({"location": str(web.storage_root())}),
     }
-    with live.running_daphnes([tmp_path / "daphne.log"], env=env) as (server,):
+    with live.running_servers([tmp_path / "server.log"], server=request.param, env=env) as (
+        server,
+    ):
         yield Portal(server)
 
 
@@ -379,6 +382,7 @@ def test_an_empty_part_is_taken_once_its_sender_is_checked(portal, acme, people)
     assert answer.json()["received"] == 0
 
 
+@pytest.mark.parametrize("portal", ["daphne"], indirect=True)  # others check every request
 def test_a_check_passed_on_a_connection_holds_there_for_the_next_parts(portal, acme, people):
     """The parts of an upload follow each other on one connection: the sender is checked
     once there, and a new connection is checked afresh. Access that ends meanwhile still

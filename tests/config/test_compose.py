@@ -1,7 +1,8 @@
 """The container deployment: docker-compose.yml, deploy/nginx.conf, the Dockerfile.
 
 Nothing here needs Docker: the files are parsed and held to the rules the deployment depends
-on (two Daphne workers sharing one database, one Redis and one var volume behind nginx).
+on (two workers, Daphne by default, sharing one database, one Redis and one var volume behind
+nginx).
 """
 
 from __future__ import annotations
@@ -132,9 +133,13 @@ def option(argv: list[str], *names: str) -> str | None:
     return None
 
 
-def assert_runs_daphne(argv: list[str]) -> None:
-    assert Path(argv[0]).name == "daphne", argv
-    assert "config.asgi:application" in argv, argv
+# The server that measured best (docs/performance.md, "Servers"); ATRIUM_SERVER changes it.
+DEFAULT_SERVER = "daphne"
+
+
+def assert_runs_the_server(argv: list[str]) -> None:
+    """Through config.serve, which gives the server the app's limits (config/serve.py)."""
+    assert Path(argv[0]).name == "python" and argv[1:3] == ["-m", "config.serve"], argv
     assert "--proxy-headers" in argv, argv
     assert option(argv, "-b", "--bind") == "0.0.0.0", argv  # noqa: S104 (inside the container)
     assert option(argv, "-p", "--port") == "8000", argv
@@ -144,11 +149,11 @@ def test_stack_has_database_redis_migration_workers_and_proxy(services):
     assert {"db", "redis", "migrate", *WORKERS, "proxy"} <= set(services)
 
 
-def test_exactly_two_daphne_workers_built_from_one_image(services):
-    daphne_services = {name for name, svc in services.items() if "daphne" in " ".join(command(svc))}
-    assert daphne_services == set(WORKERS)
+def test_exactly_two_workers_built_from_one_image(services):
+    serving = {name for name, svc in services.items() if "config.serve" in " ".join(command(svc))}
+    assert serving == set(WORKERS)
     for name in WORKERS:
-        assert_runs_daphne(command(services[name]))
+        assert_runs_the_server(command(services[name]))
     first, second = (services[name] for name in WORKERS)
     assert first.get("image") == second.get("image")
     assert first.get("build") == second.get("build")
@@ -563,8 +568,22 @@ def test_image_is_python_slim_and_runs_as_a_created_non_root_user():
     ), f"user {user} is never created"
 
 
-def test_image_command_serves_the_asgi_app_with_daphne():
-    assert_runs_daphne(dockerfile_cmd())
+def test_workers_run_the_measured_default_and_trust_only_their_proxy(services):
+    for name in WORKERS:
+        env = resolved_environment(services[name])
+        assert env["ATRIUM_SERVER"] == DEFAULT_SERVER
+        # Reachable only through nginx: the port is exposed to the network, never published.
+        assert env["ATRIUM_TRUSTED_PROXIES"] == "*"
+        assert not services[name].get("ports")
+    chosen = interpolate(
+        str(environment(services[WORKERS[0]])["ATRIUM_SERVER"]),
+        {**OPERATOR_ENV, "ATRIUM_SERVER": "uvicorn"},
+    )
+    assert chosen == "uvicorn"
+
+
+def test_image_command_serves_the_asgi_app():
+    assert_runs_the_server(dockerfile_cmd())
     exposed = {port for args in dockerfile_instructions("EXPOSE") for port in args.split()}
     assert {"8000", "8000/tcp"} & exposed
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def fake_venv(tmp_path):
-    """A .venv whose python and daphne only record the base URL they were started with."""
+    """A .venv whose python only records the base URL it was started with."""
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
     venv = tmp_path / "venv"
@@ -25,17 +25,15 @@ def fake_venv(tmp_path):
     # The task worker starts in the background and is stopped when the server exits: the
     # server waits (up to 5 s) until the worker has recorded itself.
     wait_for_worker = (
+        'case "$*" in *config.serve*) '
         f'for _ in $(seq 50); do grep -q db_worker "{record}" 2>/dev/null && break; '
-        "sleep 0.1; done\n"
+        "sleep 0.1; done;; esac\n"
     )
-    for name in ("python", "daphne"):
-        script = venv / "bin" / name
-        script.write_text(
-            "#!/bin/sh\n"
-            + (wait_for_worker if name == "daphne" else "")
-            + f'echo "{name} $* -> $ATRIUM_BASE_URL" >> "{record}"\n'
-        )
-        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    script = venv / "bin" / "python"
+    script.write_text(
+        "#!/bin/sh\n" + wait_for_worker + f'echo "python $* -> $ATRIUM_BASE_URL" >> "{record}"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
     # Newer than pyproject.toml and the lock, so make installs nothing.
     (venv / ".installed-run").touch()
     return venv, record
@@ -58,9 +56,17 @@ def run_make(venv: Path, *args: str, env: dict[str, str] | None = None) -> list[
 def test_every_process_make_run_starts_gets_the_served_address(fake_venv):
     venv, _ = fake_venv
     started = run_make(venv, "PORT=9123")
-    assert len(started) == 4, started  # migrate, seed_demo, db_worker, daphne
+    assert len(started) == 4, started  # migrate, seed_demo, db_worker, the server
     assert all(line.endswith("-> http://127.0.0.1:9123") for line in started), started
-    assert any(line.startswith("daphne --bind 127.0.0.1 --port 9123") for line in started)
+    served = "python -m config.serve --server daphne --bind 127.0.0.1 --port 9123"
+    assert any(line.startswith(served) for line in started), started
+
+
+def test_server_chooses_the_web_server(fake_venv):
+    venv, _ = fake_venv
+    started = run_make(venv, "PORT=9123", "SERVER=uvicorn")
+    served = "python -m config.serve --server uvicorn --bind 127.0.0.1 --port 9123"
+    assert any(line.startswith(served) for line in started), started
 
 
 def test_an_explicit_base_url_wins(fake_venv):

@@ -1,7 +1,8 @@
-"""Frame sizes against a real Daphne over loopback (docs/protocol.md, "Frame sizes"): a frame
-over the protocol's 64 KiB but within the server's 1 MiB is answered ``frame_too_large`` and
-the socket stays; a larger one is refused by the server with close code 1009 (message too
-big), never by dropping the connection (1006)."""
+"""Frame sizes against a real server (Daphne and Uvicorn, as ``config.serve`` runs them)
+over loopback (docs/protocol.md, "Frame sizes"): a frame over the protocol's 64 KiB but
+within the server's 1 MiB is answered ``frame_too_large`` and the socket stays; a larger one
+is refused by the server with close code 1009 (message too big), never by dropping the
+connection (1006)."""
 
 from __future__ import annotations
 
@@ -15,19 +16,19 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
+from config.serve import WEBSOCKET_MAX_MESSAGE_BYTES as SERVER_MAX_MESSAGE_BYTES
 from messaging.protocol import MAX_FRAME_BYTES
 from tests import factories, live
 
 LIMIT = 10.0
-SERVER_MAX_MESSAGE_BYTES = 1024 * 1024  # Daphne's default --websocket-max-message-size
 
 
-@pytest.fixture
-def server(transactional_db, tmp_path: Path):
+@pytest.fixture(params=live.SERVERS)
+def server(request, transactional_db, tmp_path: Path):
     member = factories.client(factories.account("Acme"), name="Morgan Member")
     cookie = factories.session_cookie(member)
-    with live.running_daphnes([tmp_path / "daphne.log"]) as (daphne,):
-        yield daphne, cookie
+    with live.running_servers([tmp_path / "server.log"], server=request.param) as (running,):
+        yield running, cookie
 
 
 async def _open(daphne, cookie):

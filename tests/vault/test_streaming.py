@@ -4,6 +4,7 @@ upload and download through a real Daphne leave the server's memory where it was
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import http.client
@@ -19,7 +20,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests import live
+from tests import factories, live
 from tests.conftest import require_or_skip
 from tests.vault import web
 from tests.vault.helpers import sealed_upload
@@ -119,6 +120,60 @@ def test_a_stored_file_moved_to_another_version_does_not_open(client, people, ac
     assert record.outcome == AccessOutcome.FAILED
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_tampered_download_fails_out_of_the_application_under_any_server(people, acme):
+    """Under a server other than Daphne (a plain ``send``), a download that fails part way
+    raises out of the ASGI application after its start and Content-Length are out, and never
+    sends the closing body message: a server closes a connection whose application raised
+    mid-response (Uvicorn, Granian), so the client sees the body cut short of its length."""
+    from asgiref.sync import async_to_sync
+
+    from config.asgi import application
+
+    data = web.content(4 * CHUNK)
+    added = services.document_create(
+        actor=people["staff_on_team"], account=acme, upload=sealed_upload(data)
+    )
+    version_id = added.version.public_id
+    flip_byte(web.stored_object(version_id), chunk_offset(version_id, 2) + 1)
+    path = web.download_url(version_id)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"cookie", factories.session_cookie(people["client_member"]).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+    asked = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        if asked:
+            return asked.pop()
+        await asyncio.Event().wait()
+
+    async def send(message):
+        sent.append(message)
+
+    with pytest.raises(crypto.VaultCryptoError):
+        async_to_sync(application)(scope, receive, send)
+    assert sent[0]["status"] == 200
+    headers = dict(sent[0]["headers"])
+    assert int(headers[b"Content-Length"]) == len(data)
+    bodies = [message for message in sent[1:] if message["type"] == "http.response.body"]
+    assert all(message.get("more_body") for message in bodies)
+    assert b"".join(message["body"] for message in bodies) == data[: 2 * CHUNK]
+    record = AccessRecord.objects.get(kind=AccessKind.DOWNLOAD)
+    assert (record.outcome, record.bytes_sent) == (AccessOutcome.FAILED, 2 * CHUNK)
+
+
 # --- a real server ------------------------------------------------------------------------
 
 
@@ -142,8 +197,15 @@ class LiveVault:
 
 
 @contextmanager
-def live_vault(tmp_path: Path, user) -> Iterator[LiveVault]:
-    """Daphne on the test database and this test's vault storage and spool, with ``user``
+def live_vault(
+    tmp_path: Path,
+    user,
+    server: str = "daphne",
+    *,
+    env: dict[str, str] | None = None,
+    proxy_headers: bool = False,
+) -> Iterator[LiveVault]:
+    """``server`` on the test database and this test's vault storage and spool, with ``user``
     signed in."""
     browser = Client()
     browser.force_login(user)
@@ -153,16 +215,20 @@ def live_vault(tmp_path: Path, user) -> Iterator[LiveVault]:
         "ATRIUM_VAULT_SPOOL_DIR": str(settings.ATRIUM_VAULT_SPOOL_DIR),
         "ATRIUM_VAULT_STORAGE_OPTIONS": json.dumps({"location": str(web.storage_root())}),
     }
-    with live.running_daphnes([tmp_path / "daphne.log"], env=server_env) as (server,):
+    server_env.update(env or {})
+    with live.running_servers(
+        [tmp_path / "server.log"], server=server, env=server_env, proxy_headers=proxy_headers
+    ) as (running,):
         yield LiveVault(
-            server=server,
+            server=running,
             cookie=f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={token}",
             token=token,
         )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_tampered_download_never_looks_complete_over_http(tmp_path, acme, people):
+@pytest.mark.parametrize("server", live.SERVERS)
+def test_a_tampered_download_never_looks_complete_over_http(tmp_path, acme, people, server):
     reader = people["client_member"]
     data = web.content(4 * CHUNK)
     added = services.document_create(
@@ -171,7 +237,7 @@ def test_a_tampered_download_never_looks_complete_over_http(tmp_path, acme, peop
     version_id = added.version.public_id
     flip_byte(web.stored_object(version_id), chunk_offset(version_id, 2) + 1)
 
-    with live_vault(tmp_path, reader) as vault:
+    with live_vault(tmp_path, reader, server) as vault:
         connection = vault.connect(timeout=10)
         started = time.monotonic()
         connection.request("GET", web.download_url(version_id), headers=vault.headers())
@@ -297,14 +363,15 @@ def multipart_upload(vault: LiveVault, account, size: int) -> dict:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_large_upload_and_download_leave_the_servers_memory_flat(tmp_path, acme, people):
-    """200 MiB up (in parts, as the browser sends it) and down through a real Daphne: the
+@pytest.mark.parametrize("server", live.SERVERS)
+def test_a_large_upload_and_download_leave_the_servers_memory_flat(tmp_path, acme, people, server):
+    """200 MiB up (in parts, as the browser sends it) and down through a real server: the
     server's peak memory grows by far less than the file. A single multipart request is
     also taken, holding no more than its own body (Daphne queues a request's whole body for
     the application, which is why large files go in parts)."""
     if not Path("/proc/self/status").exists():
         require_or_skip("measuring the server's memory needs /proc")
-    with live_vault(tmp_path, people["staff_on_team"]) as vault:
+    with live_vault(tmp_path, people["staff_on_team"], server) as vault:
         # Warm up: every code path once, so that the baseline holds what loads lazily.
         warm = upload_in_parts(vault, acme, 2 * MiB + 3, hashlib.sha256())
         assert download_hash(vault, warm["version"]["id"])[0] == 2 * MiB + 3
@@ -330,3 +397,38 @@ def test_a_large_upload_and_download_leave_the_servers_memory_flat(tmp_path, acm
         assert after["VmHWM"] - downloaded["VmHWM"] < (ONE_GO + 32 * MiB) // 1024
     assert web.spooled() == []
     assert len(web.stored_objects()) == Version.objects.count() == 4
+
+
+# --- the client's address behind a proxy ------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("trusted", "recorded"),
+    [("127.0.0.1", "203.0.113.7"), ("10.9.9.9", "127.0.0.1")],
+    ids=["from_a_trusted_proxy", "from_anyone_else"],
+)
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    tmp_path, acme, people, trusted, recorded
+):
+    """Under Uvicorn the client's address (what the login throttle counts failures against,
+    and the access log records) comes from ``X-Forwarded-For`` only when the peer is one of
+    ``ATRIUM_TRUSTED_PROXIES``; otherwise the peer's own address stands."""
+    reader = people["client_member"]
+    data = web.content(CHUNK)
+    added = services.document_create(
+        actor=people["staff_on_team"], account=acme, upload=sealed_upload(data)
+    )
+    env = {"ATRIUM_TRUSTED_PROXIES": trusted}
+    with live_vault(tmp_path, reader, "uvicorn", env=env, proxy_headers=True) as vault:
+        connection = vault.connect(timeout=10)
+        connection.request(
+            "GET",
+            web.download_url(added.version.public_id),
+            headers=vault.headers(**{"X-Forwarded-For": "203.0.113.7"}),
+        )
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, data)
+        connection.close()
+    record = AccessRecord.objects.get(kind=AccessKind.DOWNLOAD)
+    assert record.ip == recorded
