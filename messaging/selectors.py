@@ -23,10 +23,11 @@ def threads_visible_to(
     return permissions.visible_items(user, Thread.objects.all(), accounts=accounts)
 
 
-def thread_summaries(user: User) -> list[dict]:
+def thread_summaries(user: User, *, account: ClientAccount | None = None) -> list[dict]:
     """Every thread the user may read, with its position and the user's unread count, in
-    one query whatever the number of threads and messages (``messaging.read_state``)."""
-    return [summary for _, summary in threads_summarised(user)]
+    one query whatever the number of threads and messages (``messaging.read_state``).
+    ``account``: only that account's threads (a page about one account reads no other)."""
+    return [summary for _, summary in _summarised(user, account=account)[0]]
 
 
 # Up to this many threads, a list of ids replaces re-building the permission subquery (which
@@ -75,8 +76,12 @@ def _summary(thread: Thread) -> dict:
     }
 
 
-def _summarised(user: User) -> tuple[list[tuple[Thread, dict]], object]:
+def _summarised(
+    user: User, *, account: ClientAccount | None = None
+) -> tuple[list[tuple[Thread, dict]], object]:
     visible = threads_visible_to(user)
+    if account is not None:
+        visible = visible.filter(account=account)
     threads = list(
         _with_read_state(visible.select_related("account", "matter"), user).order_by(
             "-last_activity_at"
