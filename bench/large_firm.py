@@ -16,7 +16,8 @@ that runs of different code are compared on the same rows.
 The world (the issue's measurement): one staff member on ``--teams`` client teams (202),
 each account with its general thread and, ``--threads`` (603) in all, further threads; one
 account, Acme, whose first thread holds ``--messages`` messages (10,000) from its client
-and the staff member, and whose vault holds ``--documents`` documents (1,000). Accounts,
+and the staff member (who wrote in its first half and has read up to there: the second half
+is unread to them), and whose vault holds ``--documents`` documents (1,000). Accounts,
 people, threads and messages are made through the services (so that whatever the services
 keep beside a message is kept); documents and their versions are bulk-inserted, since only
 their listing is measured. Then ``ANALYZE``, as autovacuum keeps a live database.
@@ -140,15 +141,16 @@ def _world(label: str, *, teams: int, threads: int, messages: int, documents: in
     busy = made[0] if made else Thread.objects.get(account=acme, is_general=True)
     started = time.monotonic()
     for n in range(messages):
+        # The staff member writes every third message of the first half only, and has read
+        # up to the half: the client's messages of the second half are unread to them.
         services.message_store(
-            actor=client if n % 3 else staff,
+            actor=staff if n % 3 == 0 and n < messages // 2 else client,
             thread=busy,
             client_id=uuid.uuid4(),
             body=f"Message {n + 1}: about the draft, the figures and the call on Thursday.",
         )
         if n and n % 2000 == 0:
             say(f"  {n:,} messages in {time.monotonic() - started:.0f} s")
-    # The staff member has read the thread part of the way: the rest is unread.
     services.read_mark(actor=staff, thread_id=busy.public_id, seq=messages // 2)
     # A few messages in other threads of Acme, so that its page lists threads with news.
     for thread in Thread.objects.filter(account=acme).exclude(pk=busy.pk)[:3]:
