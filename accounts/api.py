@@ -57,19 +57,18 @@ def me(request: HttpRequest) -> JsonResponse:
         profile_services.profile_update(
             user=request.user, name=data.get("name"), time_zone=time_zone
         )
-    summaries = selectors.accounts_for_user(request.user)
     return JsonResponse(
         {
             "user": user_json(request.user),
             "accounts": [
                 {
-                    "id": s.account.public_id,
-                    "name": s.account.name,
-                    "slug": s.account.slug,
-                    "status": s.account.status,
-                    "role": s.role.value if s.role else None,
+                    "id": account.public_id,
+                    "name": account.name,
+                    "slug": account.slug,
+                    "status": account.status,
+                    "role": role.value if role else None,
                 }
-                for s in summaries
+                for account, role in selectors.account_roles(request.user)
             ],
         }
     )

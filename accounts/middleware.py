@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
 
+from accounts import permissions
 from accounts.http import client_meta, json_error
 from accounts.services.sessions import session_seen
 
@@ -32,6 +33,24 @@ class SessionSeenMiddleware:
         ):
             session_seen(session_key=session.session_key, ip=client_meta(request)["ip"])
         return response
+
+
+class SharedPermissionCheckersMiddleware:
+    """One permission checker per person for the whole of a request that changes nothing
+    (GET, HEAD): a page that asks about the same account several times (its header, its
+    links, its panels) asks the database once (``permissions.checkers_shared``). A request
+    that writes checks anew each time, as do sockets and services outside requests."""
+
+    SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in self.SAFE_METHODS:
+            return self.get_response(request)
+        with permissions.checkers_shared():
+            return self.get_response(request)
 
 
 # The pages a person the firm requires two-factor of may use before setting it up (or, with

@@ -16,7 +16,9 @@ Global (model-wide) permissions are never honoured for object access, so a stray
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -227,12 +229,67 @@ def _known(action: object, known: Mapping, where: str):
     raise ValueError(f"{where} does not answer for {action!r}")
 
 
+# The guardian checkers of the request being served, by user id, while ``checkers_shared``
+# holds (a request that changes nothing): a checker remembers what it fetched for an object,
+# so the same question on one page asks the database once. None elsewhere (sockets, services,
+# commands): every check asks anew, as a change of access must be seen at once.
+_request_checkers: ContextVar[dict[int, ObjectPermissionChecker] | None] = ContextVar(
+    "request_checkers", default=None
+)
+
+
+@contextmanager
+def checkers_shared() -> Iterator[None]:
+    """While this holds, one guardian checker per user answers every check (see
+    ``_request_checkers``); ``checkers_forget`` drops them when a permission changes."""
+    token = _request_checkers.set({})
+    try:
+        yield
+    finally:
+        _request_checkers.reset(token)
+
+
+def checkers_forget() -> None:
+    """A permission or a group changed: the shared checkers (if any) remember no answer."""
+    shared = _request_checkers.get()
+    if shared:
+        shared.clear()
+
+
+def _forget(**_kwargs) -> None:
+    checkers_forget()
+
+
+def connect_receivers() -> None:
+    """Forget the shared checkers' answers whenever an object permission or a group's members
+    change (a request that changes nothing may still call a service that does)."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+    from guardian.models import GroupObjectPermission
+
+    for model in (UserObjectPermission, GroupObjectPermission):
+        post_save.connect(_forget, sender=model, dispatch_uid=f"checkers_forget_save_{model}")
+        post_delete.connect(_forget, sender=model, dispatch_uid=f"checkers_forget_del_{model}")
+    m2m_changed.connect(
+        _forget, sender=get_user_model().groups.through, dispatch_uid="checkers_forget_groups"
+    )
+
+
+def _checker(user: User) -> ObjectPermissionChecker:
+    shared = _request_checkers.get()
+    if shared is None:
+        return ObjectPermissionChecker(user)
+    checker = shared.get(user.pk)
+    if checker is None:
+        checker = shared[user.pk] = ObjectPermissionChecker(user)
+    return checker
+
+
 def can_on_account(user: AnyUser, action: Action, account: ClientAccount) -> bool:
     """VIEW, CHANGE or INVITE on the account; ValueError for any other action."""
     action = _known(action, _ACCOUNT_PERMS, "can_on_account")
     if not _active(user):
         return False
-    return ObjectPermissionChecker(user).has_perm(_ACCOUNT_PERMS[action], account)
+    return _checker(user).has_perm(_ACCOUNT_PERMS[action], account)
 
 
 def account_for(user: AnyUser, public_id: str, action: Action = Action.VIEW) -> ClientAccount:
@@ -416,7 +473,7 @@ def has_privileged_grant(user: AnyUser, item: models.Model) -> bool:
         return False
     codename = f"view_{item._meta.model_name}"
     # An explicit grant to this very user: not a group's, not a superuser's blanket access.
-    return codename in ObjectPermissionChecker(user).get_user_perms(item)
+    return codename in _checker(user).get_user_perms(item)
 
 
 def privileged_grant(item: models.Model, user: User) -> None:

@@ -77,6 +77,15 @@ def accounts_for_user(user: User, *, include_archived: bool = True) -> list[Acco
     ]
 
 
+def account_roles(user: User) -> list[tuple[ClientAccount, Role | None]]:
+    """The accounts the user may see, each with their role, and nothing else about them (for
+    ``GET /api/v1/me``): two queries whatever the number of accounts, none for teams or
+    matters it does not show."""
+    accounts = list(permissions.accounts_visible_to(user).order_by("status", "name"))
+    roles = permissions.roles_by_account(user, accounts)
+    return [(account, roles.get(account.pk)) for account in accounts]
+
+
 @dataclass
 class AccountDetail:
     account: ClientAccount

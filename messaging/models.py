@@ -37,6 +37,10 @@ class Thread(models.Model):
     privileged = models.BooleanField(default=False)
     is_general = models.BooleanField(default=False, editable=False)
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    # How many of its messages are not deleted; kept in the statement that numbers the
+    # message (or its deletion), so that an unread count is a subtraction
+    # (``ReadState.read_count``).
+    message_count = models.PositiveBigIntegerField(default=0, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -124,6 +128,11 @@ class ReadState(models.Model):
     )
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="read_states")
     last_read_seq = models.PositiveBigIntegerField(default=0)
+    # How many of the thread's undeleted messages are not unread to the user: those up to
+    # ``last_read_seq`` and the user's own. The unread count is the thread's
+    # ``message_count`` minus this; ``messaging.services`` keeps it as messages are sent,
+    # deleted and read.
+    read_count = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts import permissions
 from accounts.errors import NotFound
 from accounts.models import ClientAccount, User
-from messaging.models import Event, Message, Notification, ReadState, Thread
+from messaging import read_state
+from messaging.models import Event, Notification, ReadState, Thread
 from messaging.registry import history_event_types
 
 CATCH_UP_BATCH = 500
@@ -22,10 +23,11 @@ def threads_visible_to(
     return permissions.visible_items(user, Thread.objects.all(), accounts=accounts)
 
 
-def thread_summaries(user: User) -> list[dict]:
+def thread_summaries(user: User, *, account: ClientAccount | None = None) -> list[dict]:
     """Every thread the user may read, with its position and the user's unread count, in
-    two queries whatever the number of threads."""
-    return [summary for _, summary in threads_summarised(user)]
+    one query whatever the number of threads and messages (``messaging.read_state``).
+    ``account``: only that account's threads (a page about one account reads no other)."""
+    return [summary for _, summary in _summarised(user, account=account)[0]]
 
 
 # Up to this many threads, a list of ids replaces re-building the permission subquery (which
@@ -47,27 +49,17 @@ def greeting(user: User) -> tuple[list[tuple[Thread, dict]], int]:
     return summarised, unread
 
 
-def _last_read(user: User, thread: str) -> Coalesce:
-    """The user's read position in the thread named by ``thread`` (an outer reference), 0
-    before they read any of it."""
-    read = ReadState.objects.filter(user=user, thread=OuterRef(thread)).values("last_read_seq")
-    return Coalesce(Subquery(read[:1]), Value(0))
-
-
-def _unread_counts(user: User, scope: object) -> dict[int, int]:
-    """For the threads of ``scope`` (ids or a subquery), how many messages of others the user
-    has not read, by thread id (threads with none are missing): one query."""
-    rows = (
-        Message.objects.filter(thread__in=scope, deleted_at__isnull=True)
-        .exclude(author=user)
-        .filter(seq__gt=_last_read(user, "thread"))
-        .values("thread")
-        .annotate(n=Count("pk"))
+def _with_read_state(threads: QuerySet[Thread], user: User) -> QuerySet[Thread]:
+    """``threads`` with the user's read position (``last_read_seq``, 0 before they read any
+    of it) and ``read_count`` (``messaging.read_state``): one indexed look-up each."""
+    mine = ReadState.objects.filter(user=user, thread=OuterRef("pk"))
+    return threads.annotate(
+        last_read_seq=Coalesce(Subquery(mine.values("last_read_seq")[:1]), Value(0)),
+        read_count=Coalesce(Subquery(mine.values("read_count")[:1]), Value(0)),
     )
-    return {row["thread"]: row["n"] for row in rows}
 
 
-def _summary(thread: Thread, unread: dict[int, int]) -> dict:
+def _summary(thread: Thread) -> dict:
     return {
         "id": thread.public_id,
         "title": thread.title,
@@ -79,23 +71,26 @@ def _summary(thread: Thread, unread: dict[int, int]) -> dict:
         "general": thread.is_general,
         "last_seq": thread.last_seq,
         "last_read_seq": thread.last_read_seq,
-        "unread": unread.get(thread.pk, 0),
+        "unread": read_state.unread(thread, thread.read_count),
         "last_activity_at": thread.last_activity_at.isoformat(),
     }
 
 
-def _summarised(user: User) -> tuple[list[tuple[Thread, dict]], object]:
+def _summarised(
+    user: User, *, account: ClientAccount | None = None
+) -> tuple[list[tuple[Thread, dict]], object]:
     visible = threads_visible_to(user)
+    if account is not None:
+        visible = visible.filter(account=account)
     threads = list(
-        visible.select_related("account", "matter")
-        .annotate(last_read_seq=_last_read(user, "pk"))
-        .order_by("-last_activity_at")
+        _with_read_state(visible.select_related("account", "matter"), user).order_by(
+            "-last_activity_at"
+        )
     )
     # A subquery, not a list of ids, past ID_LIST_LIMIT: a firm admin may read more threads
     # than SQLite accepts parameters.
     scope = [t.pk for t in threads] if len(threads) <= ID_LIST_LIMIT else visible.values("pk")
-    unread = _unread_counts(user, scope) if threads else {}
-    return [(t, _summary(t, unread)) for t in threads], scope
+    return [(t, _summary(t)) for t in threads], scope
 
 
 def unread_threads(
@@ -103,28 +98,17 @@ def unread_threads(
 ) -> list[dict]:
     """The ``limit`` most recently active threads the user may read that hold a message of
     someone else they have not read, summarised as ``thread_summaries`` summarises them.
-    Two queries, and only those ``limit`` threads are read and counted, whatever the number
-    of threads the user may read: a thread is picked by an ``EXISTS`` probe for an unread
-    message, after the cheap test that something happened in it since the user's read
-    position (``last_seq``, which every message advances). ``accounts`` as for
+    One query, whatever the number of threads the user may read and of their messages: a
+    thread's unread count is a subtraction (``messaging.read_state``). ``accounts`` as for
     ``permissions.visible_items``."""
-    others_unread = (
-        Message.objects.filter(
-            thread=OuterRef("pk"), deleted_at__isnull=True, seq__gt=OuterRef("last_read_seq")
-        )
-        .exclude(author=user)
-        .values("pk")
-    )
     threads = list(
-        threads_visible_to(user, accounts=accounts)
-        .select_related("account", "matter")
-        .annotate(last_read_seq=_last_read(user, "pk"))
-        .filter(last_seq__gt=F("last_read_seq"))
-        .filter(Exists(others_unread))
+        _with_read_state(
+            threads_visible_to(user, accounts=accounts).select_related("account", "matter"), user
+        )
+        .filter(message_count__gt=F("read_count"))
         .order_by("-last_activity_at", "-pk")[:limit]
     )
-    unread = _unread_counts(user, [t.pk for t in threads]) if threads else {}
-    return [_summary(t, unread) for t in threads]
+    return [_summary(t) for t in threads]
 
 
 def events_after(thread: Thread, after: int, limit: int = CATCH_UP_BATCH) -> list[tuple[int, str]]:

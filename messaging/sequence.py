@@ -17,7 +17,8 @@ from messaging import events, tasks
 from messaging.models import Event, Message, Thread
 
 _ADVANCE_SQL = """
-    UPDATE {table} SET last_seq = last_seq + 1, last_activity_at = %s{arm}
+    UPDATE {table} SET last_seq = last_seq + 1, message_count = message_count + %s,
+        last_activity_at = %s{arm}
     WHERE id = %s{author} RETURNING last_seq{armed}
 """
 # A message is written only into an open thread: the same statement checks it.
@@ -50,7 +51,9 @@ def _closed(thread: Thread) -> bool:
     return Thread.objects.filter(pk=thread.pk, closed_at__isnull=False).exists()
 
 
-def next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = None) -> int:
+def next_seq(
+    thread: Thread, *, arm_digest: bool = False, author: User | None = None, messages: int = 0
+) -> int:
     """Advance the thread's sequence inside the caller's transaction. The UPDATE takes the
     row lock, so concurrent writers on any worker get consecutive numbers in commit order.
 
@@ -61,7 +64,10 @@ def next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = 
     With ``author``, the same statement checks that the author is active in the database
     now (whatever the caller remembers of them) and raises NotFound ``access_ended`` if not:
     a deactivated user never writes into a thread. A message (``author`` given) is refused
-    with Conflict ``thread_closed`` in a closed thread, checked by the same statement."""
+    with Conflict ``thread_closed`` in a closed thread, checked by the same statement.
+
+    ``messages``: how the event changes the number of the thread's undeleted messages (1
+    for a new message, -1 for a deletion), counted by the same statement."""
     now = timezone.now()
     due = now + settings.ATRIUM_DIGEST_DELAY
     connection = transaction.get_connection()
@@ -80,7 +86,8 @@ def next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = 
             armed=", digest_due_at = %s" if arm_digest else "",
         )
         stamp, due_stamp = ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(due)
-        params = [stamp, due_stamp, thread.pk] if arm_digest else [stamp, thread.pk]
+        params = [messages, stamp, due_stamp] if arm_digest else [messages, stamp]
+        params.append(thread.pk)
         if author is not None:
             params.append(author.pk)
         if arm_digest:
@@ -100,7 +107,11 @@ def next_seq(thread: Thread, *, arm_digest: bool = False, author: User | None = 
             raise _access_ended()
         if author is not None and _closed(thread):
             raise _thread_closed()
-        changes: dict = {"last_seq": F("last_seq") + 1, "last_activity_at": now}
+        changes: dict = {
+            "last_seq": F("last_seq") + 1,
+            "message_count": F("message_count") + messages,
+            "last_activity_at": now,
+        }
         if arm_digest:
             changes["digest_due_at"] = Coalesce(F("digest_due_at"), Value(due))
         Thread.objects.filter(pk=thread.pk).update(**changes)

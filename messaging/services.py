@@ -17,8 +17,8 @@ from accounts.permissions import Action
 from accounts.selectors import person_json
 from accounts.services import privileged
 from accounts.signals import send_on_commit
-from messaging import events, notifications, signals
-from messaging.models import Event, Message, ReadState, Thread
+from messaging import events, notifications, read_state, signals
+from messaging.models import Event, Message, Thread
 from messaging.sequence import append_event, next_seq
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def message_store(
         return SendResult(existing[0], existing[1], duplicate=True)
     try:
         with transaction.atomic():
-            seq = next_seq(thread, arm_digest=True, author=actor)
+            seq = next_seq(thread, arm_digest=True, author=actor, messages=1)
             message = Message.objects.create(
                 thread=thread,
                 author=actor,
@@ -215,7 +215,7 @@ def message_store(
                 "message": message_json(message, actor),
             }
             append_event(thread, seq, frame, message)
-            _mark_read_to_newest(actor, thread, seq)
+            read_state.to_newest(actor, thread, seq)
             send_on_commit(signals.message_changed, message=message)
     except IntegrityError:
         # The same client_id raced in from another tab or worker: the first one won.
@@ -273,7 +273,10 @@ def _change_own_message(actor: User, message_id: str, event_type: str, **changes
             setattr(message, field, value)
         message.save(update_fields=list(changes))
         thread = message.thread
-        seq = next_seq(thread, author=actor)
+        deleting = "deleted_at" in changes
+        seq = next_seq(thread, author=actor, messages=-1 if deleting else 0)
+        if deleting:
+            read_state.message_deleted(message)
         _rewrite_original(message, actor)
         frame = {
             "type": event_type,
@@ -305,27 +308,6 @@ def message_delete(*, actor: User, message_id: str) -> int:
 # --- read state and ephemeral signals -----------------------------------------------------
 
 
-def _mark_read(user: User, thread: Thread, seq: int) -> int:
-    state, created = ReadState.objects.get_or_create(
-        user=user, thread=thread, defaults={"last_read_seq": seq}
-    )
-    if not created and state.last_read_seq < seq:
-        ReadState.objects.filter(pk=state.pk, last_read_seq__lt=seq).update(last_read_seq=seq)
-        return seq
-    return max(state.last_read_seq, seq) if not created else seq
-
-
-def _mark_read_to_newest(user: User, thread: Thread, seq: int) -> None:
-    """``_mark_read`` in one statement, for ``seq`` just taken under the thread's row lock:
-    nothing can have marked the thread read beyond it, so it never moves backwards."""
-    ReadState.objects.bulk_create(
-        [ReadState(user=user, thread=thread, last_read_seq=seq)],
-        update_conflicts=True,
-        unique_fields=["user", "thread"],
-        update_fields=["last_read_seq", "updated_at"],
-    )
-
-
 def read_mark(
     *, actor: User, thread_id: str, seq: object, checked_thread: Thread | None = None
 ) -> int:
@@ -345,7 +327,7 @@ def read_mark(
         last_seq = thread.last_seq
     seq = min(seq, last_seq)
     with transaction.atomic():
-        position = _mark_read(actor, thread, seq)
+        position = read_state.advance(actor, thread, seq)
         events.publish_user_notice_on_commit(
             user_id=actor.pk, notice={"kind": "read", "thread": thread.public_id, "seq": position}
         )

@@ -64,13 +64,14 @@ def documents(request: HttpRequest) -> HttpResponse:
     account = permissions.account_for(request.user, request.GET.get("account", ""))
     folder = services.folder_in(request.user, account, request.GET.get("folder") or None)
     rows = selectors.documents_visible(request.user, account, folder=folder)
+    links = selectors.VersionLinks()
     return JsonResponse(
         {
             "account": account.public_id,
             "folders": [
                 selectors.folder_json(f) for f in selectors.folders_of(request.user, account)
             ],
-            "documents": [selectors.document_json(d) for d in rows],
+            "documents": [selectors.document_json(d, links=links) for d in rows],
         }
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.db.models import QuerySet
 from django.urls import reverse
 
@@ -46,8 +48,46 @@ def thumbnail_url(version: Version) -> str | None:
     return reverse("vault_api:thumbnail", args=[version.public_id])
 
 
-def version_json(version: Version) -> dict:
-    """Callers fetch ``uploaded_by`` and ``thumbnail`` with ``select_related``."""
+# Stands for an id while a route is reversed once (public ids are letters, digits and
+# underscores, which reverse() puts into a path as they are).
+_ID_MARK = "__id__"
+
+
+def around_id(route: str) -> tuple[str, str]:
+    """The address of ``route`` (whose one argument is a public id) before and after the id:
+    reversed once for a list, the id of each row goes between."""
+    head, _, tail = reverse(route, args=[_ID_MARK]).partition(_ID_MARK)
+    return head, tail
+
+
+@dataclass(frozen=True)
+class VersionLinks:
+    """Where a version's download, preview and thumbnail are served, for the rows of one
+    answer: each route reversed once, when the answer is made, and each row's id put into
+    it, the address ``reverse()`` gives (a reverse per row was most of a long list's time)."""
+
+    download: tuple[str, str] = field(default_factory=lambda: around_id("vault_api:download"))
+    preview: tuple[str, str] = field(default_factory=lambda: around_id("vault_api:preview"))
+    thumbnail: tuple[str, str] = field(default_factory=lambda: around_id("vault_api:thumbnail"))
+
+    def download_url(self, version: Version) -> str:
+        return f"{self.download[0]}{version.public_id}{self.download[1]}"
+
+    def preview_url(self, version: Version) -> str | None:
+        if version.content_type not in PREVIEW_TYPES:
+            return None
+        return f"{self.preview[0]}{version.public_id}{self.preview[1]}"
+
+    def thumbnail_url(self, version: Version) -> str | None:
+        if thumbnail_of(version) is None:
+            return None
+        return f"{self.thumbnail[0]}{version.public_id}{self.thumbnail[1]}"
+
+
+def version_json(version: Version, *, links: VersionLinks | None = None) -> dict:
+    """Callers fetch ``uploaded_by`` and ``thumbnail`` with ``select_related``; a list
+    passes one ``links`` for all its rows."""
+    links = links or VersionLinks()
     return {
         "id": version.public_id,
         "number": version.number,
@@ -57,9 +97,9 @@ def version_json(version: Version) -> dict:
         "content_type": version.content_type,
         "created_at": version.created_at.isoformat(),
         "uploaded_by": _person(version.uploaded_by),
-        "download_url": download_url(version),
-        "preview_url": preview_url(version),
-        "thumbnail_url": thumbnail_url(version),
+        "download_url": links.download_url(version),
+        "preview_url": links.preview_url(version),
+        "thumbnail_url": links.thumbnail_url(version),
     }
 
 
@@ -85,9 +125,15 @@ def folder_json(folder: Folder) -> dict:
     }
 
 
-def document_json(document: Document, *, versions: list[Version] | None = None) -> dict:
+def document_json(
+    document: Document,
+    *,
+    versions: list[Version] | None = None,
+    links: VersionLinks | None = None,
+) -> dict:
     """Callers fetch the relations used here with ``select_related`` (lists never query
-    per row: see ``documents_visible``)."""
+    per row: see ``documents_visible``) and pass one ``links`` for all the rows."""
+    links = links or VersionLinks()
     latest = document.latest_version
     data = {
         "id": document.public_id,
@@ -101,10 +147,10 @@ def document_json(document: Document, *, versions: list[Version] | None = None) 
         "updated_at": document.updated_at.isoformat(),
         "version_count": document.version_count,
         "created_by": _person(document.created_by),
-        "latest_version": version_json(latest) if latest is not None else None,
+        "latest_version": version_json(latest, links=links) if latest is not None else None,
     }
     if versions is not None:
-        data["versions"] = [version_json(v) for v in versions]
+        data["versions"] = [version_json(v, links=links) for v in versions]
     return data
 
 

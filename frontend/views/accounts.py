@@ -192,7 +192,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
     account = account_or_404(request.user, account_id)
     detail = selectors.account_detail(request.user, account)
-    threads = threads_by_account_id(thread_selectors.thread_summaries(request.user))
+    threads = thread_selectors.thread_summaries(request.user, account=account)
     thread_form = None
     if detail.can_change:
         thread_form = forms.ThreadForm(
@@ -205,7 +205,7 @@ def account_page(request: HttpRequest, account_id: str) -> HttpResponse:
         "frontend/account.html",
         {
             "detail": detail,
-            "threads": threads.get(account.public_id, []),
+            "threads": threads,
             "invite_form": forms.InviteForm(),
             "matter_form": new_matter_form(request) if detail.can_change else None,
             "thread_form": thread_form,

@@ -106,8 +106,10 @@ def vault_page(request: HttpRequest, account_id: str) -> HttpResponse:
             # Marking a document privileged is for the people who serve the account.
             "can_mark_privileged": permissions.can_on_account(request.user, Action.CHANGE, account),
             "folder_form": forms.FolderForm(folders=tree, initial={"parent": folder}),
-            # Rows name their thumbnails by version id after this prefix (no reverse per row).
-            "versions_api": reverse("vault_api:thumbnail", args=["ver_"]).split("ver_")[0],
+            # Rows put their ids into these addresses, each reversed once (not once a row).
+            "document_page": vault_selectors.around_id("frontend:document"),
+            "download": vault_selectors.around_id("vault_api:download"),
+            "thumbnail": vault_selectors.around_id("vault_api:thumbnail"),
             "uploader": _uploader(),
         },
     )

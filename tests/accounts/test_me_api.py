@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import Matter, TeamAssignment
+from accounts.services import client_accounts
 from tests import factories
 
 ME = reverse("api:me")
@@ -78,3 +82,40 @@ def test_other_methods_are_405(client, person):
     response = client.post(ME, {})
     assert response.status_code == 405
     assert response["Allow"] == "GET, PATCH"
+
+
+@pytest.mark.parametrize("role", ["staff", "client", "firm_admin"])
+def test_get_asks_nothing_it_does_not_show(client, role, django_assert_num_queries):
+    """The accounts and the person's role in each, and no query for the teams or matters
+    it does not output: as many queries for five accounts as for one."""
+    first = factories.account("Acme")
+    person = {
+        "staff": lambda: factories.staff(accounts=(first,)),
+        "client": lambda: factories.client(first, role="admin"),
+        "firm_admin": lambda: factories.firm_admin(),
+    }[role]()
+    client.force_login(person)
+    client.get(ME)  # warm the caches (content types, the session)
+    with CaptureQueriesContext(connection) as one:
+        assert len(client.get(ME).json()["accounts"]) == 1
+    for n in range(4):
+        account = factories.account(f"Client {n}")
+        factories.matter(account)
+        factories.staff(accounts=(account,))
+        if role == "staff":
+            client_accounts.team_assign(actor=None, account=account, user=person)
+        elif role == "client":
+            client_accounts.membership_add(actor=None, account=account, user=person)
+    with django_assert_num_queries(len(one)) as five:
+        accounts = client.get(ME).json()["accounts"]
+    roles = {row["name"]: row["role"] for row in accounts}
+    expected = {
+        "staff": dict.fromkeys(roles, "staff"),
+        "client": {**dict.fromkeys(roles, "client_member"), "Acme": "client_admin"},
+        "firm_admin": dict.fromkeys(roles, "firm_admin"),
+    }[role]
+    assert len(roles) == 5 and roles == expected
+    unasked = (Matter._meta.db_table, TeamAssignment._meta.db_table)
+    assert not [
+        q["sql"] for q in five.captured_queries if any(f'FROM "{t}"' in q["sql"] for t in unasked)
+    ]

@@ -307,6 +307,42 @@ def test_account_page_lists_its_threads(client, world):
     assert reverse("frontend:thread_create", args=[world.acme.public_id]) not in page
 
 
+def test_account_page_summarises_only_its_own_threads(
+    client, world, monkeypatch, django_assert_num_queries
+):
+    """The firm admin may read every account's threads; Acme's page summarises Acme's alone,
+    in as many queries however many threads other accounts hold."""
+    from messaging import selectors as thread_selectors
+
+    admin = world.people["firm_admin"]
+    client.force_login(admin)
+    url = reverse("frontend:account", args=[world.acme.public_id])
+    client.get(url)  # warm the caches (content types)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for n in range(10):
+        thread = messaging.thread_create(actor=None, account=world.globex, title=f"Customs {n}")
+        messaging.message_store(
+            actor=world.people["other_client"], thread=thread, client_id=uuid.uuid4(), body="Hi"
+        )
+    everything = thread_selectors.thread_summaries(admin)
+    acme_threads = [s for s in everything if s["account"]["id"] == world.acme.public_id]
+    summarised = []
+    original = thread_selectors._summary
+
+    def counted(thread):
+        summarised.append(thread.account_id)
+        return original(thread)
+
+    monkeypatch.setattr(thread_selectors, "_summary", counted)
+    with django_assert_num_queries(len(few)):
+        page = body(client.get(url))
+    assert len(summarised) == len(acme_threads) == 2
+    assert set(summarised) == {world.acme.pk}
+    for summary in acme_threads:
+        assert thread_url(summary["id"]) in page
+
+
 def test_account_page_offers_the_team_a_new_thread(client, world):
     client.force_login(world.people["staff_on_team"])
     page = body(client.get(reverse("frontend:account", args=[world.acme.public_id])))

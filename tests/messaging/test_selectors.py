@@ -125,6 +125,18 @@ def test_each_person_sees_exactly_their_threads(people, acme, globex):
     assert selectors.thread_summaries(people["client_member"]) == []
 
 
+def test_summaries_of_one_account_are_its_share_of_all_of_them(people, acme, globex):
+    walled = services.thread_create(actor=None, account=acme, title="Walled", privileged=True)
+    services.thread_grant(actor=None, thread=walled, user=people["client_member"])
+    services.thread_create(actor=None, account=globex, title="Customs")
+    send(people["staff_on_team"], general_of(acme), "news")
+    for role, user in people.items():
+        for account in (acme, globex):
+            everything = selectors.thread_summaries(user)
+            share = [s for s in everything if s["account"]["id"] == account.public_id]
+            assert selectors.thread_summaries(user, account=account) == share, role
+
+
 def test_visible_thread_ids_of_nothing_asks_nothing(people, django_assert_num_queries):
     with django_assert_num_queries(0):
         assert selectors.visible_thread_ids(people["firm_admin"], set()) == set()
