@@ -45,7 +45,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Rank
 
 from accounts.models import Matter
 from projects.models import Milestone, Task
@@ -100,17 +100,18 @@ class PlannedMatter:
 
 @dataclass(frozen=True, slots=True)
 class AccountPlan:
-    """Every matter of one account (in title order), and the first ``WAITING_KEPT`` open
-    tasks of each part of what waits on someone, by (group, whose): the group is
-    ``ORDINARY`` for the account's ordinary matters, a privileged matter's pk for that
-    matter's; whose is the assignee's pk, or ``CLIENT`` for the client's tasks. Each part
-    holds (due, task pk) in the status page's order (due date, undated last, then the
-    matter's title, position). A person's first tasks are among the first of the parts they
-    may see: the page merges those."""
+    """Every matter of one account (in title order), and the first open tasks by due date
+    (``WAITING_KEPT``, and every other task due the same day as the last of them) of each
+    part of what waits on someone, by (group, whose): the group is ``ORDINARY`` for the
+    account's ordinary matters, a privileged matter's pk for that matter's; whose is the
+    assignee's pk, or ``CLIENT`` for the client's tasks. Each task is (due, pk, matter pk,
+    position). A person's first tasks in the status page's order (due date, undated last,
+    then the matter's title, position) are among the first of the parts they may see: the
+    page orders those."""
 
     account_id: int
     matters: tuple[PlannedMatter, ...]
-    waiting: dict[tuple[int, int], tuple[tuple[date | None, int], ...]] = field(
+    waiting: dict[tuple[int, int], tuple[tuple[date | None, int, int, int], ...]] = field(
         default_factory=dict
     )
 
@@ -196,30 +197,26 @@ def _waiting_parts(account_ids: list[int]) -> dict[int, dict]:
         .annotate(
             account=F("matter__account_id"),
             group=group,
+            # Tied due dates share a rank: every task due on the last day kept is kept.
             rank=Window(
-                RowNumber(),
+                Rank(),
                 partition_by=[F("matter__account_id"), group, F("assignee_id"), F("for_client")],
-                order_by=[
-                    F("due").asc(nulls_last=True),
-                    F("matter__title").asc(),
-                    F("position").asc(),
-                    F("pk").asc(),
-                ],
+                order_by=[F("due").asc(nulls_last=True)],
             ),
         )
         .filter(rank__lte=WAITING_KEPT)
         .order_by()
-        .values_list("account", "group", "assignee_id", "for_client", "rank", "due", "pk")
+        .values_list(
+            "account", "group", "assignee_id", "for_client", "due", "pk", "matter_id", "position"
+        )
     )
     parts: dict[int, dict[tuple[int, int], list]] = {pk: {} for pk in account_ids}
-    for account_id, group_id, assignee_id, for_client, rank, due, pk in rows:
+    for account_id, group_id, assignee_id, for_client, *task in rows:
         # A task is the client's or one person's, never both (``projects_task_one_assignee``).
         whose = CLIENT if for_client else assignee_id
-        parts[account_id].setdefault((group_id, whose), []).append((rank, due, pk))
+        parts[account_id].setdefault((group_id, whose), []).append(tuple(task))
     return {
-        account_id: {
-            key: tuple((due, pk) for _, due, pk in sorted(found)) for key, found in kept.items()
-        }
+        account_id: {key: tuple(found) for key, found in kept.items()}
         for account_id, kept in parts.items()
     }
 

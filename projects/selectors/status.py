@@ -187,14 +187,15 @@ def _waiting_tasks(
 ) -> list[Task]:
     """The first ``limit`` open tasks that are the user's, or the client's in the accounts
     they belong to, in the matters they may see: late ones first, then by due date (undated
-    last). A task is late when its due date is before today, so that order is the due
-    date's alone, the matters' titles breaking ties.
+    last), the matters' titles (case aside) and the tasks' positions breaking ties. A task is
+    late when its due date is before today, so that order is the due date's alone.
 
-    Each kept plan holds the first tasks of each part (``AccountPlan.waiting``); the first
-    ``limit`` of those the person may see are the first of all. They are merged by due date,
-    and the rows of those up to the ``limit``-th due date (with its ties) read by key in the
-    page's order, with what the page shows of each (matter, milestone, folder, request)."""
-    found: list[tuple[date | None, int]] = []
+    Each kept plan holds the first tasks by due date of each part
+    (``AccountPlan.waiting``); the first ``limit`` of those the person may see, in that
+    order, are the first of all. Their rows, with what the page shows of each (matter,
+    milestone, folder, request), are read by key."""
+    titles = {m.pk: m.title for plan in plans for m in plan.matters}
+    found: list[tuple[date | None, int, int, int]] = []
     for plan in plans:
         for (group, whose), part in plan.waiting.items():
             theirs = whose == user.pk or (whose == CLIENT and plan.account_id in member_of)
@@ -203,19 +204,17 @@ def _waiting_tasks(
     if not found:
         return []
 
-    def by_due(row: tuple[date | None, int]) -> tuple[bool, date]:
-        return (row[0] is None, row[0] or date.min)
+    def order(row: tuple[date | None, int, int, int]) -> tuple:
+        due, pk, matter_id, position = row
+        title = titles.get(matter_id, "")
+        return (due is None, due or date.min, title.casefold(), title, position, pk)
 
-    found.sort(key=by_due)
-    if len(found) > limit:
-        last = by_due(found[limit - 1])
-        found = [row for row in found if by_due(row) <= last]
-    order = (F("due").asc(nulls_last=True), "matter__title", "position", "pk")
-    return list(
-        Task.objects.filter(AnyOf(F("pk"), [pk for _, pk in found]))
-        .select_related("matter", "matter__account", "milestone", "folder", "approval")
-        .order_by(*order)[:limit]
+    chosen = [row[1] for row in sorted(found, key=order)[:limit]]
+    rows = Task.objects.filter(AnyOf(F("pk"), chosen)).select_related(
+        "matter", "matter__account", "milestone", "folder", "approval"
     )
+    by_pk = {task.pk: task for task in rows}
+    return [by_pk[pk] for pk in chosen if pk in by_pk]
 
 
 def _waiting(matter: PlannedMatter, user: User, member_of: set[int]) -> bool:

@@ -442,3 +442,34 @@ def test_matter_rows_carry_owner_and_lazy_fields(plan, people):
     assert row.matter.owner == people["staff_on_team"]
     # A field the page does not keep is read on use, as after only().
     assert row.matter.description == Matter.objects.get(pk=row.matter.pk).description
+
+
+def test_waiting_tasks_tied_on_a_day_come_in_title_then_position_order(people, acme, globex):
+    member = people["client_member"]
+    day = today() + dt.timedelta(days=3)
+    made = []
+    for title in ("beta", "Alpha", "gamma"):
+        matter = factories.matter(acme, title=title)
+        for position in range(9):
+            made.append(
+                Task.objects.create(
+                    matter=matter,
+                    title=f"{title} {position}",
+                    position=position,
+                    due=day,
+                    assignee=member,
+                )
+            )
+    Task.objects.create(
+        matter=made[0].matter,
+        title="Earlier",
+        position=20,
+        due=day - dt.timedelta(days=1),
+        assignee=member,
+    )
+    page = home(member)
+    expected = ["Earlier"]
+    expected += [f"Alpha {p}" for p in range(9)] + [f"beta {p}" for p in range(9)]
+    expected += ["gamma 0", "gamma 1"]
+    assert [w.task.title for w in page.waiting] == expected[:20]
+    assert page.more_waiting
