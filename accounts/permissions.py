@@ -377,6 +377,15 @@ def _granted(user: User, model: type[models.Model]) -> QuerySet:
     ).values_list(Cast("object_pk", output_field=as_pk.__class__()), flat=True)
 
 
+def granted_pks(user: AnyUser, model: type[models.Model]) -> set:
+    """The primary keys of the rows of ``model`` on which ``user`` holds an explicit view grant
+    of their own, read now (one query; none for an inactive user): what ``visible_items``
+    lets through of the privileged rows, for a reader that filters rows it already holds."""
+    if not _active(user):
+        return set()
+    return set(_granted(user, model))
+
+
 def account_filter(user: AnyUser, accounts: VisibleAccounts | None = None) -> object:
     """What an ``account__in`` filter takes for the accounts the user may see: the ids of
     ``accounts`` (read earlier in this request by ``visible_accounts``; some of them narrow

@@ -13,9 +13,10 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def setup(db_url: str | None, workdir: Path) -> None:
+def setup(db_url: str | None, workdir: Path, *, redis_url: str | None = None) -> None:
     """Configure Django for a bench run in ``workdir`` and migrate the database: whatever the
-    caller's environment holds (a test database, a Redis URL, DEBUG) is left out."""
+    caller's environment holds (a test database, a Redis URL, DEBUG) is left out, except
+    ``redis_url`` when given (Redis as the channel layer and cache, as in production)."""
     for key in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "DEBUG", "LOG_LEVEL"):
         os.environ.pop(key, None)
     os.environ.update(
@@ -27,6 +28,8 @@ def setup(db_url: str | None, workdir: Path) -> None:
             "LOG_LEVEL": "WARNING",
         }
     )
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url
     import django
 
     django.setup()

@@ -8,6 +8,8 @@ Run from the project root::
     .venv/bin/python -m bench.status_pages --requests 100
     .venv/bin/python -m bench.status_pages --db-url postgres://postgres@127.0.0.1/atrium_bench
     .venv/bin/python -m bench.status_pages --db-url postgres://postgres@127.0.0.1/bench --reuse
+    .venv/bin/python -m bench.status_pages --db-url postgres://postgres@127.0.0.1/bench \
+        --redis-url redis://127.0.0.1:6379/1
 
 It makes its own database (a SQLite file in a temporary directory unless ``--db-url`` names
 an existing, empty PostgreSQL database) and migrates it. Accounts, people and matters are
@@ -24,6 +26,13 @@ that runs of different code can be compared on the same rows. Two sets of data:
   overdue, the client's and assigned to the client user, with ``--changes`` changes each;
   seen by a client user who belongs to every one of those accounts and by a staff member on
   every team (the worst case for one page).
+
+Since the pages keep each account's plans in the cache under its plan version
+(``projects.selectors.account_plans``), each page is also measured right after a change to
+an account the person sees (that account's version moved before each request, untimed, as
+every writer moves it: its plans are read again) and after a change to an account they do
+not see (nothing is read again). ``--redis-url`` keeps them in Redis, as production does
+with ``REDIS_URL``; without it, in the process's memory.
 
 For each page, the queries of one request as the small user and as the large user are
 counted (``CaptureQueriesContext``): they must be equal. Then ``--requests`` requests per
@@ -206,6 +215,8 @@ class Probe:
     name: str
     who: str  # "client" or "staff"
     run: object  # (viewer, http client) -> None
+    # Done before each request, untimed: what the measured request comes after.
+    before: object = None  # (viewer) -> None
 
 
 def _page(url_name: str):
@@ -265,6 +276,52 @@ def probes() -> list[Probe]:
             found.append(Probe("staff_board() alone", "staff", whole_board))
         except ImportError:
             say("no projects.selectors.board in this tree: the board is not measured")
+    found += _after_changes(home, board)
+    return found
+
+
+def _after_changes(home, board) -> list[Probe]:
+    """The pages right after a change to the plans of an account the person sees (its kept
+    plans read again), and after one to an account they do not see (nothing read again):
+    the account's plan version moved as every writer moves it, the write itself untimed."""
+    try:
+        from projects.plan_versions import plan_changed
+    except ImportError:
+        say("no projects.plan_versions in this tree: nothing is kept, nothing measured after")
+        return []
+    from accounts.models import ClientAccount, Membership, TeamAssignment
+
+    def accounts_of(viewer) -> tuple[int, int]:
+        """An account the viewer sees (the first they belong to or serve), and one they do
+        not."""
+        seen = {
+            *Membership.objects.filter(user=viewer).values_list("account_id", flat=True),
+            *TeamAssignment.objects.filter(user=viewer).values_list("account_id", flat=True),
+        }
+        others = ClientAccount.objects.exclude(pk__in=seen).order_by("pk")
+        return min(seen), others.values_list("pk", flat=True)[0]
+
+    known: dict[int, tuple[int, int]] = {}
+
+    def changed(which: int):
+        def before(viewer) -> None:
+            if viewer.pk not in known:
+                known[viewer.pk] = accounts_of(viewer)
+            plan_changed(account_ids=[known[viewer.pk][which]])
+
+        return before
+
+    theirs, other = changed(0), changed(1)
+
+    found = [
+        Probe("client home, after a change in its account", "client", home, theirs),
+        Probe("client home, after a change elsewhere", "client", home, other),
+    ]
+    if board is not None:
+        found += [
+            Probe("staff board, after a change in its account", "staff", board, theirs),
+            Probe("staff board, after a change elsewhere", "staff", board, other),
+        ]
     return found
 
 
@@ -282,6 +339,8 @@ def capture_queries(probe: Probe, viewers: Viewers, http) -> list[tuple[float, s
 
     viewer = getattr(viewers, probe.who)
     probe.run(viewer, http)  # the session and the caches warmed
+    if probe.before is not None:
+        probe.before(viewer)
     captured: list[tuple[float, str]] = []
 
     def timed(execute, sql, params, many, context):
@@ -306,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="timed, per page")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--db-url", default=None)
+    parser.add_argument(
+        "--redis-url",
+        default=None,
+        help="Redis as the cache (and channel layer), as in production; else the process's memory",
+    )
     parser.add_argument("--target-ms", type=float, default=50.0, help="p95 server time")
     parser.add_argument("--slowest", type=int, default=3, help="queries shown per page")
     parser.add_argument(
@@ -317,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="atrium-status-bench-"))
     try:
-        setup(args.db_url, workdir)
+        setup(args.db_url, workdir, redis_url=args.redis_url)
         # Loaded as the server's process loads it: the application built, then what is alive
         # frozen out of garbage collections (``config.asgi``).
         import config.asgi  # noqa: F401
@@ -360,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda probe: probe.run(getattr(large, probe.who), clients["large", probe.who]),
             warmup=args.warmup,
             requests=args.requests,
+            prepare=lambda probe: probe.before and probe.before(getattr(large, probe.who)),
         )
         met = report(found, times, cpu, target_ms=args.target_ms)
         say(
@@ -367,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
             f"p95 ≤ {args.target_ms:g} ms on every page and selector: {'yes' if met else 'NO'}"
         )
         say(f"database: {'PostgreSQL' if args.db_url else 'SQLite'}")
+        say(f"cache: {'Redis' if args.redis_url else 'memory of this process'}")
         return 0 if constant and met else 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -27,14 +27,22 @@ def percentile(samples: list[float], share: float) -> float:
 
 
 def timed_rounds(
-    probes: Sequence[P], run: Callable[[P], object], *, warmup: int, requests: int
+    probes: Sequence[P],
+    run: Callable[[P], object],
+    *,
+    warmup: int,
+    requests: int,
+    prepare: Callable[[P], object] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """``run`` each probe ``warmup + requests`` times, interleaved; the wall and CPU
-    milliseconds of the timed ones, by probe name."""
+    milliseconds of the timed ones, by probe name. ``prepare``, when given, runs before
+    each run of a probe, untimed (what the measured request comes after)."""
     times: dict[str, list[float]] = {probe.name: [] for probe in probes}
     cpu: dict[str, list[float]] = {probe.name: [] for probe in probes}
     for round_ in range(warmup + requests):
         for probe in probes:
+            if prepare is not None:
+                prepare(probe)
             started, started_cpu = time.perf_counter(), time.process_time()
             run(probe)
             if round_ >= warmup:

@@ -21,6 +21,7 @@ from messaging import timeline
 from messaging.models import Thread
 from messaging.services import thread_ensure_general
 from projects.models import Change, Milestone, Task
+from projects.plan_versions import plan_changed
 from projects.progress import Counts
 from projects.selectors.json import milestone_json, task_json
 from projects.selectors.progress import matter_counts, milestone_counts
@@ -87,8 +88,9 @@ def plan_announce(
     milestone: Milestone | None = None,
     detail: str | None = None,
 ) -> int | None:
-    """Record ``summary`` (a whole sentence, ``said``) as a ``Change`` of the matter and
-    append the event, inside the caller's transaction; returns the event's seq, or None when
+    """Record ``summary`` (a whole sentence, ``said``) as a ``Change`` of the matter, move
+    the account's plan version (``projects.plan_versions``) and append the event, inside the
+    caller's transaction; returns the event's seq, or None when
     the matter has no thread to tell (a privileged matter without a privileged thread).
     ``detail`` is the notification's phrase, shown after the actor's name: by default the
     summary without that name."""
@@ -98,6 +100,8 @@ def plan_announce(
         detail = summary.removeprefix(name) if name else summary
     today = timezone.localdate()
     with transaction.atomic():
+        # What the status pages keep of the account is of the plan before this change.
+        plan_changed(account_ids=[matter.account_id])
         # A removed task or milestone is told about (from the instance, as it was) but no
         # longer referenced.
         Change.objects.create(

@@ -310,11 +310,33 @@ class StatusDigest(models.Model):
         return f"weekly status digest of {self.user}: {'on' if self.enabled else 'off'}"
 
 
+class PlanVersion(models.Model):
+    """Which state of an account's plans the status pages may reuse (``projects.plan_cache``):
+    a new random value each time something the pages show of the account's matters,
+    milestones or tasks changes, written in the changing transaction
+    (``projects.plan_cache.plan_changed``). Random rather than counted, so that a value is
+    never given twice, even after the database is restored from a backup or an account's
+    key is used again: a reading under an old value can never pass for a newer one. No row
+    yet: nothing changed since the versions were first kept."""
+
+    account = models.OneToOneField(
+        "accounts.ClientAccount",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="plan_version",
+    )
+    version = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"plans of account {self.account_id} at version {self.version}"
+
+
 __all__ = [
     "MAX_OFFSET_DAYS",
     "Change",
     "ChecklistTemplate",
     "Milestone",
+    "PlanVersion",
     "StatusDigest",
     "StatusVisit",
     "Task",

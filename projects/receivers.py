@@ -1,12 +1,20 @@
 """Tasks done by what they wait for: an upload task when a document is added to its folder, an
 approval task when its request is approved. Both signals are sent after the writing
 transaction committed; each completion is its own transaction, announced like a tick, and a
-failure is logged without undoing the upload or the decision."""
+failure is logged without undoing the upload or the decision.
+
+And the plan versions (``projects.plan_versions``) moved by any save of a matter, milestone
+or task, and any deletion of a matter, in the writing transaction: the services announce
+their changes (``plan_announce`` moves the version too), but a matter's status, a matter
+opened by ``accounts``, a row changed in the admin are saved without a plan announcement.
+A new account starts with a version of its own."""
 
 from __future__ import annotations
 
+from accounts.models import ClientAccount, Matter
 from approvals.models import Decision, Status, Verdict
-from projects.models import Task, TaskKind
+from projects.models import Milestone, Task, TaskKind
+from projects.plan_versions import plan_changed, plan_versions_moved
 from projects.selectors.json import TASK_RELATED
 from projects.services import tasks_complete
 from vault.models import Document
@@ -66,3 +74,29 @@ def on_approval_closed(sender, approval_pk, status, **kwargs) -> None:
         if by is not None
         else "{task} is done: its approval request was approved",
     )
+
+
+def on_plan_row_saved(sender, instance: Matter | Milestone | Task, raw=False, **kwargs) -> None:
+    """A matter, milestone or task saved: its account's plans as kept are out of date."""
+    if raw:
+        return
+    if isinstance(instance, Matter):
+        account_id = instance.account_id
+    elif type(instance).matter.is_cached(instance):
+        account_id = instance.matter.account_id
+    else:
+        found = Matter.objects.filter(pk=instance.matter_id).values_list("account_id", flat=True)
+        account_id = found.first()
+    if account_id is not None:
+        plan_changed(account_ids=[account_id])
+
+
+def on_matter_deleted(sender, instance: Matter, **kwargs) -> None:
+    """A matter deleted (alone, or with its account): its account's plans moved on."""
+    plan_versions_moved(account_ids=[instance.account_id])
+
+
+def on_account_saved(sender, instance: ClientAccount, created=False, raw=False, **kwargs) -> None:
+    """A new account starts with a plan version."""
+    if created and not raw:
+        plan_changed(account_ids=[instance.pk])

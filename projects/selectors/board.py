@@ -7,12 +7,12 @@ and the matter not marked done. The board puts the latest first (most days late)
 rest by target date (the nearest first, a matter without one last), then by client and
 title, so the order is stable between visits.
 
-The order comes from three queries whatever the number of matters, milestones and tasks,
-each reading what is open only: the matters (with whether they have a task, an open one),
-their open tasks past due, their unfinished milestones past due. The counts and the next
-milestone are then read with ``projects.selectors.progress`` for the rows shown: a page of
-the board (``board_page``) costs the same whatever the size of the firm's plans
-(``tests/projects/test_board.py`` holds the rows to the same answers as whole-plan counts).
+The order comes from the accounts' plans kept in the cache
+(``projects.selectors.account_plans``: a constant number of queries whatever the number of
+matters, milestones and tasks, none when nothing changed), with the privileged matters the
+person holds a grant on read for the request; the owners of the rows shown are read for
+them (``tests/projects/test_board.py`` holds the rows to the same answers as whole-plan
+counts).
 """
 
 from __future__ import annotations
@@ -20,20 +20,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Exists, F, Min, OuterRef
+from django.db.models import F
 
 from accounts import permissions
 from accounts.models import ClientAccount, Matter, MatterStatus, User
-from projects.models import Milestone, Task
+from projects.models import Milestone
 from projects.progress import Counts
+from projects.selectors.account_plans import (
+    PlannedMatter,
+    Sight,
+    account_plans,
+    matter_object,
+    milestone_object,
+)
 from projects.selectors.ids import AnyOf
-from projects.selectors.progress import matter_counts, next_milestones, not_done_milestones
-from projects.selectors.rows import read_matters
 from projects.selectors.words import count_words, day_words, iso_day
 
-# What the board reads of each matter and its client.
-BOARD_FIELDS = ("public_id", "title", "status", "privileged", "target_date")
-ACCOUNT_FIELDS = ("public_id", "name")
 # What the board shows of each owner: the name and the avatar (initials or picture).
 OWNER_FIELDS = ("public_id", "name", "email", "avatar")
 
@@ -121,72 +123,25 @@ class BoardRow:
         return day_words(target) if target else ""
 
 
-@dataclass
-class _Lateness:
-    """What the board sorts a matter by, read from open tasks and unfinished milestones
-    only: done work, most of a plan, is never read for it."""
-
-    overdue_tasks: int = 0
-    overdue_milestones: int = 0
-    # The earliest due date of an open task, or of an unfinished milestone, past due.
-    earliest_missed: date | None = None
-
-    def missed(self, due: date | None) -> None:
-        if due is not None and (self.earliest_missed is None or due < self.earliest_missed):
-            self.earliest_missed = due
-
-
-def _lateness(matter_ids: list[int], *, today: date) -> dict[int, _Lateness]:
-    """Per matter pk, its open tasks and unfinished milestones past due (how many, the
-    earliest), in two queries: the open tasks through the ``(matter, done_at)`` index, the
-    milestones through ``(matter, due)`` with an ``EXISTS`` each on their open tasks."""
-    if not matter_ids:
-        return {}
-    found: dict[int, _Lateness] = {}
-    tasks = (
-        Task.objects.filter(AnyOf(F("matter_id"), matter_ids), done_at__isnull=True, due__lt=today)
-        .values_list("matter_id")
-        .order_by()
-        .annotate(n=Count("pk"), earliest=Min("due"))
-    )
-    for matter_id, n, earliest in tasks:
-        late = found.setdefault(matter_id, _Lateness())
-        late.overdue_tasks = n
-        late.missed(earliest)
-    milestones = (
-        Milestone.objects.filter(
-            not_done_milestones(), AnyOf(F("matter_id"), matter_ids), due__lt=today
-        )
-        .values_list("matter_id")
-        .order_by()
-        .annotate(n=Count("pk"), earliest=Min("due"))
-    )
-    for matter_id, n, earliest in milestones:
-        late = found.setdefault(matter_id, _Lateness())
-        late.overdue_milestones = n
-        late.missed(earliest)
-    return found
-
-
 @dataclass(frozen=True)
 class _Sorted:
-    """A matter placed on the board, before its counts are read."""
+    """A matter placed on the board, before its row is made."""
 
-    matter: Matter
-    lateness: _Lateness
+    planned: PlannedMatter
+    account: ClientAccount
     days_late: int
     past_target: bool
 
 
 def _sort_key(row: _Sorted) -> tuple:
-    target = row.matter.target_date
+    target = row.planned.target_date
     return (
         -row.days_late,
         target is None,
         target or date.min,
-        row.matter.account.name.casefold(),
-        row.matter.title.casefold(),
-        row.matter.public_id,
+        row.account.name.casefold(),
+        row.planned.title.casefold(),
+        row.planned.public_id,
     )
 
 
@@ -198,66 +153,71 @@ def _sorted(
     owner: User | None,
     accounts: permissions.VisibleAccounts | None = None,
 ) -> list[_Sorted]:
-    """The board's matters in its order, with what orders them."""
+    """The board's matters in its order, with what orders them: every matter of the
+    accounts the person sees, from the accounts' kept plans
+    (``projects.selectors.account_plans``), privileged ones with the person's grant only."""
     if not (user.is_authenticated and user.is_active and user.is_firm_staff):
         return []
-    matters = permissions.matters_visible_to(user, account, accounts=accounts)
-    if owner is not None:
-        matters = matters.filter(owner=owner)
-    tasks = Task.objects.filter(matter_id=OuterRef("pk"))
-    # Every matter of the board is read to order it, a page of them shown: the columns the
-    # board uses, not whole rows (of the owner, what the avatar reads), each client
-    # and owner made once however many matters name them.
-    matters = read_matters(
-        matters.annotate(
-            has_open=Exists(tasks.filter(done_at__isnull=True)),
-            has_task=Exists(tasks),
-        ).order_by(),
-        fields=BOARD_FIELDS,
-        related={"account": ACCOUNT_FIELDS, "owner": OWNER_FIELDS},
-        annotations=("has_open", "has_task"),
+    if accounts is None:
+        accounts = permissions.visible_accounts(user)
+    if account is not None:
+        accounts = accounts.only(account)
+    served = {a.pk: a for a in accounts.accounts}
+    sight = Sight(
+        accounts=frozenset(served), granted=frozenset(permissions.granted_pks(user, Matter))
     )
-    lateness = _lateness([m.pk for m in matters], today=today)
+    plans = account_plans(list(served), today=today)
     placed = []
-    for matter in matters:
-        late = lateness.get(matter.pk) or _Lateness()
-        # Finished: at least one task and none open.
-        unfinished = matter.has_open or not matter.has_task
-        past_target = (
-            matter.target_date is not None
-            and matter.target_date < today
-            and matter.status != MatterStatus.DONE
-            and unfinished
-        )
-        missed = [d for d in (late.earliest_missed, past_target and matter.target_date) if d]
-        placed.append(
-            _Sorted(
-                matter=matter,
-                lateness=late,
-                days_late=(today - min(missed)).days if missed else 0,
-                past_target=past_target,
+    for plan in plans.values():
+        for matter in plan.matters:
+            if not sight.sees(matter):
+                continue
+            if owner is not None and matter.owner_id != owner.pk:
+                continue
+            # Finished: at least one task and none open.
+            unfinished = matter.has_open or not matter.has_task
+            past_target = (
+                matter.target_date is not None
+                and matter.target_date < today
+                and matter.status != MatterStatus.DONE
+                and unfinished
             )
-        )
+            missed = [d for d in (matter.earliest_missed, past_target and matter.target_date) if d]
+            placed.append(
+                _Sorted(
+                    planned=matter,
+                    account=served[matter.account_id],
+                    days_late=(today - min(missed)).days if missed else 0,
+                    past_target=past_target,
+                )
+            )
     placed.sort(key=_sort_key)
     return placed
 
 
-def _rows(placed: list[_Sorted], *, today: date) -> list[BoardRow]:
-    """The rows of these matters, their counts and next milestones read for them alone."""
-    ids = [p.matter.pk for p in placed]
-    counts = matter_counts(ids, today=today)
-    upcoming = next_milestones(ids)
-    return [
-        BoardRow(
-            matter=p.matter,
-            counts=counts.get(p.matter.pk, Counts()),
-            next_milestone=upcoming.get(p.matter.pk),
-            overdue_milestones=p.lateness.overdue_milestones,
-            days_late=p.days_late,
-            past_target=p.past_target,
+def _rows(placed: list[_Sorted]) -> list[BoardRow]:
+    """The rows of these matters, with their owners (what the avatar shows) read for them."""
+    owner_ids = {p.planned.owner_id for p in placed if p.planned.owner_id is not None}
+    owners = {
+        person.pk: person
+        for person in User.objects.filter(AnyOf(F("pk"), owner_ids)).only(*OWNER_FIELDS)
+    }
+    rows = []
+    for p in placed:
+        matter = matter_object(p.planned)
+        matter.account = p.account
+        matter.owner = owners.get(p.planned.owner_id)
+        rows.append(
+            BoardRow(
+                matter=matter,
+                counts=p.planned.counts,
+                next_milestone=milestone_object(p.planned),
+                overdue_milestones=p.planned.overdue_milestones,
+                days_late=p.days_late,
+                past_target=p.past_target,
+            )
         )
-        for p in placed
-    ]
+    return rows
 
 
 def staff_board(
@@ -272,7 +232,7 @@ def staff_board(
     one client's, ``owner`` the matters that person owns. Empty for anyone not firm staff:
     the board is the firm's view of its work, never a client's."""
     placed = _sorted(user, today=today, account=account, owner=owner)
-    return _rows(placed, today=today)
+    return _rows(placed)
 
 
 @dataclass(frozen=True)
@@ -305,15 +265,15 @@ def board_page(
     placed = _sorted(user, today=today, account=account, owner=owner, accounts=accounts)
     start = 0
     if cursor:
-        found = next((i for i, p in enumerate(placed) if p.matter.public_id == cursor), None)
+        found = next((i for i, p in enumerate(placed) if p.planned.public_id == cursor), None)
         if found is None:
             return None
         start = found + 1
     shown = placed[start : start + size]
     more = start + size < len(placed)
     return BoardPage(
-        rows=_rows(shown, today=today),
-        next=shown[-1].matter.public_id if more and shown else None,
+        rows=_rows(shown),
+        next=shown[-1].planned.public_id if more and shown else None,
         total=len(placed),
         late=sum(1 for p in placed if p.days_late > 0),
     )

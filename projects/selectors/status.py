@@ -4,12 +4,13 @@ last looked, and who serves them. Everything is filtered by what the person may 
 (``accounts.permissions``), so the staff preview of a client user computes it as that user.
 
 The number of queries is constant whatever the number of accounts, matters, milestones,
-tasks and changes: each kind of row is read once for the whole page. The page's size is
-bounded too: it shows at most ``MATTERS_SHOWN`` matters, those that need the person's
-attention first (late, or with a task waiting on them), then the next ones to finish; each
-account says how many it has, and its page lists them all. Progress and the next milestone
-are read for the shown matters only; which matters need attention is answered by indexed
-``EXISTS`` probes on open tasks, never by counting whole plans.
+tasks and changes. The page's size is bounded too: it shows at most ``MATTERS_SHOWN``
+matters, those that need the person's attention first (late, or with a task waiting on
+them), then the next ones to finish; each account says how many it has, and its page lists
+them all. What every viewer of an account sees alike (its matters, their progress, next
+milestones, lateness, the first open tasks of each person and of the client) comes from the
+account's plans kept in the cache (``projects.selectors.account_plans``); what is the
+person's is read for the request and applied to it.
 """
 
 from __future__ import annotations
@@ -17,34 +18,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from django.db import connection
-from django.db.models import (
-    Exists,
-    F,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-)
+from django.db.models import F, Prefetch
 
 from accounts import permissions
 from accounts.models import ClientAccount, Matter, Membership, TeamAssignment, User
 from approvals.models import Approver
 from projects.models import Change, Milestone, StatusVisit, Task
 from projects.progress import Counts, is_overdue
+from projects.selectors.account_plans import (
+    CLIENT,
+    AccountPlan,
+    PlannedMatter,
+    Sight,
+    account_plans,
+    matter_object,
+    milestone_object,
+)
 from projects.selectors.ids import AnyOf
-from projects.selectors.progress import matter_counts, next_milestones
-from projects.selectors.rows import read_matters
 from projects.selectors.words import count_words, day_words, iso_day
 
 # The page shows this many tasks waiting on the person (the most pressing) and changes.
 WAITING_LIMIT = 20
 CHANGES_LIMIT = 20
-# What the page reads of each matter and of its owner.
-MATTER_FIELDS = ("public_id", "account", "title", "status", "privileged", "target_date")
+# What the page reads of each shown matter's owner.
 OWNER_FIELDS = ("public_id", "name", "email")
-# ``_with_attention``'s answers, read with each matter.
-ATTENTION = ("open_late", "has_open", "has_task", "open_own", "open_client")
 # The page shows this many matters in all, whatever the number of accounts and matters.
 MATTERS_SHOWN = 12
 
@@ -185,90 +182,76 @@ class StatusPage:
         return len(self.accounts) > 1
 
 
-def _waiting_tasks(user: User, own: list[int], clients: list[int], *, limit: int) -> QuerySet[Task]:
-    """The first ``limit`` open tasks that are the user's in the matters ``own``, or the
-    client's in the matters ``clients`` (those of accounts the user belongs to): late ones
-    first, then by due date (undated last). A task is late when its due date is before
-    today, so that order is the due date's alone, the matters' titles breaking ties.
+def _waiting_tasks(
+    plans: list[AccountPlan], sight: Sight, user: User, member_of: set[int], *, limit: int
+) -> list[Task]:
+    """The first ``limit`` open tasks that are the user's, or the client's in the accounts
+    they belong to, in the matters they may see: late ones first, then by due date (undated
+    last), the matters' titles (case aside) and the tasks' positions breaking ties. A task is
+    late when its due date is before today, so that order is the due date's alone.
 
-    On PostgreSQL the person's tasks and the client's are each read in due order from their
-    partial index (``projects_task_assignee_due``, ``projects_task_client_due``)
-    and sorted further only within a due date, ``limit`` of each; the first ``limit`` of
-    those are the first of all (a task is never both). Elsewhere one query sorts them all.
-    The rows the page shows (with their matter, milestone, folder, request) are joined for
-    those only, by key."""
-    order = (F("due").asc(nulls_last=True), "matter__title", "position", "pk")
-    parts = []
-    if own:
-        parts.append(Q(AnyOf(F("matter_id"), own), assignee_id=user.pk))
-    if clients:
-        parts.append(Q(AnyOf(F("matter_id"), clients), for_client=True))
-    if not parts:
-        return Task.objects.none()
+    Each kept plan holds the first tasks by due date of each part
+    (``AccountPlan.waiting``); the first ``limit`` of those the person may see, in that
+    order, are the first of all. Their rows, with what the page shows of each (matter,
+    milestone, folder, request), are read by key."""
+    titles = {m.pk: m.title for plan in plans for m in plan.matters}
+    found: list[tuple[date | None, int, int, int]] = []
+    for plan in plans:
+        for (group, whose), part in plan.waiting.items():
+            theirs = whose == user.pk or (whose == CLIENT and plan.account_id in member_of)
+            if theirs and sight.sees_group(plan.account_id, group):
+                found.extend(part)
+    if not found:
+        return []
 
-    def first(where: Q) -> QuerySet[Task]:
-        return Task.objects.filter(where, done_at__isnull=True).order_by(*order).values("pk")
+    def order(row: tuple[date | None, int, int, int]) -> tuple:
+        due, pk, matter_id, position = row
+        title = titles.get(matter_id, "")
+        return (due is None, due or date.min, title.casefold(), title, position, pk)
 
-    if connection.vendor == "postgresql":
-        candidates = first(parts[0])[:limit]
-        if len(parts) > 1:
-            candidates = candidates.union(first(parts[1])[:limit], all=True)
-    else:
-        candidates = first(parts[0] | parts[1] if len(parts) > 1 else parts[0])[:limit]
-    return (
-        Task.objects.filter(pk__in=candidates)
-        .select_related("matter", "matter__account", "milestone", "folder", "approval")
-        .order_by(*order)[:limit]
+    chosen = [row[1] for row in sorted(found, key=order)[:limit]]
+    rows = Task.objects.filter(AnyOf(F("pk"), chosen)).select_related(
+        "matter", "matter__account", "milestone", "folder", "approval"
     )
+    by_pk = {task.pk: task for task in rows}
+    return [by_pk[pk] for pk in chosen if pk in by_pk]
 
 
-def _with_attention(matters: QuerySet[Matter], user: User, *, today: date) -> QuerySet[Matter]:
-    """The matters, each with what says whether it needs the person's attention: an open
-    task past due, an open task at all, a task at all, an open task of theirs, an open task
-    of the client's (the person's if they belong to the matter's account: ``_waiting``).
-    Each is an ``EXISTS`` that stops at the first row an index on open tasks finds."""
-    tasks = Task.objects.filter(matter_id=OuterRef("pk"))
-    open_tasks = tasks.filter(done_at__isnull=True)
-    return matters.annotate(
-        open_late=Exists(open_tasks.filter(due__lt=today)),
-        has_open=Exists(open_tasks),
-        has_task=Exists(tasks),
-        open_own=Exists(open_tasks.filter(assignee_id=user.pk)),
-        open_client=Exists(open_tasks.filter(for_client=True)),
-    )
-
-
-def _waiting(matter: Matter, member_of: set[int]) -> bool:
+def _waiting(matter: PlannedMatter, user: User, member_of: set[int]) -> bool:
     """An open task of the matter waits on the person: theirs, or the client's in an
     account they belong to."""
-    return matter.open_own or (matter.open_client and matter.account_id in member_of)
+    return user.pk in matter.open_assignees or (
+        matter.open_client and matter.account_id in member_of
+    )
 
 
-def _finished(matter: Matter) -> bool:
+def _finished(matter: PlannedMatter) -> bool:
     return matter.has_task and not matter.has_open
 
 
-def _late(matter: Matter, *, today: date) -> bool:
-    """``MatterStatusRow.overdue`` from ``_with_attention``'s answers: a task is late, or
-    the target date passed before every task was done (done: at least one, none open)."""
+def _late(matter: PlannedMatter, *, today: date) -> bool:
+    """``MatterStatusRow.overdue`` from what was kept: a task is late, or the target date
+    passed before every task was done (done: at least one, none open)."""
     finished = _finished(matter)
     target = matter.target_date
     return matter.open_late or (target is not None and target < today and not finished)
 
 
-def _shown(matters: list[Matter], account_order: list[int], *, today: date) -> list[Matter]:
+def _shown(
+    matters: list[PlannedMatter], waiting: set[int], account_order: list[int], *, today: date
+) -> list[PlannedMatter]:
     """The matters the page shows, at most ``MATTERS_SHOWN``: those late or waiting on the
-    person first (in the page's order: by account, then title), then the next ones to
-    finish (nearest target date first, undated last, finished ones after). Returned in the
-    page's order."""
+    person (``waiting``: their pks) first (in the page's order: by account, then title),
+    then the next ones to finish (nearest target date first, undated last, finished ones
+    after). Returned in the page's order."""
     place = {pk: i for i, pk in enumerate(account_order)}
     # ``matters`` come in title order from the database (its collation, not Python's).
     rank = {matter.pk: i for i, matter in enumerate(matters)}
 
-    def page_order(matter: Matter) -> tuple[int, int]:
+    def page_order(matter: PlannedMatter) -> tuple[int, int]:
         return (place[matter.account_id], rank[matter.pk])
 
-    attention = [m for m in matters if m.waiting or _late(m, today=today)]
+    attention = [m for m in matters if m.pk in waiting or _late(m, today=today)]
     chosen = sorted(attention, key=page_order)[:MATTERS_SHOWN]
     if len(chosen) < MATTERS_SHOWN:
         picked = {m.pk for m in chosen}
@@ -297,7 +280,11 @@ def client_status(
     local date; ``since`` the previous visit, or None for a first one. ``account`` keeps one
     of the user's accounts only. ``seen_by``: someone else looks at it (the staff preview),
     so a matter shows only if both may see it: a privileged matter stays with its grantees
-    whoever asks."""
+    whoever asks.
+
+    The accounts' plans come kept (``projects.selectors.account_plans``); what is the
+    person's (grants, memberships, whose tasks, changes since the visit, the team) is read
+    for this request and applied to them."""
     visible = permissions.visible_accounts(
         user,
         order_by=("status", "name"),
@@ -313,26 +300,29 @@ def client_status(
     if account is not None:
         visible = visible.only(account)
     accounts = list(visible.accounts)
-    matters_qs = permissions.matters_visible_to(user, accounts=visible)
+    seen = {a.pk for a in accounts}
+    granted = permissions.granted_pks(user, Matter)
     if seen_by is not None:
-        matters_qs = matters_qs.filter(pk__in=permissions.matters_visible_to(seen_by).values("pk"))
-    # Every visible matter is read (the account's total, what needs attention, who leads
-    # what), only a few shown: the columns the page uses, each owner made once.
-    matters = read_matters(
-        _with_attention(matters_qs, user, today=today).order_by("title", "pk"),
-        fields=MATTER_FIELDS,
-        related={"owner": OWNER_FIELDS},
-        annotations=ATTENTION,
-    )
+        seen &= set(permissions.visible_accounts(seen_by).ids)
+        granted &= permissions.granted_pks(seen_by, Matter)
+    sight = Sight(accounts=frozenset(seen), granted=frozenset(granted))
+    plans = account_plans([a.pk for a in accounts], today=today)
+    ordered = [plans[a.pk] for a in accounts]
+    matters = [m for plan in ordered for m in plan.matters if sight.sees(m)]
     # The accounts the person belongs to: the client's tasks there are theirs to do.
     member_of = set(Membership.objects.filter(user=user).values_list("account_id", flat=True))
-    for matter in matters:
-        matter.waiting = _waiting(matter, member_of)
+    waiting_on = {m.pk for m in matters if _waiting(m, user, member_of)}
     ids = [m.pk for m in matters]
-    shown = _shown(matters, [a.pk for a in accounts], today=today)
-    shown_ids = [m.pk for m in shown]
-    counts = matter_counts(shown_ids, today=today)
-    upcoming = next_milestones(shown_ids)
+    shown = _shown(matters, waiting_on, [a.pk for a in accounts], today=today)
+    objects = {m.pk: matter_object(m) for m in matters}
+    owners = {
+        person.pk: person
+        for person in User.objects.filter(
+            AnyOf(F("pk"), {m.owner_id for m in shown if m.owner_id is not None})
+        ).only(*OWNER_FIELDS)
+    }
+    for m in shown:
+        objects[m.pk].owner = owners.get(m.owner_id)
 
     by_account: dict[int, AccountStatus] = {a.pk: AccountStatus(account=a) for a in accounts}
     for matter in matters:
@@ -340,16 +330,16 @@ def client_status(
     for matter in shown:
         by_account[matter.account_id].matters.append(
             MatterStatusRow(
-                matter=matter,
-                counts=counts.get(matter.pk, Counts()),
-                next_milestone=upcoming.get(matter.pk),
+                matter=objects[matter.pk],
+                counts=matter.counts,
+                next_milestone=milestone_object(matter),
                 today=today,
             )
         )
     owned: dict[tuple[int, int], list[Matter]] = {}
     for matter in matters:
         if matter.owner_id is not None:
-            owned.setdefault((matter.account_id, matter.owner_id), []).append(matter)
+            owned.setdefault((matter.account_id, matter.owner_id), []).append(objects[matter.pk])
     for status in by_account.values():
         status.team = [
             TeamMember(
@@ -361,9 +351,7 @@ def client_status(
             for place in status.account.team_assignments.all()
         ]
 
-    own = [m.pk for m in matters if m.open_own]
-    clients = [m.pk for m in matters if m.open_client and m.account_id in member_of]
-    waiting = list(_waiting_tasks(user, own, clients, limit=WAITING_LIMIT + 1))
+    waiting = _waiting_tasks(ordered, sight, user, member_of, limit=WAITING_LIMIT + 1)
     requests = [task.approval_id for task in waiting if task.approval_id is not None]
     deciding = (
         set(

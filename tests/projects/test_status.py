@@ -66,13 +66,18 @@ def test_a_matter_is_late_when_a_task_is_or_its_target_passed_unfinished(plan, p
     plan.matter.target_date = TODAY - dt.timedelta(days=1)
     plan.matter.save(update_fields=["target_date"])
     assert only_account(status_of(member)).matters[0].overdue
-    Task.objects.filter(matter=plan.matter).update(done_at=timezone.now())
+    # Saved row by row: a queryset's update() sends no signal, so it would not move the
+    # account's plan version (``projects.plan_versions``), and the page would keep its plan.
+    for task in Task.objects.filter(matter=plan.matter):
+        task.done_at = timezone.now()
+        task.save(update_fields=["done_at"])
     row = only_account(status_of(member)).matters[0]
     assert row.finished and not row.overdue
 
     plan.design.due = TODAY - dt.timedelta(days=3)
     plan.design.save(update_fields=["due"])
-    Task.objects.filter(pk=plan.mine.pk).update(done_at=None)
+    plan.mine.done_at = None
+    plan.mine.save(update_fields=["done_at"])
     assert only_account(status_of(member)).matters[0].next_milestone_overdue
 
 
