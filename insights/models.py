@@ -86,6 +86,7 @@ class StatusPhrase(models.Model):
 
 class RollupSource(models.TextChoices):
     SIGN_INS = "sign_ins", "client sign-ins per person"
+    SIGN_INS_BY_DAY = "sign_ins_by_day", "client sign-ins per day"
     MESSAGES = "messages", "messages per account"
 
 
@@ -124,6 +125,17 @@ class MonthlySignIns(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id}: {self.logins} sign-ins in {self.month:%Y-%m}"
+
+
+class DailySignIns(models.Model):
+    """Every client sign-in (``firm_staff`` false) of one day (in the firm's time zone) of a
+    closed month, whoever signed in; days without any have no row."""
+
+    day = models.DateField(unique=True)
+    logins = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.logins} sign-ins on {self.day}"
 
 
 class MonthlyMessages(models.Model):

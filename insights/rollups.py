@@ -28,9 +28,17 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from insights.models import LoginEvent, MonthlyMessages, MonthlySignIns, RolledMonth, RollupSource
+from insights.models import (
+    DailySignIns,
+    LoginEvent,
+    MonthlyMessages,
+    MonthlySignIns,
+    RolledMonth,
+    RollupSource,
+)
 from insights.period import midnight
 from insights.selectors.phrases import phrase_match
 from messaging.models import Message
@@ -130,6 +138,16 @@ def _month_select(source: str, month: dt.date, phrases: list[str]) -> tuple[str,
         )
         sql, params = counted.query.sql_with_params()
         return f"SELECT q.user_id, %s, q.n FROM ({sql}) q", [month, *params]  # noqa: S608
+    if source == RollupSource.SIGN_INS_BY_DAY:
+        counted = (
+            LoginEvent.objects.filter(firm_staff=False, at__gte=start, at__lt=end)
+            .annotate(day=TruncDate("at", tzinfo=timezone.get_default_timezone()))
+            .values("day")
+            .annotate(n=Count("at"))
+            .order_by()
+        )
+        sql, params = counted.query.sql_with_params()
+        return f"SELECT q.day, q.n FROM ({sql}) q", params  # noqa: S608
     counted = (
         Message.objects.filter(
             created_at__gte=start,
@@ -152,12 +170,20 @@ def _month_select(source: str, month: dt.date, phrases: list[str]) -> tuple[str,
 def _build(source: str, months: list[dt.date], phrases: list[str], key: str) -> None:
     """Write the rows of ``months`` of one source, replacing any left from before, in one
     statement; a concurrent build of the same months leaves the first one's rows."""
-    model = MonthlySignIns if source == RollupSource.SIGN_INS else MonthlyMessages
-    columns = (
-        ("user_id", "month", "logins")
-        if source == RollupSource.SIGN_INS
-        else ("account_id", "month", "client", "firm", "status")
-    )
+    model, columns = {
+        RollupSource.SIGN_INS: (MonthlySignIns, ("user_id", "month", "logins")),
+        RollupSource.SIGN_INS_BY_DAY: (DailySignIns, ("day", "logins")),
+        RollupSource.MESSAGES: (
+            MonthlyMessages,
+            ("account_id", "month", "client", "firm", "status"),
+        ),
+    }[source]
+    if source == RollupSource.SIGN_INS_BY_DAY:
+        stale = Q(pk__in=[])
+        for month in months:
+            stale |= Q(day__gte=month, day__lt=month_after(month))
+    else:
+        stale = Q(month__in=months)
     parts = [_month_select(source, month, phrases) for month in months]
     union = " UNION ALL ".join(sql for sql, _ in parts)
     quote = connection.ops.quote_name
@@ -169,7 +195,7 @@ def _build(source: str, months: list[dt.date], phrases: list[str], key: str) -> 
         f"SELECT * FROM ({union}) u WHERE 1 = 1 ON CONFLICT DO NOTHING"
     )
     with transaction.atomic():
-        model.objects.filter(month__in=months).delete()
+        model.objects.filter(stale).delete()
         RolledMonth.objects.filter(source=source, month__in=months).delete()
         with connection.cursor() as cursor:
             cursor.execute(insert, [p for _, params in parts for p in params])
@@ -179,26 +205,34 @@ def _build(source: str, months: list[dt.date], phrases: list[str], key: str) -> 
 
 
 def months_ensure(
-    *, sign_ins: Iterable[dt.date] = (), messages: Iterable[dt.date] = (), phrases: list[str]
+    *,
+    sign_ins: Iterable[dt.date] = (),
+    sign_ins_by_day: Iterable[dt.date] = (),
+    messages: Iterable[dt.date] = (),
+    phrases: list[str] = (),
 ) -> None:
     """Make sure the rollup rows of these closed months exist: one query when they all do,
     and one build per source that lacks some (the messages' counted with ``phrases``)."""
-    wanted = {RollupSource.SIGN_INS: set(sign_ins), RollupSource.MESSAGES: set(messages)}
-    every = wanted[RollupSource.SIGN_INS] | wanted[RollupSource.MESSAGES]
+    wanted = {
+        RollupSource.SIGN_INS: set(sign_ins),
+        RollupSource.SIGN_INS_BY_DAY: set(sign_ins_by_day),
+        RollupSource.MESSAGES: set(messages),
+    }
+    every = set().union(*wanted.values())
     if not every:
         return
-    key = phrases_key(phrases)
+    key = phrases_key(list(phrases))
     have = {
         (source, month)
         for source, month, found_key in RolledMonth.objects.filter(month__in=every).values_list(
             "source", "month", "key"
         )
-        if source == RollupSource.SIGN_INS or found_key == key
+        if source != RollupSource.MESSAGES or found_key == key
     }
     for source, months in wanted.items():
         missing = sorted(m for m in months if (source, m) not in have)
         if missing:
-            _build(source, missing, phrases, key if source == RollupSource.MESSAGES else "")
+            _build(source, missing, list(phrases), key if source == RollupSource.MESSAGES else "")
 
 
 # --- invalidation -------------------------------------------------------------------------
@@ -226,12 +260,18 @@ def messages_drop_all() -> None:
 
 
 def sign_ins_drop(*, months: Iterable[dt.date]) -> None:
-    """Drop these months' sign-in rollups, for sign-ins written into a closed month after
-    the fact (a data import); the next read rebuilds them."""
+    """Drop these months' sign-in rollups (per person and per day), for sign-ins written
+    into a closed month after the fact (a data import); the next read rebuilds them."""
     months = list(months)
+    days = Q(pk__in=[])
+    for month in months:
+        days |= Q(day__gte=month, day__lt=month_after(month))
     with transaction.atomic():
-        RolledMonth.objects.filter(source=RollupSource.SIGN_INS, month__in=months).delete()
+        RolledMonth.objects.filter(
+            source__in=(RollupSource.SIGN_INS, RollupSource.SIGN_INS_BY_DAY), month__in=months
+        ).delete()
         MonthlySignIns.objects.filter(month__in=months).delete()
+        DailySignIns.objects.filter(days).delete()
 
 
 def rollups_drop() -> None:
@@ -239,4 +279,5 @@ def rollups_drop() -> None:
     with transaction.atomic():
         RolledMonth.objects.all().delete()
         MonthlySignIns.objects.all().delete()
+        DailySignIns.objects.all().delete()
         MonthlyMessages.objects.all().delete()

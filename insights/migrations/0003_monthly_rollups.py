@@ -16,10 +16,18 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
+            name='DailySignIns',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField(unique=True)),
+                ('logins', models.PositiveIntegerField()),
+            ],
+        ),
+        migrations.CreateModel(
             name='RolledMonth',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('sign_ins', 'client sign-ins per person'), ('messages', 'messages per account')], max_length=16)),
+                ('source', models.CharField(choices=[('sign_ins', 'client sign-ins per person'), ('sign_ins_by_day', 'client sign-ins per day'), ('messages', 'messages per account')], max_length=16)),
                 ('month', models.DateField()),
                 ('key', models.CharField(blank=True, default='', max_length=64)),
                 ('built_at', models.DateTimeField(default=django.utils.timezone.now)),

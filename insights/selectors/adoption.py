@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from accounts import permissions
 from accounts.errors import Forbidden, NotFound
 from accounts.models import AccountStatus, ClientAccount, Membership, User
 from approvals.models import ApprovalRequest, SignatureRequest, SignatureStatus, Status
 from insights.aggregates import HoursBetween, Percentile
-from insights.models import LoginEvent, MonthlyMessages, MonthlySignIns
+from insights.models import DailySignIns, LoginEvent, MonthlyMessages, MonthlySignIns
 from insights.period import RECENT_DAYS, Period, midnight
 from insights.rollups import (
     Split,
@@ -385,21 +387,61 @@ def adoption(user, period: Period, *, account: ClientAccount | None = None) -> A
 
 def logins_by_day(user, period: Period, *, account: ClientAccount | None = None) -> list[dict]:
     """The client sign-ins of each day of the period (days in the firm's time zone; days
-    without any left out), firm-wide or of one account's client users."""
-    from django.db.models.functions import TruncDate
-    from django.utils import timezone
+    without any left out), firm-wide or of one account's client users.
 
+    Firm-wide, the days of closed months come from their rollup (every client sign-in of
+    the day) less the sign-ins of the people not counted today (switched off, gone from
+    every counted account: few, read through the (user, at) index); the other days are
+    read raw. One account's few people are always read raw, through the same index."""
     metrics_gate(user)
     members = Membership.objects.filter(_client_members(), account__in=counted_accounts(account))
-    rows = (
-        LoginEvent.objects.filter(
-            _in("at", period.start_at, period.end_at),
-            firm_staff=False,
-            user_id__in=members.values("user_id"),
-        )
-        .annotate(day=TruncDate("at", tzinfo=timezone.get_default_timezone()))
-        .values("day")
-        .annotate(logins=Count("pk"))
-        .order_by("day")
+    zone = timezone.get_default_timezone()
+    rolled = (
+        span_split(period.first, period.end)
+        if account is None
+        else Split(rolled=(), raw=((period.first, period.end),))
     )
-    return [{"day": row["day"].isoformat(), "logins": row["logins"]} for row in rows]
+    months_ensure(sign_ins_by_day=rolled.rolled)
+
+    def per_day(rows: QuerySet) -> tuple[str, list]:
+        return (
+            rows.annotate(day=TruncDate("at", tzinfo=zone))
+            .values("day")
+            .annotate(logins=Count("at"))
+            .order_by()
+            .query.sql_with_params()
+        )
+
+    # (SQL, params, sign) of each part: the raw days counted, the rolled days' totals, and
+    # the rolled days' sign-ins of the people not counted, taken off.
+    parts: list[tuple[str, list, str]] = []
+    if rolled.raw:
+        spans = Q()
+        for a, b in rolled.raw_at():
+            spans |= _in("at", a, b)
+        counted = LoginEvent.objects.filter(
+            spans, firm_staff=False, user_id__in=members.values("user_id")
+        )
+        parts.append((*per_day(counted), ""))
+    if rolled.rolled:
+        first, end = rolled.rolled[0], month_after(rolled.rolled[-1])
+        totals = DailySignIns.objects.filter(day__gte=first, day__lt=end).values("day", "logins")
+        parts.append((*totals.order_by().query.sql_with_params(), ""))
+        others = User.objects.exclude(pk__in=members.values("user_id")).values("pk")
+        not_counted = LoginEvent.objects.filter(
+            firm_staff=False, at__gte=midnight(first), at__lt=midnight(end), user_id__in=others
+        )
+        parts.append((*per_day(not_counted), "-"))
+    union = " UNION ALL ".join(
+        f"SELECT u{n}.day, {sign}u{n}.logins AS logins FROM ({sql}) u{n}"  # noqa: S608
+        for n, (sql, _, sign) in enumerate(parts)
+    )
+    # Composed of the ORM's own SQL; every value is a parameter.
+    sql = (
+        f"SELECT d.day, SUM(d.logins) FROM ({union}) d "  # noqa: S608
+        "GROUP BY d.day HAVING SUM(d.logins) > 0 ORDER BY d.day"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [p for _, params, _ in parts for p in params])
+        found = cursor.fetchall()
+    return [{"day": str(day)[:10], "logins": int(logins)} for day, logins in found]

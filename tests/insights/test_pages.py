@@ -96,6 +96,7 @@ def test_the_page_queries_do_not_grow(client, world, query):
     if query is ROLLED:
         assert set(RolledMonth.objects.values_list("source", flat=True)) == {
             "sign_ins",
+            "sign_ins_by_day",
             "messages",
         }
 

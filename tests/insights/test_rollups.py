@@ -18,7 +18,7 @@ from insights.models import LoginEvent, MonthlyMessages, MonthlySignIns, RolledM
 from insights.period import period_parse
 from insights.rollups import Split, span_split
 from insights.selectors import adoption as adoption_module
-from insights.selectors.adoption import adoption
+from insights.selectors.adoption import adoption, logins_by_day
 from messaging.models import Message
 from messaging.services import thread_ensure_general
 from tests import factories
@@ -32,15 +32,25 @@ def figures(result) -> dict:
     return {row["account"]: row for row in result.accounts} | {"firm": result.firm}
 
 
+def raw_only(monkeypatch):
+    return monkeypatch.setattr(
+        adoption_module,
+        "span_split",
+        lambda first, end, cuts=(): Split(rolled=(), raw=((first, end),)),
+    )
+
+
 def raw_figures(user, period, monkeypatch) -> dict:
     """adoption() with no month rolled up: every row read raw."""
     with monkeypatch.context() as patched:
-        patched.setattr(
-            adoption_module,
-            "span_split",
-            lambda first, end, cuts=(): Split(rolled=(), raw=((first, end),)),
-        )
+        raw_only(patched)
         return figures(adoption(user, period))
+
+
+def raw_days(user, period, monkeypatch) -> list[dict]:
+    with monkeypatch.context() as patched:
+        raw_only(patched)
+        return logins_by_day(user, period)
 
 
 # --- cutting a period -----------------------------------------------------------------------
@@ -97,11 +107,14 @@ def small(db):
     from accounts.services import client_accounts
 
     client_accounts.membership_add(actor=None, account=globex, user=a2, role="member")
+    gone = factories.client(acme)  # switched off: their sign-ins are not counted
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
     LoginEvent.objects.all().delete()
     support_thread = factories.ticket(acme, by=a1).thread
     return {
         "admin": admin,
-        "people": [a1, a2, g1, staff],
+        "people": [a1, a2, g1, staff, gone],
         "threads": [thread_ensure_general(acme), thread_ensure_general(globex), support_thread],
     }
 
@@ -118,7 +131,7 @@ BODIES = ("where are we?", "thanks", "ANY update", "any updated plan")
 # Days from the first day of the month four months before the current one: that month,
 # the three closed ones after it and the open one.
 DAYS = st.integers(min_value=0, max_value=150)
-SIGN_INS = st.lists(st.tuples(st.integers(0, 3), DAYS, st.integers(0, 23)), max_size=25)
+SIGN_INS = st.lists(st.tuples(st.integers(0, 4), DAYS, st.integers(0, 23)), max_size=25)
 MESSAGES = st.lists(
     st.tuples(st.integers(0, 3), st.integers(0, 2), DAYS, st.integers(0, 3), st.booleans()),
     max_size=25,
@@ -159,8 +172,11 @@ def test_figures_through_rollups_equal_the_raw_ones(small, monkeypatch, sign_ins
             first=first.isoformat(), end=end.isoformat(), since=since.isoformat(), today=None
         )
         expected = raw_figures(small["admin"], period, monkeypatch)
+        days = raw_days(small["admin"], period, monkeypatch)
         assert figures(adoption(small["admin"], period)) == expected  # building
+        assert logins_by_day(small["admin"], period) == days
         assert figures(adoption(small["admin"], period)) == expected  # reading
+        assert logins_by_day(small["admin"], period) == days
         transaction.set_rollback(True)
 
 
@@ -188,6 +204,22 @@ def test_the_world_through_rollups_equals_raw_and_edges_count_once(world, monkey
     period = period_parse(first="2026-10-22", end="2026-12-01", since="2026-11-01", today=None)
     through = figures(adoption(world.admin, period))
     assert RolledMonth.objects.filter(month=D(2026, 11, 1)).count() == 2
+    # Per day: Ann's 5 and 20 Nov, Ben's (switched off: taken off the day's total) 10 Nov
+    # not, Gina's 30 Nov; 25 and 30 Oct raw.
+    days = logins_by_day(world.admin, period)
+    assert days == raw_days(world.admin, period, monkeypatch)
+    assert [row["day"] for row in days] == [
+        "2026-10-25",
+        "2026-10-30",
+        "2026-11-05",
+        "2026-11-20",
+        "2026-11-30",
+    ]
+    from insights.models import DailySignIns
+
+    # The day's total holds everyone's client sign-ins: Dan's (switched off) and Zed's (an
+    # archived account) of 6 and 10 Nov too.
+    assert DailySignIns.objects.get(day=D(2026, 11, 10)).logins == 1
     assert MonthlySignIns.objects.get(user=world.people["a1"]).logins == 2
     assert through == raw_figures(world.admin, period, monkeypatch)
     acme = through[world.acme.public_id]
@@ -301,8 +333,13 @@ def test_a_sign_in_behind_a_rolled_month_is_not_seen_until_it_is_dropped(world):
     that) stays out of its rollup until the month is dropped."""
     period = period_parse(**ROLLED)
     before = figures(adoption(world.admin, period))[world.acme.public_id]["logins"]
+    logins_by_day(world.admin, period)
     login(world.people["a3"], "2026-11-15 10:00")
     assert figures(adoption(world.admin, period))[world.acme.public_id]["logins"] == before
+    days = {row["day"]: row["logins"] for row in logins_by_day(world.admin, period)}
+    assert "2026-11-15" not in days
     rollups.sign_ins_drop(months=[D(2026, 11, 1)])
     assert figures(adoption(world.admin, period))[world.acme.public_id]["logins"] == before + 1
+    days = {row["day"]: row["logins"] for row in logins_by_day(world.admin, period)}
+    assert days["2026-11-15"] == 1
     assert LoginEvent.objects.filter(at__gte=at("2026-11-01 00:00")).exists()
