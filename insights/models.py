@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.ids import new_public_id
+from accounts.models import ClientAccount
 
 
 def login_public_id() -> str:
@@ -69,21 +70,6 @@ DEFAULT_STATUS_PHRASES = (
 )
 
 
-# The phrases a new deployment starts with (migration 0002 adds them; admins change them).
-DEFAULT_STATUS_PHRASES = (
-    "where are we",
-    "any update",
-    "any updates",
-    "any news",
-    "status update",
-    "what is the status",
-    "what's the status",
-    "progress update",
-    "how is it going",
-    "is it done",
-)
-
-
 class StatusPhrase(models.Model):
     """A word or phrase that makes a client's message a status question (matched whole-word,
     case-insensitive, spaces between words matching any run of white space)."""
@@ -96,3 +82,79 @@ class StatusPhrase(models.Model):
 
     def __str__(self) -> str:
         return self.phrase
+
+
+class RollupSource(models.TextChoices):
+    SIGN_INS = "sign_ins", "client sign-ins per person"
+    SIGN_INS_BY_DAY = "sign_ins_by_day", "client sign-ins per day"
+    MESSAGES = "messages", "messages per account"
+
+
+class RolledMonth(models.Model):
+    """A closed calendar month (in the firm's time zone) whose rollup rows of one source are
+    all written (``insights.rollups``). ``key``: for messages, the fingerprint of the status
+    phrases they were counted with; rows counted with other phrases are rebuilt."""
+
+    source = models.CharField(max_length=16, choices=RollupSource.choices)
+    month = models.DateField()  # its first day
+    key = models.CharField(max_length=64, blank=True, default="")
+    built_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "month"], name="insights_rolled_month_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} of {self.month:%Y-%m}"
+
+
+class MonthlySignIns(models.Model):
+    """One client user's sign-ins (``LoginEvent`` with ``firm_staff`` false) in one closed
+    month; people without any have no row."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    logins = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            # Read by a range of months: (month, user) first, so that range is one index scan.
+            models.UniqueConstraint(fields=["month", "user"], name="insights_signins_month_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.logins} sign-ins in {self.month:%Y-%m}"
+
+
+class DailySignIns(models.Model):
+    """Every client sign-in (``firm_staff`` false) of one day (in the firm's time zone) of a
+    closed month, whoever signed in; days without any have no row."""
+
+    day = models.DateField(unique=True)
+    logins = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.logins} sign-ins on {self.day}"
+
+
+class MonthlyMessages(models.Model):
+    """One account's messages of one closed month (deleted ones left out): by a client user,
+    by the firm's people, and the client ones with a status phrase outside ticket threads.
+    Accounts without any message that month have no row."""
+
+    account = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    client = models.PositiveIntegerField()
+    firm = models.PositiveIntegerField()
+    status = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "account"], name="insights_messages_month_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"account {self.account_id}: messages of {self.month:%Y-%m}"

@@ -26,20 +26,20 @@ class Period:
 
     @property
     def start_at(self) -> dt.datetime:
-        return _midnight(self.first)
+        return midnight(self.first)
 
     @property
     def end_at(self) -> dt.datetime:
-        return _midnight(self.end)
+        return midnight(self.end)
 
     @property
     def since_at(self) -> dt.datetime:
-        return _midnight(self.since)
+        return midnight(self.since)
 
     @property
     def recent_at(self) -> dt.datetime:
         """The start of the 30 days before ``to``."""
-        return _midnight(self.end - dt.timedelta(days=RECENT_DAYS))
+        return midnight(self.end - dt.timedelta(days=RECENT_DAYS))
 
     @property
     def days(self) -> int:
@@ -62,7 +62,7 @@ class Period:
         }
 
 
-def _midnight(day: dt.date) -> dt.datetime:
+def midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_default_timezone())
 
 

@@ -6,19 +6,31 @@ not depend on how many accounts, people or records there are. Definitions: docs/
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from accounts import permissions
 from accounts.errors import Forbidden, NotFound
 from accounts.models import AccountStatus, ClientAccount, Membership, User
 from approvals.models import ApprovalRequest, SignatureRequest, SignatureStatus, Status
 from insights.aggregates import HoursBetween, Percentile
-from insights.models import LoginEvent
-from insights.period import Period
-from insights.selectors.phrases import phrase_match, status_phrases
+from insights.models import DailySignIns, LoginEvent, MonthlyMessages, MonthlySignIns
+from insights.period import RECENT_DAYS, Period, midnight
+from insights.rollups import (
+    Split,
+    client_messages,
+    intervals_merged,
+    month_after,
+    months_ensure,
+    span_split,
+    status_messages,
+)
+from insights.selectors.phrases import status_phrases
 from messaging.models import Message
 from projects.models import Task
 from support.models import Ticket
@@ -104,23 +116,52 @@ def _client_members() -> Q:
 # --- one source each: (grouped by account) or (firm-wide) ---------------------------------
 
 
-def _logins(period: Period, accounts, *, grouped: bool) -> list[dict] | dict:
-    """Sign-in figures per account (or firm-wide). Two levels, both in the database: each
-    client user's sign-ins of the period counted in one pass over the partial (at, user)
-    index, then those per-person counts summed per account (a person is one row of an
-    account, so no DISTINCT is needed). The ORM writes both parts; the join of the two is
-    the one thing it cannot say."""
-    lo = min(period.start_at, period.recent_at)
-    per_person = (
-        LoginEvent.objects.filter(firm_staff=False, at__gte=lo, at__lt=period.end_at)
+def _per_person(period: Period, rolled: Split) -> tuple[str, list]:
+    """SQL of each client user's sign-ins of the period and of its last 30 days, (user_id,
+    logins, recent): the closed months ``rolled`` holds from their rollup rows, the rest
+    (and the last 30 days, always) counted in one pass per raw interval over the partial
+    (at, user) index, read alone. The intervals do not overlap, so the parts add up."""
+    recent_first = period.end - dt.timedelta(days=RECENT_DAYS)
+    in_period = Q(at__gte=period.start_at)
+    if rolled.rolled:
+        months = Q(at__gte=midnight(rolled.rolled[0]))
+        months &= Q(at__lt=midnight(month_after(rolled.rolled[-1])))
+        in_period &= ~months
+    parts = [
+        LoginEvent.objects.filter(firm_staff=False, at__gte=midnight(a), at__lt=midnight(b))
         .values("user_id")
         .annotate(
             # Of a column the index holds, so the index alone answers.
-            logins=Count("at", filter=Q(at__gte=period.start_at)),
+            logins=Count("at", filter=in_period),
             recent=Count("at", filter=Q(at__gte=period.recent_at)),
         )
         .order_by()
+        .query.sql_with_params()
+        for a, b in intervals_merged([*rolled.raw, (recent_first, period.end)])
+    ]
+    if rolled.rolled:
+        parts.append(
+            MonthlySignIns.objects.filter(month__in=rolled.rolled)
+            .values("user_id")
+            .annotate(logins=Sum("logins"), recent=Value(0))
+            .order_by()
+            .query.sql_with_params()
+        )
+    if len(parts) == 1:
+        return parts[0]
+    union = " UNION ALL ".join(sql for sql, _ in parts)
+    sql = (
+        "SELECT u.user_id, SUM(u.logins) AS logins, SUM(u.recent) AS recent "  # noqa: S608
+        f"FROM ({union}) u GROUP BY u.user_id"
     )
+    return sql, [p for _, params in parts for p in params]
+
+
+def _logins(period: Period, accounts, *, grouped: bool, rolled: Split) -> list[dict] | dict:
+    """Sign-in figures per account (or firm-wide). Two levels, both in the database: each
+    client user's sign-ins of the period (``_per_person``), then those per-person counts
+    summed per account (a person is one row of an account, so no DISTINCT is needed: a
+    person is active if their count, rollups and raw rows added up, is above 0)."""
     if grouped:
         people = Membership.objects.filter(_client_members(), account__in=accounts).values(
             "account_id", "user_id"
@@ -133,7 +174,7 @@ def _logins(period: Period, accounts, *, grouped: bool) -> list[dict] | dict:
             pk__in=Membership.objects.filter(account__in=accounts).values("user_id"),
         ).values(user_id=F("pk"))
     people_sql, people_params = people.order_by().query.sql_with_params()
-    counts_sql, counts_params = per_person.query.sql_with_params()
+    counts_sql, counts_params = _per_person(period, rolled)
     key, group = ("p.account_id, ", " GROUP BY p.account_id") if grouped else ("", "")
     # Composed of the ORM's own SQL; every value is a parameter.
     sql = (
@@ -150,17 +191,16 @@ def _logins(period: Period, accounts, *, grouped: bool) -> list[dict] | dict:
     return dict(zip(names, found[0], strict=True))
 
 
-def _messages(period: Period, accounts, *, phrases: list[str]):
+def _messages(period: Period, accounts, *, phrases: list[str], rolled: Split) -> list[dict]:
     """Messages per side and the client ones with a status phrase, before and after
-    ``since``, in one pass over the period's messages. A ticket's messages are not status
-    questions: the ticket is (if its category is a status one). They are left out by NOT IN
-    a hashed list of ticket threads: a left join's "no ticket" is misjudged by the planner,
-    which then reads every message of every thread one thread at a time."""
-    client = Q(author__firm_role="")
-    matches = phrase_match("body", phrases)
-    status = Q(pk__in=[])
-    if matches is not None:
-        status = client & matches & ~Q(thread_id__in=Ticket.objects.values("thread_id"))
+    ``since``: the raw intervals of ``rolled`` in one pass over their messages, the closed
+    months from their rollup rows (each wholly before or after ``since``), the two added up
+    per account. A ticket's messages are not status questions: the ticket is (if its
+    category is a status one). They are left out by NOT IN a hashed list of ticket threads:
+    a left join's "no ticket" is misjudged by the planner, which then reads every message of
+    every thread one thread at a time."""
+    client = client_messages()
+    status = status_messages(phrases)
     before = Q(created_at__lt=period.since_at)
     figures = {
         "messages_client": Count("pk", filter=client),
@@ -168,12 +208,32 @@ def _messages(period: Period, accounts, *, phrases: list[str]):
         "status_messages_before": Count("pk", filter=status & before),
         "status_messages_after": Count("pk", filter=status & ~before),
     }
-    rows = Message.objects.filter(
-        _in("created_at", period.start_at, period.end_at),
-        deleted_at__isnull=True,
-        thread__account__in=accounts,
-    )
-    return rows.values("thread__account_id").annotate(**figures).order_by()
+    found: dict[int, dict] = {}
+    if rolled.raw:
+        spans = Q()
+        for a, b in rolled.raw_at():
+            spans |= _in("created_at", a, b)
+        rows = Message.objects.filter(spans, deleted_at__isnull=True, thread__account__in=accounts)
+        for row in rows.values("thread__account_id").annotate(**figures).order_by():
+            found[row.pop("thread__account_id")] = row
+    if rolled.rolled:
+        sums = MonthlyMessages.objects.filter(month__in=rolled.rolled, account__in=accounts)
+        before_month = Q(month__lt=period.since)
+        for row in (
+            sums.values("account_id")
+            .annotate(
+                messages_client=Sum("client"),
+                messages_firm=Sum("firm"),
+                status_messages_before=Sum("status", filter=before_month),
+                status_messages_after=Sum("status", filter=~before_month),
+            )
+            .order_by()
+        ):
+            # Two database aggregates of disjoint parts of the period, added up.
+            had = found.setdefault(row.pop("account_id"), dict.fromkeys(MESSAGE_FIGURES, 0))
+            for name in MESSAGE_FIGURES:
+                had[name] += row[name] or 0
+    return [{"account_id": pk, **row} for pk, row in found.items()]
 
 
 def _tickets(period: Period, accounts, *, grouped: bool):
@@ -284,9 +344,13 @@ def adoption(user, period: Period, *, account: ClientAccount | None = None) -> A
         row["pk"]: {"_account": row}
         for row in accounts.values("pk", "public_id", "name", "status").order_by("name", "pk")
     }
+    # Closed months come from their rollups (built here if missing); see insights.rollups.
+    sign_ins = span_split(period.first, period.end)
+    messages = span_split(period.first, period.end, cuts=(period.since,))
+    months_ensure(sign_ins=sign_ins.rolled, messages=messages.rolled, phrases=phrases)
     sources = (
-        (_logins(period, accounts, grouped=True), "account_id"),
-        (_messages(period, accounts, phrases=phrases), "thread__account_id"),
+        (_logins(period, accounts, grouped=True, rolled=sign_ins), "account_id"),
+        (_messages(period, accounts, phrases=phrases, rolled=messages), "account_id"),
         (_tickets(period, accounts, grouped=True), "account_id"),
         (_tasks(period, accounts, grouped=True), "matter__account_id"),
         (_approvals(period, accounts, grouped=True), "account_id"),
@@ -309,7 +373,7 @@ def adoption(user, period: Period, *, account: ClientAccount | None = None) -> A
             }
         )
     firm: dict = {}
-    firm.update(_logins(period, accounts, grouped=False))
+    firm.update(_logins(period, accounts, grouped=False, rolled=sign_ins))
     # Each message is of one account: the firm's counts are the accounts' added up (the
     # sign-ins are not, a person being in several accounts; nor are medians).
     for name in MESSAGE_FIGURES:
@@ -323,21 +387,67 @@ def adoption(user, period: Period, *, account: ClientAccount | None = None) -> A
 
 def logins_by_day(user, period: Period, *, account: ClientAccount | None = None) -> list[dict]:
     """The client sign-ins of each day of the period (days in the firm's time zone; days
-    without any left out), firm-wide or of one account's client users."""
-    from django.db.models.functions import TruncDate
-    from django.utils import timezone
+    without any left out), firm-wide or of one account's client users.
 
+    Firm-wide, the days of closed months come from their rollup (every client sign-in of
+    the day) less the sign-ins of the people not counted today (switched off, gone from
+    every counted account, the firm's: few, listed by one query and read through the
+    (user, at) index); the other days are read raw. One account's few people are always
+    read raw, through the same index."""
     metrics_gate(user)
     members = Membership.objects.filter(_client_members(), account__in=counted_accounts(account))
-    rows = (
-        LoginEvent.objects.filter(
-            _in("at", period.start_at, period.end_at),
-            firm_staff=False,
-            user_id__in=members.values("user_id"),
-        )
-        .annotate(day=TruncDate("at", tzinfo=timezone.get_default_timezone()))
-        .values("day")
-        .annotate(logins=Count("pk"))
-        .order_by("day")
+    zone = timezone.get_default_timezone()
+    rolled = (
+        span_split(period.first, period.end)
+        if account is None
+        else Split(rolled=(), raw=((period.first, period.end),))
     )
-    return [{"day": row["day"].isoformat(), "logins": row["logins"]} for row in rows]
+    months_ensure(sign_ins_by_day=rolled.rolled)
+
+    def per_day(rows: QuerySet) -> tuple[str, list]:
+        return (
+            rows.annotate(day=TruncDate("at", tzinfo=zone))
+            .values("day")
+            .annotate(logins=Count("at"))
+            .order_by()
+            .query.sql_with_params()
+        )
+
+    # (SQL, params, sign) of each part: the raw days counted, the rolled days' totals, and
+    # the rolled days' sign-ins of the people not counted, taken off.
+    parts: list[tuple[str, list, str]] = []
+    if rolled.raw:
+        spans = Q()
+        for a, b in rolled.raw_at():
+            spans |= _in("at", a, b)
+        counted = LoginEvent.objects.filter(
+            spans, firm_staff=False, user_id__in=members.values("user_id")
+        )
+        parts.append((*per_day(counted), ""))
+    if rolled.rolled:
+        first, end = rolled.rolled[0], month_after(rolled.rolled[-1])
+        totals = DailySignIns.objects.filter(day__gte=first, day__lt=end).values("day", "logins")
+        parts.append((*totals.order_by().query.sql_with_params(), ""))
+        # The people not counted, as a list: given as a subquery, the planner expects half
+        # of everyone and reads every sign-in of the months instead of these few people's.
+        others = list(
+            User.objects.exclude(pk__in=members.values("user_id")).values_list("pk", flat=True)
+        )
+        if others:
+            not_counted = LoginEvent.objects.filter(
+                firm_staff=False, at__gte=midnight(first), at__lt=midnight(end), user_id__in=others
+            )
+            parts.append((*per_day(not_counted), "-"))
+    union = " UNION ALL ".join(
+        f"SELECT u{n}.day, {sign}u{n}.logins AS logins FROM ({sql}) u{n}"  # noqa: S608
+        for n, (sql, _, sign) in enumerate(parts)
+    )
+    # Composed of the ORM's own SQL; every value is a parameter.
+    sql = (
+        f"SELECT d.day, SUM(d.logins) FROM ({union}) d "  # noqa: S608
+        "GROUP BY d.day HAVING SUM(d.logins) > 0 ORDER BY d.day"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [p for _, params, _ in parts for p in params])
+        found = cursor.fetchall()
+    return [{"day": str(day)[:10], "logins": int(logins)} for day, logins in found]

@@ -160,20 +160,56 @@ def factories_today():
     return dt.date(2026, 12, 7)
 
 
-def test_queries_do_not_grow_with_accounts_people_and_records(world, django_assert_num_queries):
+def _grow(world) -> None:
+    """Three more accounts with a person, a sign-in, a message and a ticket each, in the
+    period's partial October and in its rolled-up November."""
+    from messaging.services import thread_ensure_general
     from tests.insights.conftest import login, message, ticket
 
-    with django_assert_num_queries(13):
-        adoption(world.admin, world.period)
     for n in range(3):
         account = factories.account(f"More {n}")
         person = factories.client(account)
-        login(person, "2026-11-20 10:00")
-        from messaging.services import thread_ensure_general
-
-        message(thread_ensure_general(account), person, "2026-11-20 10:00", "any news?")
+        general = thread_ensure_general(account)
+        for when in ("2026-10-25 10:00", "2026-11-20 10:00"):
+            login(person, when)
+            message(general, person, when, "any news?")
         category = world.records["t1"].category
         ticket(account, category, person, "2026-11-20 10:00", answered="2026-11-20 12:00")
+
+
+def _rollups_drop() -> None:
+    from insights.models import MonthlyMessages, MonthlySignIns, RolledMonth
+
+    RolledMonth.objects.all().delete()
+    MonthlySignIns.objects.all().delete()
+    MonthlyMessages.objects.all().delete()
+
+
+def test_queries_do_not_grow_with_accounts_people_and_records(world, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from insights.period import period_parse
+
+    # Within one month: nothing rolled up, no rollup query.
+    november = period_parse(first="2026-11-02", end="2026-11-28", since=None, today=None)
     with django_assert_num_queries(13):
-        result = adoption(world.admin, world.period)
+        adoption(world.admin, november)
+    # October before since, November after it, both closed: the first read builds their
+    # rollups...
+    rolled = period_parse(first="2026-09-15", end="2026-12-01", since="2026-11-01", today=None)
+    with CaptureQueriesContext(connection) as building:
+        adoption(world.admin, rolled)
+    # ...the next ones read them: the months' state, and the messages' rollup rows.
+    with django_assert_num_queries(15):
+        adoption(world.admin, rolled)
+    _grow(world)
+    with django_assert_num_queries(13):
+        adoption(world.admin, november)
+    with django_assert_num_queries(15):
+        result = adoption(world.admin, rolled)
     assert len(result.accounts) == 6
+    _rollups_drop()
+    with CaptureQueriesContext(connection) as rebuilding:
+        adoption(world.admin, rolled)
+    assert len(rebuilding) == len(building) > 15

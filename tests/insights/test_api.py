@@ -146,3 +146,28 @@ def test_the_default_period_is_the_last_30_days(client, people):
 def test_only_get(client, people):
     client.force_login(people["firm_admin"])
     assert client.post(URL).status_code in (403, 405)
+
+
+@pytest.mark.parametrize(
+    "period",
+    [PERIOD, {"from": "2026-09-15", "to": "2026-12-01", "since": "2026-11-01"}],
+    ids=["period", "rolled_months"],
+)
+def test_the_queries_do_not_grow_with_rollups_present(client, world, period):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.insights.conftest import login
+
+    client.force_login(world.admin)
+    client.get(URL, period)  # the session warmed, the rollups built
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(URL, period).status_code == 200
+    for n in range(4):
+        person = factories.client(factories.account(f"More {n}"))
+        login(person, "2026-10-20 10:00")
+        login(person, "2026-11-20 10:00")
+    with CaptureQueriesContext(connection) as many:
+        answer = client.get(URL, period)
+    assert len(answer.json()["accounts"]) == 7
+    assert len(many) == len(few)

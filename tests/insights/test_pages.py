@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from insights.models import LoginEvent, StatusPhrase
 from tests import factories
+from tests.insights.conftest import at
 
 PAGE = reverse("frontend:insights")
 PHRASES = reverse("frontend:insights_phrases")
@@ -69,20 +70,35 @@ def test_bad_dates_show_an_error_and_the_default_period(client, people):
     assert "The period ends" in response.content.decode()
 
 
-def test_the_page_queries_do_not_grow(client, world):
+# October before since and November after it, both closed: read from their rollups.
+ROLLED = {"from": "2026-09-15", "to": "2026-12-01", "since": "2026-11-01"}
+
+
+@pytest.mark.parametrize("query", [QUERY, ROLLED], ids=["period", "rolled_months"])
+def test_the_page_queries_do_not_grow(client, world, query):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from insights.models import RolledMonth
+
     client.force_login(world.admin)
-    client.get(PAGE, QUERY)  # the session and the firm's row warmed
+    client.get(PAGE, query)  # the session and the firm's row warmed, the rollups built
     with CaptureQueriesContext(connection) as few:
-        client.get(PAGE, QUERY)
+        client.get(PAGE, query)
     for n in range(4):
         account = factories.account(f"More {n}")
-        LoginEvent.objects.create(user=factories.client(account), firm_staff=False)
+        person = factories.client(account)
+        LoginEvent.objects.create(user=person, firm_staff=False)
+        LoginEvent.objects.create(user=person, at=at("2026-10-20 10:00"), firm_staff=False)
     with CaptureQueriesContext(connection) as many:
-        client.get(PAGE, QUERY)
+        client.get(PAGE, query)
     assert len(many) == len(few)
+    if query is ROLLED:
+        assert set(RolledMonth.objects.values_list("source", flat=True)) == {
+            "sign_ins",
+            "sign_ins_by_day",
+            "messages",
+        }
 
 
 def test_the_logins_behind_the_figure(client, world):
