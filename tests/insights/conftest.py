@@ -34,8 +34,11 @@ def login(user, when: str) -> LoginEvent:
 
 
 def message(thread, author, when: str, body: str, *, deleted: bool = False) -> Message:
+    # Numbered and counted as messaging.services.message_store does (Thread.message_count
+    # keeps the undeleted ones).
     thread.last_seq += 1
-    thread.save(update_fields=["last_seq"])
+    thread.message_count += 0 if deleted else 1
+    thread.save(update_fields=["last_seq", "message_count"])
     return Message.objects.create(
         thread=thread,
         author=author,
