@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +91,31 @@ class Person:
             for frame in socket["sent"]
             if frame.get("type") == kind
         ]
+
+    def about(self, thread: Thread) -> str:
+        """Every frame this person's sockets sent or received about ``thread`` (or with no
+        thread: hello, errors), in order: what a failed expectation about it is read with."""
+        lines = []
+        for n, socket in enumerate(self.sockets):
+            for way in ("sent", "received"):
+                for frame in socket[way]:
+                    if frame.get("thread") in (thread.public_id, None):
+                        summary = {
+                            k: v for k, v in frame.items() if k not in ("threads", "message")
+                        }
+                        lines.append(f"socket {n} {way}: {summary}")
+        return "\n".join(lines)
+
+
+@asynccontextmanager
+async def frames_on_failure(person: Person, thread: Thread):
+    """Re-raise a failed expectation with the person's frames about ``thread`` attached."""
+    try:
+        yield
+    except AssertionError as failed:
+        raise AssertionError(
+            f"{failed}\n--- frames about {thread.title} ---\n{person.about(thread)}"
+        ) from failed
 
 
 async def _person(browser, chat: Chat, user: User) -> Person:
@@ -298,7 +324,8 @@ async def test_edit_delete_badges_and_earlier_messages(browser, chat: Chat, expe
     await expect(lease_link.locator("[data-unread]")).to_be_hidden()
     await _open_thread(client, chat.url, chat.lease, expect)
     await _send(client, "A question about the lease")
-    await expect(lease_link.locator("[data-count]")).to_have_text("1")
+    async with frames_on_failure(staff, chat.lease):
+        await expect(lease_link.locator("[data-count]")).to_have_text("1")
     await expect(lease_link.locator("[data-unread]")).to_be_visible()
     await expect(staff.page).to_have_title(re.compile(r"^\(1\) General"))
     await _screenshot(staff, "chat-staff-badges.png")
@@ -317,9 +344,10 @@ async def test_edit_delete_badges_and_earlier_messages(browser, chat: Chat, expe
     await lease_link.click()
     await expect(staff.page.get_by_role("heading", name="Lease questions")).to_be_visible()
     await expect(staff.page.locator("[data-chat]")).to_have_attribute("data-live", "true")
-    await expect(
-        staff.page.locator(f'.thread-nav a[data-thread="{chat.lease.public_id}"] [data-unread]')
-    ).to_be_hidden()
+    async with frames_on_failure(staff, chat.lease):
+        await expect(
+            staff.page.locator(f'.thread-nav a[data-thread="{chat.lease.public_id}"] [data-unread]')
+        ).to_be_hidden()
     await expect(lease_in_other_tab.locator("[data-unread]")).to_be_hidden()
     await expect(other_tab).to_have_title(re.compile(r"^Messages"))
     await expect(staff.page.locator(".unread-sep")).to_have_text("New messages")
