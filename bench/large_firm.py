@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.django_setup import say, setup
-from bench.timing import report, timed_rounds
+from bench.timing import add_timing_options, report, timed_rounds, verdict
 
 ACME = "Acme"
 
@@ -283,15 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=603, help="threads in those accounts")
     parser.add_argument("--messages", type=int, default=10_000, help="in Acme's busy thread")
     parser.add_argument("--documents", type=int, default=1_000, help="in Acme's vault")
-    parser.add_argument("--requests", type=int, default=60, help="timed, per probe")
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--db-url", default=None)
-    parser.add_argument("--target-ms", type=float, default=100.0, help="p95 server time")
-    parser.add_argument(
-        "--reuse",
-        action="store_true",
-        help="with --db-url: use the data a previous run with --reuse left (seeded if none)",
-    )
+    add_timing_options(parser, requests=60, warmup=5, target_ms=100.0)
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="atrium-large-firm-bench-"))
@@ -327,14 +319,12 @@ def main(argv: list[str] | None = None) -> int:
             requests=args.requests,
         )
         met = report(found, times, cpu, target_ms=args.target_ms)
-        loadavg = Path("/proc/loadavg")
-        load = loadavg.read_text().split()[:3] if loadavg.exists() else ["unknown"]
-        say(
-            f"\nqueries constant: {'yes' if constant else 'NO'}; "
-            f"p95 ≤ {args.target_ms:g} ms on every probe: {'yes' if met else 'NO'}"
+        return verdict(
+            constant=constant,
+            met=met,
+            target_ms=args.target_ms,
+            database="PostgreSQL" if args.db_url else "SQLite",
         )
-        say(f"database: {'PostgreSQL' if args.db_url else 'SQLite'}; load average {' '.join(load)}")
-        return 0 if constant and met else 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

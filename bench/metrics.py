@@ -51,7 +51,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.django_setup import say, setup
-from bench.timing import report, timed_rounds
+from bench.timing import add_timing_options, report, timed_rounds, verdict
 
 STATUS_BODIES = ("Hi, where are we with this?", "Any update on the draft?", "any news?")
 PLAIN_BODIES = (
@@ -355,17 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--approvals", type=int, default=2_000)
     parser.add_argument("--days", type=int, default=365, help="the sign-ins' spread")
-    parser.add_argument("--requests", type=int, default=50, help="timed, per probe")
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--db-url", default=None)
-    parser.add_argument("--target-ms", type=float, default=300.0, help="p95 server time")
+    add_timing_options(parser, requests=50, warmup=5, target_ms=300.0)
     parser.add_argument("--slowest", type=int, default=4, help="queries shown per probe")
     parser.add_argument("--seed", type=int, default=16)
-    parser.add_argument(
-        "--reuse",
-        action="store_true",
-        help="with --db-url: use the data a previous run with --reuse left (seeded if none)",
-    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="atrium-metrics-bench-"))
@@ -441,12 +433,9 @@ def main(argv: list[str] | None = None) -> int:
             found, lambda probe: probe.run(http), warmup=args.warmup, requests=args.requests
         )
         met = report(found, times, cpu, target_ms=args.target_ms)
-        say(
-            f"\nqueries constant: {'yes' if constant else 'NO'}; "
-            f"p95 ≤ {args.target_ms:g} ms on every probe: {'yes' if met else 'NO'}"
+        return verdict(
+            constant=constant, met=met, target_ms=args.target_ms, database=connection.vendor
         )
-        say(f"database: {connection.vendor}")
-        return 0 if constant and met else 1
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -59,7 +59,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.django_setup import say, setup
-from bench.timing import report, timed_rounds
+from bench.timing import add_timing_options, report, timed_rounds, verdict
 
 
 @dataclass
@@ -362,21 +362,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--milestones", type=int, default=20, help="per matter")
     parser.add_argument("--tasks", type=int, default=200, help="per matter")
     parser.add_argument("--changes", type=int, default=10, help="per matter")
-    parser.add_argument("--requests", type=int, default=200, help="timed, per page")
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--db-url", default=None)
+    add_timing_options(parser, requests=200, warmup=10, target_ms=50.0)
     parser.add_argument(
         "--redis-url",
         default=None,
         help="Redis as the cache (and channel layer), as in production; else the process's memory",
     )
-    parser.add_argument("--target-ms", type=float, default=50.0, help="p95 server time")
     parser.add_argument("--slowest", type=int, default=3, help="queries shown per page")
-    parser.add_argument(
-        "--reuse",
-        action="store_true",
-        help="with --db-url: use the data a previous run with --reuse left (seeded if none)",
-    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="atrium-status-bench-"))
@@ -427,13 +419,13 @@ def main(argv: list[str] | None = None) -> int:
             prepare=lambda probe: probe.before and probe.before(getattr(large, probe.who)),
         )
         met = report(found, times, cpu, target_ms=args.target_ms)
-        say(
-            f"\nqueries constant: {'yes' if constant else 'NO'}; "
-            f"p95 ≤ {args.target_ms:g} ms on every page and selector: {'yes' if met else 'NO'}"
-        )
-        say(f"database: {'PostgreSQL' if args.db_url else 'SQLite'}")
         say(f"cache: {'Redis' if args.redis_url else 'memory of this process'}")
-        return 0 if constant and met else 1
+        return verdict(
+            constant=constant,
+            met=met,
+            target_ms=args.target_ms,
+            database="PostgreSQL" if args.db_url else "SQLite",
+        )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -1,14 +1,17 @@
 """Timing probes side by side, shared by the page benchmarks (``bench.status_pages``,
-``bench.metrics``): every probe once per round, interleaved, so that a noisy moment of the
-machine falls on all of them alike; wall time and the process's own CPU time (the database's
-work is not in it: on a shared machine wall time mostly measures waiting for a core); the
-first probe is the baseline every figure is divided by."""
+``bench.metrics``, ``bench.large_firm``): their common options and verdict, and every probe
+once per round, interleaved, so that a noisy moment of the machine falls on all of them
+alike; wall time and the process's own CPU time (the database's work is not in it: on a
+shared machine wall time mostly measures waiting for a core); the first probe is the
+baseline every figure is divided by."""
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from bench.django_setup import say
@@ -19,6 +22,35 @@ class Probe(Protocol):
 
 
 P = TypeVar("P", bound=Probe)
+
+
+def add_timing_options(
+    parser: argparse.ArgumentParser, *, requests: int, warmup: int, target_ms: float
+) -> None:
+    """The options every page benchmark takes: how many timed requests, the warm-up, the
+    database, the p95 target and whether to reuse a previous run's data."""
+    parser.add_argument("--requests", type=int, default=requests, help="timed, per probe")
+    parser.add_argument("--warmup", type=int, default=warmup)
+    parser.add_argument("--db-url", default=None)
+    parser.add_argument("--target-ms", type=float, default=target_ms, help="p95 server time")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --db-url: use the data a previous run with --reuse left (seeded if none)",
+    )
+
+
+def verdict(*, constant: bool, met: bool, target_ms: float, database: str) -> int:
+    """Print whether the query counts held and every probe met the target, with the machine's
+    load (figures from a busy machine are read as ratios); the exit status."""
+    loadavg = Path("/proc/loadavg")
+    load = " ".join(loadavg.read_text().split()[:3]) if loadavg.exists() else "unknown"
+    say(
+        f"\nqueries constant: {'yes' if constant else 'NO'}; "
+        f"p95 ≤ {target_ms:g} ms on every probe: {'yes' if met else 'NO'}"
+    )
+    say(f"database: {database}; load average {load}")
+    return 0 if constant and met else 1
 
 
 def percentile(samples: list[float], share: float) -> float:
