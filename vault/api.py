@@ -63,7 +63,13 @@ def documents(request: HttpRequest) -> HttpResponse:
         return _upload(request, _create_document)
     account = permissions.account_for(request.user, request.GET.get("account", ""))
     folder = services.folder_in(request.user, account, request.GET.get("folder") or None)
-    rows = selectors.documents_visible(request.user, account, folder=folder)
+    page = selectors.documents_page(
+        request.user,
+        account,
+        folder=folder,
+        cursor=request.GET.get("cursor"),
+        limit=account_selectors.page_limit(request.GET.get("limit")),
+    )
     links = selectors.VersionLinks()
     return JsonResponse(
         {
@@ -71,7 +77,8 @@ def documents(request: HttpRequest) -> HttpResponse:
             "folders": [
                 selectors.folder_json(f) for f in selectors.folders_of(request.user, account)
             ],
-            "documents": [selectors.document_json(d, links=links) for d in rows],
+            "documents": [selectors.document_json(d, links=links) for d in page.documents],
+            "next": page.next,
         }
     )
 

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from accounts import permissions
+from accounts import selectors as account_selectors
 from accounts.errors import Invalid
 from accounts.models import ClientAccount, User
 from accounts.permissions import Action
@@ -173,6 +174,32 @@ def documents_visible(
         )
         .order_by("-updated_at", "-pk")
     )
+
+
+@dataclass
+class DocumentPage:
+    documents: list[Document]
+    next: str | None
+
+
+def documents_page(
+    user: User,
+    account: ClientAccount,
+    *,
+    folder: Folder | None = None,
+    cursor: object = None,
+    limit: int,
+) -> DocumentPage:
+    """A page of ``documents_visible``, most recently changed first: ``cursor`` is the id of
+    the last document of the previous page, ``next`` the cursor of the following page or
+    None; Invalid (``bad_cursor``) for an id that is not one of this list's. Two queries with
+    a cursor, one without, whatever the number of documents."""
+    rows = documents_visible(user, account, folder=folder).order_by("-updated_at", "-public_id")
+    rows = account_selectors.rows_after(rows, cursor, "updated_at", newest_first=True)
+    found = list(rows[: limit + 1])
+    more = len(found) > limit
+    found = found[:limit]
+    return DocumentPage(found, found[-1].public_id if more else None)
 
 
 def recent_documents(
