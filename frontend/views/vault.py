@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import permissions
 from accounts import selectors as account_selectors
-from accounts.errors import AtriumError, Forbidden, NotFound
+from accounts.errors import AtriumError, Forbidden, Invalid, NotFound
 from accounts.http import client_meta
 from accounts.models import User
 from accounts.permissions import Action, DocumentAction
@@ -27,6 +28,9 @@ from frontend.views.common import account_or_404
 from vault import selectors as vault_selectors
 from vault import services as vault_services
 from vault.models import AccessKind, AccessOutcome, Folder
+
+# Documents on one page of the vault; older ones a link away.
+VAULT_PAGE = 50
 
 # --- the vault --------------------------------------------------------------------------
 
@@ -87,7 +91,24 @@ def vault_page(request: HttpRequest, account_id: str) -> HttpResponse:
     account = account_or_404(request.user, account_id)
     folder = _folder_or_404(request.user, account, request.GET.get("folder") or None)
     tree = _folder_tree(list(vault_selectors.folders_of(request.user, account)))
-    documents = list(vault_selectors.documents_visible(request.user, account, folder=folder))
+    first_url = reverse("frontend:vault", args=[account.public_id])
+    if folder is not None:
+        first_url += f"?{urlencode({'folder': folder.public_id})}"
+    cursor = request.GET.get("cursor") or None
+    try:
+        page = vault_selectors.documents_page(
+            request.user, account, folder=folder, cursor=cursor, limit=VAULT_PAGE
+        )
+    except Invalid:
+        # A page that no longer starts anywhere (its document deleted, or a mangled
+        # address): the newest documents instead.
+        return redirect(first_url)
+    next_url = None
+    if page.next is not None:
+        query = {"folder": folder.public_id} if folder is not None else {}
+        next_url = f"{reverse('frontend:vault', args=[account.public_id])}?" + urlencode(
+            {**query, "cursor": page.next}
+        )
     by_pk = {node.folder.pk: node.folder for node in tree}
     ancestors: list[Folder] = []
     parent_id = folder.parent_id if folder else None
@@ -102,7 +123,9 @@ def vault_page(request: HttpRequest, account_id: str) -> HttpResponse:
             "folder": folder,
             "ancestors": ancestors,
             "folders": tree,
-            "documents": documents,
+            "documents": page.documents,
+            "first_url": first_url if cursor else None,
+            "next_url": next_url,
             # Marking a document privileged is for the people who serve the account.
             "can_mark_privileged": permissions.can_on_account(request.user, Action.CHANGE, account),
             "folder_form": forms.FolderForm(folders=tree, initial={"parent": folder}),

@@ -554,3 +554,50 @@ def test_a_privileged_pictures_thumbnail_is_never_drawn_in_a_page(client, acme, 
     preview = f"/api/v1/vault/versions/{document.latest_version.public_id}/preview"
     assert html.count(preview) == 1
     assert "data-image-preview" in html
+
+
+def _rows(page) -> list[str]:
+    return re.findall(r'<tr data-document="(doc_[a-z0-9]+)"', page.content.decode())
+
+
+def test_the_vault_page_shows_fifty_documents_and_links_to_the_older(client, acme, people):
+    member = people["client_member"]
+    folder = vault.folder_create(actor=member, account=acme, name="Contracts")
+    made = [add_document(member, acme, f"Doc {n}", folder=folder) for n in range(52)]
+    add_document(member, acme, "Elsewhere")  # not in the folder: never on its pages
+    client.force_login(member)
+    url = reverse("frontend:vault", args=[acme.public_id])
+
+    first = client.get(url, {"folder": folder.public_id})
+    assert _rows(first) == [d.public_id for d in reversed(made)][:50]
+    older = re.search(r'href="([^"]+)">Older documents', first.content.decode())
+    assert older is not None and "Newest documents" not in first.content.decode()
+    link = older.group(1).replace("&amp;", "&")
+    assert f"folder={folder.public_id}" in link and f"cursor={made[2].public_id}" in link
+
+    second = client.get(link)
+    assert _rows(second) == [made[1].public_id, made[0].public_id]
+    body = second.content.decode()
+    assert "Older documents" not in body
+    newest = re.search(r'href="([^"]+)">Newest documents', body)
+    assert newest is not None and newest.group(1) == f"{url}?folder={folder.public_id}"
+
+
+@pytest.mark.parametrize("cursor", ["doc_nothere", "junk\x00", MADE_UP_DOCUMENT])
+def test_a_page_that_starts_nowhere_goes_to_the_newest(client, acme, people, cursor):
+    member = people["client_member"]
+    add_document(member, acme, "Only one")
+    client.force_login(member)
+    url = reverse("frontend:vault", args=[acme.public_id])
+    answer = client.get(url, {"cursor": cursor})
+    assert answer.status_code == 302 and answer["Location"] == url
+
+
+def test_another_accounts_document_starts_no_page(client, acme, globex, people):
+    theirs = add_document(people["firm_admin"], globex, "Globex only")
+    member = people["client_member"]
+    add_document(member, acme, "Ours")
+    client.force_login(member)
+    url = reverse("frontend:vault", args=[acme.public_id])
+    answer = client.get(url, {"cursor": theirs.public_id})
+    assert answer.status_code == 302 and answer["Location"] == url
